@@ -1,0 +1,12 @@
+/**
+ * @module
+ * HELPERS: every helper module of this build, in the load order of contract §11.2. Adding a
+ * helper means adding its definition here; its functions join the whitelist automatically.
+ */
+
+import { datetimeHelper } from "./datetime_helper.ts";
+import type { HelperDefinition } from "./types.ts";
+
+export const HELPERS: readonly HelperDefinition[] = [
+  datetimeHelper,
+];

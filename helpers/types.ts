@@ -1,0 +1,117 @@
+/**
+ * @module
+ * What a helper module is: a wire name and a table of functions, each declaring its parameter
+ * names. The router binds object params by name and array params by position (contract §3.2),
+ * so implementations receive one plain object. Helpers keep state only in `ctx.handles(…)`
+ * tables, which belong to the daemon and are swept by its janitor.
+ */
+
+import type { HandleOptions, HandleTable } from "../src/handles.ts";
+
+/** Where a helper writes its diagnostics: the daemon log, with the helper's name. */
+export interface HelperLogger {
+  debug(message: string): void;
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+/** Settings a helper may read (never `Deno.env`). */
+export interface HelperSettings {
+  /** Default idle TTL for handle tables, ms. */
+  readonly handleTtlMs: number;
+  /** The daemon's per-call limit, ms; long network operations should time out before it. */
+  readonly helperTimeoutMs: number;
+  /** CPAN_BRIDGE_DEBUG. */
+  readonly debug: number;
+}
+
+/** What a helper function gets besides its params. */
+export interface CallContext {
+  readonly module: string;
+  readonly function: string;
+  readonly requestId: string;
+  /** PID of the Perl caller, from `request_id` (`<epoch>_<pid>_<rand>`), when it has one. */
+  readonly callerPid: number | undefined;
+  /** Aborted when the call times out or the daemon shuts down. */
+  readonly signal: AbortSignal;
+  readonly log: HelperLogger;
+  readonly settings: HelperSettings;
+  /**
+   * The caller's working directory (`/proc/<pid>/cwd`), else the daemon's (helpers contract
+   * §2.4). Relative file names given by Perl code must be resolved against it.
+   */
+  callerCwd(): Promise<string>;
+  /** Resolves `path` against the caller's working directory; absolute paths are returned as-is. */
+  resolvePath(path: string): Promise<string>;
+  /** A variable of the caller's environment (`/proc/<pid>/environ`), else the daemon's. */
+  callerEnv(name: string): Promise<string | undefined>;
+  /** The daemon's table of this helper's handles named `name`, created on first use. */
+  handles<T>(name: string, opts: Omit<HandleOptions<T>, "idleTtlMs"> & { idleTtlMs?: number }): HandleTable<T>;
+}
+
+/** Bound arguments: parameter name → value (absent names are missing). */
+export type Args = Record<string, unknown>;
+
+/** One wire function. */
+export interface HelperFunction {
+  /** Parameter names in positional order. */
+  readonly params: readonly string[];
+  /** Accepts keys beyond `params` (Python `**kwargs`), passed through in `args`. */
+  readonly variadic: boolean;
+  /** Parameters that must be present; others are optional. */
+  readonly required: readonly string[];
+  readonly run: (args: Args, ctx: CallContext) => unknown;
+}
+
+/** Options of `fn()`. */
+export interface FnOptions {
+  /** Accept and pass through keys beyond the declared params. */
+  readonly variadic?: boolean;
+  /** Parameters that must be present (default: none; helpers return their own errors). */
+  readonly required?: readonly string[];
+}
+
+/** Declares a wire function: `fn(["host", "port"], (args, ctx) => …)`. */
+export function fn(
+  params: readonly string[],
+  run: (args: Args, ctx: CallContext) => unknown,
+  options: FnOptions = {},
+): HelperFunction {
+  return {
+    params,
+    run,
+    variadic: options.variadic ?? false,
+    required: options.required ?? [],
+  };
+}
+
+/** A helper module: one per wire name. */
+export interface HelperDefinition {
+  /** Wire module name, e.g. "ftp_helper". */
+  readonly name: string;
+  /** Other wire names served by the same functions, e.g. "xml" for "xml_helper". */
+  readonly aliases?: readonly string[];
+  /** Perl wrapper and CPAN module replaced, for docs and `system.info`. */
+  readonly replaces: string;
+  readonly functions: Readonly<Record<string, HelperFunction>>;
+  /** Called by the janitor every cleanup interval (contract §11.3 `cleanup_stale_resources`). */
+  readonly cleanupStale?: (ctx: CallContext) => Promise<void> | void;
+  /** Called once at daemon shutdown, after handle tables are closed. */
+  readonly shutdown?: (ctx: CallContext) => Promise<void> | void;
+}
+
+/** Identity function that type-checks a helper definition. */
+export function defineHelper(def: HelperDefinition): HelperDefinition {
+  return def;
+}
+
+/** The wrapped result convention (helpers contract §1): `{success:true, result:{…}}`. */
+export function wrapped(result: unknown): { success: true; result: unknown } {
+  return { success: true, result };
+}
+
+/** An expected failure, returned (never thrown) so the client does not retry (contract §12 C2). */
+export function failure(error: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { success: false, error, ...extra };
+}

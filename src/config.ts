@@ -1,0 +1,370 @@
+/**
+ * @module
+ * The one table of configuration keys (environment variable, type, default, meaning) and
+ * `loadConfig()`, which turns an environment plus command-line overrides into a frozen `Config`.
+ * Nothing else in cpan-bridge reads the environment for settings.
+ */
+
+type Kind = "string" | "int" | "float" | "bool" | "mode" | "enum";
+
+interface KeyDef {
+  readonly env: string;
+  readonly kind: Kind;
+  readonly default: string;
+  readonly doc: string;
+  readonly choices?: readonly string[];
+}
+
+/** Every configuration key. `system.info`, `--print-config` and the docs walk this table. */
+export const CONFIG_KEYS = {
+  socketPath: {
+    env: "CPAN_BRIDGE_SOCKET",
+    kind: "string",
+    default: "/tmp/cpan_bridge.sock",
+    doc: "Unix socket path (contract §2.1); an empty value means the default, as in the client",
+  },
+  socketMode: {
+    env: "CPAN_BRIDGE_SOCKET_MODE",
+    kind: "mode",
+    default: "0600",
+    doc: "permissions of the socket file, applied before anyone can connect",
+  },
+  socketGroup: {
+    env: "CPAN_BRIDGE_SOCKET_GROUP",
+    kind: "string",
+    default: "",
+    doc: "group (name or gid) given to the socket file, to share the daemon with a group",
+  },
+  logDir: {
+    env: "CPAN_BRIDGE_LOG_DIR",
+    kind: "string",
+    default: "",
+    doc: "directory of cpan_daemon.log and cpan_security.log; empty: $TMPDIR, $TEMP, $TMP or /tmp",
+  },
+  daemonLog: {
+    env: "CPAN_BRIDGE_DAEMON_LOG",
+    kind: "string",
+    default: "",
+    doc: "daemon log path; empty: <log dir>/cpan_daemon.log; '-' writes to stderr",
+  },
+  securityLog: {
+    env: "CPAN_BRIDGE_SECURITY_LOG",
+    kind: "string",
+    default: "",
+    doc: "security log path; empty: <log dir>/cpan_security.log; '-' writes to stderr",
+  },
+  logFormat: {
+    env: "CPAN_BRIDGE_LOG_FORMAT",
+    kind: "enum",
+    default: "text",
+    choices: ["text", "json"],
+    doc: "text: the Python daemon's line formats (contract §7); json: one JSON object per line",
+  },
+  logMaxBytes: {
+    env: "CPAN_BRIDGE_LOG_MAX_BYTES",
+    kind: "int",
+    default: "52428800",
+    doc: "rotate a log when it would grow past this many bytes (0: never rotate)",
+  },
+  logKeep: {
+    env: "CPAN_BRIDGE_LOG_KEEP",
+    kind: "int",
+    default: "5",
+    doc: "rotated files kept per log (<name>.1 … <name>.N)",
+  },
+  logCompress: {
+    env: "CPAN_BRIDGE_LOG_COMPRESS",
+    kind: "bool",
+    default: "0",
+    doc: "gzip rotated log files (<name>.N.gz)",
+  },
+  logBufferLines: {
+    env: "CPAN_BRIDGE_LOG_BUFFER_LINES",
+    kind: "int",
+    default: "10000",
+    doc: "log lines held in memory while the disk is slow; past this, lines are dropped and counted",
+  },
+  debug: {
+    env: "CPAN_BRIDGE_DEBUG",
+    kind: "int",
+    default: "0",
+    doc: "> 0: DEBUG lines in the daemon log; >= 1: stack traces in error replies",
+  },
+  maxConnections: {
+    env: "CPAN_BRIDGE_MAX_CONNECTIONS",
+    kind: "int",
+    default: "100",
+    doc: "connections served at once; one more gets a 'Too many connections' error reply",
+  },
+  maxRequestSize: {
+    env: "CPAN_BRIDGE_MAX_REQUEST_SIZE",
+    kind: "int",
+    default: "10485760",
+    doc: "request byte cap, enforced as bytes arrive (contract §2.5)",
+  },
+  readTimeout: {
+    env: "CPAN_BRIDGE_READ_TIMEOUT",
+    kind: "float",
+    default: "30",
+    doc: "seconds a connection may stay silent while its request is incomplete",
+  },
+  connectionTimeout: {
+    env: "CPAN_BRIDGE_TIMEOUT",
+    kind: "int",
+    default: "1800",
+    doc: "reported as configuration.connection_timeout in system.info (contract §4.4)",
+  },
+  helperTimeout: {
+    env: "CPAN_BRIDGE_HELPER_TIMEOUT",
+    kind: "float",
+    default: "600",
+    doc: "seconds a helper call may run before its caller gets a timeout error",
+  },
+  handleTtl: {
+    env: "CPAN_BRIDGE_HANDLE_TTL",
+    kind: "float",
+    default: "3600",
+    doc: "seconds an unused helper handle (connection, cipher, document…) is kept",
+  },
+  cleanupInterval: {
+    env: "CPAN_BRIDGE_CLEANUP_INTERVAL",
+    kind: "float",
+    default: "300",
+    doc: "seconds between housekeeping runs (stale connections, helper handles)",
+  },
+  staleTimeout: {
+    env: "CPAN_BRIDGE_STALE_TIMEOUT",
+    kind: "float",
+    default: "300",
+    doc: "seconds after which an idle connection counts as stale",
+  },
+  resourceCheckInterval: {
+    env: "CPAN_BRIDGE_RESOURCE_CHECK_INTERVAL",
+    kind: "float",
+    default: "60",
+    doc: "seconds between resource log lines (CPU and RSS are sampled every 2 s)",
+  },
+  maxMemoryMb: {
+    env: "CPAN_BRIDGE_MAX_MEMORY_MB",
+    kind: "int",
+    default: "1024",
+    doc: "memory limit (MB RSS) for resource violations; warning at 80 %",
+  },
+  maxCpuPercent: {
+    env: "CPAN_BRIDGE_MAX_CPU_PERCENT",
+    kind: "float",
+    default: "200.0",
+    doc: "CPU limit (% of one core) for resource violations; warning at 80 %",
+  },
+  maxRequestsPerMinute: {
+    env: "CPAN_BRIDGE_MAX_REQUESTS_PER_MINUTE",
+    kind: "int",
+    default: "2000",
+    doc: "helper calls per minute; past it, helper calls wait (bounded) instead of being refused",
+  },
+  maxConcurrentRequests: {
+    env: "CPAN_BRIDGE_MAX_CONCURRENT_REQUESTS",
+    kind: "int",
+    default: "100",
+    doc: "helper calls running at once; more wait in a bounded queue",
+  },
+  throttleWait: {
+    env: "CPAN_BRIDGE_THROTTLE_WAIT",
+    kind: "float",
+    default: "10",
+    doc: "seconds a throttled helper call may wait before it gets a 'Server busy' error",
+  },
+  maxStringLength: {
+    env: "CPAN_BRIDGE_MAX_STRING_LENGTH",
+    kind: "int",
+    default: "10485760",
+    doc: "longest string accepted (characters); longer strings are refused, never truncated",
+  },
+  maxArrayLength: {
+    env: "CPAN_BRIDGE_MAX_ARRAY_LENGTH",
+    kind: "int",
+    default: "1000000",
+    doc: "longest array accepted; longer arrays are refused, never truncated",
+  },
+  maxObjectDepth: {
+    env: "CPAN_BRIDGE_MAX_OBJECT_DEPTH",
+    kind: "int",
+    default: "64",
+    doc: "deepest nesting of params accepted",
+  },
+  maxParamCount: {
+    env: "CPAN_BRIDGE_MAX_PARAM_COUNT",
+    kind: "int",
+    default: "100",
+    doc: "most top-level request keys (contract §5.1)",
+  },
+  strictValidation: {
+    env: "CPAN_BRIDGE_STRICT_VALIDATION",
+    kind: "bool",
+    default: "1",
+    doc: "reported as validation_config.strict_mode",
+  },
+  encoding: {
+    env: "CPAN_BRIDGE_ENCODING",
+    kind: "enum",
+    default: "repair",
+    choices: ["repair", "exact"],
+    doc: "repair: undo the client's double UTF-8 encoding, reply in ASCII JSON (contract §2.6 B)",
+  },
+  opsShim: {
+    env: "CPAN_BRIDGE_OPS_SHIM",
+    kind: "bool",
+    default: "1",
+    doc: "add success and result copies inside system.* results so the guide's one-liners work",
+  },
+  allowShutdown: {
+    env: "CPAN_BRIDGE_ALLOW_SHUTDOWN",
+    kind: "enum",
+    default: "owner",
+    choices: ["owner", "always", "never"],
+    doc: "system.shutdown: owner = only while the socket is owner-only (mode 0600/0700)",
+  },
+  healthCpuWarn: {
+    env: "CPAN_BRIDGE_HEALTH_CPU_WARN",
+    kind: "float",
+    default: "80",
+    doc: "health: CPU % above which the daemon is degraded",
+  },
+  healthCpuCrit: {
+    env: "CPAN_BRIDGE_HEALTH_CPU_CRIT",
+    kind: "float",
+    default: "95",
+    doc: "health: CPU % above which the daemon is unhealthy",
+  },
+  healthMemoryWarnMb: {
+    env: "CPAN_BRIDGE_HEALTH_MEMORY_WARN_MB",
+    kind: "float",
+    default: "500",
+    doc: "health: RSS MB above which the daemon is degraded",
+  },
+  healthMemoryCritMb: {
+    env: "CPAN_BRIDGE_HEALTH_MEMORY_CRIT_MB",
+    kind: "float",
+    default: "1000",
+    doc: "health: RSS MB above which the daemon is unhealthy",
+  },
+  healthErrorRateWarn: {
+    env: "CPAN_BRIDGE_HEALTH_ERROR_RATE_WARN",
+    kind: "float",
+    default: "0.05",
+    doc: "health: error rate (fraction of the last 100 requests) above which it is degraded",
+  },
+  healthErrorRateCrit: {
+    env: "CPAN_BRIDGE_HEALTH_ERROR_RATE_CRIT",
+    kind: "float",
+    default: "0.10",
+    doc: "health: error rate above which the daemon is unhealthy",
+  },
+  healthResponseTime: {
+    env: "CPAN_BRIDGE_HEALTH_RESPONSE_TIME",
+    kind: "float",
+    default: "1.0",
+    doc: "health: average response time (s) above which the daemon is degraded",
+  },
+  healthStaleConnections: {
+    env: "CPAN_BRIDGE_HEALTH_STALE_CONNECTIONS",
+    kind: "int",
+    default: "5",
+    doc: "health: stale connections above which the daemon is degraded",
+  },
+  httpListen: {
+    env: "CPAN_BRIDGE_HTTP",
+    kind: "string",
+    default: "",
+    doc: "monitoring HTTP listener: PORT, HOST:PORT or an absolute Unix socket path; empty: off",
+  },
+} as const satisfies Record<string, KeyDef>;
+
+export type ConfigKey = keyof typeof CONFIG_KEYS;
+
+type ValueOf<K extends Kind> = K extends "int" | "float" | "mode" ? number
+  : K extends "bool" ? boolean
+  : string;
+
+/** The daemon's settings, validated and frozen. */
+export type Config = {
+  readonly [K in ConfigKey]: ValueOf<(typeof CONFIG_KEYS)[K]["kind"]>;
+};
+
+/** A bad setting: the message names the variable and what it accepts. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+function parseValue(key: string, def: KeyDef, raw: string): number | boolean | string {
+  const where = `${def.env} (${key})`;
+  switch (def.kind) {
+    case "string":
+      return raw;
+    case "int": {
+      if (!/^\s*-?\d+\s*$/.test(raw)) {
+        throw new ConfigError(`Cannot use ${where}=${JSON.stringify(raw)}: expected a whole number`);
+      }
+      return Number.parseInt(raw, 10);
+    }
+    case "float": {
+      const n = Number(raw);
+      if (raw.trim() === "" || !Number.isFinite(n)) {
+        throw new ConfigError(`Cannot use ${where}=${JSON.stringify(raw)}: expected a number`);
+      }
+      return n;
+    }
+    case "mode": {
+      if (!/^[0-7]{3,4}$/.test(raw.trim())) {
+        throw new ConfigError(
+          `Cannot use ${where}=${JSON.stringify(raw)}: expected an octal mode such as 0600`,
+        );
+      }
+      return Number.parseInt(raw.trim(), 8);
+    }
+    case "bool": {
+      const v = raw.trim().toLowerCase();
+      if (["1", "true", "yes", "on"].includes(v)) return true;
+      if (["0", "false", "no", "off", ""].includes(v)) return false;
+      throw new ConfigError(`Cannot use ${where}=${JSON.stringify(raw)}: expected 1 or 0`);
+    }
+    case "enum": {
+      if (!def.choices?.includes(raw)) {
+        throw new ConfigError(
+          `Cannot use ${where}=${JSON.stringify(raw)}: expected one of ${def.choices?.join(", ")}`,
+        );
+      }
+      return raw;
+    }
+  }
+}
+
+/**
+ * Builds the configuration from an environment and explicit overrides (command-line flags).
+ * An empty environment value means the default, as `CPANBridge.pm` treats `CPAN_BRIDGE_SOCKET`.
+ *
+ * @throws {ConfigError} when a value does not parse
+ */
+export function loadConfig(
+  env: Readonly<Record<string, string | undefined>>,
+  overrides: Partial<Record<ConfigKey, string>> = {},
+): Config {
+  const out: Record<string, number | boolean | string> = {};
+  for (const [key, def] of Object.entries(CONFIG_KEYS) as [ConfigKey, KeyDef][]) {
+    const fromEnv = env[def.env];
+    const raw = overrides[key] ?? (fromEnv === undefined || fromEnv === "" ? def.default : fromEnv);
+    out[key] = parseValue(key, def, raw);
+  }
+  if ((out.maxRequestSize as number) < 2) {
+    throw new ConfigError("Cannot use CPAN_BRIDGE_MAX_REQUEST_SIZE below 2 bytes");
+  }
+  if ((out.maxConnections as number) < 1) {
+    throw new ConfigError("Cannot use CPAN_BRIDGE_MAX_CONNECTIONS below 1");
+  }
+  return Object.freeze(out) as Config;
+}
+
+/** The log directory of contract §7.1: `$TMPDIR`, `$TEMP`, `$TMP`, else `/tmp`. */
+export function defaultLogDir(env: Readonly<Record<string, string | undefined>>): string {
+  return env.TMPDIR || env.TEMP || env.TMP || "/tmp";
+}

@@ -1,0 +1,94 @@
+/**
+ * @module
+ * `WireError`: an error that becomes the contract's failure envelope (§3.3c), carrying the Python
+ * exception class name the clients see as `error_type`. One constructor per contract message
+ * keeps the wire texts byte-exact and in one place.
+ */
+
+/** Python class names used as `error_type` on the wire (contract §3.4). */
+export type ErrorType =
+  | "ValueError"
+  | "JSONDecodeError"
+  | "UnicodeDecodeError"
+  | "AttributeError"
+  | "TypeError"
+  | "RuntimeError"
+  | "ModuleNotFoundError"
+  | "NotImplementedError"
+  | "PermissionError"
+  | "TimeoutError"
+  | "BusyError";
+
+/** An error whose message and type go to the client as they are. */
+export class WireError extends Error {
+  override name = "WireError";
+  readonly errorType: ErrorType;
+
+  constructor(message: string, errorType: ErrorType, options?: ErrorOptions) {
+    super(message, options);
+    this.errorType = errorType;
+  }
+}
+
+export const requestTooLarge = (n: number, cap: number): WireError =>
+  new WireError(`Request too large: ${n} bytes (max: ${cap})`, "ValueError");
+
+export const emptyRequest = (): WireError => new WireError("Empty request received", "ValueError");
+
+export const readTimeout = (): WireError =>
+  new WireError("Request timeout - data transmission too slow", "ValueError");
+
+export const validationFailed = (errors: readonly string[]): WireError =>
+  new WireError(`Request validation failed: ${errors.join("; ")}`, "ValueError");
+
+export const notAnObject = (pyType: string): WireError =>
+  new WireError(`'${pyType}' object has no attribute 'get'`, "AttributeError");
+
+export const unknownTestFunction = (f: string): WireError =>
+  new WireError(`Unknown test function: ${f}`, "ValueError");
+
+export const unknownSystemFunction = (f: string): WireError =>
+  new WireError(`Unknown system function: ${f}`, "ValueError");
+
+export const moduleNotAvailable = (m: string, available: readonly string[]): WireError =>
+  new WireError(
+    `Module '${m}' not available. Available modules: [${available.map((a) => `'${a}'`).join(", ")}]`,
+    "ModuleNotFoundError",
+  );
+
+export const functionNotFound = (m: string, f: string, available: readonly string[]): WireError =>
+  new WireError(
+    `Function '${f}' not found in module '${m}'. Available functions: [${
+      available.map((a) => `'${a}'`).join(", ")
+    }]`,
+    "AttributeError",
+  );
+
+/** A whitelisted function whose helper is not part of this build yet. */
+export const notImplemented = (m: string, f: string): WireError =>
+  new WireError(
+    `Function '${m}.${f}' is not implemented in this version of cpan-bridge`,
+    "NotImplementedError",
+  );
+
+/** Anything a helper threw: contract §3.4 "Error in <m>.<f>: <text>". */
+export const helperFailed = (m: string, f: string, text: string, cause?: unknown): WireError =>
+  new WireError(`Error in ${m}.${f}: ${text}`, "RuntimeError", { cause });
+
+export const helperTimedOut = (m: string, f: string, seconds: number): WireError =>
+  new WireError(
+    `Error in ${m}.${f}: timed out after ${seconds} s (CPAN_BRIDGE_HELPER_TIMEOUT); the call was abandoned`,
+    "TimeoutError",
+  );
+
+export const tooManyConnections = (max: number): WireError =>
+  new WireError(
+    `Too many connections: ${max} already open (CPAN_BRIDGE_MAX_CONNECTIONS); retry shortly`,
+    "BusyError",
+  );
+
+export const serverBusy = (why: string): WireError =>
+  new WireError(`Server busy: ${why}; retry shortly`, "BusyError");
+
+export const shutdownRefused = (why: string): WireError =>
+  new WireError(`Shutdown not allowed: ${why}`, "PermissionError");

@@ -1,0 +1,133 @@
+/**
+ * @module
+ * `HandleTable<T>`: the per-daemon registry of a helper's stateful handles (DB connections,
+ * cipher ids, documents, sessions). Each handle has an idle TTL swept by the janitor, and calls on
+ * one handle can be run one at a time with `withLock`.
+ */
+
+import type { Clock } from "./clock.ts";
+
+/** How a table names, expires and closes its handles. */
+export interface HandleOptions<T> {
+  /** Short name used in ids and log lines, e.g. "ftp". */
+  readonly prefix: string;
+  /** Idle time after which the janitor closes a handle; 0 keeps handles until closed. */
+  readonly idleTtlMs: number;
+  /** Releases a handle's resources; errors are logged by the caller of `delete`/`sweep`. */
+  readonly dispose?: (value: T, reason: string) => void | Promise<void>;
+  /** Id generator; the default is `<prefix>_<epoch>_<8 hex>` (contract §11.4). */
+  readonly newId?: () => string;
+}
+
+interface Entry<T> {
+  value: T;
+  lastUsed: number;
+  busy: number;
+  tail: Promise<unknown>;
+}
+
+/** The handles of one kind, for one daemon. */
+export class HandleTable<T> {
+  readonly prefix: string;
+  readonly #opts: HandleOptions<T>;
+  readonly #clock: Clock;
+  readonly #entries = new Map<string, Entry<T>>();
+  #evicted = 0;
+
+  constructor(opts: HandleOptions<T>, clock: Clock) {
+    this.prefix = opts.prefix;
+    this.#opts = opts;
+    this.#clock = clock;
+  }
+
+  #newId(): string {
+    if (this.#opts.newId) return this.#opts.newId();
+    const hex = crypto.getRandomValues(new Uint8Array(4));
+    const tail = Array.from(hex, (b) => b.toString(16).padStart(2, "0")).join("");
+    return `${this.prefix}_${Math.floor(this.#clock.now() / 1000)}_${tail}`;
+  }
+
+  /** Stores a value and returns its new id. */
+  add(value: T, id: string = this.#newId()): string {
+    this.#entries.set(id, { value, lastUsed: this.#clock.now(), busy: 0, tail: Promise.resolve() });
+    return id;
+  }
+
+  /** The value for an id, marking it used now; undefined when unknown or expired. */
+  get(id: unknown): T | undefined {
+    if (typeof id !== "string") return undefined;
+    const e = this.#entries.get(id);
+    if (!e) return undefined;
+    e.lastUsed = this.#clock.now();
+    return e.value;
+  }
+
+  has(id: unknown): boolean {
+    return typeof id === "string" && this.#entries.has(id);
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Handles closed by the idle sweep since the table was made. */
+  get evicted(): number {
+    return this.#evicted;
+  }
+
+  ids(): string[] {
+    return [...this.#entries.keys()];
+  }
+
+  /**
+   * Runs `fn` after every earlier `withLock` call on the same id has settled, so a sequential
+   * protocol (FTP, SMTP, one DB connection) never sees two commands at once. The handle counts
+   * as in use, and is not swept, while `fn` runs.
+   */
+  async withLock<R>(id: string, fn: (value: T) => Promise<R> | R): Promise<R> {
+    const e = this.#entries.get(id);
+    if (!e) throw new RangeError(`Cannot use ${this.prefix} handle ${id}: unknown or closed`);
+    e.busy++;
+    const prev = e.tail;
+    let release!: () => void;
+    e.tail = new Promise<void>((r) => (release = r));
+    try {
+      await prev.catch(() => {});
+      e.lastUsed = this.#clock.now();
+      return await fn(e.value);
+    } finally {
+      e.busy--;
+      e.lastUsed = this.#clock.now();
+      release();
+    }
+  }
+
+  /** Removes a handle and disposes of it. Returns false when the id was unknown. */
+  async delete(id: string, reason = "closed"): Promise<boolean> {
+    const e = this.#entries.get(id);
+    if (!e) return false;
+    this.#entries.delete(id);
+    await this.#opts.dispose?.(e.value, reason);
+    return true;
+  }
+
+  /** Closes every handle idle for longer than the TTL. Returns the ids closed. */
+  async sweep(): Promise<string[]> {
+    if (this.#opts.idleTtlMs <= 0) return [];
+    const now = this.#clock.now();
+    const closed: string[] = [];
+    for (const [id, e] of this.#entries) {
+      if (e.busy === 0 && now - e.lastUsed > this.#opts.idleTtlMs) {
+        closed.push(id);
+        this.#evicted++;
+        await this.delete(id, `idle ${Math.round((now - e.lastUsed) / 1000)} s`).catch(() => {});
+      }
+    }
+    return closed;
+  }
+
+  /** Closes every handle (daemon shutdown). */
+  async closeAll(reason = "daemon shutdown"): Promise<void> {
+    for (const id of [...this.#entries.keys()]) await this.delete(id, reason).catch(() => {});
+  }
+}

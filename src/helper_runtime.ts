@@ -1,0 +1,228 @@
+/**
+ * @module
+ * `HelperRuntime`: runs helper functions. It binds wire params to declared parameter names
+ * (contract §3.2), builds each call's `CallContext` (caller cwd and environment from the PID in
+ * `request_id`, helpers contract §2.4), owns the handle tables, and sweeps them. The daemon runs
+ * one runtime inside a Worker; process mode and tests run one in-process.
+ */
+
+import type { Clock } from "./clock.ts";
+import { HandleTable } from "./handles.ts";
+import { functionNotFound, helperFailed, moduleNotAvailable, notImplemented, WireError } from "./errors.ts";
+import type { Args, CallContext, HelperDefinition, HelperFunction, HelperSettings } from "../helpers/types.ts";
+import { BASE_WHITELIST } from "./protocol/whitelist.ts";
+
+/** A log line from a helper or the runtime, routed to the daemon log by the host. */
+export type LogFn = (level: "debug" | "info" | "warn" | "error", message: string) => void;
+
+/** Identifies one call. */
+export interface CallMeta {
+  readonly requestId: string;
+  readonly signal?: AbortSignal;
+}
+
+/** Parses the caller's PID out of `request_id` (`"%d_%d_%d"`: epoch, PID, rand). */
+export function callerPidOf(requestId: string): number | undefined {
+  const m = /^\d+_(\d+)_\d+$/.exec(requestId);
+  if (!m) return undefined;
+  const pid = Number(m[1]);
+  return pid > 0 ? pid : undefined;
+}
+
+/** Python-style name of a JSON value's type, for binding errors. */
+function describeCount(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? "" : "s"}`;
+}
+
+/**
+ * Binds wire params to a function's declared names, with Python's TypeError texts
+ * (e.g. `now() got an unexpected keyword argument 'bogus'`, contract §3.4).
+ */
+export function bindParams(name: string, f: HelperFunction, params: unknown, present: boolean): Args {
+  const args: Args = {};
+  if (!present) {
+    // no params key: no arguments
+  } else if (Array.isArray(params)) {
+    if (params.length > f.params.length && !f.variadic) {
+      throw new TypeError(
+        `${name}() takes ${describeCount(f.params.length, "positional argument")} but ${params.length} ${
+          params.length === 1 ? "was" : "were"
+        } given`,
+      );
+    }
+    params.forEach((v, i) => {
+      args[f.params[i] ?? `arg${i}`] = v;
+    });
+  } else if (params !== null && typeof params === "object") {
+    for (const [k, v] of Object.entries(params as Record<string, unknown>)) {
+      if (!f.variadic && !f.params.includes(k)) {
+        throw new TypeError(`${name}() got an unexpected keyword argument '${k}'`);
+      }
+      args[k] = v;
+    }
+  } else {
+    if (f.params.length === 0 && !f.variadic) {
+      throw new TypeError(`${name}() takes 0 positional arguments but 1 was given`);
+    }
+    args[f.params[0] ?? "arg0"] = params;
+  }
+  const missing = f.required.filter((p) => !(p in args));
+  if (missing.length > 0) {
+    throw new TypeError(
+      `${name}() missing ${missing.length} required argument${missing.length === 1 ? "" : "s"}: ${
+        missing.map((m) => `'${m}'`).join(", ")
+      }`,
+    );
+  }
+  return args;
+}
+
+/** Runs the helpers of one daemon. */
+export class HelperRuntime {
+  readonly #byName = new Map<string, HelperDefinition>();
+  readonly #tables = new Map<string, HandleTable<unknown>>();
+  readonly #settings: HelperSettings;
+  readonly #clock: Clock;
+  readonly #log: LogFn;
+  readonly #closing = new AbortController();
+
+  constructor(helpers: readonly HelperDefinition[], settings: HelperSettings, clock: Clock, log: LogFn) {
+    for (const h of helpers) {
+      this.#byName.set(h.name, h);
+      for (const a of h.aliases ?? []) this.#byName.set(a, h);
+    }
+    this.#settings = settings;
+    this.#clock = clock;
+    this.#log = log;
+  }
+
+  /** Wire names served, in load order (aliases included). */
+  get moduleNames(): string[] {
+    return [...this.#byName.keys()];
+  }
+
+  /** Handles currently open per table, e.g. `{ "crypto.ciphers": 2 }`. */
+  handleCounts(): Record<string, number> {
+    return Object.fromEntries([...this.#tables].map(([k, t]) => [k, t.size]));
+  }
+
+  /** Builds the context of one call. */
+  makeContext(module: string, fnName: string, meta: CallMeta): CallContext {
+    const pid = callerPidOf(meta.requestId);
+    const log = this.#log;
+    const prefix = `${module}.${fnName}: `;
+    let cwd: Promise<string> | undefined;
+    let environ: Promise<Map<string, string> | undefined> | undefined;
+    const callerCwd = () =>
+      cwd ??= pid === undefined
+        ? Promise.resolve(Deno.cwd())
+        : Deno.readLink(`/proc/${pid}/cwd`).catch(() => Deno.cwd());
+    const signal = meta.signal ? AbortSignal.any([meta.signal, this.#closing.signal]) : this.#closing.signal;
+    const helperName = this.#byName.get(module)?.name ?? module;
+    return {
+      module,
+      function: fnName,
+      requestId: meta.requestId,
+      callerPid: pid,
+      signal,
+      settings: this.#settings,
+      log: {
+        debug: (m) => log("debug", prefix + m),
+        info: (m) => log("info", prefix + m),
+        warn: (m) => log("warn", prefix + m),
+        error: (m) => log("error", prefix + m),
+      },
+      callerCwd,
+      async resolvePath(path: string): Promise<string> {
+        if (path.startsWith("/")) return path;
+        const base = await callerCwd();
+        return `${base.replace(/\/+$/, "")}/${path}`;
+      },
+      async callerEnv(name: string): Promise<string | undefined> {
+        environ ??= pid === undefined ? Promise.resolve(undefined) : Deno.readFile(`/proc/${pid}/environ`)
+          .then((b) => {
+            const m = new Map<string, string>();
+            for (const kv of new TextDecoder().decode(b).split("\0")) {
+              const i = kv.indexOf("=");
+              if (i > 0) m.set(kv.slice(0, i), kv.slice(i + 1));
+            }
+            return m;
+          })
+          .catch(() => undefined);
+        const env = await environ;
+        return env ? env.get(name) : Deno.env.get(name);
+      },
+      handles: <T>(name: string, opts: { prefix: string; idleTtlMs?: number; dispose?: (v: T, r: string) => void | Promise<void>; newId?: () => string }) => {
+        const key = `${helperName}.${name}`;
+        let t = this.#tables.get(key) as HandleTable<T> | undefined;
+        if (!t) {
+          t = new HandleTable<T>({ ...opts, idleTtlMs: opts.idleTtlMs ?? this.#settings.handleTtlMs }, this.#clock);
+          this.#tables.set(key, t as HandleTable<unknown>);
+        }
+        return t;
+      },
+    };
+  }
+
+  /**
+   * Calls `module.fnName` with wire params. `present` says whether the request had a `params` key.
+   *
+   * @throws {WireError} not available / not found / not implemented / `Error in m.f: …`
+   */
+  async call(module: string, fnName: string, params: unknown, present: boolean, meta: CallMeta): Promise<unknown> {
+    const helper = this.#byName.get(module);
+    if (!helper) {
+      if (BASE_WHITELIST[module]) throw notImplemented(module, fnName);
+      throw moduleNotAvailable(module, this.moduleNames);
+    }
+    const f = Object.hasOwn(helper.functions, fnName) ? helper.functions[fnName] : undefined;
+    if (!f) {
+      if (BASE_WHITELIST[module]?.includes(fnName)) throw notImplemented(module, fnName);
+      throw functionNotFound(module, fnName, Object.keys(helper.functions));
+    }
+    try {
+      const args = bindParams(fnName, f, params, present);
+      return await f.run(args, this.makeContext(module, fnName, meta));
+    } catch (err) {
+      if (err instanceof WireError) throw err;
+      const text = err instanceof Error ? err.message : String(err);
+      throw helperFailed(module, fnName, text, err);
+    }
+  }
+
+  /** Closes idle handles in every table; logs each eviction with its reason. */
+  async sweep(): Promise<number> {
+    let n = 0;
+    for (const [key, table] of this.#tables) {
+      const closed = await table.sweep();
+      for (const id of closed) this.#log("info", `Closed idle handle ${id} (${key})`);
+      n += closed.length;
+    }
+    return n;
+  }
+
+  /** Runs every helper's `cleanupStale` hook (contract §11.3). */
+  async cleanupStale(): Promise<void> {
+    for (const h of new Set(this.#byName.values())) {
+      if (!h.cleanupStale) continue;
+      try {
+        await h.cleanupStale(this.makeContext(h.name, "cleanup_stale_resources", { requestId: "janitor" }));
+      } catch (err) {
+        this.#log("warn", `Error cleaning up ${h.name}: ${err instanceof Error ? err.message : err}`);
+      }
+    }
+  }
+
+  /** Aborts running calls, closes every handle and runs `shutdown` hooks. */
+  async close(): Promise<void> {
+    this.#closing.abort(new Error("daemon shutting down"));
+    for (const table of this.#tables.values()) await table.closeAll();
+    for (const h of new Set(this.#byName.values())) {
+      try {
+        await h.shutdown?.(this.makeContext(h.name, "shutdown", { requestId: "shutdown" }));
+      } catch (err) {
+        this.#log("warn", `Error shutting down ${h.name}: ${err instanceof Error ? err.message : err}`);
+      }
+    }
+  }
+}
