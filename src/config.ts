@@ -288,7 +288,8 @@ type ValueOf<K extends Kind> = K extends "int" | "float" | "mode" ? number
 
 /** The daemon's settings, validated and frozen. */
 export type Config = {
-  readonly [K in ConfigKey]: ValueOf<(typeof CONFIG_KEYS)[K]["kind"]>;
+  readonly [K in ConfigKey]: (typeof CONFIG_KEYS)[K] extends { choices: readonly (infer C)[] } ? C
+    : ValueOf<(typeof CONFIG_KEYS)[K]["kind"]>;
 };
 
 /** A bad setting: the message names the variable and what it accepts. */

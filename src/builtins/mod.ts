@@ -1,0 +1,134 @@
+/**
+ * @module
+ * The built-in pseudo-modules `test` and `system` (contract §4), as tables of functions, like
+ * pgbouncer's admin command table. Each returns the `result` of a built-in envelope.
+ */
+
+import type { DaemonContext } from "../daemon_context.ts";
+import { shutdownRefused, unknownSystemFunction, unknownTestFunction } from "../errors.ts";
+import type { BridgeRequest } from "../protocol/validate.ts";
+import { buildWhitelist } from "../protocol/whitelist.ts";
+import { PROTOCOL_VERSION, platformName, runtimeDescription, VERSION } from "../version.ts";
+import {
+  healthReport,
+  metricsReport,
+  performanceReport,
+  resourceStatus,
+  statsReport,
+  uptimeSeconds,
+  validationConfig,
+} from "./reports.ts";
+
+type Builtin = (d: DaemonContext, req: BridgeRequest) => unknown | Promise<unknown>;
+
+const TEST: Record<string, Builtin> = {
+  // contract §4.2: stats copied before this request counts as processed.
+  ping: (d, req) => ({
+    message: "pong",
+    daemon_version: PROTOCOL_VERSION,
+    python_version: runtimeDescription(),
+    platform: platformName(),
+    uptime: uptimeSeconds(d),
+    stats: d.stats.snapshot(),
+    input: req.params ?? {},
+  }),
+  stats: (d) => ({
+    ...d.stats.snapshot(),
+    security_metrics: d.security.metrics(),
+    validation_config: validationConfig(d),
+  }),
+  // contract §13.4 optional additions, implemented so documented test scripts work in daemon mode.
+  echo: (_d, req) => req.params ?? {},
+  check_module: (d, req) => {
+    const p = req.params as Record<string, unknown> | unknown[] | undefined;
+    const name = Array.isArray(p) ? p[0] : p && typeof p === "object" ? (p.module ?? p.module_name ?? p.name) : p;
+    return typeof name === "string" && d.host.modules().includes(name);
+  },
+  health: (d) => ({
+    status: healthReport(d).overall_status,
+    daemon_version: PROTOCOL_VERSION,
+    uptime: uptimeSeconds(d),
+    active_connections: d.connections.size,
+    loaded_modules: [...new Set(d.host.modules())],
+    resources: resourceStatus(d),
+    stats: d.stats.snapshot(),
+  }),
+};
+
+const SYSTEM: Record<string, Builtin> = {
+  info: (d) => ({
+    daemon_version: PROTOCOL_VERSION,
+    python_version: runtimeDescription(),
+    python_executable: d.executable,
+    platform: platformName(),
+    working_directory: Deno.cwd(),
+    socket_path: d.socketPath,
+    uptime: uptimeSeconds(d),
+    loaded_modules: [...new Set(d.host.modules())],
+    active_connections: d.connections.size,
+    configuration: {
+      max_connections: d.config.maxConnections,
+      max_request_size: d.config.maxRequestSize,
+      connection_timeout: d.config.connectionTimeout,
+      cleanup_interval: d.config.cleanupInterval,
+    },
+    cpan_bridge_version: VERSION,
+  }),
+  shutdown: (d, req) => {
+    const mode = d.config.allowShutdown;
+    const ownerOnly = (d.config.socketMode & 0o077) === 0;
+    if (mode === "never" || (mode === "owner" && !ownerOnly)) {
+      const why = mode === "never"
+        ? "disabled by CPAN_BRIDGE_ALLOW_SHUTDOWN=never; stop the daemon with SIGTERM"
+        : "the socket is shared with other users (CPAN_BRIDGE_SOCKET_MODE); stop the daemon with SIGTERM or set CPAN_BRIDGE_ALLOW_SHUTDOWN=always";
+      d.security.record("shutdown_refused", "error", { client: "" }, { request_id: req.requestId, module: "system", function: "shutdown" }, { reason: why });
+      throw shutdownRefused(why);
+    }
+    d.logs.daemon.info("Shutdown requested via system call");
+    d.security.record("shutdown_requested", "info", { client: "" }, { request_id: req.requestId, module: "system", function: "shutdown" }, {});
+    // Reply first, then stop (contract §4.5).
+    queueMicrotask(() => d.requestShutdown("system.shutdown"));
+    return { message: "Shutdown initiated" };
+  },
+  health: (d) => healthReport(d),
+  performance: (d) => performanceReport(d),
+  connections: (d) => d.connections.report(d.clock.now(), d.config.staleTimeout * 1000, d.config.maxConcurrentRequests),
+  cleanup: (d) => {
+    const r = d.connections.cleanup(d.clock.now(), d.config.staleTimeout * 1000);
+    if (r.cleaned_connections > 0) d.logs.daemon.info(`Cleaned up ${r.cleaned_connections} stale connections`);
+    return r;
+  },
+  metrics: (d) => metricsReport(d),
+  stats: (d) => statsReport(d),
+  validation_stats: (d) => {
+    const wl = buildWhitelist([...d.host.functions()].map(([name, fns]) => ({ name, functions: Object.fromEntries(fns.map((f) => [f, 1])) })));
+    return {
+      validation_failures: d.stats.validationFailures,
+      requests_rejected: d.stats.requestsRejected,
+      security_events: d.stats.securityEvents,
+      events_by_type: d.security.metrics().events_by_type,
+      validation_config: validationConfig(d),
+      whitelist: Object.fromEntries([...wl].map(([m, fs]) => [m, [...fs]])),
+    };
+  },
+};
+
+/**
+ * Runs a built-in. With the ops shim on (contract §13.9), `system.*` results also carry
+ * `success: true` and a copy of themselves under `result`, so the operations guide's one-liners,
+ * which read `$r->{success}` and `$r->{result}->{…}` after the client unwrapped `result`, work.
+ *
+ * @throws {WireError} unknown test/system function
+ */
+export async function runBuiltin(d: DaemonContext, req: BridgeRequest): Promise<unknown> {
+  const table = req.module === "test" ? TEST : SYSTEM;
+  const f = Object.hasOwn(table, req.function) ? table[req.function] : undefined;
+  if (!f) {
+    throw req.module === "test" ? unknownTestFunction(req.function) : unknownSystemFunction(req.function);
+  }
+  const result = await f(d, req);
+  if (req.module === "system" && d.config.opsShim && result !== null && typeof result === "object" && !Array.isArray(result)) {
+    return { ...result, success: true, result: { ...result } };
+  }
+  return result;
+}

@@ -1,0 +1,49 @@
+/**
+ * @module
+ * `DaemonContext`: the parts of one running daemon that request handling and the built-ins read.
+ * `daemon.ts` builds it; tests build one around a fake clock.
+ */
+
+import type { Clock } from "./clock.ts";
+import type { Config } from "./config.ts";
+import type { HelperHost } from "./host/types.ts";
+import type { Logs } from "./log/mod.ts";
+import type { ConnectionTracker } from "./ops/connections.ts";
+import type { PerformanceMonitor } from "./ops/performance.ts";
+import type { ResourceMonitor } from "./ops/resources.ts";
+import type { SecurityMonitor } from "./ops/security.ts";
+import type { Stats } from "./ops/stats.ts";
+import type { Throttle } from "./ops/throttle.ts";
+import { buildWhitelist } from "./protocol/whitelist.ts";
+
+export interface DaemonContext {
+  readonly config: Config;
+  readonly clock: Clock;
+  readonly logs: Logs;
+  readonly stats: Stats;
+  readonly perf: PerformanceMonitor;
+  readonly security: SecurityMonitor;
+  readonly connections: ConnectionTracker;
+  readonly resources: ResourceMonitor;
+  readonly throttle: Throttle;
+  readonly host: HelperHost;
+  /** Path clients connect to. */
+  readonly socketPath: string;
+  /** How the binary was started, for system.info. */
+  readonly executable: string;
+  /** Requests being handled right now (read to reply). */
+  inFlight: number;
+  /** Asks the daemon to stop (system.shutdown, signals). */
+  requestShutdown(reason: string): void;
+  /** True once shutdown has begun. */
+  readonly stopping: boolean;
+}
+
+/** The whitelist for the helpers loaded so far (contract §5.6 plus wrapper calls). */
+export function whitelistOf(d: DaemonContext): Map<string, ReadonlySet<string>> {
+  const helpers = [...d.host.functions()].map(([name, fns]) => ({
+    name,
+    functions: Object.fromEntries(fns.map((f) => [f, true])),
+  }));
+  return buildWhitelist(helpers);
+}

@@ -1,0 +1,70 @@
+/**
+ * @module
+ * `InProcessHost`: runs helpers on the calling thread (process mode, the Worker itself, tests).
+ */
+
+import type { Clock } from "../clock.ts";
+import { helperFailed, WireError } from "../errors.ts";
+import { HelperRuntime, type LogFn } from "../helper_runtime.ts";
+import type { HelperDefinition, HelperSettings } from "../../helpers/types.ts";
+import { type HelperHost, type HostCall, resultJson } from "./types.ts";
+
+export class InProcessHost implements HelperHost {
+  readonly ready: Promise<void> = Promise.resolve();
+  readonly #runtime: HelperRuntime;
+  readonly #helpers: readonly HelperDefinition[];
+
+  constructor(helpers: readonly HelperDefinition[], settings: HelperSettings, clock: Clock, log: LogFn) {
+    this.#helpers = helpers;
+    this.#runtime = new HelperRuntime(helpers, settings, clock, log);
+  }
+
+  state(): "ready" {
+    return "ready";
+  }
+
+  modules(): readonly string[] {
+    return this.#runtime.moduleNames;
+  }
+
+  functions(): ReadonlyMap<string, readonly string[]> {
+    const m = new Map<string, readonly string[]>();
+    for (const h of this.#helpers) {
+      for (const name of [h.name, ...(h.aliases ?? [])]) m.set(name, Object.keys(h.functions));
+    }
+    return m;
+  }
+
+  async call(c: HostCall, signal: AbortSignal): Promise<string> {
+    const value = await this.#runtime.call(c.module, c.function, c.params, c.hasParams, {
+      requestId: c.requestId,
+      signal,
+    });
+    try {
+      return resultJson(value);
+    } catch (err) {
+      if (err instanceof WireError) throw err;
+      throw helperFailed(
+        c.module,
+        c.function,
+        `returned a value that cannot be sent as JSON (${err instanceof Error ? err.message : err})`,
+      );
+    }
+  }
+
+  sweep(): Promise<number> {
+    return this.#runtime.sweep();
+  }
+
+  cleanupStale(): Promise<void> {
+    return this.#runtime.cleanupStale();
+  }
+
+  handleCounts(): Promise<Record<string, number>> {
+    return Promise.resolve(this.#runtime.handleCounts());
+  }
+
+  close(): Promise<void> {
+    return this.#runtime.close();
+  }
+}

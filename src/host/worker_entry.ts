@@ -1,0 +1,76 @@
+/**
+ * @module
+ * The helper Worker: loads every helper and serves calls posted by `WorkerHost`. Log lines go
+ * back to the main thread, which owns the log files.
+ */
+
+/// <reference lib="deno.worker" />
+
+import { systemClock } from "../clock.ts";
+import { WireError } from "../errors.ts";
+import { InProcessHost } from "./in_process.ts";
+import type { HelperSettings } from "../../helpers/types.ts";
+import type { HostCall } from "./types.ts";
+
+type Msg =
+  | { kind: "init"; settings: HelperSettings }
+  | { kind: "call"; id: number; call: HostCall }
+  | { kind: "abort"; id: number }
+  | { kind: "op"; id: number; op: "sweep" | "cleanupStale" | "handleCounts" | "close" | "ping" };
+
+let host: InProcessHost | undefined;
+const running = new Map<number, AbortController>();
+
+function post(m: unknown): void {
+  self.postMessage(m);
+}
+
+self.onmessage = async (e: MessageEvent<Msg>) => {
+  const m = e.data;
+  if (m.kind === "init") {
+    try {
+      const { HELPERS } = await import("../../helpers/mod.ts");
+      host = new InProcessHost(HELPERS, m.settings, systemClock, (level, message) => post({ kind: "log", level, message }));
+      post({ kind: "ready", modules: host.modules(), functions: [...host.functions()] });
+    } catch (err) {
+      post({ kind: "fatal", message: err instanceof Error ? `${err.message}\n${err.stack}` : String(err) });
+    }
+    return;
+  }
+  if (!host) return;
+  if (m.kind === "abort") {
+    running.get(m.id)?.abort(new Error("call abandoned"));
+    return;
+  }
+  if (m.kind === "call") {
+    const ac = new AbortController();
+    running.set(m.id, ac);
+    try {
+      const json = await host.call(m.call, ac.signal);
+      post({ kind: "result", id: m.id, ok: true, json });
+    } catch (err) {
+      const w = err instanceof WireError ? err : undefined;
+      post({
+        kind: "result",
+        id: m.id,
+        ok: false,
+        message: w ? w.message : String(err instanceof Error ? err.message : err),
+        errorType: w ? w.errorType : "RuntimeError",
+        stack: err instanceof Error ? String((err.cause instanceof Error ? err.cause.stack : undefined) ?? err.stack) : undefined,
+      });
+    } finally {
+      running.delete(m.id);
+    }
+    return;
+  }
+  try {
+    let value: unknown = null;
+    if (m.op === "sweep") value = await host.sweep();
+    else if (m.op === "cleanupStale") await host.cleanupStale();
+    else if (m.op === "handleCounts") value = await host.handleCounts();
+    else if (m.op === "close") await host.close();
+    post({ kind: "op", id: m.id, ok: true, value });
+  } catch (err) {
+    post({ kind: "op", id: m.id, ok: false, value: String(err) });
+  }
+};

@@ -1,0 +1,176 @@
+/**
+ * @module
+ * `WorkerHost`: runs helpers in a Worker thread so that CPU-heavy helper work (a 10 MB XML parse,
+ * encrypting 50 MB) never delays `test.ping` or `system.*` on the main thread (contract §6.1, §13.5).
+ * A call that outlives its timeout is answered with a TimeoutError and abandoned (its signal is
+ * aborted in the worker); a worker that stops answering is replaced.
+ */
+
+import { helperTimedOut, WireError, type ErrorType } from "../errors.ts";
+import type { LogFn } from "../helper_runtime.ts";
+import type { HelperSettings } from "../../helpers/types.ts";
+import type { HelperHost, HostCall } from "./types.ts";
+
+interface Pending {
+  resolve: (json: string) => void;
+  reject: (err: Error) => void;
+}
+
+export class WorkerHost implements HelperHost {
+  readonly ready: Promise<void>;
+  #worker: Worker;
+  #state: "loading" | "ready" | "failed" = "loading";
+  #modules: string[] = [];
+  #functions = new Map<string, readonly string[]>();
+  #seq = 0;
+  readonly #pending = new Map<number, Pending>();
+  readonly #ops = new Map<number, (v: { ok: boolean; value: unknown }) => void>();
+  readonly #log: LogFn;
+  readonly #settings: HelperSettings;
+  /** Calls abandoned after their timeout. */
+  abandoned = 0;
+
+  constructor(settings: HelperSettings, log: LogFn) {
+    this.#log = log;
+    this.#settings = settings;
+    this.#worker = new Worker(new URL("./worker_entry.ts", import.meta.url), { type: "module" });
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.#worker.onmessage = (e) => this.#onMessage(e.data, resolve, reject);
+      this.#worker.onerror = (e) => {
+        e.preventDefault();
+        this.#log("error", `Helper worker error: ${e.message}`);
+        reject(new Error(e.message));
+      };
+    });
+    this.ready.catch(() => {});
+    this.#worker.postMessage({ kind: "init", settings });
+  }
+
+  // deno-lint-ignore no-explicit-any
+  #onMessage(m: any, resolve: () => void, reject: (e: Error) => void): void {
+    switch (m.kind) {
+      case "ready":
+        this.#modules = m.modules;
+        this.#functions = new Map(m.functions);
+        this.#state = "ready";
+        resolve();
+        break;
+      case "fatal":
+        this.#log("error", `Could not load helper modules: ${m.message}`);
+        this.#state = "failed";
+        reject(new Error(m.message));
+        break;
+      case "log":
+        this.#log(m.level, m.message);
+        break;
+      case "result": {
+        const p = this.#pending.get(m.id);
+        if (!p) return; // abandoned
+        this.#pending.delete(m.id);
+        if (m.ok) p.resolve(m.json);
+        else {
+          const err = new WireError(m.message, m.errorType as ErrorType);
+          if (m.stack) err.stack = m.stack;
+          p.reject(err);
+        }
+        break;
+      }
+      case "op": {
+        const cb = this.#ops.get(m.id);
+        this.#ops.delete(m.id);
+        cb?.(m);
+        break;
+      }
+    }
+  }
+
+  state(): "loading" | "ready" | "failed" {
+    return this.#state;
+  }
+
+  modules(): readonly string[] {
+    return this.#modules;
+  }
+
+  functions(): ReadonlyMap<string, readonly string[]> {
+    return this.#functions;
+  }
+
+  async call(call: HostCall, signal: AbortSignal): Promise<string> {
+    await this.ready;
+    const id = ++this.#seq;
+    const timeoutMs = this.#settings.helperTimeoutMs;
+    return await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (!this.#pending.delete(id)) return;
+        this.abandoned++;
+        this.#worker.postMessage({ kind: "abort", id });
+        this.#log("warn", `Abandoned ${call.module}.${call.function} after ${timeoutMs / 1000} s (request ${call.requestId})`);
+        reject(helperTimedOut(call.module, call.function, timeoutMs / 1000));
+      }, timeoutMs);
+      const onAbort = () => {
+        if (!this.#pending.delete(id)) return;
+        clearTimeout(timer);
+        this.#worker.postMessage({ kind: "abort", id });
+        reject(new WireError(`Error in ${call.module}.${call.function}: cancelled (${String(signal.reason ?? "daemon stopping")})`, "RuntimeError"));
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.#pending.set(id, {
+        resolve: (json) => {
+          clearTimeout(timer);
+          signal.removeEventListener("abort", onAbort);
+          resolve(json);
+        },
+        reject: (err) => {
+          clearTimeout(timer);
+          signal.removeEventListener("abort", onAbort);
+          reject(err);
+        },
+      });
+      this.#worker.postMessage({ kind: "call", id, call });
+    });
+  }
+
+  #op<T>(op: string, timeoutMs = 30_000): Promise<T> {
+    const id = ++this.#seq;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#ops.delete(id);
+        reject(new Error(`Helper worker did not answer '${op}' within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+      this.#ops.set(id, (m) => {
+        clearTimeout(timer);
+        if (m.ok) resolve(m.value as T);
+        else reject(new Error(String(m.value)));
+      });
+      this.#worker.postMessage({ kind: "op", id, op });
+    });
+  }
+
+  async sweep(): Promise<number> {
+    await this.ready;
+    return await this.#op<number>("sweep");
+  }
+
+  async cleanupStale(): Promise<void> {
+    await this.ready;
+    await this.#op("cleanupStale");
+  }
+
+  async handleCounts(): Promise<Record<string, number>> {
+    await this.ready.catch(() => {});
+    return await this.#op<Record<string, number>>("handleCounts", 5_000).catch(() => ({}));
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.ready;
+      await this.#op("close", 10_000);
+    } catch { /* closing anyway */ }
+    for (const [id, p] of this.#pending) {
+      this.#pending.delete(id);
+      p.reject(new WireError("Daemon shutting down", "RuntimeError"));
+    }
+    this.#worker.terminate();
+  }
+}

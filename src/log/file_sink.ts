@@ -1,0 +1,212 @@
+/**
+ * @module
+ * `LogFile`: one log file written in whole lines with O_APPEND (copytruncate-safe, contract
+ * §7.3), rotated by size keeping N files (optionally gzipped), reopened on request (SIGHUP), and
+ * fed through a bounded in-memory queue so request handling never waits for the disk: when the
+ * queue is full, lines are dropped and counted instead.
+ */
+
+/** Options of one log file. */
+export interface LogFileOptions {
+  /** Rotate before a write would make the file larger than this; 0 disables rotation. */
+  readonly maxBytes: number;
+  /** Rotated files kept: `<path>.1` (newest) … `<path>.<keep>`. */
+  readonly keep: number;
+  /** Gzip rotated files to `<path>.N.gz`. */
+  readonly compress: boolean;
+  /** Most lines queued in memory; more are dropped and counted. */
+  readonly maxQueued: number;
+}
+
+/** Counters of one log file, for `system.metrics` and `/metrics`. */
+export interface LogFileStats {
+  readonly path: string;
+  readonly written: number;
+  readonly dropped: number;
+  readonly rotations: number;
+  readonly queued: number;
+  readonly lastError: string | null;
+}
+
+const enc = new TextEncoder();
+
+/** Opens a file for appending, creating it; throws a clear error when the directory is unusable. */
+function openAppend(path: string): Deno.FsFile {
+  return Deno.openSync(path, { append: true, create: true, mode: 0o640 });
+}
+
+/** A rotating, non-blocking log file, or stderr when `path` is "-". */
+export class LogFile {
+  readonly path: string;
+  readonly #opts: LogFileOptions;
+  #file: Deno.FsFile | null;
+  #size = 0;
+  #queue: string[] = [];
+  #pumping: Promise<void> | null = null;
+  #reopen = false;
+  #written = 0;
+  #dropped = 0;
+  #rotations = 0;
+  #lastError: string | null = null;
+
+  /**
+   * Opens (creating) the file now, so a missing or unwritable directory fails at start-up.
+   *
+   * @throws {Error} "Cannot open log file <path>: <reason>"
+   */
+  constructor(path: string, opts: LogFileOptions) {
+    this.path = path;
+    this.#opts = opts;
+    if (path === "-") {
+      this.#file = null;
+      return;
+    }
+    try {
+      this.#file = openAppend(path);
+      this.#size = this.#file.statSync().size;
+    } catch (err) {
+      throw new Error(`Cannot open log file ${path}: ${err instanceof Error ? err.message : err}`);
+    }
+  }
+
+  /** Queues one complete line (ending in "\n"). Never blocks; drops when the queue is full. */
+  write(line: string): void {
+    if (this.#queue.length >= this.#opts.maxQueued) {
+      this.#dropped++;
+      return;
+    }
+    this.#queue.push(line);
+    this.#pumping ??= this.#pump().finally(() => {
+      this.#pumping = null;
+      if (this.#queue.length > 0) this.#pumping ??= this.#pump().finally(() => (this.#pumping = null));
+    });
+  }
+
+  /** Asks for the file to be reopened before the next write (after an external rotation). */
+  reopen(): void {
+    this.#reopen = true;
+  }
+
+  stats(): LogFileStats {
+    return {
+      path: this.path,
+      written: this.#written,
+      dropped: this.#dropped,
+      rotations: this.#rotations,
+      queued: this.#queue.length,
+      lastError: this.#lastError,
+    };
+  }
+
+  /** Resolves when every queued line has been written (or dropped). */
+  async flush(): Promise<void> {
+    while (this.#pumping) await this.#pumping;
+  }
+
+  /** Flushes and closes the file. */
+  async close(): Promise<void> {
+    await this.flush();
+    try {
+      this.#file?.close();
+    } catch { /* already closed */ }
+    this.#file = null;
+  }
+
+  async #pump(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const lines = this.#queue.splice(0, 512);
+      const data = enc.encode(lines.join(""));
+      try {
+        await this.#writeBatch(data, lines);
+        this.#written += lines.length;
+        this.#lastError = null;
+      } catch (err) {
+        this.#dropped += lines.length;
+        this.#lastError = err instanceof Error ? err.message : String(err);
+        this.#reopen = true;
+      }
+    }
+  }
+
+  async #writeBatch(data: Uint8Array, lines: string[]): Promise<void> {
+    if (this.path === "-") {
+      await writeFully(Deno.stderr, data);
+      return;
+    }
+    if (this.#reopen || this.#file === null) this.#doReopen();
+    const file = this.#file!;
+    // Someone may have truncated the file (copytruncate) or rotated it: trust the file's size.
+    this.#size = (await file.stat()).size;
+    const max = this.#opts.maxBytes;
+    if (max > 0 && this.#size > 0 && this.#size + data.length > max) {
+      // Rotate on a line boundary: lines that fit go first, so no file exceeds maxBytes
+      // unless a single line does.
+      let fit = 0, bytes = 0;
+      for (const l of lines) {
+        const b = enc.encode(l).length;
+        if (this.#size + bytes + b > max) break;
+        bytes += b;
+        fit++;
+      }
+      if (fit > 0) {
+        await writeFully(file, enc.encode(lines.slice(0, fit).join("")));
+      }
+      await this.#rotate();
+      await this.#writeBatch(enc.encode(lines.slice(fit).join("")), lines.slice(fit));
+      return;
+    }
+    await writeFully(file, data);
+    this.#size += data.length;
+  }
+
+  #doReopen(): void {
+    try {
+      this.#file?.close();
+    } catch { /* ignore */ }
+    this.#file = null;
+    this.#file = openAppend(this.path);
+    this.#size = this.#file.statSync().size;
+    this.#reopen = false;
+  }
+
+  async #rotate(): Promise<void> {
+    const { keep, compress } = this.#opts;
+    const ext = compress ? ".gz" : "";
+    try {
+      this.#file?.close();
+    } catch { /* ignore */ }
+    this.#file = null;
+    if (keep <= 0) {
+      await Deno.truncate(this.path, 0);
+    } else {
+      await Deno.remove(`${this.path}.${keep}${ext}`).catch(() => {});
+      for (let k = keep - 1; k >= 1; k--) {
+        await Deno.rename(`${this.path}.${k}${ext}`, `${this.path}.${k + 1}${ext}`).catch(() => {});
+      }
+      if (compress) {
+        const tmp = `${this.path}.rotating`;
+        await Deno.rename(this.path, tmp);
+        this.#file = openAppend(this.path);
+        this.#size = 0;
+        await gzipFile(tmp, `${this.path}.1.gz`);
+      } else {
+        await Deno.rename(this.path, `${this.path}.1`);
+      }
+    }
+    this.#rotations++;
+    this.#file ??= openAppend(this.path);
+    this.#size = 0;
+  }
+}
+
+async function writeFully(w: { write(p: Uint8Array): Promise<number> }, data: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < data.length) off += await w.write(data.subarray(off));
+}
+
+async function gzipFile(src: string, dst: string): Promise<void> {
+  const input = await Deno.open(src, { read: true });
+  const output = await Deno.open(dst, { write: true, create: true, truncate: true, mode: 0o640 });
+  await input.readable.pipeThrough(new CompressionStream("gzip")).pipeTo(output.writable);
+  await Deno.remove(src);
+}

@@ -1,0 +1,113 @@
+/**
+ * @module
+ * `dispatch`: request bytes in, reply JSON text out (contract §2.2 flow): decode → parse →
+ * validate → built-in or helper → envelope. Every outcome is counted, timed and, on failure,
+ * logged; nothing here touches a socket, so process mode and tests call it directly.
+ */
+
+import type { DaemonContext } from "../daemon_context.ts";
+import { whitelistOf } from "../daemon_context.ts";
+import { notAnObject, WireError } from "../errors.ts";
+import { redact } from "../log/format.ts";
+import type { Peer } from "../ops/security.ts";
+import { decodeUtf8, repairDoubleEncoding } from "../wire/encoding.ts";
+import { parseRequestJson } from "../wire/json_errors.ts";
+import { runBuiltin } from "../builtins/mod.ts";
+import { type BridgeRequest, pyTypeName, validateRequest } from "./validate.ts";
+import { PROTOCOL_VERSION, runtimeDescription } from "../version.ts";
+import { resultJson } from "../host/types.ts";
+
+const whitelistCache = new WeakMap<object, Map<string, ReadonlySet<string>>>();
+
+function whitelist(d: DaemonContext): Map<string, ReadonlySet<string>> {
+  const key = d.host.functions();
+  let wl = whitelistCache.get(key);
+  if (!wl) whitelistCache.set(key, wl = whitelistOf(d));
+  return wl;
+}
+
+/** The failure envelope (contract §3.3c). */
+export function errorEnvelope(d: DaemonContext, err: unknown): string {
+  const w = err instanceof WireError ? err : undefined;
+  const env: Record<string, unknown> = {
+    success: false,
+    error: w ? w.message : `Internal error: ${err instanceof Error ? err.message : String(err)}`,
+    error_type: w ? w.errorType : "RuntimeError",
+    daemon_info: { version: PROTOCOL_VERSION, python_version: runtimeDescription() },
+  };
+  if (d.config.debug >= 1 && err instanceof Error && err.stack) env.traceback = err.stack;
+  return JSON.stringify(env);
+}
+
+/** Parses and validates request bytes. */
+function parse(d: DaemonContext, bytes: Uint8Array, peer: Peer): BridgeRequest {
+  const text = decodeUtf8(bytes);
+  let value = parseRequestJson(text);
+  if (value === null || typeof value !== "object" || Array.isArray(value)) throw notAnObject(pyTypeName(value));
+  if (d.config.encoding === "repair") value = repairDoubleEncoding(value);
+  const before = d.security.total;
+  try {
+    return validateRequest(value as Record<string, unknown>, { config: d.config, whitelist: whitelist(d), security: d.security, peer });
+  } catch (err) {
+    d.stats.validationFailures++;
+    d.stats.requestsRejected++;
+    throw err;
+  } finally {
+    d.stats.securityEvents += d.security.total - before;
+  }
+}
+
+async function route(d: DaemonContext, req: BridgeRequest): Promise<string> {
+  if (req.module === "test" || req.module === "system") {
+    const result = await runBuiltin(d, req);
+    return `{"success":true,"result":${resultJson(result)}}`;
+  }
+  const slot = await d.throttle.acquire().catch((err) => {
+    d.stats.throttleRefused++;
+    d.security.record("throttled", "warning", { client: "" }, { request_id: req.requestId, module: req.module, function: req.function }, { reason: err.message });
+    d.stats.securityEvents++;
+    throw err;
+  });
+  if (slot.waited) d.stats.throttled++;
+  try {
+    const json = await d.host.call(
+      { module: req.module, function: req.function, params: req.params, hasParams: req.hasParams, requestId: req.requestId },
+      AbortSignal.timeout(d.config.helperTimeout * 1000 + 5_000),
+    );
+    const info = JSON.stringify({ daemon_version: PROTOCOL_VERSION, python_version: runtimeDescription(), timestamp: String(d.clock.now() / 1000) });
+    return `{"success":true,"result":${json},"module":${JSON.stringify(req.module)},"function":${JSON.stringify(req.function)},"execution_info":${info}}`;
+  } catch (err) {
+    if (err instanceof WireError && err.errorType === "TimeoutError") d.stats.helperTimeouts++;
+    throw err;
+  } finally {
+    slot.release();
+  }
+}
+
+/** Handles one request; always returns a reply (JSON text), never throws. */
+export async function dispatch(d: DaemonContext, bytes: Uint8Array, peer: Peer): Promise<string> {
+  const t0 = performance.now();
+  let req: BridgeRequest | undefined;
+  try {
+    req = parse(d, bytes, peer);
+    d.logs.daemon.debug(`Received request: ${req.module}.${req.function}`);
+    if (d.config.debug > 0) d.logs.daemon.debug(`Routing ${req.module}.${req.function} with params: ${JSON.stringify(redact(req.params))}`);
+    const reply = await route(d, req);
+    d.stats.requestsProcessed++;
+    if (req.livenessPing) d.perf.recordLivenessPing();
+    else d.perf.record(d.clock.now(), `${req.module}.${req.function}`, (performance.now() - t0) / 1000, true);
+    return reply;
+  } catch (err) {
+    return failed(d, err, req ? `${req.module}.${req.function}` : "request.invalid", t0);
+  }
+}
+
+/** Counts, records and logs a failed request; returns its envelope. */
+export function failed(d: DaemonContext, err: unknown, mf: string, t0: number): string {
+  d.stats.requestsFailed++;
+  const message = err instanceof Error ? err.message : String(err);
+  d.perf.record(d.clock.now(), mf, (performance.now() - t0) / 1000, false, message);
+  d.logs.daemon.error(`Error handling client request: ${message}`);
+  if (d.config.debug >= 1 && err instanceof Error && err.stack) d.logs.daemon.error(`Traceback: ${err.stack}`);
+  return errorEnvelope(d, err);
+}

@@ -1,0 +1,116 @@
+/**
+ * @module
+ * Taking the socket path safely (contract §2.1, §12 D1, V4). DEFECT-FIX D1: a path whose daemon
+ * answers a ping is never taken over; only a dead socket is removed. DEFECT-FIX V4: the socket is
+ * bound inside a private 0700 directory, given its mode and group, then renamed into place, so
+ * it never exists with looser permissions. At shutdown it is removed only if it is still ours.
+ */
+
+/** Sends `test.ping` to a socket path; true when a daemon answers with success. */
+export async function probeDaemon(path: string, timeoutMs = 2000): Promise<boolean> {
+  let conn: Deno.UnixConn | undefined;
+  const timer = setTimeout(() => conn?.close(), timeoutMs);
+  try {
+    conn = await Deno.connect({ transport: "unix", path });
+    await conn.write(new TextEncoder().encode('{"module":"test","function":"ping","params":{}}'));
+    await conn.closeWrite();
+    const text = await new Response(conn.readable).text();
+    conn = undefined;
+    return JSON.parse(text)?.success === true;
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+    try {
+      conn?.close();
+    } catch { /* closed */ }
+  }
+}
+
+/** A start-up failure an operator must act on; the message says how. */
+export class StartupError extends Error {
+  override name = "StartupError";
+}
+
+function dirname(p: string): string {
+  const i = p.lastIndexOf("/");
+  return i <= 0 ? (i === 0 ? "/" : ".") : p.slice(0, i);
+}
+
+/** Resolves a group name or number to a gid, from /etc/group. */
+function resolveGid(group: string): number {
+  if (/^\d+$/.test(group)) return Number(group);
+  const line = Deno.readTextFileSync("/etc/group").split("\n").find((l) => l.split(":")[0] === group);
+  if (!line) throw new StartupError(`Cannot use socket group '${group}': no such group in /etc/group`);
+  return Number(line.split(":")[2]);
+}
+
+/** The socket a daemon listens on. */
+export interface BoundSocket {
+  readonly listener: Deno.Listener<Deno.UnixConn, Deno.UnixAddr>;
+  readonly path: string;
+  /** True while the path still names our socket (not replaced or removed). */
+  isOurs(): boolean;
+  /** Removes the socket file if it is still ours. Returns true if removed. */
+  remove(): boolean;
+}
+
+/**
+ * Binds the daemon socket at `path`.
+ *
+ * @throws {StartupError} when a live daemon owns the path, or the path is not a socket
+ */
+export async function bindSocket(path: string, mode: number, group: string): Promise<BoundSocket> {
+  let existing: Deno.FileInfo | undefined;
+  try {
+    existing = Deno.lstatSync(path);
+  } catch { /* free */ }
+  if (existing) {
+    if (!existing.isSocket) {
+      throw new StartupError(`Cannot listen on ${path}: it exists and is not a socket; remove it or choose another --socket`);
+    }
+    if (await probeDaemon(path)) {
+      throw new StartupError(
+        `Cannot listen on ${path}: another cpan-bridge daemon is running there (it answered a ping); stop it first (cpan-bridge stop --socket ${path}) or choose another --socket`,
+      );
+    }
+    Deno.removeSync(path); // stale: nobody answers
+  }
+  const dir = dirname(path);
+  const privateDir = Deno.makeTempDirSync({ dir, prefix: ".cpan-bridge-" });
+  const tmp = `${privateDir}/s`;
+  let listener: Deno.Listener<Deno.UnixConn, Deno.UnixAddr>;
+  try {
+    Deno.chmodSync(privateDir, 0o700);
+    listener = Deno.listen({ transport: "unix", path: tmp });
+    Deno.chmodSync(tmp, mode);
+    if (group) Deno.chownSync(tmp, null, resolveGid(group));
+    Deno.renameSync(tmp, path);
+  } finally {
+    try {
+      Deno.removeSync(privateDir, { recursive: true });
+    } catch { /* gone */ }
+  }
+  const ino = Deno.lstatSync(path).ino;
+  const isOurs = () => {
+    try {
+      return Deno.lstatSync(path).ino === ino;
+    } catch {
+      return false;
+    }
+  };
+  return {
+    listener,
+    path,
+    isOurs,
+    remove: () => {
+      if (!isOurs()) return false;
+      try {
+        Deno.removeSync(path);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  };
+}
