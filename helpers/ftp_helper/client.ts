@@ -281,12 +281,12 @@ export class FtpClient {
       return done;
     } catch (err) {
       if (data) closeQuietly(data);
-      if (err instanceof FtpError) throw err;
+      if (err instanceof FtpError && err.kind === "reply") throw err;
       // A data-connection error or timeout leaves the control connection out of step: drop it.
       const msg = err instanceof Error ? err.message : String(err);
-      const kind: FtpErrorKind = /^Timed out/.test(msg) ? "timeout" : "closed";
       this.close(`data transfer failed: ${msg}`);
-      throw new FtpError(kind, msg);
+      if (err instanceof FtpError) throw err;
+      throw new FtpError(/^Timed out/.test(msg) ? "timeout" : "closed", msg);
     } finally {
       listener?.close();
     }

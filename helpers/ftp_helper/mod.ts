@@ -24,6 +24,8 @@ interface FtpSession {
   readonly host: string;
   state: State;
   transferMode: "binary" | "ascii";
+  /** The TYPE last sent to the server (RFC 959 starts in ASCII). */
+  serverType: "A" | "I";
   passive: boolean;
   lastMessage: string;
   readonly createdAt: number;
@@ -147,6 +149,7 @@ async function newSession(args: Args, ctx: CallContext) {
       host: hostArg,
       state: "connected",
       transferMode: "binary",
+      serverType: "A",
       passive: flag(args.passive, true),
       lastMessage: greeting.message,
       createdAt: now,
@@ -235,6 +238,7 @@ function typeCommand(mode: "binary" | "ascii") {
       async (s) => {
         const r = await expect(s, mode === "binary" ? "TYPE I" : "TYPE A", is2xx);
         s.transferMode = mode;
+        s.serverType = mode === "binary" ? "I" : "A";
         return { success: true, message: r.message };
       },
     );
@@ -247,6 +251,7 @@ async function get(args: Args, ctx: CallContext) {
     const localName = str(args.local_file) ?? basename(remote);
     const local = await ctx.resolvePath(localName);
     const ascii = s.transferMode === "ascii";
+    await syncType(s);
     let file: Deno.FsFile | undefined;
     let opened = false;
     const crlf = fromCrlf();
@@ -295,6 +300,7 @@ async function put(args: Args, ctx: CallContext) {
   return await onSession(args, ctx, "Upload failed", async (s) => {
     const remote = str(args.remote_file) ?? basename(localName);
     const ascii = s.transferMode === "ascii";
+    await syncType(s);
     const file = await Deno.open(local, { read: true });
     try {
       const r = await s.client.transfer(`STOR ${remote}`, s.passive, {
@@ -488,3 +494,15 @@ export const ftpHelper = defineHelper({
     await cleanupStale({}, ctx);
   },
 });
+
+/**
+ * Sends TYPE before a transfer when the server's type differs from the session's mode: like
+ * ftplib's retrbinary/storbinary, binary mode is binary even though the server starts in ASCII.
+ */
+async function syncType(s: FtpSession): Promise<void> {
+  const want = s.transferMode === "binary" ? "I" : "A";
+  if (s.serverType === want) return;
+  const r = await s.client.command(`TYPE ${want}`);
+  if (!is2xx(r.code)) throw new FtpError("reply", r.raw, r);
+  s.serverType = want;
+}
