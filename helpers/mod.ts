@@ -5,8 +5,12 @@
  */
 
 import { datetimeHelper } from "./datetime_helper.ts";
+import { xmlDomHelper } from "./xml_dom_helper/mod.ts";
+import { xpathHelper } from "./xpath.ts";
 import type { HelperDefinition } from "./types.ts";
 
 export const HELPERS: readonly HelperDefinition[] = [
+  xmlDomHelper,
+  xpathHelper,
   datetimeHelper,
 ];
