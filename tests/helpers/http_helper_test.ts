@@ -1,0 +1,208 @@
+/**
+ * http_helper against local HTTP, HTTPS (self-signed) and proxy servers: the flat result of
+ * helpers contract §3.2, form and multipart posts, urllib's redirect rules, charsets, the
+ * certificate switch, the caller's proxy settings, and the failure mapping.
+ */
+
+import assert from "node:assert/strict";
+import { httpHelper } from "../../helpers/http_helper/mod.ts";
+import { makeTestContext } from "../_support/context.ts";
+import type { CallContext } from "../../helpers/types.ts";
+import { startHttpServers } from "../_support/http_server.ts";
+
+type R = Record<string, unknown>;
+const call = async (ctx: CallContext, f: string, args: R): Promise<R> =>
+  await httpHelper.functions[f].run(args, ctx) as R;
+const bodyOf = (r: R) => JSON.parse(r.content as string);
+
+/** A context whose caller environment is `env` (instead of /proc/<pid>/environ). */
+function withEnv(ctx: CallContext, env: Record<string, string>): CallContext {
+  return { ...ctx, callerEnv: (n: string) => Promise.resolve(env[n]) };
+}
+
+Deno.test("http_helper against local servers", async (t) => {
+  const s = await startHttpServers();
+  const tc = makeTestContext({ module: "http_helper" });
+  const ctx = withEnv(tc.ctx, {});
+  try {
+    await t.step("GET returns the flat LWP-style result", async () => {
+      const r = await call(ctx, "lwp_request", {
+        method: "GET",
+        url: `${s.httpUrl}/get?x=1`,
+        headers: { "User-Agent": "LWP::UserAgent/6.00" },
+        timeout: 10,
+        verify_ssl: 1,
+      });
+      assert.equal(r.success, true);
+      assert.equal(r.status_code, 200);
+      assert.equal(r.reason, "OK");
+      assert.equal(r.status_line, "200 OK");
+      assert.equal(r.content, r.body);
+      assert.equal(r.url, `${s.httpUrl}/get?x=1`);
+      assert.equal((r.headers as R)["Content-Type"], "application/json");
+      assert.equal(typeof r.elapsed, "number");
+      assert.equal("error" in r, false);
+      const echoed = bodyOf(r);
+      assert.equal(echoed.headers["user-agent"], "LWP::UserAgent/6.00");
+      assert.equal(echoed.query, "?x=1");
+    });
+
+    await t.step(
+      "form_encoded_content wins over content; urllib's default Content-Type",
+      async () => {
+        const r = await call(ctx, "lwp_request", {
+          method: "POST",
+          url: `${s.httpUrl}/post`,
+          headers: {},
+          content: "ignored=1",
+          form_encoded_content: "a=1&b=%C3%A9&monitor=1",
+        });
+        const e = bodyOf(r);
+        assert.equal(e.body, "a=1&b=%C3%A9&monitor=1");
+        assert.equal(e.headers["content-type"], "application/x-www-form-urlencoded");
+      },
+    );
+
+    await t.step(
+      "multipart and raw bodies go out byte for byte with the caller's Content-Type",
+      async () => {
+        const boundary = "xYzZY";
+        const content =
+          `--${boundary}\r\nContent-Disposition: form-data; name="f"; filename="a.txt"\r\n` +
+          `Content-Type: text/plain\r\n\r\nline1\nline2 ü\r\n--${boundary}--\r\n`;
+        const r = await call(ctx, "post", {
+          url: `${s.httpUrl}/post`,
+          headers: { "Content-Type": `multipart/form-data; boundary=${boundary}` },
+          content,
+        });
+        const e = bodyOf(r);
+        assert.equal(e.body, content);
+        assert.equal(e.headers["content-type"], `multipart/form-data; boundary=${boundary}`);
+        const put = await call(ctx, "put", {
+          url: `${s.httpUrl}/echo`,
+          content: '{"k":1}',
+          headers: { "Content-Type": "application/json" },
+        });
+        assert.equal(bodyOf(put).method, "PUT");
+        const del = await call(ctx, "delete", { url: `${s.httpUrl}/echo` });
+        assert.equal(bodyOf(del).method, "DELETE");
+        const head = await call(ctx, "head", { url: `${s.httpUrl}/echo` });
+        assert.equal(head.status_code, 200);
+        assert.equal(head.content, "");
+      },
+    );
+
+    await t.step("HTTP errors: success false with the real code, body and error", async () => {
+      const r = await call(ctx, "get", { url: `${s.httpUrl}/status/404` });
+      assert.equal(r.success, false);
+      assert.equal(r.status_code, 404);
+      assert.equal(r.status_line, "404 Not Found");
+      assert.equal(r.content, "status 404 body");
+      assert.equal(r.error, "HTTP 404: Not Found");
+      const r5 = await call(ctx, "get", { url: `${s.httpUrl}/status/503` });
+      assert.equal(r5.error, "HTTP 503: Service Unavailable");
+      const teapot = await call(ctx, "get", { url: `${s.httpUrl}/status/418` });
+      assert.equal(teapot.status_line, "418 I'm a teapot");
+    });
+
+    await t.step(
+      "redirects: followed up to 10, POST becomes GET on 302, 307 POST is not followed",
+      async () => {
+        const r = await call(ctx, "get", { url: `${s.httpUrl}/redirect/3` });
+        assert.equal(r.status_code, 200);
+        assert.equal(r.url, `${s.httpUrl}/echo`);
+        const tooMany = await call(ctx, "get", { url: `${s.httpUrl}/redirect/12` });
+        assert.equal(tooMany.success, false);
+        assert.equal(tooMany.status_code, 302);
+        const post = await call(ctx, "post", {
+          url: `${s.httpUrl}/redirect-code/302`,
+          form_encoded_content: "a=1",
+        });
+        const e = bodyOf(post);
+        assert.equal(e.method, "GET");
+        assert.equal(e.body, "");
+        assert.equal(e.headers["content-type"], undefined);
+        const p307 = await call(ctx, "post", {
+          url: `${s.httpUrl}/redirect-code/307`,
+          content: "a=1",
+        });
+        assert.equal(p307.success, false);
+        assert.equal(p307.status_line, "307 Temporary Redirect");
+        const g308 = await call(ctx, "get", { url: `${s.httpUrl}/redirect-code/308` });
+        assert.equal(g308.status_code, 200);
+      },
+    );
+
+    await t.step("charset from Content-Type; cookies only through headers", async () => {
+      assert.equal((await call(ctx, "get", { url: `${s.httpUrl}/latin1` })).content, "café");
+      const c = await call(ctx, "get", { url: `${s.httpUrl}/cookie`, headers: { Cookie: "k=v" } });
+      assert.equal(c.content, "cookie header: k=v");
+      assert.equal((c.headers as R)["Set-Cookie"], "session=xyz; Path=/");
+    });
+
+    await t.step(
+      "HTTPS with a self-signed certificate: refused when verifying, fine with verify_ssl 0",
+      async () => {
+        const strict = await call(ctx, "get", { url: `${s.httpsUrl}/get`, verify_ssl: 1 });
+        assert.equal(strict.success, false);
+        assert.equal(strict.status_code, 500);
+        assert.equal(strict.reason, "Connection Error");
+        assert.match(String(strict.error), /^Connection failed: .*certificate/i);
+        const loose = await call(ctx, "lwp_request", {
+          method: "POST",
+          url: `${s.httpsUrl}/post`,
+          verify_ssl: "0",
+          content: "z=1",
+        });
+        assert.equal(loose.success, true, String(loose.error));
+        assert.equal(bodyOf(loose).body, "z=1");
+        const redirected = await call(ctx, "get", {
+          url: `${s.httpsUrl}/redirect/2`,
+          verify_ssl: 0,
+        });
+        assert.equal(redirected.url, `${s.httpsUrl}/echo`);
+      },
+    );
+
+    await t.step("proxies come from the caller's environment, with no_proxy", async () => {
+      const viaProxy = withEnv(tc.ctx, { http_proxy: s.proxyUrl, https_proxy: s.proxyUrl });
+      const r = await call(viaProxy, "get", { url: "http://service.invalid/x?y=1" });
+      assert.equal(r.content, "proxied GET http://service.invalid/x?y=1");
+      const tunneled = await call(viaProxy, "get", { url: `${s.httpsUrl}/get`, verify_ssl: 0 });
+      assert.equal(tunneled.success, true, String(tunneled.error));
+      assert.equal(bodyOf(tunneled).path, "/get");
+      const bypass = withEnv(tc.ctx, {
+        HTTP_PROXY: s.proxyUrl,
+        NO_PROXY: "example.org, 127.0.0.1",
+      });
+      assert.equal(bodyOf(await call(bypass, "get", { url: `${s.httpUrl}/get` })).path, "/get");
+    });
+
+    await t.step("failures: refused connection, silent server timeout, bad URL", async () => {
+      const refused = await call(ctx, "get", { url: `http://127.0.0.1:${s.closedPort}/` });
+      assert.equal(refused.success, false);
+      assert.equal(refused.status_code, 500);
+      assert.equal(refused.reason, "Connection Error");
+      assert.match(String(refused.error), /^Connection failed: .*refused/i);
+      assert.match(String(refused.status_line), /^500 .*refused/i);
+      const started = Date.now();
+      const slow = call(ctx, "get", { url: `${s.silentUrl}/`, timeout: 1 });
+      const other = await call(ctx, "get", { url: `${s.httpUrl}/get` });
+      assert.equal(other.success, true);
+      assert.ok(Date.now() - started < 900, "another request waited for the silent server");
+      const timedOut = await slow;
+      assert.deepEqual(
+        [timedOut.success, timedOut.reason, timedOut.status_line, timedOut.error],
+        [false, "Request Error", "500 timed out after 1 s", "Request failed: timed out after 1 s"],
+      );
+      const late = await call(ctx, "get", { url: `${s.httpUrl}/delay/1500`, timeout: 1 });
+      assert.equal(late.error, "Request failed: timed out after 1 s");
+      const bad = await call(ctx, "get", { url: "not a url" });
+      assert.equal(bad.reason, "Internal Error");
+      assert.match(String(bad.error), /^Internal error: invalid URL 'not a url'/);
+    });
+  } finally {
+    await tc.close();
+    await s.stop();
+  }
+});
