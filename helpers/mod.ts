@@ -5,6 +5,8 @@
  */
 
 import { datetimeHelper } from "./datetime_helper.ts";
+import { ftpHelper } from "./ftp_helper/mod.ts";
+import { httpHelper } from "./http_helper/mod.ts";
 import { xmlDomHelper } from "./xml_dom_helper/mod.ts";
 import { xpathHelper } from "./xpath.ts";
 import type { HelperDefinition } from "./types.ts";
@@ -12,5 +14,7 @@ import type { HelperDefinition } from "./types.ts";
 export const HELPERS: readonly HelperDefinition[] = [
   xmlDomHelper,
   xpathHelper,
+  httpHelper,
   datetimeHelper,
+  ftpHelper,
 ];
