@@ -20,7 +20,8 @@ import { healthLine, statusLine } from "./client/format.ts";
 import { VERSION } from "./version.ts";
 import { BUILD_INFO } from "./build_info.ts";
 
-const USAGE = `cpan-bridge ${VERSION}: the CPAN Bridge daemon, its client and process mode in one binary.
+const USAGE =
+  `cpan-bridge ${VERSION}: the CPAN Bridge daemon, its client and process mode in one binary.
 
 Usage:
   cpan-bridge daemon [--socket PATH] [--log-dir DIR] [--socket-mode 0600] [--socket-group G] [--http ADDR]
@@ -91,9 +92,16 @@ async function readAllStdin(): Promise<Uint8Array> {
 }
 
 /** Runs the daemon until it stops; returns the exit code. */
-async function runDaemon(overrides: Partial<Record<ConfigKey, string>>, env: Record<string, string>): Promise<number> {
+async function runDaemon(
+  overrides: Partial<Record<ConfigKey, string>>,
+  env: Record<string, string>,
+): Promise<number> {
   const config = loadConfig(env, overrides);
-  const daemon = await startDaemon(config, { env, handleSignals: true, executable: Deno.execPath() });
+  const daemon = await startDaemon(config, {
+    env,
+    handleSignals: true,
+    executable: Deno.execPath(),
+  });
   await daemon.finished;
   return 0;
 }
@@ -128,7 +136,9 @@ export async function runCli(argv: string[]): Promise<number> {
   try {
     parsed = parse(argv);
   } catch (err) {
-    console.error(`cpan-bridge: ${err instanceof Error ? err.message : err}; see cpan-bridge --help`);
+    console.error(
+      `cpan-bridge: ${err instanceof Error ? err.message : err}; see cpan-bridge --help`,
+    );
     return 64;
   }
   const { values: v, positionals } = parsed;
@@ -137,7 +147,9 @@ export async function runCli(argv: string[]): Promise<number> {
     return 0;
   }
   if (v.version) {
-    console.log(`cpan-bridge ${VERSION} (Deno ${Deno.version.deno}, V8 ${Deno.version.v8}, TypeScript ${Deno.version.typescript}; ${BUILD_INFO})`);
+    console.log(
+      `cpan-bridge ${VERSION} (Deno ${Deno.version.deno}, V8 ${Deno.version.v8}, TypeScript ${Deno.version.typescript}; ${BUILD_INFO})`,
+    );
     return 0;
   }
   const overrides: Partial<Record<ConfigKey, string>> = {};
@@ -168,7 +180,11 @@ export async function runCli(argv: string[]): Promise<number> {
       case "daemon":
         return await runDaemon(overrides, env);
       case "process": {
-        const out = await runProcessMode(await readAllStdin(), config, Number(env.CPAN_BRIDGE_MAX_SIZE) || 10_000_000);
+        const out = await runProcessMode(
+          await readAllStdin(),
+          config,
+          Number(env.CPAN_BRIDGE_MAX_SIZE) || 10_000_000,
+        );
         await Deno.stdout.write(new TextEncoder().encode(out.stdout));
         return out.code;
       }
@@ -177,8 +193,14 @@ export async function runCli(argv: string[]): Promise<number> {
         try {
           env0 = await callFunction(socket, "system", "health", {}, 5000);
         } catch (err) {
-          if (v.json) console.log(JSON.stringify({ overall_status: "unreachable", error: String((err as Error).message) }));
-          else console.log(`CPAN-BRIDGE UNKNOWN - unreachable: ${(err as Error).message}`);
+          if (v.json) {
+            console.log(
+              JSON.stringify({
+                overall_status: "unreachable",
+                error: String((err as Error).message),
+              }),
+            );
+          } else console.log(`CPAN-BRIDGE UNKNOWN - unreachable: ${(err as Error).message}`);
           return 3;
         }
         const r = env0.result as Record<string, unknown> | undefined;
@@ -186,10 +208,14 @@ export async function runCli(argv: string[]): Promise<number> {
           console.log(`CPAN-BRIDGE UNKNOWN - ${String(env0.error ?? "no result")}`);
           return 3;
         }
-        const metrics = await callFunction(socket, "system", "metrics", {}, 5000).catch(() => undefined);
+        const metrics = await callFunction(socket, "system", "metrics", {}, 5000).catch(() =>
+          undefined
+        );
         if (v.json) console.log(JSON.stringify(stripShim(r)));
         else console.log(healthLine(r, metrics?.result as Record<string, unknown> | undefined));
-        return ({ healthy: 0, degraded: 1, unhealthy: 2 } as Record<string, number>)[String(r.overall_status)] ?? 3;
+        return ({ healthy: 0, degraded: 1, unhealthy: 2 } as Record<string, number>)[
+          String(r.overall_status)
+        ] ?? 3;
       }
       case "metrics":
       case "status": {
@@ -205,22 +231,30 @@ export async function runCli(argv: string[]): Promise<number> {
       case "ping":
       case "cleanup":
       case "stop": {
-        const [m, f] = command === "ping" ? ["test", "ping"] : ["system", command === "stop" ? "shutdown" : "cleanup"];
+        const [m, f] = command === "ping"
+          ? ["test", "ping"]
+          : ["system", command === "stop" ? "shutdown" : "cleanup"];
         const env0 = await callFunction(socket, m, f, {}, 5000);
         if (env0.success !== true) {
           console.error(`cpan-bridge: ${String(env0.error)}`);
           return 1;
         }
         const r = env0.result as Record<string, unknown>;
-        if (command === "ping") console.log(`pong from ${socket} (uptime ${Number(r.uptime).toFixed(1)} s)`);
-        else if (command === "cleanup") console.log(`Cleaned ${r.cleaned_connections} stale connections, ${r.remaining_connections} remaining`);
-        else console.log(String(r.message));
+        if (command === "ping") {
+          console.log(`pong from ${socket} (uptime ${Number(r.uptime).toFixed(1)} s)`);
+        } else if (command === "cleanup") {
+          console.log(
+            `Cleaned ${r.cleaned_connections} stale connections, ${r.remaining_connections} remaining`,
+          );
+        } else console.log(String(r.message));
         return 0;
       }
       case "call": {
         const [, module, fn, json] = positionals;
         if (!module || !fn) {
-          console.error("cpan-bridge: call needs MODULE FUNCTION [JSON params]; see cpan-bridge --help");
+          console.error(
+            "cpan-bridge: call needs MODULE FUNCTION [JSON params]; see cpan-bridge --help",
+          );
           return 64;
         }
         let params: unknown = {};
@@ -237,7 +271,11 @@ export async function runCli(argv: string[]): Promise<number> {
         return env0.success === true ? 0 : 1;
       }
       case "dashboard":
-        return await runDashboard(socket, Number(v.interval ?? "5"), v.count ? Number(v.count) : undefined);
+        return await runDashboard(
+          socket,
+          Number(v.interval ?? "5"),
+          v.count ? Number(v.count) : undefined,
+        );
       case "help":
         console.log(USAGE);
         return 0;
@@ -255,7 +293,9 @@ export async function runCli(argv: string[]): Promise<number> {
       return 1;
     }
     if (err instanceof Error && err.message.startsWith("Cannot open log file")) {
-      console.error(`cpan-bridge: ${err.message} (set --log-dir or CPAN_BRIDGE_LOG_DIR to a writable directory)`);
+      console.error(
+        `cpan-bridge: ${err.message} (set --log-dir or CPAN_BRIDGE_LOG_DIR to a writable directory)`,
+      );
       return 1;
     }
     throw err;

@@ -82,7 +82,8 @@ export const CONFIG_KEYS = {
     env: "CPAN_BRIDGE_LOG_BUFFER_LINES",
     kind: "int",
     default: "10000",
-    doc: "log lines held in memory while the disk is slow; past this, lines are dropped and counted",
+    doc:
+      "log lines held in memory while the disk is slow; past this, lines are dropped and counted",
   },
   debug: {
     env: "CPAN_BRIDGE_DEBUG",
@@ -304,7 +305,9 @@ function parseValue(key: string, def: KeyDef, raw: string): number | boolean | s
       return raw;
     case "int": {
       if (!/^\s*-?\d+\s*$/.test(raw)) {
-        throw new ConfigError(`Cannot use ${where}=${JSON.stringify(raw)}: expected a whole number`);
+        throw new ConfigError(
+          `Cannot use ${where}=${JSON.stringify(raw)}: expected a whole number`,
+        );
       }
       return Number.parseInt(raw, 10);
     }

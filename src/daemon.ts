@@ -10,7 +10,7 @@ import type { Config } from "./config.ts";
 import type { DaemonContext } from "./daemon_context.ts";
 import { WorkerHost } from "./host/worker_host.ts";
 import type { HelperHost } from "./host/types.ts";
-import { openLogs, type Logs } from "./log/mod.ts";
+import { type Logs, openLogs } from "./log/mod.ts";
 import { pyListRepr } from "./log/format.ts";
 import { ConnectionTracker } from "./ops/connections.ts";
 import { PerformanceMonitor } from "./ops/performance.ts";
@@ -29,7 +29,9 @@ export interface DaemonOptions {
   /** Install SIGTERM/SIGINT/SIGHUP handlers (the CLI does; tests running many daemons do not). */
   readonly handleSignals?: boolean;
   /** Replaces the helper worker (tests). */
-  readonly host?: (log: (level: "debug" | "info" | "warn" | "error", m: string) => void) => HelperHost;
+  readonly host?: (
+    log: (level: "debug" | "info" | "warn" | "error", m: string) => void,
+  ) => HelperHost;
   /** Shown as system.info python_executable. */
   readonly executable?: string;
 }
@@ -53,7 +55,9 @@ async function takeLock(socketPath: string): Promise<Deno.FsFile> {
   const ok = await f.tryLock(true);
   if (!ok) {
     f.close();
-    throw new StartupError(`Cannot start: another cpan-bridge daemon holds ${lockPath}; it is starting or serving ${socketPath}`);
+    throw new StartupError(
+      `Cannot start: another cpan-bridge daemon holds ${lockPath}; it is starting or serving ${socketPath}`,
+    );
   }
   await f.truncate(0);
   await f.write(new TextEncoder().encode(`${Deno.pid}\n`));
@@ -66,16 +70,33 @@ async function takeLock(socketPath: string): Promise<Deno.FsFile> {
  * @throws {StartupError} live daemon on the path, lock held, unusable socket path
  * @throws {Error} "Cannot open log file …" for a missing or read-only log directory
  */
-export async function startDaemon(config: Config, opts: DaemonOptions = {}): Promise<RunningDaemon> {
+export async function startDaemon(
+  config: Config,
+  opts: DaemonOptions = {},
+): Promise<RunningDaemon> {
   const env = opts.env ?? Deno.env.toObject();
   const clock = opts.clock ?? systemClock;
   const logs: Logs = openLogs(config, env, () => clock.now());
   const log = logs.daemon;
-  log.info(`CPAN Bridge Daemon v${PROTOCOL_VERSION} initializing... (cpan-bridge ${VERSION}, Deno ${Deno.version.deno})`);
-  log.info(`Resource limits - Memory: ${config.maxMemoryMb}MB, CPU: ${config.maxCpuPercent.toFixed(1)}%, Requests/min: ${config.maxRequestsPerMinute}, Concurrent: ${config.maxConcurrentRequests}`);
-  log.info(`Resource monitoring - Stale timeout: ${config.staleTimeout}s, Check interval: ${config.resourceCheckInterval}s`);
-  log.info(`Validation limits - String: ${config.maxStringLength}, Array: ${config.maxArrayLength}, Depth: ${config.maxObjectDepth}, Params: ${config.maxParamCount}`);
-  log.info(`Security features - Strict validation: ${config.strictValidation ? "True" : "False"}, Security logging: enabled`);
+  log.info(
+    `CPAN Bridge Daemon v${PROTOCOL_VERSION} initializing... (cpan-bridge ${VERSION}, Deno ${Deno.version.deno})`,
+  );
+  log.info(
+    `Resource limits - Memory: ${config.maxMemoryMb}MB, CPU: ${
+      config.maxCpuPercent.toFixed(1)
+    }%, Requests/min: ${config.maxRequestsPerMinute}, Concurrent: ${config.maxConcurrentRequests}`,
+  );
+  log.info(
+    `Resource monitoring - Stale timeout: ${config.staleTimeout}s, Check interval: ${config.resourceCheckInterval}s`,
+  );
+  log.info(
+    `Validation limits - String: ${config.maxStringLength}, Array: ${config.maxArrayLength}, Depth: ${config.maxObjectDepth}, Params: ${config.maxParamCount}`,
+  );
+  log.info(
+    `Security features - Strict validation: ${
+      config.strictValidation ? "True" : "False"
+    }, Security logging: enabled`,
+  );
 
   let lock: Deno.FsFile | undefined;
   let sock: BoundSocket;
@@ -93,12 +114,20 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
 
   const hostLog = (level: "debug" | "info" | "warn" | "error", m: string) => log[level](m);
   log.info("Loading helper modules...");
-  const host = opts.host
-    ? opts.host(hostLog)
-    : new WorkerHost({ handleTtlMs: config.handleTtl * 1000, helperTimeoutMs: config.helperTimeout * 1000, debug: config.debug }, hostLog);
+  const host = opts.host ? opts.host(hostLog) : new WorkerHost({
+    handleTtlMs: config.handleTtl * 1000,
+    helperTimeoutMs: config.helperTimeout * 1000,
+    debug: config.debug,
+  }, hostLog);
   host.ready.then(
-    () => log.info(`Successfully loaded ${new Set(host.modules()).size} helper modules: ${pyListRepr([...new Set(host.modules())])}`),
-    (err) => log.error(`Could not load helper modules: ${err instanceof Error ? err.message : err}`),
+    () =>
+      log.info(
+        `Successfully loaded ${new Set(host.modules()).size} helper modules: ${
+          pyListRepr([...new Set(host.modules())])
+        }`,
+      ),
+    (err) =>
+      log.error(`Could not load helper modules: ${err instanceof Error ? err.message : err}`),
   );
 
   const stats = new Stats(clock.now());
@@ -119,7 +148,11 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
     connections: new ConnectionTracker(),
     resources,
     throttle: new Throttle(
-      { maxConcurrent: config.maxConcurrentRequests, maxPerMinute: config.maxRequestsPerMinute, waitMs: config.throttleWait * 1000 },
+      {
+        maxConcurrent: config.maxConcurrentRequests,
+        maxPerMinute: config.maxRequestsPerMinute,
+        waitMs: config.throttleWait * 1000,
+      },
       () => clock.now(),
     ),
     host,
@@ -138,7 +171,11 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
     timers.push(setInterval(() => {
       try {
         const r = fn();
-        if (r instanceof Promise) r.catch((e) => log.error(`Background task failed: ${e instanceof Error ? e.message : e}`));
+        if (r instanceof Promise) {
+          r.catch((e) =>
+            log.error(`Background task failed: ${e instanceof Error ? e.message : e}`)
+          );
+        }
       } catch (e) {
         log.error(`Background task failed: ${e instanceof Error ? e.message : e}`);
       }
@@ -151,17 +188,25 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
     const r = d.resources.status(d.throttle.perMinute(), d.throttle.active);
     if (r.violations.length) {
       log.critical(`RESOURCE VIOLATION: ${pyListRepr(r.violations)}`);
-      log.critical(`Memory: ${r.memory_mb.toFixed(1)}MB, CPU: ${r.cpu_percent.toFixed(1)}%, Requests/min: ${r.requests_per_minute}, Concurrent: ${r.concurrent_requests}`);
+      log.critical(
+        `Memory: ${r.memory_mb.toFixed(1)}MB, CPU: ${
+          r.cpu_percent.toFixed(1)
+        }%, Requests/min: ${r.requests_per_minute}, Concurrent: ${r.concurrent_requests}`,
+      );
     } else if (r.warnings.length) log.warn(`Resource warning: ${pyListRepr(r.warnings)}`);
   });
   every(60_000, () => {
     log.info(
-      `Health check - Uptime: ${((clock.now() - stats.startTime) / 1000).toFixed(0)}s, Requests: ${stats.requestsProcessed}, Errors: ${stats.requestsFailed}, Active connections: ${d.connections.size}/${stats.peakConnections} (current/peak)`,
+      `Health check - Uptime: ${
+        ((clock.now() - stats.startTime) / 1000).toFixed(0)
+      }s, Requests: ${stats.requestsProcessed}, Errors: ${stats.requestsFailed}, Active connections: ${d.connections.size}/${stats.peakConnections} (current/peak)`,
     );
   });
   every(config.cleanupInterval * 1000, async () => {
     const r = d.connections.cleanup(clock.now(), config.staleTimeout * 1000);
-    if (r.cleaned_connections > 0) log.info(`Cleaned up ${r.cleaned_connections} stale connections`);
+    if (r.cleaned_connections > 0) {
+      log.info(`Cleaned up ${r.cleaned_connections} stale connections`);
+    }
     if (host.state() === "ready") {
       await host.sweep();
       await host.cleanupStale();
@@ -181,7 +226,9 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
         p.finally(() => inFlight.delete(p));
       }
     } catch (err) {
-      if (!stopping) log.error(`Error accepting connections: ${err instanceof Error ? err.message : err}`);
+      if (!stopping) {
+        log.error(`Error accepting connections: ${err instanceof Error ? err.message : err}`);
+      }
     }
   })();
 
@@ -191,10 +238,13 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
       log.info(`Received signal ${n}, initiating graceful shutdown...`);
       void stop(sig);
     };
-    signalHandlers.push(["SIGTERM", onSignal("SIGTERM", 15)], ["SIGINT", onSignal("SIGINT", 2)], ["SIGHUP", () => {
-      log.info("Received signal 1, reopening log files");
-      logs.reopen();
-    }]);
+    signalHandlers.push(["SIGTERM", onSignal("SIGTERM", 15)], ["SIGINT", onSignal("SIGINT", 2)], [
+      "SIGHUP",
+      () => {
+        log.info("Received signal 1, reopening log files");
+        logs.reopen();
+      },
+    ]);
     for (const [s, h] of signalHandlers) Deno.addSignalListener(s, h);
   }
 

@@ -52,7 +52,9 @@ export const unknownSystemFunction = (f: string): WireError =>
 
 export const moduleNotAvailable = (m: string, available: readonly string[]): WireError =>
   new WireError(
-    `Module '${m}' not available. Available modules: [${available.map((a) => `'${a}'`).join(", ")}]`,
+    `Module '${m}' not available. Available modules: [${
+      available.map((a) => `'${a}'`).join(", ")
+    }]`,
     "ModuleNotFoundError",
   );
 

@@ -8,8 +8,20 @@
 
 import type { Clock } from "./clock.ts";
 import { HandleTable } from "./handles.ts";
-import { functionNotFound, helperFailed, moduleNotAvailable, notImplemented, WireError } from "./errors.ts";
-import type { Args, CallContext, HelperDefinition, HelperFunction, HelperSettings } from "../helpers/types.ts";
+import {
+  functionNotFound,
+  helperFailed,
+  moduleNotAvailable,
+  notImplemented,
+  WireError,
+} from "./errors.ts";
+import type {
+  Args,
+  CallContext,
+  HelperDefinition,
+  HelperFunction,
+  HelperSettings,
+} from "../helpers/types.ts";
 import { BASE_WHITELIST } from "./protocol/whitelist.ts";
 
 /** A log line from a helper or the runtime, routed to the daemon log by the host. */
@@ -38,16 +50,21 @@ function describeCount(n: number, what: string): string {
  * Binds wire params to a function's declared names, with Python's TypeError texts
  * (e.g. `now() got an unexpected keyword argument 'bogus'`, contract §3.4).
  */
-export function bindParams(name: string, f: HelperFunction, params: unknown, present: boolean): Args {
+export function bindParams(
+  name: string,
+  f: HelperFunction,
+  params: unknown,
+  present: boolean,
+): Args {
   const args: Args = {};
   if (!present) {
     // no params key: no arguments
   } else if (Array.isArray(params)) {
     if (params.length > f.params.length && !f.variadic) {
       throw new TypeError(
-        `${name}() takes ${describeCount(f.params.length, "positional argument")} but ${params.length} ${
-          params.length === 1 ? "was" : "were"
-        } given`,
+        `${name}() takes ${
+          describeCount(f.params.length, "positional argument")
+        } but ${params.length} ${params.length === 1 ? "was" : "were"} given`,
       );
     }
     params.forEach((v, i) => {
@@ -86,7 +103,12 @@ export class HelperRuntime {
   readonly #log: LogFn;
   readonly #closing = new AbortController();
 
-  constructor(helpers: readonly HelperDefinition[], settings: HelperSettings, clock: Clock, log: LogFn) {
+  constructor(
+    helpers: readonly HelperDefinition[],
+    settings: HelperSettings,
+    clock: Clock,
+    log: LogFn,
+  ) {
     for (const h of helpers) {
       this.#byName.set(h.name, h);
       for (const a of h.aliases ?? []) this.#byName.set(a, h);
@@ -117,7 +139,9 @@ export class HelperRuntime {
       cwd ??= pid === undefined
         ? Promise.resolve(Deno.cwd())
         : Deno.readLink(`/proc/${pid}/cwd`).catch(() => Deno.cwd());
-    const signal = meta.signal ? AbortSignal.any([meta.signal, this.#closing.signal]) : this.#closing.signal;
+    const signal = meta.signal
+      ? AbortSignal.any([meta.signal, this.#closing.signal])
+      : this.#closing.signal;
     const helperName = this.#byName.get(module)?.name ?? module;
     return {
       module,
@@ -139,24 +163,37 @@ export class HelperRuntime {
         return `${base.replace(/\/+$/, "")}/${path}`;
       },
       async callerEnv(name: string): Promise<string | undefined> {
-        environ ??= pid === undefined ? Promise.resolve(undefined) : Deno.readFile(`/proc/${pid}/environ`)
-          .then((b) => {
-            const m = new Map<string, string>();
-            for (const kv of new TextDecoder().decode(b).split("\0")) {
-              const i = kv.indexOf("=");
-              if (i > 0) m.set(kv.slice(0, i), kv.slice(i + 1));
-            }
-            return m;
-          })
-          .catch(() => undefined);
+        environ ??= pid === undefined
+          ? Promise.resolve(undefined)
+          : Deno.readFile(`/proc/${pid}/environ`)
+            .then((b) => {
+              const m = new Map<string, string>();
+              for (const kv of new TextDecoder().decode(b).split("\0")) {
+                const i = kv.indexOf("=");
+                if (i > 0) m.set(kv.slice(0, i), kv.slice(i + 1));
+              }
+              return m;
+            })
+            .catch(() => undefined);
         const env = await environ;
         return env ? env.get(name) : Deno.env.get(name);
       },
-      handles: <T>(name: string, opts: { prefix: string; idleTtlMs?: number; dispose?: (v: T, r: string) => void | Promise<void>; newId?: () => string }) => {
+      handles: <T>(
+        name: string,
+        opts: {
+          prefix: string;
+          idleTtlMs?: number;
+          dispose?: (v: T, r: string) => void | Promise<void>;
+          newId?: () => string;
+        },
+      ) => {
         const key = `${helperName}.${name}`;
         let t = this.#tables.get(key) as HandleTable<T> | undefined;
         if (!t) {
-          t = new HandleTable<T>({ ...opts, idleTtlMs: opts.idleTtlMs ?? this.#settings.handleTtlMs }, this.#clock);
+          t = new HandleTable<T>({
+            ...opts,
+            idleTtlMs: opts.idleTtlMs ?? this.#settings.handleTtlMs,
+          }, this.#clock);
           this.#tables.set(key, t as HandleTable<unknown>);
         }
         return t;
@@ -169,7 +206,13 @@ export class HelperRuntime {
    *
    * @throws {WireError} not available / not found / not implemented / `Error in m.f: …`
    */
-  async call(module: string, fnName: string, params: unknown, present: boolean, meta: CallMeta): Promise<unknown> {
+  async call(
+    module: string,
+    fnName: string,
+    params: unknown,
+    present: boolean,
+    meta: CallMeta,
+  ): Promise<unknown> {
     const helper = this.#byName.get(module);
     if (!helper) {
       if (BASE_WHITELIST[module]) throw notImplemented(module, fnName);
@@ -206,9 +249,14 @@ export class HelperRuntime {
     for (const h of new Set(this.#byName.values())) {
       if (!h.cleanupStale) continue;
       try {
-        await h.cleanupStale(this.makeContext(h.name, "cleanup_stale_resources", { requestId: "janitor" }));
+        await h.cleanupStale(
+          this.makeContext(h.name, "cleanup_stale_resources", { requestId: "janitor" }),
+        );
       } catch (err) {
-        this.#log("warn", `Error cleaning up ${h.name}: ${err instanceof Error ? err.message : err}`);
+        this.#log(
+          "warn",
+          `Error cleaning up ${h.name}: ${err instanceof Error ? err.message : err}`,
+        );
       }
     }
   }
@@ -221,7 +269,10 @@ export class HelperRuntime {
       try {
         await h.shutdown?.(this.makeContext(h.name, "shutdown", { requestId: "shutdown" }));
       } catch (err) {
-        this.#log("warn", `Error shutting down ${h.name}: ${err instanceof Error ? err.message : err}`);
+        this.#log(
+          "warn",
+          `Error shutting down ${h.name}: ${err instanceof Error ? err.message : err}`,
+        );
       }
     }
   }

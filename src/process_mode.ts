@@ -25,15 +25,19 @@ export interface ProcessOutcome {
 }
 
 /** Runs one request (bytes of stdin) and returns stdout text and exit code. */
-export async function runProcessMode(input: Uint8Array, config: Config, maxChars = 10_000_000): Promise<ProcessOutcome> {
-  let module: unknown, fn: unknown;
+export async function runProcessMode(
+  input: Uint8Array,
+  config: Config,
+  maxChars = 10_000_000,
+): Promise<ProcessOutcome> {
+  const names: { module?: unknown; fn?: unknown } = {};
   const fail = (message: string, errorType: string): ProcessOutcome => ({
     stdout: asciiEscapeJson(JSON.stringify({
       success: false,
       error: message,
       error_type: errorType,
-      module,
-      function: fn,
+      module: names.module,
+      function: names.fn,
       python_info: { version: runtimeDescription(), platform: platformName() },
     })) + "\n",
     code: 1,
@@ -41,8 +45,15 @@ export async function runProcessMode(input: Uint8Array, config: Config, maxChars
   let req: Record<string, unknown>;
   try {
     const text = decodeUtf8(input);
-    if (text.trim() === "") return fail("Failed to read request: Empty input received", "ValueError");
-    if (text.length > maxChars) return fail(`Failed to read request: Request too large: ${text.length} bytes (max: ${maxChars})`, "ValueError");
+    if (text.trim() === "") {
+      return fail("Failed to read request: Empty input received", "ValueError");
+    }
+    if (text.length > maxChars) {
+      return fail(
+        `Failed to read request: Request too large: ${text.length} bytes (max: ${maxChars})`,
+        "ValueError",
+      );
+    }
     let value: unknown;
     try {
       value = parseRequestJson(text);
@@ -54,10 +65,13 @@ export async function runProcessMode(input: Uint8Array, config: Config, maxChars
     }
     req = value as Record<string, unknown>;
   } catch (err) {
-    return fail(err instanceof Error ? err.message : String(err), err instanceof WireError ? err.errorType : "ValueError");
+    return fail(
+      err instanceof Error ? err.message : String(err),
+      err instanceof WireError ? err.errorType : "ValueError",
+    );
   }
-  module = req.module;
-  fn = req.function;
+  const module = names.module = req.module;
+  const fn = names.fn = req.function;
   if (typeof module !== "string" || typeof fn !== "string" || !module || !fn) {
     return fail("Missing required fields: module and function", "ValueError");
   }
@@ -75,14 +89,23 @@ export async function runProcessMode(input: Uint8Array, config: Config, maxChars
   });
   if (module === "test") {
     if (fn === "ping") {
-      return ok({ message: "pong", version: "1.0.1", python_version: runtimeDescription(), platform: platformName(), working_directory: Deno.cwd(), input: req.params ?? {} });
+      return ok({
+        message: "pong",
+        version: "1.0.1",
+        python_version: runtimeDescription(),
+        platform: platformName(),
+        working_directory: Deno.cwd(),
+        input: req.params ?? {},
+      });
     }
     if (fn === "echo") return ok(req.params ?? {});
     if (fn === "check_module") {
       const p = req.params as Record<string, unknown> | undefined;
       const name = p && typeof p === "object" ? (p.module ?? p.module_name) : p;
       if (!name) return fail("Module name required for check_module", "ValueError");
-      return ok(typeof name === "string" && name in BASE_WHITELIST && name !== "test" && name !== "system");
+      return ok(
+        typeof name === "string" && name in BASE_WHITELIST && name !== "test" && name !== "system",
+      );
     }
     if (fn === "error") return fail("Test error for error handling validation", "Exception");
     return fail(`Unknown test function: ${fn}`, "ValueError");
@@ -99,12 +122,21 @@ export async function runProcessMode(input: Uint8Array, config: Config, maxChars
   );
   try {
     const json = await host.call(
-      { module, function: fn, params: req.params, hasParams: "params" in req, requestId: typeof req.request_id === "string" ? req.request_id : "process" },
+      {
+        module,
+        function: fn,
+        params: req.params,
+        hasParams: "params" in req,
+        requestId: typeof req.request_id === "string" ? req.request_id : "process",
+      },
       AbortSignal.timeout(config.helperTimeout * 1000),
     );
     return ok(JSON.parse(json));
   } catch (err) {
-    return fail(err instanceof Error ? err.message : String(err), err instanceof WireError ? err.errorType : "RuntimeError");
+    return fail(
+      err instanceof Error ? err.message : String(err),
+      err instanceof WireError ? err.errorType : "RuntimeError",
+    );
   } finally {
     await host.close();
   }

@@ -8,7 +8,7 @@ import type { DaemonContext } from "../daemon_context.ts";
 import { shutdownRefused, unknownSystemFunction, unknownTestFunction } from "../errors.ts";
 import type { BridgeRequest } from "../protocol/validate.ts";
 import { buildWhitelist } from "../protocol/whitelist.ts";
-import { PROTOCOL_VERSION, platformName, runtimeDescription, VERSION } from "../version.ts";
+import { platformName, PROTOCOL_VERSION, runtimeDescription, VERSION } from "../version.ts";
 import {
   healthReport,
   metricsReport,
@@ -41,7 +41,11 @@ const TEST: Record<string, Builtin> = {
   echo: (_d, req) => req.params ?? {},
   check_module: (d, req) => {
     const p = req.params as Record<string, unknown> | unknown[] | undefined;
-    const name = Array.isArray(p) ? p[0] : p && typeof p === "object" ? (p.module ?? p.module_name ?? p.name) : p;
+    const name = Array.isArray(p)
+      ? p[0]
+      : p && typeof p === "object"
+      ? (p.module ?? p.module_name ?? p.name)
+      : p;
     return typeof name === "string" && d.host.modules().includes(name);
   },
   health: (d) => ({
@@ -81,27 +85,47 @@ const SYSTEM: Record<string, Builtin> = {
       const why = mode === "never"
         ? "disabled by CPAN_BRIDGE_ALLOW_SHUTDOWN=never; stop the daemon with SIGTERM"
         : "the socket is shared with other users (CPAN_BRIDGE_SOCKET_MODE); stop the daemon with SIGTERM or set CPAN_BRIDGE_ALLOW_SHUTDOWN=always";
-      d.security.record("shutdown_refused", "error", { client: "" }, { request_id: req.requestId, module: "system", function: "shutdown" }, { reason: why });
+      d.security.record("shutdown_refused", "error", { client: "" }, {
+        request_id: req.requestId,
+        module: "system",
+        function: "shutdown",
+      }, { reason: why });
       throw shutdownRefused(why);
     }
     d.logs.daemon.info("Shutdown requested via system call");
-    d.security.record("shutdown_requested", "info", { client: "" }, { request_id: req.requestId, module: "system", function: "shutdown" }, {});
+    d.security.record("shutdown_requested", "info", { client: "" }, {
+      request_id: req.requestId,
+      module: "system",
+      function: "shutdown",
+    }, {});
     // Reply first, then stop (contract §4.5).
     queueMicrotask(() => d.requestShutdown("system.shutdown"));
     return { message: "Shutdown initiated" };
   },
   health: (d) => healthReport(d),
   performance: (d) => performanceReport(d),
-  connections: (d) => d.connections.report(d.clock.now(), d.config.staleTimeout * 1000, d.config.maxConcurrentRequests),
+  connections: (d) =>
+    d.connections.report(
+      d.clock.now(),
+      d.config.staleTimeout * 1000,
+      d.config.maxConcurrentRequests,
+    ),
   cleanup: (d) => {
     const r = d.connections.cleanup(d.clock.now(), d.config.staleTimeout * 1000);
-    if (r.cleaned_connections > 0) d.logs.daemon.info(`Cleaned up ${r.cleaned_connections} stale connections`);
+    if (r.cleaned_connections > 0) {
+      d.logs.daemon.info(`Cleaned up ${r.cleaned_connections} stale connections`);
+    }
     return r;
   },
   metrics: (d) => metricsReport(d),
   stats: (d) => statsReport(d),
   validation_stats: (d) => {
-    const wl = buildWhitelist([...d.host.functions()].map(([name, fns]) => ({ name, functions: Object.fromEntries(fns.map((f) => [f, 1])) })));
+    const wl = buildWhitelist(
+      [...d.host.functions()].map(([name, fns]) => ({
+        name,
+        functions: Object.fromEntries(fns.map((f) => [f, 1])),
+      })),
+    );
     return {
       validation_failures: d.stats.validationFailures,
       requests_rejected: d.stats.requestsRejected,
@@ -124,10 +148,15 @@ export async function runBuiltin(d: DaemonContext, req: BridgeRequest): Promise<
   const table = req.module === "test" ? TEST : SYSTEM;
   const f = Object.hasOwn(table, req.function) ? table[req.function] : undefined;
   if (!f) {
-    throw req.module === "test" ? unknownTestFunction(req.function) : unknownSystemFunction(req.function);
+    throw req.module === "test"
+      ? unknownTestFunction(req.function)
+      : unknownSystemFunction(req.function);
   }
   const result = await f(d, req);
-  if (req.module === "system" && d.config.opsShim && result !== null && typeof result === "object" && !Array.isArray(result)) {
+  if (
+    req.module === "system" && d.config.opsShim && result !== null && typeof result === "object" &&
+    !Array.isArray(result)
+  ) {
     return { ...result, success: true, result: { ...result } };
   }
   return result;

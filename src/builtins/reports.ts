@@ -87,13 +87,21 @@ export function healthReport(d: DaemonContext) {
 
   const m = d.resources.memoryMb;
   const ms = grade(m, c.healthMemoryWarnMb, c.healthMemoryCritMb);
-  checks.memory_usage = { status: ms, message: `${m.toFixed(1)} MB memory usage`, details: { memory_mb: m } };
+  checks.memory_usage = {
+    status: ms,
+    message: `${m.toFixed(1)} MB memory usage`,
+    details: { memory_mb: m },
+  };
   if (ms === "fail") errors.push(`High memory usage: ${m.toFixed(1)} MB`);
   else if (ms === "warn") warnings.push(`Elevated memory usage: ${m.toFixed(1)} MB`);
 
   const cpu = d.resources.cpuPercent;
   const cs = grade(cpu, c.healthCpuWarn, c.healthCpuCrit);
-  checks.cpu_usage = { status: cs, message: `${cpu.toFixed(1)}% CPU usage`, details: { cpu_percent: cpu } };
+  checks.cpu_usage = {
+    status: cs,
+    message: `${cpu.toFixed(1)}% CPU usage`,
+    details: { cpu_percent: cpu },
+  };
   if (cs === "fail") errors.push(`High CPU usage: ${cpu.toFixed(1)}%`);
   else if (cs === "warn") warnings.push(`Elevated CPU usage: ${cpu.toFixed(1)}%`);
 
@@ -113,7 +121,11 @@ export function healthReport(d: DaemonContext) {
     socketOk = Deno.statSync(d.socketPath).isSocket === true;
   } catch { /* missing */ }
   checks.socket_connectivity = socketOk
-    ? { status: "pass", message: "Socket file exists and accessible", details: { socket_path: d.socketPath } }
+    ? {
+      status: "pass",
+      message: "Socket file exists and accessible",
+      details: { socket_path: d.socketPath },
+    }
     : { status: "fail", message: "Socket file not found", details: { socket_path: d.socketPath } };
   if (!socketOk) errors.push("Socket file not accessible");
 
@@ -131,15 +143,23 @@ export function healthReport(d: DaemonContext) {
   const er = grade(p.error_rate, c.healthErrorRateWarn, c.healthErrorRateCrit);
   checks.error_rate = {
     status: er,
-    message: `${(p.error_rate * 100).toFixed(1)}% of the last ${Math.min(100, p.total_requests)} requests failed`,
-    details: { error_rate: p.error_rate, warn_above: c.healthErrorRateWarn, fail_above: c.healthErrorRateCrit },
+    message: `${(p.error_rate * 100).toFixed(1)}% of the last ${
+      Math.min(100, p.total_requests)
+    } requests failed`,
+    details: {
+      error_rate: p.error_rate,
+      warn_above: c.healthErrorRateWarn,
+      fail_above: c.healthErrorRateCrit,
+    },
   };
   if (er === "fail") errors.push(`High error rate: ${(p.error_rate * 100).toFixed(1)}%`);
   else if (er === "warn") warnings.push(`High error rate: ${(p.error_rate * 100).toFixed(1)}%`);
   if (p.avg_response_time > c.healthResponseTime) {
     warnings.push(`Slow response time: ${p.avg_response_time.toFixed(2)}s`);
   }
-  if (p.requests_per_second > 50) warnings.push(`High load: ${p.requests_per_second.toFixed(1)} req/s`);
+  if (p.requests_per_second > 50) {
+    warnings.push(`High load: ${p.requests_per_second.toFixed(1)} req/s`);
+  }
 
   const stale = d.connections.staleCount(now, c.staleTimeout * 1000);
   checks.stale_connections = {
@@ -161,7 +181,13 @@ export function healthReport(d: DaemonContext) {
       last_error: logStats.daemon.lastError ?? logStats.security.lastError,
     },
   };
-  if (dropped > 0) warnings.push(`Log lines dropped: ${dropped} (${logStats.daemon.lastError ?? logStats.security.lastError ?? "disk slow"})`);
+  if (dropped > 0) {
+    warnings.push(
+      `Log lines dropped: ${dropped} (${
+        logStats.daemon.lastError ?? logStats.security.lastError ?? "disk slow"
+      })`,
+    );
+  }
 
   return {
     timestamp: localIso(now),
@@ -174,8 +200,16 @@ export function healthReport(d: DaemonContext) {
 
 /** Connection summary for `system.metrics`. */
 function connectionSummary(d: DaemonContext) {
-  const r = d.connections.report(d.clock.now(), d.config.staleTimeout * 1000, d.config.maxConcurrentRequests);
-  return { total_connections: r.total_connections, active_connections: r.active_connections, stale_connections: r.stale_connections };
+  const r = d.connections.report(
+    d.clock.now(),
+    d.config.staleTimeout * 1000,
+    d.config.maxConcurrentRequests,
+  );
+  return {
+    total_connections: r.total_connections,
+    active_connections: r.active_connections,
+    stale_connections: r.stale_connections,
+  };
 }
 
 /** `system.metrics` (contract §4.10). */
@@ -185,7 +219,11 @@ export function metricsReport(d: DaemonContext) {
   const logStats = d.logs.stats();
   return {
     timestamp: localIso(d.clock.now()),
-    daemon_info: { version: PROTOCOL_VERSION, uptime_seconds: u, uptime_formatted: uptimeFormatted(u) },
+    daemon_info: {
+      version: PROTOCOL_VERSION,
+      uptime_seconds: u,
+      uptime_formatted: uptimeFormatted(u),
+    },
     resource_status: resourceStatus(d),
     performance_metrics: performanceMetrics(d),
     security_summary: {

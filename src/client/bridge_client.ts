@@ -38,12 +38,20 @@ export async function callDaemon(
     try {
       return JSON.parse(text);
     } catch {
-      throw new UnreachableError(`Cannot read the reply from ${socket}: not JSON (${text.slice(0, 80)})`);
+      throw new UnreachableError(
+        `Cannot read the reply from ${socket}: not JSON (${text.slice(0, 80)})`,
+      );
     }
   } catch (err) {
     if (err instanceof UnreachableError) throw err;
-    if (timedOut) throw new UnreachableError(`Cannot reach the daemon at ${socket}: no reply within ${timeoutMs / 1000} s`);
-    throw new UnreachableError(`Cannot reach the daemon at ${socket}: ${err instanceof Error ? err.message : err}`);
+    if (timedOut) {
+      throw new UnreachableError(
+        `Cannot reach the daemon at ${socket}: no reply within ${timeoutMs / 1000} s`,
+      );
+    }
+    throw new UnreachableError(
+      `Cannot reach the daemon at ${socket}: ${err instanceof Error ? err.message : err}`,
+    );
   } finally {
     clearTimeout(timer);
     try {

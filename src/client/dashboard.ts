@@ -15,9 +15,15 @@ const num = (v: unknown): number => (typeof v === "number" ? v : Number(v) || 0)
 /** Renders one frame of the dashboard from a system.metrics result. */
 export function renderDashboard(m: Obj, color: boolean): string {
   const c = (code: string, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
-  const mark = (bad: boolean, warn: boolean, s: string) => (bad ? c("31", s) : warn ? c("33", s) : c("32", s));
+  const mark = (
+    bad: boolean,
+    warn: boolean,
+    s: string,
+  ) => (bad ? c("31", s) : warn ? c("33", s) : c("32", s));
   const info = obj(m.daemon_info), perf = obj(m.performance_metrics), res = obj(m.resource_status);
-  const conn = obj(m.connection_summary), sec = obj(m.security_summary), mods = obj(m.module_status);
+  const conn = obj(m.connection_summary),
+    sec = obj(m.security_summary),
+    mods = obj(m.module_status);
   const err = num(perf.error_rate) * 100, mem = num(res.memory_mb), cpu = num(res.cpu_percent);
   const lines = [
     c("1", "CPAN Bridge Daemon - Operational Dashboard"),
@@ -39,23 +45,39 @@ export function renderDashboard(m: Obj, color: boolean): string {
     `  Concurrent:     ${num(res.concurrent_requests)}`,
     "",
     c("1", "CONNECTIONS"),
-    `  Active:         ${mark(false, num(conn.active_connections) > 40, String(num(conn.active_connections)))}`,
-    `  Stale:          ${mark(false, num(conn.stale_connections) > 5, String(num(conn.stale_connections)))}`,
+    `  Active:         ${
+      mark(false, num(conn.active_connections) > 40, String(num(conn.active_connections)))
+    }`,
+    `  Stale:          ${
+      mark(false, num(conn.stale_connections) > 5, String(num(conn.stale_connections)))
+    }`,
     `  Total:          ${num(conn.total_connections)}`,
     "",
     c("1", "SECURITY"),
-    `  Security Events:   ${mark(false, num(sec.total_security_events) > 0, String(num(sec.total_security_events)))}`,
-    `  Rejected Requests: ${mark(false, num(sec.requests_rejected) > 0, String(num(sec.requests_rejected)))}`,
-    `  Validation Fails:  ${mark(false, num(sec.validation_failures) > 0, String(num(sec.validation_failures)))}`,
+    `  Security Events:   ${
+      mark(false, num(sec.total_security_events) > 0, String(num(sec.total_security_events)))
+    }`,
+    `  Rejected Requests: ${
+      mark(false, num(sec.requests_rejected) > 0, String(num(sec.requests_rejected)))
+    }`,
+    `  Validation Fails:  ${
+      mark(false, num(sec.validation_failures) > 0, String(num(sec.validation_failures)))
+    }`,
     "",
     c("1", "MODULES"),
-    `  Loaded: ${num(mods.loaded_modules)}  (${(mods.available_modules as string[] ?? []).join(", ")})`,
+    `  Loaded: ${num(mods.loaded_modules)}  (${
+      (mods.available_modules as string[] ?? []).join(", ")
+    })`,
   ];
   return lines.join("\n");
 }
 
 /** Runs the dashboard; `count` frames (forever when undefined). Returns the exit code. */
-export async function runDashboard(socket: string, intervalS: number, count?: number): Promise<number> {
+export async function runDashboard(
+  socket: string,
+  intervalS: number,
+  count?: number,
+): Promise<number> {
   const tty = Deno.stdout.isTerminal();
   let stop = false;
   let wake: (() => void) | undefined;
@@ -69,12 +91,17 @@ export async function runDashboard(socket: string, intervalS: number, count?: nu
       let text: string;
       try {
         const r = await callFunction(socket, "system", "metrics", {}, 5000);
-        text = r.success === true ? renderDashboard(obj(r.result), tty) : `Error: ${String(r.error)}`;
+        text = r.success === true
+          ? renderDashboard(obj(r.result), tty)
+          : `Error: ${String(r.error)}`;
       } catch (err) {
         if (!(err instanceof UnreachableError)) throw err;
         text = `Daemon unreachable: ${err.message}`;
       }
-      console.log((tty ? "\x1b[2J\x1b[H" : "") + text + (tty ? `\n\nRefreshing every ${intervalS} s; Ctrl+C to quit` : ""));
+      console.log(
+        (tty ? "\x1b[2J\x1b[H" : "") + text +
+          (tty ? `\n\nRefreshing every ${intervalS} s; Ctrl+C to quit` : ""),
+      );
       if (count !== undefined && frame + 1 >= count) break;
       await new Promise<void>((r) => {
         const t = setTimeout(r, intervalS * 1000);

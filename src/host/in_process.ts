@@ -14,7 +14,12 @@ export class InProcessHost implements HelperHost {
   readonly #runtime: HelperRuntime;
   readonly #helpers: readonly HelperDefinition[];
 
-  constructor(helpers: readonly HelperDefinition[], settings: HelperSettings, clock: Clock, log: LogFn) {
+  constructor(
+    helpers: readonly HelperDefinition[],
+    settings: HelperSettings,
+    clock: Clock,
+    log: LogFn,
+  ) {
     this.#helpers = helpers;
     this.#runtime = new HelperRuntime(helpers, settings, clock, log);
   }
@@ -47,7 +52,9 @@ export class InProcessHost implements HelperHost {
       throw helperFailed(
         c.module,
         c.function,
-        `returned a value that cannot be sent as JSON (${err instanceof Error ? err.message : err})`,
+        `returned a value that cannot be sent as JSON (${
+          err instanceof Error ? err.message : err
+        })`,
       );
     }
   }

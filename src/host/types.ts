@@ -42,6 +42,9 @@ export interface HelperHost {
 
 /** JSON text of a helper result; NaN/Infinity become null (W7); other failures throw TypeError. */
 export function resultJson(value: unknown): string {
-  const text = JSON.stringify(value === undefined ? null : value, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
+  const text = JSON.stringify(
+    value === undefined ? null : value,
+    (_k, v) => (typeof v === "bigint" ? v.toString() : v),
+  );
   return text ?? "null";
 }

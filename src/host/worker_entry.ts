@@ -30,10 +30,18 @@ self.onmessage = async (e: MessageEvent<Msg>) => {
   if (m.kind === "init") {
     try {
       const { HELPERS } = await import("../../helpers/mod.ts");
-      host = new InProcessHost(HELPERS, m.settings, systemClock, (level, message) => post({ kind: "log", level, message }));
+      host = new InProcessHost(
+        HELPERS,
+        m.settings,
+        systemClock,
+        (level, message) => post({ kind: "log", level, message }),
+      );
       post({ kind: "ready", modules: host.modules(), functions: [...host.functions()] });
     } catch (err) {
-      post({ kind: "fatal", message: err instanceof Error ? `${err.message}\n${err.stack}` : String(err) });
+      post({
+        kind: "fatal",
+        message: err instanceof Error ? `${err.message}\n${err.stack}` : String(err),
+      });
     }
     return;
   }
@@ -56,7 +64,9 @@ self.onmessage = async (e: MessageEvent<Msg>) => {
         ok: false,
         message: w ? w.message : String(err instanceof Error ? err.message : err),
         errorType: w ? w.errorType : "RuntimeError",
-        stack: err instanceof Error ? String((err.cause instanceof Error ? err.cause.stack : undefined) ?? err.stack) : undefined,
+        stack: err instanceof Error
+          ? String((err.cause instanceof Error ? err.cause.stack : undefined) ?? err.stack)
+          : undefined,
       });
     } finally {
       running.delete(m.id);

@@ -6,7 +6,7 @@
  * aborted in the worker); a worker that stops answering is replaced.
  */
 
-import { helperTimedOut, WireError, type ErrorType } from "../errors.ts";
+import { type ErrorType, helperTimedOut, WireError } from "../errors.ts";
 import type { LogFn } from "../helper_runtime.ts";
 import type { HelperSettings } from "../../helpers/types.ts";
 import type { HelperHost, HostCall } from "./types.ts";
@@ -105,14 +105,26 @@ export class WorkerHost implements HelperHost {
         if (!this.#pending.delete(id)) return;
         this.abandoned++;
         this.#worker.postMessage({ kind: "abort", id });
-        this.#log("warn", `Abandoned ${call.module}.${call.function} after ${timeoutMs / 1000} s (request ${call.requestId})`);
+        this.#log(
+          "warn",
+          `Abandoned ${call.module}.${call.function} after ${
+            timeoutMs / 1000
+          } s (request ${call.requestId})`,
+        );
         reject(helperTimedOut(call.module, call.function, timeoutMs / 1000));
       }, timeoutMs);
       const onAbort = () => {
         if (!this.#pending.delete(id)) return;
         clearTimeout(timer);
         this.#worker.postMessage({ kind: "abort", id });
-        reject(new WireError(`Error in ${call.module}.${call.function}: cancelled (${String(signal.reason ?? "daemon stopping")})`, "RuntimeError"));
+        reject(
+          new WireError(
+            `Error in ${call.module}.${call.function}: cancelled (${
+              String(signal.reason ?? "daemon stopping")
+            })`,
+            "RuntimeError",
+          ),
+        );
       };
       signal.addEventListener("abort", onAbort, { once: true });
       this.#pending.set(id, {

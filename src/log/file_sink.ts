@@ -78,7 +78,9 @@ export class LogFile {
     this.#queue.push(line);
     this.#pumping ??= this.#pump().finally(() => {
       this.#pumping = null;
-      if (this.#queue.length > 0) this.#pumping ??= this.#pump().finally(() => (this.#pumping = null));
+      if (this.#queue.length > 0) {
+        this.#pumping ??= this.#pump().finally(() => (this.#pumping = null));
+      }
     });
   }
 
@@ -199,7 +201,10 @@ export class LogFile {
   }
 }
 
-async function writeFully(w: { write(p: Uint8Array): Promise<number> }, data: Uint8Array): Promise<void> {
+async function writeFully(
+  w: { write(p: Uint8Array): Promise<number> },
+  data: Uint8Array,
+): Promise<void> {
   let off = 0;
   while (off < data.length) off += await w.write(data.subarray(off));
 }

@@ -5,6 +5,8 @@
  * `<YYYY-MM-DD HH:MM:SS,mmm> [SECURITY] <LEVEL>: <message>`; or one JSON object per line.
  */
 
+import { asciiEscapeJson } from "../wire/encoding.ts";
+
 /** Python logging level names. */
 export type Level = "DEBUG" | "INFO" | "WARNING" | "ERROR" | "CRITICAL";
 
@@ -27,7 +29,12 @@ export function localIso(ms: number): string {
 }
 
 /** A daemon-log line (text format). */
-export function daemonLine(ms: number, level: Level, message: string, logger = "CPANDaemon"): string {
+export function daemonLine(
+  ms: number,
+  level: Level,
+  message: string,
+  logger = "CPANDaemon",
+): string {
   return `${asctime(ms)} [${level}] ${logger}: ${oneLine(message)}\n`;
 }
 
@@ -37,7 +44,12 @@ export function securityLine(ms: number, level: Level, message: string): string 
 }
 
 /** A JSON-lines record. */
-export function jsonLine(ms: number, log: "daemon" | "security", level: Level, message: string): string {
+export function jsonLine(
+  ms: number,
+  log: "daemon" | "security",
+  level: Level,
+  message: string,
+): string {
   return JSON.stringify({ time: new Date(ms).toISOString(), log, level, message }) + "\n";
 }
 
@@ -72,7 +84,9 @@ export function redact(value: unknown, maxString = 200, depth = 0): unknown {
   }
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-    out[k] = isSecretKey(k) && v !== null && v !== "" ? "[REDACTED]" : redact(v, maxString, depth + 1);
+    out[k] = isSecretKey(k) && v !== null && v !== ""
+      ? "[REDACTED]"
+      : redact(v, maxString, depth + 1);
   }
   return out;
 }
@@ -85,7 +99,10 @@ export function pyListRepr(items: readonly string[]): string {
 /** Python's `repr()` of a string. */
 export function pyStrRepr(s: string): string {
   const q = s.includes("'") && !s.includes('"') ? '"' : "'";
-  const body = s.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/\r/g, "\\r").replace(/\t/g, "\\t");
+  const body = s.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/\r/g, "\\r").replace(
+    /\t/g,
+    "\\t",
+  );
   return q + (q === "'" ? body.replace(/'/g, "\\'") : body) + q;
 }
 
@@ -108,5 +125,5 @@ export function pyJsonDumps(value: unknown): string {
     else if (ch === ":") out += ": ";
     else out += ch;
   }
-  return out.replace(/[^\u0000-\u007e]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
+  return asciiEscapeJson(out);
 }

@@ -71,7 +71,9 @@ export function openLogs(
         file.write(jsonLine(t, kind, level, message));
         return;
       }
-      file.write(kind === "daemon" ? daemonLine(t, level, message) : securityLine(t, level, message));
+      file.write(
+        kind === "daemon" ? daemonLine(t, level, message) : securityLine(t, level, message),
+      );
       // contract §7.2: security records also appear in the daemon log, logger CPANSecurity.
       echo?.write(daemonLine(t, level, message, "CPANSecurity"));
     };

@@ -31,7 +31,15 @@ export class ConnectionTracker {
   /** Registers a new connection; the id is `_<seq>_<epoch float>` (Unix sockets have no address). */
   open(nowMs: number, close: () => void): TrackedConnection {
     const id = `_${++this.#seq}_${(nowMs / 1000).toFixed(7)}`;
-    const c: TrackedConnection = { id, startMs: nowMs, lastActivityMs: nowMs, requests: 0, bytesReceived: 0, bytesSent: 0, close };
+    const c: TrackedConnection = {
+      id,
+      startMs: nowMs,
+      lastActivityMs: nowMs,
+      requests: 0,
+      bytesReceived: 0,
+      bytesSent: 0,
+      close,
+    };
     this.#live.set(id, c);
     return c;
   }
@@ -83,6 +91,10 @@ export class ConnectionTracker {
         } catch { /* already closed */ }
       }
     }
-    return { cleaned_connections: details.length, connections_details: details, remaining_connections: this.#live.size };
+    return {
+      cleaned_connections: details.length,
+      connections_details: details,
+      remaining_connections: this.#live.size,
+    };
   }
 }

@@ -40,7 +40,23 @@ export interface RecentError {
 }
 
 /** Latency histogram bucket bounds (seconds), for Prometheus. */
-export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+export const LATENCY_BUCKETS = [
+  0.0005,
+  0.001,
+  0.0025,
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1,
+  2.5,
+  5,
+  10,
+  30,
+];
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
@@ -55,7 +71,11 @@ export class PerformanceMonitor {
   readonly #modules = new Map<string, ModuleStats>();
   readonly #errors: RecentError[] = []; // last 500
   /** Cumulative histogram counts per bucket (+Inf last), and sum, for /metrics. */
-  readonly histogram = { counts: new Array<number>(LATENCY_BUCKETS.length + 1).fill(0), sum: 0, count: 0 };
+  readonly histogram = {
+    counts: new Array<number>(LATENCY_BUCKETS.length + 1).fill(0),
+    sum: 0,
+    count: 0,
+  };
 
   constructor(startMs: number) {
     this.#start = startMs;
@@ -76,7 +96,12 @@ export class PerformanceMonitor {
     m.totalTime += durationS;
     if (!success) {
       m.errors++;
-      this.#errors.push({ timestamp: nowMs / 1000, module_function: mf, error: error ?? "", duration_ms: round2(durationS * 1000) });
+      this.#errors.push({
+        timestamp: nowMs / 1000,
+        module_function: mf,
+        error: error ?? "",
+        duration_ms: round2(durationS * 1000),
+      });
       if (this.#errors.length > 500) this.#errors.shift();
     }
     let i = 0;
@@ -133,7 +158,12 @@ export class PerformanceMonitor {
 
   /** Per-function totals for Prometheus: requests, errors, seconds. */
   moduleTotals(): Array<{ mf: string; requests: number; errors: number; seconds: number }> {
-    return [...this.#modules].map(([mf, m]) => ({ mf, requests: m.requests, errors: m.errors, seconds: m.totalTime }));
+    return [...this.#modules].map(([mf, m]) => ({
+      mf,
+      requests: m.requests,
+      errors: m.errors,
+      seconds: m.totalTime,
+    }));
   }
 
   recentErrors(n = 10): RecentError[] {

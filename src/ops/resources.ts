@@ -84,10 +84,34 @@ export class ResourceMonitor {
       }
     };
     const m = this.memoryMb, c = this.cpuPercent;
-    check("memory", m > l.maxMemoryMb, `Memory usage ${m.toFixed(1)}MB exceeds limit ${l.maxMemoryMb}MB`, m > l.maxMemoryMb * 0.8, `Memory usage ${m.toFixed(1)}MB approaching limit ${l.maxMemoryMb}MB`);
-    check("cpu", c > l.maxCpuPercent, `CPU usage ${c.toFixed(1)}% exceeds limit ${l.maxCpuPercent.toFixed(1)}%`, c > l.maxCpuPercent * 0.8, `CPU usage ${c.toFixed(1)}% approaching limit ${l.maxCpuPercent.toFixed(1)}%`);
-    check("requests", requestsPerMinute > l.maxRequestsPerMinute, `Request rate ${requestsPerMinute}/min exceeds limit ${l.maxRequestsPerMinute}/min`, requestsPerMinute > l.maxRequestsPerMinute * 0.8, `Request rate ${requestsPerMinute}/min approaching limit ${l.maxRequestsPerMinute}/min`);
-    check("concurrent", concurrent > l.maxConcurrentRequests, `Concurrent requests ${concurrent} exceeds limit ${l.maxConcurrentRequests}`, concurrent > l.maxConcurrentRequests * 0.8, `Concurrent requests ${concurrent} approaching limit ${l.maxConcurrentRequests}`);
+    check(
+      "memory",
+      m > l.maxMemoryMb,
+      `Memory usage ${m.toFixed(1)}MB exceeds limit ${l.maxMemoryMb}MB`,
+      m > l.maxMemoryMb * 0.8,
+      `Memory usage ${m.toFixed(1)}MB approaching limit ${l.maxMemoryMb}MB`,
+    );
+    check(
+      "cpu",
+      c > l.maxCpuPercent,
+      `CPU usage ${c.toFixed(1)}% exceeds limit ${l.maxCpuPercent.toFixed(1)}%`,
+      c > l.maxCpuPercent * 0.8,
+      `CPU usage ${c.toFixed(1)}% approaching limit ${l.maxCpuPercent.toFixed(1)}%`,
+    );
+    check(
+      "requests",
+      requestsPerMinute > l.maxRequestsPerMinute,
+      `Request rate ${requestsPerMinute}/min exceeds limit ${l.maxRequestsPerMinute}/min`,
+      requestsPerMinute > l.maxRequestsPerMinute * 0.8,
+      `Request rate ${requestsPerMinute}/min approaching limit ${l.maxRequestsPerMinute}/min`,
+    );
+    check(
+      "concurrent",
+      concurrent > l.maxConcurrentRequests,
+      `Concurrent requests ${concurrent} exceeds limit ${l.maxConcurrentRequests}`,
+      concurrent > l.maxConcurrentRequests * 0.8,
+      `Concurrent requests ${concurrent} approaching limit ${l.maxConcurrentRequests}`,
+    );
     return {
       memory_mb: m,
       cpu_percent: c,

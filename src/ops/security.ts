@@ -39,7 +39,12 @@ export const ALERT_THRESHOLDS: Readonly<Record<string, number>> = {
 };
 
 /** Event types that also count as "unauthorized_access" for alerting. */
-const ACCESS_TYPES = new Set(["unauthorized_module", "unauthorized_function", "dangerous_function", "shutdown_refused"]);
+const ACCESS_TYPES = new Set([
+  "unauthorized_module",
+  "unauthorized_function",
+  "dangerous_function",
+  "shutdown_refused",
+]);
 
 export class SecurityMonitor {
   readonly #log: LineLogger;
@@ -74,7 +79,11 @@ export class SecurityMonitor {
       request_id: typeof req.request_id === "string" ? req.request_id : "",
       module: typeof req.module === "string" ? req.module : "",
       function: typeof req.function === "string" ? req.function : "",
-      details: redact({ ...details, ...(peer.uid !== undefined ? { peer_uid: peer.uid } : {}), ...(peer.pid !== undefined ? { peer_pid: peer.pid } : {}) }) as Record<string, unknown>,
+      details: redact({
+        ...details,
+        ...(peer.uid !== undefined ? { peer_uid: peer.uid } : {}),
+        ...(peer.pid !== undefined ? { peer_pid: peer.pid } : {}),
+      }) as Record<string, unknown>,
     };
     this.total++;
     this.byType[type] = (this.byType[type] ?? 0) + 1;
@@ -90,7 +99,9 @@ export class SecurityMonitor {
   /** Writes contract §5.7's WARNING line for a refused request and checks its alert threshold. */
   validationFailed(peer: Peer, requestId: string, errors: readonly string[]): void {
     this.#log.warn(
-      `Request validation failed - Request ID: ${requestId}, Client: ${peer.client}, Errors: ${pyListRepr(errors)}`,
+      `Request validation failed - Request ID: ${requestId}, Client: ${peer.client}, Errors: ${
+        pyListRepr(errors)
+      }`,
     );
     this.#checkAlert("validation_failure", this.#now());
   }

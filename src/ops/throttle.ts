@@ -19,7 +19,10 @@ export class Throttle {
   #bucketSecond = 0;
   readonly #waiters: Array<() => void> = [];
 
-  constructor(opts: { maxConcurrent: number; maxPerMinute: number; waitMs: number }, now: () => number) {
+  constructor(
+    opts: { maxConcurrent: number; maxPerMinute: number; waitMs: number },
+    now: () => number,
+  ) {
     this.#maxConcurrent = opts.maxConcurrent;
     this.#maxPerMinute = opts.maxPerMinute;
     this.#waitMs = opts.waitMs;

@@ -43,11 +43,18 @@ export function errorEnvelope(d: DaemonContext, err: unknown): string {
 function parse(d: DaemonContext, bytes: Uint8Array, peer: Peer): BridgeRequest {
   const text = decodeUtf8(bytes);
   let value = parseRequestJson(text);
-  if (value === null || typeof value !== "object" || Array.isArray(value)) throw notAnObject(pyTypeName(value));
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw notAnObject(pyTypeName(value));
+  }
   if (d.config.encoding === "repair") value = repairDoubleEncoding(value);
   const before = d.security.total;
   try {
-    return validateRequest(value as Record<string, unknown>, { config: d.config, whitelist: whitelist(d), security: d.security, peer });
+    return validateRequest(value as Record<string, unknown>, {
+      config: d.config,
+      whitelist: whitelist(d),
+      security: d.security,
+      peer,
+    });
   } catch (err) {
     d.stats.validationFailures++;
     d.stats.requestsRejected++;
@@ -64,18 +71,34 @@ async function route(d: DaemonContext, req: BridgeRequest): Promise<string> {
   }
   const slot = await d.throttle.acquire().catch((err) => {
     d.stats.throttleRefused++;
-    d.security.record("throttled", "warning", { client: "" }, { request_id: req.requestId, module: req.module, function: req.function }, { reason: err.message });
+    d.security.record("throttled", "warning", { client: "" }, {
+      request_id: req.requestId,
+      module: req.module,
+      function: req.function,
+    }, { reason: err.message });
     d.stats.securityEvents++;
     throw err;
   });
   if (slot.waited) d.stats.throttled++;
   try {
     const json = await d.host.call(
-      { module: req.module, function: req.function, params: req.params, hasParams: req.hasParams, requestId: req.requestId },
+      {
+        module: req.module,
+        function: req.function,
+        params: req.params,
+        hasParams: req.hasParams,
+        requestId: req.requestId,
+      },
       AbortSignal.timeout(d.config.helperTimeout * 1000 + 5_000),
     );
-    const info = JSON.stringify({ daemon_version: PROTOCOL_VERSION, python_version: runtimeDescription(), timestamp: String(d.clock.now() / 1000) });
-    return `{"success":true,"result":${json},"module":${JSON.stringify(req.module)},"function":${JSON.stringify(req.function)},"execution_info":${info}}`;
+    const info = JSON.stringify({
+      daemon_version: PROTOCOL_VERSION,
+      python_version: runtimeDescription(),
+      timestamp: String(d.clock.now() / 1000),
+    });
+    return `{"success":true,"result":${json},"module":${JSON.stringify(req.module)},"function":${
+      JSON.stringify(req.function)
+    },"execution_info":${info}}`;
   } catch (err) {
     if (err instanceof WireError && err.errorType === "TimeoutError") d.stats.helperTimeouts++;
     throw err;
@@ -91,11 +114,20 @@ export async function dispatch(d: DaemonContext, bytes: Uint8Array, peer: Peer):
   try {
     req = parse(d, bytes, peer);
     d.logs.daemon.debug(`Received request: ${req.module}.${req.function}`);
-    if (d.config.debug > 0) d.logs.daemon.debug(`Routing ${req.module}.${req.function} with params: ${JSON.stringify(redact(req.params))}`);
+    if (d.config.debug > 0) {
+      d.logs.daemon.debug(
+        `Routing ${req.module}.${req.function} with params: ${JSON.stringify(redact(req.params))}`,
+      );
+    }
     const reply = await route(d, req);
     d.stats.requestsProcessed++;
     if (req.livenessPing) d.perf.recordLivenessPing();
-    else d.perf.record(d.clock.now(), `${req.module}.${req.function}`, (performance.now() - t0) / 1000, true);
+    else {d.perf.record(
+        d.clock.now(),
+        `${req.module}.${req.function}`,
+        (performance.now() - t0) / 1000,
+        true,
+      );}
     return reply;
   } catch (err) {
     return failed(d, err, req ? `${req.module}.${req.function}` : "request.invalid", t0);
@@ -108,6 +140,8 @@ export function failed(d: DaemonContext, err: unknown, mf: string, t0: number): 
   const message = err instanceof Error ? err.message : String(err);
   d.perf.record(d.clock.now(), mf, (performance.now() - t0) / 1000, false, message);
   d.logs.daemon.error(`Error handling client request: ${message}`);
-  if (d.config.debug >= 1 && err instanceof Error && err.stack) d.logs.daemon.error(`Traceback: ${err.stack}`);
+  if (d.config.debug >= 1 && err instanceof Error && err.stack) {
+    d.logs.daemon.error(`Traceback: ${err.stack}`);
+  }
   return errorEnvelope(d, err);
 }

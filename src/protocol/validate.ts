@@ -27,13 +27,41 @@ export interface BridgeRequest {
   readonly perlCaller?: string;
 }
 
-const ALLOWED_KEYS = ["module", "function", "params", "timestamp", "request_id", "perl_caller", "client_version"];
+const ALLOWED_KEYS = [
+  "module",
+  "function",
+  "params",
+  "timestamp",
+  "request_id",
+  "perl_caller",
+  "client_version",
+];
 const NAME = /^[a-zA-Z][a-zA-Z0-9_]*$/;
-const MAX_LEN: Record<string, number> = { module: 50, function: 100, request_id: 100, perl_caller: 200, client_version: 50 };
+const MAX_LEN: Record<string, number> = {
+  module: 50,
+  function: 100,
+  request_id: 100,
+  perl_caller: 200,
+  client_version: 50,
+};
 
 const DANGEROUS_WORDS = [
-  "eval", "exec", "compile", "__import__", "open", "file", "subprocess", "os", "sys", "globals",
-  "locals", "vars", "input", "raw_input", "execfile", "reload",
+  "eval",
+  "exec",
+  "compile",
+  "__import__",
+  "open",
+  "file",
+  "subprocess",
+  "os",
+  "sys",
+  "globals",
+  "locals",
+  "vars",
+  "input",
+  "raw_input",
+  "execfile",
+  "reload",
 ];
 
 /** Patterns logged as `injection_attempt` (per string value; never blocking). */
@@ -47,7 +75,16 @@ const INJECTION_PATTERNS: ReadonlyArray<[string, RegExp]> = [
 ];
 
 /** Phrases logged as `suspicious_content` (per string value; never blocking). */
-const SUSPICIOUS = ["DROP TABLE", "DELETE FROM", "UNION SELECT", "OR 1=1", "AND 1=1", "' OR '", "xp_cmdshell", "ALTER TABLE"];
+const SUSPICIOUS = [
+  "DROP TABLE",
+  "DELETE FROM",
+  "UNION SELECT",
+  "OR 1=1",
+  "AND 1=1",
+  "' OR '",
+  "xp_cmdshell",
+  "ALTER TABLE",
+];
 
 /** What validation needs from the daemon. */
 export interface ValidationDeps {
@@ -90,14 +127,18 @@ function walkParams(params: unknown, config: Config): Walk {
     if (v === null || typeof v !== "object") continue;
     if (depth >= config.maxObjectDepth) {
       if (!deepReported) {
-        out.limitErrors.push(`Nesting too deep at ${path}: more than ${config.maxObjectDepth} levels (CPAN_BRIDGE_MAX_OBJECT_DEPTH)`);
+        out.limitErrors.push(
+          `Nesting too deep at ${path}: more than ${config.maxObjectDepth} levels (CPAN_BRIDGE_MAX_OBJECT_DEPTH)`,
+        );
         deepReported = true;
       }
       continue;
     }
     if (Array.isArray(v)) {
       if (v.length > config.maxArrayLength) {
-        out.limitErrors.push(`Array too long at ${path}: ${v.length} > ${config.maxArrayLength} (CPAN_BRIDGE_MAX_ARRAY_LENGTH)`);
+        out.limitErrors.push(
+          `Array too long at ${path}: ${v.length} > ${config.maxArrayLength} (CPAN_BRIDGE_MAX_ARRAY_LENGTH)`,
+        );
         continue;
       }
       for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], `${path}[${i}]`, depth + 1]);
@@ -131,7 +172,9 @@ export function validateRequest(raw: Record<string, unknown>, deps: ValidationDe
   if (!("module" in raw)) errors.push("Missing required field: module");
   if (!("function" in raw)) errors.push("Missing required field: function");
   const keyCount = Object.keys(raw).length;
-  if (keyCount > config.maxParamCount) errors.push(`Too many parameters: ${keyCount} (max: ${config.maxParamCount})`);
+  if (keyCount > config.maxParamCount) {
+    errors.push(`Too many parameters: ${keyCount} (max: ${config.maxParamCount})`);
+  }
   if (errors.length) fail();
 
   // 3. Schema.
@@ -147,8 +190,9 @@ export function validateRequest(raw: Record<string, unknown>, deps: ValidationDe
     }
     const builtinModule = field === "module" && (v === "test" || v === "system");
     if (builtinModule) continue;
-    if (v.length > MAX_LEN[field]!) errors.push(`String too long at .${field}: ${v.length} > ${MAX_LEN[field]}`);
-    else if ((field === "module" || field === "function") && !NAME.test(v)) {
+    if (v.length > MAX_LEN[field]!) {
+      errors.push(`String too long at .${field}: ${v.length} > ${MAX_LEN[field]}`);
+    } else if ((field === "module" || field === "function") && !NAME.test(v)) {
       errors.push(`String pattern mismatch at .${field}`);
     }
   }
@@ -172,7 +216,11 @@ export function validateRequest(raw: Record<string, unknown>, deps: ValidationDe
     if (s.length < 3) continue;
     for (const [source, re] of INJECTION_PATTERNS) {
       if (re.test(s)) {
-        security.record("injection_attempt", "warning", peer, evReq, { pattern: source, path, action: "logged, not blocked" });
+        security.record("injection_attempt", "warning", peer, evReq, {
+          pattern: source,
+          path,
+          action: "logged, not blocked",
+        });
         break;
       }
     }
@@ -199,7 +247,10 @@ export function validateRequest(raw: Record<string, unknown>, deps: ValidationDe
     fail();
   } else if (!allowed.has(fn)) {
     errors.push(`Function not allowed: ${module}.${fn}`);
-    security.record("unauthorized_function", "error", peer, evReq, { attempted_function: fn, allowed_functions: [...allowed] });
+    security.record("unauthorized_function", "error", peer, evReq, {
+      attempted_function: fn,
+      allowed_functions: [...allowed],
+    });
     fail();
   }
 
@@ -209,7 +260,8 @@ export function validateRequest(raw: Record<string, unknown>, deps: ValidationDe
     params: raw.params,
     hasParams: "params" in raw,
     requestId,
-    livenessPing: module === "test" && fn === "ping" && !("request_id" in raw) && !("client_version" in raw),
+    livenessPing: module === "test" && fn === "ping" && !("request_id" in raw) &&
+      !("client_version" in raw),
     perlCaller: typeof raw.perl_caller === "string" ? raw.perl_caller : undefined,
   };
 }

@@ -44,7 +44,10 @@ export async function serveConnection(d: DaemonContext, conn: Deno.Conn): Promis
     tracked.requests = 1;
     if (over && !PING_PROBE.test(new TextDecoder().decode(bytes.subarray(0, 512)))) {
       d.stats.connectionsRejected++;
-      d.security.record("connection_limit", "warning", peer, {}, { limit: d.config.maxConnections, open: d.connections.size });
+      d.security.record("connection_limit", "warning", peer, {}, {
+        limit: d.config.maxConnections,
+        open: d.connections.size,
+      });
       d.stats.securityEvents++;
       reply = failed(d, tooManyConnections(d.config.maxConnections), "connection.refused", t0);
     } else {
@@ -57,7 +60,10 @@ export async function serveConnection(d: DaemonContext, conn: Deno.Conn): Promis
         d.security.record("oversized_request", "warning", peer, {}, { error: err.message });
         d.stats.securityEvents++;
       } else if (err.message.startsWith("Request timeout")) {
-        d.security.record("idle_timeout", "warning", peer, {}, { error: err.message, idle_seconds: d.config.readTimeout });
+        d.security.record("idle_timeout", "warning", peer, {}, {
+          error: err.message,
+          idle_seconds: d.config.readTimeout,
+        });
         d.stats.securityEvents++;
       }
     }

@@ -40,8 +40,12 @@ function dirname(p: string): string {
 /** Resolves a group name or number to a gid, from /etc/group. */
 function resolveGid(group: string): number {
   if (/^\d+$/.test(group)) return Number(group);
-  const line = Deno.readTextFileSync("/etc/group").split("\n").find((l) => l.split(":")[0] === group);
-  if (!line) throw new StartupError(`Cannot use socket group '${group}': no such group in /etc/group`);
+  const line = Deno.readTextFileSync("/etc/group").split("\n").find((l) =>
+    l.split(":")[0] === group
+  );
+  if (!line) {
+    throw new StartupError(`Cannot use socket group '${group}': no such group in /etc/group`);
+  }
   return Number(line.split(":")[2]);
 }
 
@@ -67,7 +71,9 @@ export async function bindSocket(path: string, mode: number, group: string): Pro
   } catch { /* free */ }
   if (existing) {
     if (!existing.isSocket) {
-      throw new StartupError(`Cannot listen on ${path}: it exists and is not a socket; remove it or choose another --socket`);
+      throw new StartupError(
+        `Cannot listen on ${path}: it exists and is not a socket; remove it or choose another --socket`,
+      );
     }
     if (await probeDaemon(path)) {
       throw new StartupError(

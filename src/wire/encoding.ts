@@ -41,7 +41,9 @@ function describeBadUtf8(b: Uint8Array): string {
 }
 
 function at(byte: number, pos: number, why: string): string {
-  return `'utf-8' codec can't decode byte 0x${byte.toString(16).padStart(2, "0")} in position ${pos}: ${why}`;
+  return `'utf-8' codec can't decode byte 0x${
+    byte.toString(16).padStart(2, "0")
+  } in position ${pos}: ${why}`;
 }
 
 /**
@@ -59,7 +61,6 @@ export function decodeUtf8(bytes: Uint8Array): string {
 
 // deno-lint-ignore no-control-regex
 const NON_LATIN1 = /[^\u0000-\u00ff]/;
-// deno-lint-ignore no-control-regex
 const HIGH = /[\u0080-\u00ff]/;
 
 /**

@@ -1,0 +1,136 @@
+/**
+ * @module
+ * Test daemons: `startTestDaemon()` runs one in this process on a private socket (fast, for
+ * wire tests); `spawnDaemon()` runs the real entry point as a child process (signals, exit codes).
+ * Both wait for readiness by polling a ping with a deadline, never by sleeping.
+ */
+
+import { loadConfig } from "../../src/config.ts";
+import { type RunningDaemon, startDaemon } from "../../src/daemon.ts";
+import { probeDaemon } from "../../src/server/socket.ts";
+
+export const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
+
+/** Polls `check` until it returns true or the deadline passes. */
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  deadlineMs = 30_000,
+): Promise<void> {
+  const end = Date.now() + deadlineMs;
+  let delay = 5;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`Timed out after ${deadlineMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 100);
+  }
+}
+
+export interface TestDaemon {
+  readonly dir: string;
+  readonly socket: string;
+  readonly daemon: RunningDaemon;
+  readLog(name?: "cpan_daemon.log" | "cpan_security.log"): Promise<string>;
+  stop(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Starts an in-process daemon with environment-style settings. */
+export async function startTestDaemon(env: Record<string, string> = {}): Promise<TestDaemon> {
+  const dir = await Deno.makeTempDir({ prefix: "cpan-bridge-test-" });
+  const socket = `${dir}/bridge.sock`;
+  const config = loadConfig({ ...env, CPAN_BRIDGE_SOCKET: socket, CPAN_BRIDGE_LOG_DIR: dir });
+  const daemon = await startDaemon(config, { env: {} });
+  await daemon.context.host.ready;
+  const stop = async () => {
+    await daemon.stop("test finished");
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  };
+  return {
+    dir,
+    socket,
+    daemon,
+    readLog: (name = "cpan_daemon.log") => Deno.readTextFile(`${dir}/${name}`),
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
+}
+
+/** A daemon running as a child process (the real CLI entry point). */
+export interface SpawnedDaemon {
+  readonly dir: string;
+  readonly socket: string;
+  readonly child: Deno.ChildProcess;
+  /** Sends a signal and waits for the exit status. */
+  kill(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
+  readonly status: Promise<Deno.CommandStatus>;
+}
+
+/** The command that runs cpan-bridge: $CPAN_BRIDGE_BIN or `deno run -A main.ts`. */
+export function cliCommand(): string[] {
+  const bin = Deno.env.get("CPAN_BRIDGE_BIN");
+  return bin ? [bin] : [Deno.execPath(), "run", "--allow-all", "--quiet", `${ROOT}/main.ts`];
+}
+
+/** Runs the CLI to completion; returns exit code and output. */
+export async function runCli(
+  args: string[],
+  opts: { env?: Record<string, string>; stdin?: string; cwd?: string } = {},
+) {
+  const [cmd, ...pre] = cliCommand();
+  const child = new Deno.Command(cmd!, {
+    args: [...pre, ...args],
+    env: opts.env,
+    cwd: opts.cwd,
+    stdin: opts.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (opts.stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(opts.stdin));
+    await w.close();
+  }
+  const out = await child.output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** Spawns `cpan-bridge daemon` and waits until it answers a ping. */
+export async function spawnDaemon(
+  opts: { env?: Record<string, string>; args?: string[]; dir?: string; socket?: string } = {},
+): Promise<SpawnedDaemon> {
+  const dir = opts.dir ?? await Deno.makeTempDir({ prefix: "cpan-bridge-e2e-" });
+  const socket = opts.socket ?? `${dir}/bridge.sock`;
+  const [cmd, ...pre] = cliCommand();
+  const child = new Deno.Command(cmd!, {
+    args: [...pre, "daemon", "--socket", socket, "--log-dir", dir, ...(opts.args ?? [])],
+    env: opts.env,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const status = child.status;
+  let exited = false;
+  status.then(() => (exited = true));
+  await waitFor(async () => {
+    if (exited) {
+      throw new Error(`daemon exited during start-up: ${await new Response(child.stderr).text()}`);
+    }
+    return await probeDaemon(socket, 1000);
+  }, `daemon on ${socket}`);
+  return {
+    dir,
+    socket,
+    child,
+    status,
+    kill: async (signal: Deno.Signal = "SIGTERM") => {
+      try {
+        child.kill(signal);
+      } catch { /* exited */ }
+      const s = await status;
+      await child.stderr.cancel().catch(() => {});
+      return s;
+    },
+  };
+}

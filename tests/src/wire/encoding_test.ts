@@ -1,0 +1,50 @@
+import assert from "node:assert/strict";
+import {
+  asciiEscapeJson,
+  decodeUtf8,
+  repairDoubleEncoding,
+  repairString,
+} from "../../../src/wire/encoding.ts";
+
+/** What CPANBridge.pm does to a string: UTF-8 bytes, each read back as a Latin-1 character. */
+const doubleEncode = (s: string) => String.fromCharCode(...new TextEncoder().encode(s));
+
+Deno.test("repairString() undoes the client's double encoding for any script", () => {
+  for (const s of ["café", "naïve Zoë", "世界", "🌍 emoji", "€ ☺", "ascii only"]) {
+    assert.equal(repairString(doubleEncode(s)), s);
+  }
+});
+
+Deno.test("repairString() leaves text that is not double-encoded alone", () => {
+  for (const s of ["café", "Ã alone", "世界", "\u00ff\u00fe"]) assert.equal(repairString(s), s);
+});
+
+Deno.test("repairDoubleEncoding() repairs keys and nested values iteratively", () => {
+  let deep: unknown = doubleEncode("é");
+  for (let i = 0; i < 20000; i++) deep = [deep];
+  const v = repairDoubleEncoding({
+    [doubleEncode("clé")]: { a: [doubleEncode("ü")] },
+    deep,
+  }) as Record<string, unknown>;
+  assert.deepEqual(v["clé"], { a: ["ü"] });
+  let x = v.deep;
+  while (Array.isArray(x)) x = x[0];
+  assert.equal(x, "é");
+});
+
+Deno.test("asciiEscapeJson() escapes non-ASCII with surrogate pairs", () => {
+  assert.equal(asciiEscapeJson(JSON.stringify("é🌍")), '"\\u00e9\\ud83c\\udf0d"');
+  assert.equal(JSON.parse(asciiEscapeJson(JSON.stringify("é🌍"))), "é🌍");
+});
+
+Deno.test("decodeUtf8() reports bad bytes as Python's codec does", () => {
+  assert.throws(
+    () => decodeUtf8(new Uint8Array([0x7b, 0xc3])),
+    /'utf-8' codec can't decode byte 0xc3 in position 1: unexpected end of data/,
+  );
+  assert.throws(
+    () => decodeUtf8(new Uint8Array([0xff])),
+    /byte 0xff in position 0: invalid start byte/,
+  );
+  assert.throws(() => decodeUtf8(new Uint8Array([0xc3, 0x28])), /invalid continuation byte/);
+});

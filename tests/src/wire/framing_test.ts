@@ -1,0 +1,93 @@
+import assert from "node:assert/strict";
+import { JsonEndScanner, readRequest, writeAll } from "../../../src/wire/framing.ts";
+import type { WireError } from "../../../src/errors.ts";
+
+const enc = new TextEncoder();
+
+function scanAll(parts: string[]): boolean {
+  const s = new JsonEndScanner();
+  let done = false;
+  for (const p of parts) done = s.feed(enc.encode(p));
+  return done;
+}
+
+Deno.test("JsonEndScanner finds the end of an object split anywhere", () => {
+  const text = '{"module":"test","function":"ping","params":{"a":"}{\\"]","b":[1,{"c":2}]}}';
+  for (let cut = 1; cut < text.length; cut++) {
+    const s = new JsonEndScanner();
+    assert.equal(s.feed(enc.encode(text.slice(0, cut))), false, `complete too early at ${cut}`);
+    assert.equal(s.feed(enc.encode(text.slice(cut))), true, `not complete after cut ${cut}`);
+  }
+});
+
+Deno.test("JsonEndScanner waits for EOF when data follows the first value", () => {
+  assert.equal(scanAll(['{"a":1}{"b":2}']), false);
+  assert.equal(scanAll(['{"a":1}  \n']), true);
+  assert.equal(scanAll(["[1,2]"]), true);
+  assert.equal(scanAll(['"str"']), true);
+  assert.equal(scanAll(["123"]), false); // a number may go on: ends at whitespace or EOF
+  assert.equal(scanAll(["123 "]), true);
+});
+
+Deno.test("JsonEndScanner handles escapes across chunk boundaries", () => {
+  assert.equal(scanAll(['{"a":"x\\', '"', '}"}']), true);
+  assert.equal(scanAll(['{"a":"x\\\\', '"}']), true);
+});
+
+/** An in-memory reader yielding the given chunks, then EOF (or hanging when `hang`). */
+function reader(chunks: Uint8Array[], hang = false) {
+  let i = 0;
+  return {
+    read(p: Uint8Array): Promise<number | null> {
+      if (i >= chunks.length) return hang ? new Promise(() => {}) : Promise.resolve(null);
+      const c = chunks[i++]!;
+      p.set(c);
+      return Promise.resolve(c.length);
+    },
+  };
+}
+
+Deno.test("readRequest() returns at the end of the JSON value without waiting for EOF", async () => {
+  const r = reader([enc.encode('{"module":"test",'), enc.encode('"function":"ping"}')], true);
+  const bytes = await readRequest(r, { maxBytes: 1000, idleMs: 5000 });
+  assert.equal(new TextDecoder().decode(bytes), '{"module":"test","function":"ping"}');
+});
+
+Deno.test("readRequest() rejects a request of exactly maxBytes", async () => {
+  const body = enc.encode(`{"a":"${"x".repeat(92)}"}`); // 100 bytes
+  await assert.rejects(
+    readRequest(reader([body]), { maxBytes: 100, idleMs: 1000 }),
+    (e: WireError) => {
+      assert.equal(e.message, "Request too large: 100 bytes (max: 100)");
+      assert.equal(e.errorType, "ValueError");
+      return true;
+    },
+  );
+  const ok = await readRequest(reader([body]), { maxBytes: 101, idleMs: 1000 });
+  assert.equal(ok.length, 100);
+});
+
+Deno.test("readRequest() reports an empty request and a silent client", async () => {
+  await assert.rejects(
+    readRequest(reader([]), { maxBytes: 100, idleMs: 1000 }),
+    /Empty request received/,
+  );
+  await assert.rejects(
+    readRequest(reader([enc.encode('{"a":')], true), { maxBytes: 100, idleMs: 50 }),
+    /Request timeout - data transmission too slow/,
+  );
+});
+
+Deno.test("writeAll() loops over partial writes", async () => {
+  const got: number[] = [];
+  const w = {
+    write(p: Uint8Array) {
+      const n = Math.min(3, p.length);
+      got.push(...p.subarray(0, n));
+      return Promise.resolve(n);
+    },
+  };
+  const data = enc.encode("0123456789abcdef");
+  await writeAll(w, data);
+  assert.deepEqual(new Uint8Array(got), data);
+});
