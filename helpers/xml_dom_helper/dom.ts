@@ -75,7 +75,26 @@ export function parseXml(text: string): ParseOutcome {
     }
   }
   if (!doc.documentElement) return { ok: false, error: "Cannot parse XML: no root element" };
+  mergeText(doc);
   return { ok: true, value: { doc, decl } };
+}
+
+/**
+ * Turns CDATA sections into text and merges adjacent text, as expat reports them to XML::DOM
+ * (without KeepCDATA) and XML::XPath: one text node per run of character data.
+ */
+function mergeText(doc: Document): void {
+  const walk = (n: Node) => {
+    for (let c: Node | null = n.firstChild; c; c = c.nextSibling) {
+      if (c.nodeType === CDATA_SECTION_NODE) {
+        const t = doc.createTextNode((c as unknown as { data: string }).data) as unknown as Node;
+        n.replaceChild(t, c);
+        c = t;
+      } else if (c.nodeType === ELEMENT_NODE) walk(c);
+    }
+  };
+  walk(doc);
+  doc.normalize();
 }
 
 function cleanMessage(message: string): string {

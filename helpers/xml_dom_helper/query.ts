@@ -99,6 +99,7 @@ function endsOperand(tok: Tok | undefined, wasOperator: boolean): boolean {
 }
 
 function nameTest(qname: string): string {
+  if (qname === "*") return "*";
   if (qname.endsWith(":*")) return `*[starts-with(name(),'${qname.slice(0, -1)}')]`;
   return `*[name()='${qname}']`;
 }
@@ -123,6 +124,11 @@ export function toXPath(expr: string, xql: boolean): string {
     if (tok.t === "op" && tok.v === "*" && afterOperand) {
       prevWasOperator = true;
       out.push({ t: "op", v: " * " });
+      continue;
+    }
+    // XML::XPath keeps namespace declarations off the attribute axis; xpath.js does not.
+    if (tok.t === "op" && tok.v === "*" && (toks[i - 1]?.v === "@" || (toks[i - 1]?.v === "::" && toks[i - 2]?.v === "attribute"))) {
+      out.push({ t: "op", v: "*[name()!='xmlns' and not(starts-with(name(),'xmlns:'))]" });
       continue;
     }
     if (xql && tok.t === "op" && tok.v === "[") {
