@@ -47,7 +47,10 @@ export interface CallContext {
   /** A variable of the caller's environment (`/proc/<pid>/environ`), else the daemon's. */
   callerEnv(name: string): Promise<string | undefined>;
   /** The daemon's table of this helper's handles named `name`, created on first use. */
-  handles<T>(name: string, opts: Omit<HandleOptions<T>, "idleTtlMs"> & { idleTtlMs?: number }): HandleTable<T>;
+  handles<T>(
+    name: string,
+    opts: Omit<HandleOptions<T>, "idleTtlMs"> & { idleTtlMs?: number },
+  ): HandleTable<T>;
 }
 
 /** Bound arguments: parameter name → value (absent names are missing). */
@@ -112,6 +115,9 @@ export function wrapped(result: unknown): { success: true; result: unknown } {
 }
 
 /** An expected failure, returned (never thrown) so the client does not retry (contract §12 C2). */
-export function failure(error: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function failure(
+  error: string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   return { success: false, error, ...extra };
 }

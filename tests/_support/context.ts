@@ -43,7 +43,8 @@ export function makeTestContext(opts: TestContextOptions = {}): TestContext {
   const ctx: CallContext = cwd === undefined ? base : {
     ...base,
     callerCwd: () => Promise.resolve(cwd),
-    resolvePath: (p: string) => Promise.resolve(p.startsWith("/") ? p : `${cwd.replace(/\/+$/, "")}/${p}`),
+    resolvePath: (p: string) =>
+      Promise.resolve(p.startsWith("/") ? p : `${cwd.replace(/\/+$/, "")}/${p}`),
   };
   return { ctx, logs, sweep: () => runtime.sweep(), close: () => runtime.close() };
 }
