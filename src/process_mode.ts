@@ -96,6 +96,7 @@ export async function runProcessMode(
         platform: platformName(),
         working_directory: Deno.cwd(),
         input: req.params ?? {},
+        ...(config.opsShim ? { success: true } : {}),
       });
     }
     if (fn === "echo") return ok(req.params ?? {});

@@ -19,6 +19,9 @@ import {
   validationConfig,
 } from "./reports.ts";
 
+/** test.* results that get `success: true` from the ops shim. */
+const SHIMMED_TEST = new Set(["ping", "stats", "health"]);
+
 type Builtin = (d: DaemonContext, req: BridgeRequest) => unknown | Promise<unknown>;
 
 const TEST: Record<string, Builtin> = {
@@ -139,8 +142,10 @@ const SYSTEM: Record<string, Builtin> = {
 
 /**
  * Runs a built-in. With the ops shim on (contract §13.9), `system.*` results also carry
- * `success: true` and a copy of themselves under `result`, so the operations guide's one-liners,
- * which read `$r->{success}` and `$r->{result}->{…}` after the client unwrapped `result`, work.
+ * `success: true` and a copy of themselves under `result`, and `test.ping`/`stats`/`health`
+ * results carry `success: true`, so the operations guide's one-liners, which read `$r->{success}`
+ * and `$r->{result}->{…}` after the v2.00 client unwrapped `result`, print real values.
+ * `test.echo` is never altered: it returns the caller's data as sent.
  *
  * @throws {WireError} unknown test/system function
  */
@@ -153,11 +158,10 @@ export async function runBuiltin(d: DaemonContext, req: BridgeRequest): Promise<
       : unknownSystemFunction(req.function);
   }
   const result = await f(d, req);
-  if (
-    req.module === "system" && d.config.opsShim && result !== null && typeof result === "object" &&
-    !Array.isArray(result)
-  ) {
-    return { ...result, success: true, result: { ...result } };
+  if (!d.config.opsShim || result === null || typeof result !== "object" || Array.isArray(result)) {
+    return result;
   }
+  if (req.module === "system") return { ...result, success: true, result: { ...result } };
+  if (SHIMMED_TEST.has(req.function)) return { ...result, success: true };
   return result;
 }

@@ -25,6 +25,7 @@ Deno.test({
       "uptime",
       "stats",
       "input",
+      "success", // ops shim (contract §13.9)
     ]);
     assert.equal(res.message, "pong");
     assert.equal(res.daemon_version, "1.0.0");
