@@ -14,7 +14,13 @@
 import type { Node } from "@xmldom/xmldom";
 import type { CallContext } from "./types.ts";
 import { defineHelper, failure, fn, wrapped } from "./types.ts";
-import { ATTRIBUTE_NODE, ELEMENT_NODE, parseXml, PROCESSING_INSTRUCTION_NODE, stringValue } from "./xml_dom_helper/dom.ts";
+import {
+  ATTRIBUTE_NODE,
+  ELEMENT_NODE,
+  parseXml,
+  PROCESSING_INSTRUCTION_NODE,
+  stringValue,
+} from "./xml_dom_helper/dom.ts";
 import { readXmlFile } from "./xml_dom_helper/file.ts";
 import { runQuery } from "./xml_dom_helper/query.ts";
 import type { DocEntry } from "./xml_dom_helper/store.ts";
@@ -32,7 +38,8 @@ function nodeData(s: DocStore, doc: DocEntry, node: Node) {
   let name = "";
   if (node.nodeType === ELEMENT_NODE) {
     name = node.nodeName;
-    const attrs = (node as unknown as { attributes: ArrayLike<{ name: string; value: string }> }).attributes;
+    const attrs =
+      (node as unknown as { attributes: ArrayLike<{ name: string; value: string }> }).attributes;
     for (const a of Array.from(attrs)) {
       if (a.name !== "xmlns" && !a.name.startsWith("xmlns:")) attributes[a.name] = a.value;
     }
@@ -48,15 +55,22 @@ function find(s: DocStore, doc: DocEntry, context: Node, expr: unknown) {
   if (!r.ok) return fail(r.error);
   if (r.value.kind === "scalar") {
     const { type, value } = r.value;
-    return wrapped({ nodes: [{ name: "", value, attributes: {}, node_id: "" }], size: 1, type, value });
+    return wrapped({
+      nodes: [{ name: "", value, attributes: {}, node_id: "" }],
+      size: 1,
+      type,
+      value,
+    });
   }
   const nodes = r.value.nodes.map((n) => nodeData(s, doc, n));
   return wrapped({ nodes, size: nodes.length, type: "nodeset" });
 }
 
-async function loadXmlString(args: { xml_string?: unknown }, ctx: CallContext) {
+function loadXmlString(args: { xml_string?: unknown }, ctx: CallContext) {
   const xml = args.xml_string;
-  if (typeof xml !== "string" || xml.trim() === "") return fail("XML string must be a non-empty string");
+  if (typeof xml !== "string" || xml.trim() === "") {
+    return fail("XML string must be a non-empty string");
+  }
   const parsed = parseXml(xml);
   if (!parsed.ok) return fail(parsed.error);
   const doc = store(ctx).addDocument(parsed.value.doc, parsed.value.decl, "string");
@@ -104,13 +118,18 @@ export const xpathHelper = defineHelper({
     find_in_node: fn(["node_id", "xpath"], (a, ctx) => findInNode(a, ctx)),
     dispose_document: fn(["document_id"], async (a, ctx) => {
       const r = await store(ctx).dispose(a.document_id);
-      return r.ok ? { success: true, result: "Document disposed", nodes_cleaned: r.value } : fail(r.error);
+      return r.ok
+        ? { success: true, result: "Document disposed", nodes_cleaned: r.value }
+        : fail(r.error);
     }),
     // Whitelisted names (daemon contract §5.6) that the Python helper never defined.
-    new: fn(["filename", "xml"], (a, ctx) =>
-      a.filename !== undefined && a.filename !== null
-        ? loadFileFn(a, ctx)
-        : loadXmlString({ xml_string: a.xml }, ctx)),
+    new: fn(
+      ["filename", "xml"],
+      (a, ctx) =>
+        a.filename !== undefined && a.filename !== null
+          ? loadFileFn(a, ctx)
+          : loadXmlString({ xml_string: a.xml }, ctx),
+    ),
     find: fn(["document_id", "xpath", "node_id"], (a, ctx) => {
       const s = store(ctx);
       const c = contextOf(a, s);
@@ -128,7 +147,11 @@ export const xpathHelper = defineHelper({
       const r = runQuery(a.xpath, c.node, false);
       if (!r.ok) return fail(r.error);
       // XML::XPath findvalue: a node set's string-value is that of its first node.
-      const value = r.value.kind === "scalar" ? r.value.value : r.value.nodes[0] ? stringValue(r.value.nodes[0]) : "";
+      const value = r.value.kind === "scalar"
+        ? r.value.value
+        : r.value.nodes[0]
+        ? stringValue(r.value.nodes[0])
+        : "";
       return wrapped({ value });
     }),
     exists: fn(["document_id", "xpath", "node_id"], (a, ctx) => {
@@ -137,10 +160,19 @@ export const xpathHelper = defineHelper({
       if (typeof a.xpath !== "string") return fail("Missing xpath expression");
       const r = runQuery(a.xpath, c.node, false);
       if (!r.ok) return fail(r.error);
-      const exists = r.value.kind === "nodes" ? r.value.nodes.length > 0 : r.value.value !== "" && r.value.value !== "0";
+      const exists = r.value.kind === "nodes"
+        ? r.value.nodes.length > 0
+        : r.value.value !== "" && r.value.value !== "0";
       return wrapped({ exists });
     }),
-    check_lxml_availability: fn([], () =>
-      wrapped({ available: true, version: "@xmldom/xmldom 0.9.12 + xpath 0.0.34", xpath_test: true })),
+    check_lxml_availability: fn(
+      [],
+      () =>
+        wrapped({
+          available: true,
+          version: "@xmldom/xmldom 0.9.12 + xpath 0.0.34",
+          xpath_test: true,
+        }),
+    ),
   },
 });

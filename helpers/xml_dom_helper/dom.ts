@@ -62,7 +62,9 @@ export function parseXml(text: string): ParseOutcome {
   } catch (err) {
     const e = err as Error & { locator?: { lineNumber?: number; columnNumber?: number } };
     const cause = e.cause instanceof Error ? e.cause.message : e.message;
-    const where = e.locator?.lineNumber ? ` at line ${e.locator.lineNumber}, column ${e.locator.columnNumber}` : "";
+    const where = e.locator?.lineNumber
+      ? ` at line ${e.locator.lineNumber}, column ${e.locator.columnNumber}`
+      : "";
     return { ok: false, error: `Cannot parse XML: ${cleanMessage(cause)}${where}` };
   }
   let decl: XmlDecl | undefined;
@@ -102,7 +104,9 @@ function cleanMessage(message: string): string {
 }
 
 /** Decodes file bytes as expat would: BOM, else the declared encoding, else UTF-8. */
-export function decodeXmlBytes(bytes: Uint8Array): { ok: true; text: string } | { ok: false; error: string } {
+export function decodeXmlBytes(
+  bytes: Uint8Array,
+): { ok: true; text: string } | { ok: false; error: string } {
   let label = "utf-8";
   if (bytes[0] === 0xfe && bytes[1] === 0xff) label = "utf-16be";
   else if (bytes[0] === 0xff && bytes[1] === 0xfe) label = "utf-16le";
@@ -114,7 +118,9 @@ export function decodeXmlBytes(bytes: Uint8Array): { ok: true; text: string } | 
   try {
     return { ok: true, text: new TextDecoder(label, { fatal: true }).decode(bytes) };
   } catch (err) {
-    const why = err instanceof RangeError ? `unknown encoding "${label}"` : `the bytes are not valid ${label}`;
+    const why = err instanceof RangeError
+      ? `unknown encoding "${label}"`
+      : `the bytes are not valid ${label}`;
     return { ok: false, error: `Cannot parse XML: ${why}` };
   }
 }
@@ -127,8 +133,9 @@ export function stringValue(node: Node): string {
       let out = "";
       const walk = (n: Node) => {
         for (let c = n.firstChild; c; c = c.nextSibling) {
-          if (c.nodeType === TEXT_NODE || c.nodeType === CDATA_SECTION_NODE) out += (c as unknown as { data: string }).data;
-          else if (c.nodeType === ELEMENT_NODE) walk(c);
+          if (c.nodeType === TEXT_NODE || c.nodeType === CDATA_SECTION_NODE) {
+            out += (c as unknown as { data: string }).data;
+          } else if (c.nodeType === ELEMENT_NODE) walk(c);
         }
       };
       walk(node);
@@ -157,7 +164,12 @@ export function perlNumber(n: number): string {
   return n.toPrecision(15).replace(/(\.\d*?)0+$/, "$1").replace(/\.$/, "");
 }
 
-const TEXT_ESCAPES: Record<string, string> = { "<": "&lt;", "&": "&amp;", ">": "&gt;", '"': "&quot;" };
+const TEXT_ESCAPES: Record<string, string> = {
+  "<": "&lt;",
+  "&": "&amp;",
+  ">": "&gt;",
+  '"': "&quot;",
+};
 
 /** XML::DOM `encodeText($s, '<&>"')` (also used for attribute values, same set). */
 function encodeText(s: string): string {
@@ -179,7 +191,9 @@ function write(node: Node, out: string[], decl?: XmlDecl): void {
         out.push("<?xml");
         if (decl.version !== undefined) out.push(` version="${decl.version}"`);
         if (decl.encoding !== undefined) out.push(` encoding="${decl.encoding}"`);
-        if (decl.standalone !== undefined) out.push(` standalone="${decl.standalone === "yes" ? "yes" : "no"}"`);
+        if (decl.standalone !== undefined) {
+          out.push(` standalone="${decl.standalone === "yes" ? "yes" : "no"}"`);
+        }
         out.push("?>\n");
       }
       for (let c = node.firstChild; c; c = c.nextSibling) {
@@ -189,7 +203,10 @@ function write(node: Node, out: string[], decl?: XmlDecl): void {
       return;
     }
     case ELEMENT_NODE: {
-      const el = node as unknown as { tagName: string; attributes: ArrayLike<{ name: string; value: string }> };
+      const el = node as unknown as {
+        tagName: string;
+        attributes: ArrayLike<{ name: string; value: string }>;
+      };
       out.push(`<${el.tagName}`);
       for (const a of Array.from(el.attributes)) out.push(` ${a.name}="${encodeText(a.value)}"`);
       if (!node.firstChild) {
@@ -216,7 +233,12 @@ function write(node: Node, out: string[], decl?: XmlDecl): void {
       out.push(`<?${n.target} ${String(n.data).replaceAll("?>", "?&gt;")}?>`);
       return;
     case DOCUMENT_TYPE_NODE: {
-      const dt = n as unknown as { name: string; publicId?: string; systemId?: string; internalSubset?: string };
+      const dt = n as unknown as {
+        name: string;
+        publicId?: string;
+        systemId?: string;
+        internalSubset?: string;
+      };
       let s = `<!DOCTYPE ${dt.name}`;
       if (dt.publicId) s += ` PUBLIC "${dt.publicId}" "${dt.systemId ?? ""}"`;
       else if (dt.systemId) s += ` SYSTEM "${dt.systemId}"`;
@@ -248,13 +270,16 @@ export function prettyString(doc: Document, indent: string): string {
       return;
     }
     const kids = Array.from(node.childNodes).filter((c) =>
-      !((c.nodeType === TEXT_NODE || c.nodeType === CDATA_SECTION_NODE) && stringValue(c).trim() === "")
+      !((c.nodeType === TEXT_NODE || c.nodeType === CDATA_SECTION_NODE) &&
+        stringValue(c).trim() === "")
     );
     const open = domToString(node.cloneNode(false));
     if (kids.length === 0) return void lines.push(pad + open);
     const start = open.slice(0, -2) + ">";
     const tag = (node as unknown as { tagName: string }).tagName;
-    if (kids.length === 1 && kids[0]!.nodeType !== ELEMENT_NODE && kids[0]!.nodeType !== COMMENT_NODE) {
+    if (
+      kids.length === 1 && kids[0]!.nodeType !== ELEMENT_NODE && kids[0]!.nodeType !== COMMENT_NODE
+    ) {
       return void lines.push(`${pad}${start}${encodeText(stringValue(kids[0]!).trim())}</${tag}>`);
     }
     lines.push(pad + start);

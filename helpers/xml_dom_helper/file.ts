@@ -15,7 +15,9 @@ export type FileOutcome =
 
 /** Reads `filename` (resolved against the caller's cwd) and parses it strictly. */
 export async function readXmlFile(filename: unknown, ctx: CallContext): Promise<FileOutcome> {
-  if (typeof filename !== "string" || filename === "") return { ok: false, error: "Missing filename", openError: true };
+  if (typeof filename !== "string" || filename === "") {
+    return { ok: false, error: "Missing filename", openError: true };
+  }
   const path = await ctx.resolvePath(filename);
   let bytes: Uint8Array;
   try {

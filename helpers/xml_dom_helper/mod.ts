@@ -16,7 +16,6 @@ import { defineHelper, failure, fn, wrapped } from "../types.ts";
 import {
   ATTRIBUTE_NODE,
   CDATA_SECTION_NODE,
-  COMMENT_NODE,
   DOCUMENT_NODE,
   domToString,
   ELEMENT_NODE,
@@ -51,21 +50,37 @@ function truthy(v: unknown): boolean {
 }
 
 /** Runs `body` with the node named by `args[param]`, or returns the lookup error. */
-function withNode(ctx: CallContext, args: Args, body: (n: NodeRef, s: DocStore) => unknown, param = "node_id") {
+function withNode(
+  ctx: CallContext,
+  args: Args,
+  body: (n: NodeRef, s: DocStore) => unknown,
+  param = "node_id",
+) {
   const s = store(ctx);
   const n = s.node(args[param], param);
   return n.ok ? body(n.value, s) : failure(n.error);
 }
 
 /** Like `withNode` for a parent and one or two other nodes of the same document. */
-function withNodes(ctx: CallContext, args: Args, params: string[], body: (ns: Node[], doc: DocEntry) => unknown) {
+function withNodes(
+  ctx: CallContext,
+  args: Args,
+  params: string[],
+  body: (ns: Node[], doc: DocEntry) => unknown,
+) {
   const s = store(ctx);
   const found = params.map((p) => s.node(args[p], p));
   const bad = found.find((f): f is { ok: false; error: string } => !f.ok);
   if (bad) return failure(bad.error);
   const refs = (found as Ok<NodeRef>[]).map((f) => f.value);
   const other = refs.find((r) => r.doc !== refs[0]!.doc);
-  if (other) return failure(`Cannot combine nodes of two documents (${params.join(", ")}): XML::DOM raises WRONG_DOCUMENT_ERR`);
+  if (other) {
+    return failure(
+      `Cannot combine nodes of two documents (${
+        params.join(", ")
+      }): XML::DOM raises WRONG_DOCUMENT_ERR`,
+    );
+  }
   return body(refs.map((r) => r.node), refs[0]!.doc);
 }
 
@@ -101,15 +116,27 @@ function domCall(what: string, body: () => void): Record<string, unknown> {
   }
 }
 
-async function parseInto(ctx: CallContext, parserId: unknown, parsed: () => Promise<Found<ParsedXml>>, source: string) {
+async function parseInto(
+  ctx: CallContext,
+  parserId: unknown,
+  parsed: () => Promise<Found<ParsedXml>>,
+  source: string,
+) {
   if (!parsers(ctx).get(parserId)) {
-    return failure(`Unknown parser_id '${String(parserId)}': call create_parser first (parsers expire when idle)`);
+    return failure(
+      `Unknown parser_id '${
+        String(parserId)
+      }': call create_parser first (parsers expire when idle)`,
+    );
   }
   const p = await parsed();
   if (!p.ok) return failure(`XML parsing failed: ${p.error}`);
   const s = store(ctx);
   const doc = s.addDocument(p.value.doc, p.value.decl, source);
-  return wrapped({ document_id: doc.id, root_node_id: s.idFor(doc, p.value.doc.documentElement as Node) });
+  return wrapped({
+    document_id: doc.id,
+    root_node_id: s.idFor(doc, p.value.doc.documentElement as Node),
+  });
 }
 
 function xql(ctx: CallContext, args: Args, exprParam: string) {
@@ -124,7 +151,12 @@ function xql(ctx: CallContext, args: Args, exprParam: string) {
   });
 }
 
-type XqlData = { type: "scalar"; value: string } | { type: "nodelist"; node_ids: string[]; length: number; nodes: Node[] };
+type XqlData = { type: "scalar"; value: string } | {
+  type: "nodelist";
+  node_ids: string[];
+  length: number;
+  nodes: Node[];
+};
 
 function isXqlData(r: unknown): r is XqlData {
   return typeof r === "object" && r !== null && "type" in r;
@@ -146,10 +178,18 @@ export const xmlDomHelper = defineHelper({
     }, { variadic: true }),
     parse_string: fn(["parser_id", "xml_string"], (a, ctx) => {
       if (typeof a.xml_string !== "string") return failure("Missing xml_string");
-      return parseInto(ctx, a.parser_id, () => Promise.resolve(parseXml(a.xml_string as string)), "string");
+      return parseInto(
+        ctx,
+        a.parser_id,
+        () => Promise.resolve(parseXml(a.xml_string as string)),
+        "string",
+      );
     }),
-    parse_file: fn(["parser_id", "filename"], (a, ctx) =>
-      parseInto(ctx, a.parser_id, () => readXmlFile(a.filename, ctx), String(a.filename))),
+    parse_file: fn(
+      ["parser_id", "filename"],
+      (a, ctx) =>
+        parseInto(ctx, a.parser_id, () => readXmlFile(a.filename, ctx), String(a.filename)),
+    ),
     get_elements_by_tag_name: fn(["document_id", "tag_name"], (a, ctx) => {
       const s = store(ctx);
       const d = s.document(a.document_id);
@@ -157,45 +197,100 @@ export const xmlDomHelper = defineHelper({
       return nodeList(s, d.value, descendants(d.value.doc, String(a.tag_name ?? "*")));
     }),
     // DEFECT-FIX: descendants only, as XML::DOM's Element::getElementsByTagName (Python included the node itself).
-    get_elements_by_tag_name_from_node: fn(["node_id", "tag_name"], (a, ctx) =>
-      withNode(ctx, a, ({ node, doc }, s) => nodeList(s, doc, descendants(node, String(a.tag_name ?? "*"))))),
-    get_child_nodes: fn(["node_id"], (a, ctx) =>
-      withNode(ctx, a, ({ node, doc }, s) => nodeList(s, doc, Array.from(node.childNodes).filter(isElement)))),
+    get_elements_by_tag_name_from_node: fn(
+      ["node_id", "tag_name"],
+      (a, ctx) =>
+        withNode(
+          ctx,
+          a,
+          ({ node, doc }, s) => nodeList(s, doc, descendants(node, String(a.tag_name ?? "*"))),
+        ),
+    ),
+    get_child_nodes: fn(
+      ["node_id"],
+      (a, ctx) =>
+        withNode(
+          ctx,
+          a,
+          ({ node, doc }, s) => nodeList(s, doc, Array.from(node.childNodes).filter(isElement)),
+        ),
+    ),
     // DEFECT-FIX: the first child of any type, as XML::DOM (so `getFirstChild->getNodeValue` reads text).
-    get_first_child: fn(["node_id"], (a, ctx) =>
-      withNode(ctx, a, ({ node, doc }, s) => wrapped({ node_id: node.firstChild ? s.idFor(doc, node.firstChild) : null }))),
+    get_first_child: fn(
+      ["node_id"],
+      (a, ctx) =>
+        withNode(
+          ctx,
+          a,
+          ({ node, doc }, s) =>
+            wrapped({ node_id: node.firstChild ? s.idFor(doc, node.firstChild) : null }),
+        ),
+    ),
     // DEFECT-FIX: implemented (Python always returned null); the root element's parent is the document.
     get_parent_node: fn(["node_id"], (a, ctx) =>
       withNode(ctx, a, ({ node, doc }, s) => {
         const parent = node.nodeType === ATTRIBUTE_NODE ? null : node.parentNode;
         return wrapped({ node_id: parent ? s.idFor(doc, parent) : null });
       })),
-    get_attribute: fn(["node_id", "attr_name"], (a, ctx) =>
-      withNode(ctx, a, ({ node }) => wrapped({ value: isElement(node) ? node.getAttribute(String(a.attr_name)) ?? "" : "" }))),
-    set_attribute: fn(["node_id", "attr_name", "value"], (a, ctx) =>
-      withNode(ctx, a, ({ node }) => {
-        if (!isElement(node)) return failure(`Cannot set attribute on a ${node.nodeName} node: not an element`);
-        if (typeof a.attr_name !== "string" || !XML_NAME.test(a.attr_name)) {
-          return failure(`Invalid attribute name '${String(a.attr_name ?? "")}'`);
-        }
-        return domCall("setAttribute", () => node.setAttribute(a.attr_name as string, String(a.value ?? "")));
-      })),
-    has_attribute: fn(["node_id", "attr_name"], (a, ctx) =>
-      withNode(ctx, a, ({ node }) => wrapped({ has_attribute: isElement(node) && node.hasAttribute(String(a.attr_name)) }))),
+    get_attribute: fn(
+      ["node_id", "attr_name"],
+      (a, ctx) =>
+        withNode(
+          ctx,
+          a,
+          ({ node }) =>
+            wrapped({ value: isElement(node) ? node.getAttribute(String(a.attr_name)) ?? "" : "" }),
+        ),
+    ),
+    set_attribute: fn(
+      ["node_id", "attr_name", "value"],
+      (a, ctx) =>
+        withNode(ctx, a, ({ node }) => {
+          if (!isElement(node)) {
+            return failure(`Cannot set attribute on a ${node.nodeName} node: not an element`);
+          }
+          if (typeof a.attr_name !== "string" || !XML_NAME.test(a.attr_name)) {
+            return failure(`Invalid attribute name '${String(a.attr_name ?? "")}'`);
+          }
+          return domCall(
+            "setAttribute",
+            () => node.setAttribute(a.attr_name as string, String(a.value ?? "")),
+          );
+        }),
+    ),
+    has_attribute: fn(
+      ["node_id", "attr_name"],
+      (a, ctx) =>
+        withNode(
+          ctx,
+          a,
+          ({ node }) =>
+            wrapped({ has_attribute: isElement(node) && node.hasAttribute(String(a.attr_name)) }),
+        ),
+    ),
     remove_attribute: fn(["node_id", "attr_name"], (a, ctx) =>
       withNode(ctx, a, ({ node }) => {
         if (isElement(node) && typeof a.attr_name === "string") node.removeAttribute(a.attr_name);
         return wrapped({});
       })),
-    get_node_value: fn(["node_id"], (a, ctx) => withNode(ctx, a, ({ node }) => wrapped({ value: nodeValue(node) }))),
+    get_node_value: fn(
+      ["node_id"],
+      (a, ctx) => withNode(ctx, a, ({ node }) => wrapped({ value: nodeValue(node) })),
+    ),
     get_text_contents: fn(["node_id", "trim"], (a, ctx) =>
       withNode(ctx, a, ({ node }) => {
         const text = stringValue(node);
         return wrapped({ text_content: truthy(a.trim) ? text.trim() : text });
       })),
     // DEFECT-FIX: the qualified name as written (Python gave "{uri}local" for namespaced tags).
-    get_tag_name: fn(["node_id"], (a, ctx) => withNode(ctx, a, ({ node }) => wrapped({ tag_name: node.nodeName }))),
-    is_element_node: fn(["node_id"], (a, ctx) => withNode(ctx, a, ({ node }) => wrapped({ is_element: isElement(node) }))),
+    get_tag_name: fn(
+      ["node_id"],
+      (a, ctx) => withNode(ctx, a, ({ node }) => wrapped({ tag_name: node.nodeName })),
+    ),
+    is_element_node: fn(
+      ["node_id"],
+      (a, ctx) => withNode(ctx, a, ({ node }) => wrapped({ is_element: isElement(node) })),
+    ),
     get_nodelist_length: fn(["nodelist_id"], (a, ctx) => {
       const l = store(ctx).list(a.nodelist_id);
       return l.ok ? wrapped({ length: l.value.list.nodeIds.length }) : failure(l.error);
@@ -228,25 +323,50 @@ export const xmlDomHelper = defineHelper({
       const s = store(ctx);
       const d = s.document(a.document_id);
       if (!d.ok) return failure(d.error);
-      return wrapped({ node_id: s.idFor(d.value, d.value.doc.createTextNode(String(a.data ?? "")) as Node) });
+      return wrapped({
+        node_id: s.idFor(d.value, d.value.doc.createTextNode(String(a.data ?? "")) as Node),
+      });
     }),
-    append_child: fn(["parent_id", "child_id"], (a, ctx) =>
-      withNodes(ctx, a, ["parent_id", "child_id"], ([p, c]) => domCall("appendChild", () => p!.appendChild(c!)))),
-    remove_child: fn(["parent_id", "child_id"], (a, ctx) =>
-      withNodes(ctx, a, ["parent_id", "child_id"], ([p, c]) => {
-        if (c!.parentNode !== p) return failure("removeChild failed: child_id is not a child of parent_id");
-        return domCall("removeChild", () => p!.removeChild(c!));
-      })),
-    replace_child: fn(["parent_id", "new_child_id", "old_child_id"], (a, ctx) =>
-      withNodes(ctx, a, ["parent_id", "new_child_id", "old_child_id"], ([p, n, o]) => {
-        if (o!.parentNode !== p) return failure("replaceChild failed: old_child_id is not a child of parent_id");
-        return domCall("replaceChild", () => p!.replaceChild(n!, o!));
-      })),
-    insert_before: fn(["parent_id", "new_child_id", "ref_child_id"], (a, ctx) =>
-      withNodes(ctx, a, ["parent_id", "new_child_id", "ref_child_id"], ([p, n, r]) => {
-        if (r!.parentNode !== p) return failure("insertBefore failed: ref_child_id is not a child of parent_id");
-        return domCall("insertBefore", () => p!.insertBefore(n!, r!));
-      })),
+    append_child: fn(
+      ["parent_id", "child_id"],
+      (a, ctx) =>
+        withNodes(
+          ctx,
+          a,
+          ["parent_id", "child_id"],
+          ([p, c]) => domCall("appendChild", () => p!.appendChild(c!)),
+        ),
+    ),
+    remove_child: fn(
+      ["parent_id", "child_id"],
+      (a, ctx) =>
+        withNodes(ctx, a, ["parent_id", "child_id"], ([p, c]) => {
+          if (c!.parentNode !== p) {
+            return failure("removeChild failed: child_id is not a child of parent_id");
+          }
+          return domCall("removeChild", () => p!.removeChild(c!));
+        }),
+    ),
+    replace_child: fn(
+      ["parent_id", "new_child_id", "old_child_id"],
+      (a, ctx) =>
+        withNodes(ctx, a, ["parent_id", "new_child_id", "old_child_id"], ([p, n, o]) => {
+          if (o!.parentNode !== p) {
+            return failure("replaceChild failed: old_child_id is not a child of parent_id");
+          }
+          return domCall("replaceChild", () => p!.replaceChild(n!, o!));
+        }),
+    ),
+    insert_before: fn(
+      ["parent_id", "new_child_id", "ref_child_id"],
+      (a, ctx) =>
+        withNodes(ctx, a, ["parent_id", "new_child_id", "ref_child_id"], ([p, n, r]) => {
+          if (r!.parentNode !== p) {
+            return failure("insertBefore failed: ref_child_id is not a child of parent_id");
+          }
+          return domCall("insertBefore", () => p!.insertBefore(n!, r!));
+        }),
+    ),
     clone_node: fn(["node_id", "deep"], (a, ctx) =>
       withNode(ctx, a, ({ node, doc }, s) => {
         if (node.nodeType === DOCUMENT_NODE) return failure("Cannot clone a document node");
@@ -267,7 +387,9 @@ export const xmlDomHelper = defineHelper({
       return r.ok ? wrapped({ disposed: true, nodes_cleaned: r.value }) : failure(r.error);
     }),
     dispose_node: fn(["node_id"], async (a, ctx) => {
-      return (await store(ctx).forgetNode(a.node_id)) ? wrapped({ disposed: true }) : failure(`Unknown node_id '${String(a.node_id)}'`);
+      return (await store(ctx).forgetNode(a.node_id))
+        ? wrapped({ disposed: true })
+        : failure(`Unknown node_id '${String(a.node_id)}'`);
     }),
     get_module_info: fn([], (_a, ctx) => {
       const s = store(ctx);
@@ -292,17 +414,25 @@ export const xmlDomHelper = defineHelper({
     xql_find_nodes: fn(["node_id", "xpath"], (a, ctx) => {
       const r = xql(ctx, a, "xpath");
       if (!isXqlData(r)) return r;
-      return wrapped(r.type === "nodelist" ? { type: "nodelist", node_ids: r.node_ids, length: r.length } : { type: "nodelist", node_ids: [], length: 0 });
+      return wrapped(
+        r.type === "nodelist"
+          ? { type: "nodelist", node_ids: r.node_ids, length: r.length }
+          : { type: "nodelist", node_ids: [], length: 0 },
+      );
     }),
     xql_find_value: fn(["node_id", "xpath"], (a, ctx) => {
       const r = xql(ctx, a, "xpath");
       if (!isXqlData(r)) return r;
-      return wrapped({ value: r.type === "scalar" ? r.value : r.nodes[0] ? nodeValue(r.nodes[0]) : "" });
+      return wrapped({
+        value: r.type === "scalar" ? r.value : r.nodes[0] ? nodeValue(r.nodes[0]) : "",
+      });
     }),
     xql_exists: fn(["node_id", "xpath"], (a, ctx) => {
       const r = xql(ctx, a, "xpath");
       if (!isXqlData(r)) return wrapped({ exists: false });
-      return wrapped({ exists: r.type === "nodelist" ? r.length > 0 : r.value !== "" && r.value !== "0" });
+      return wrapped({
+        exists: r.type === "nodelist" ? r.length > 0 : r.value !== "" && r.value !== "0",
+      });
     }),
   },
 });

@@ -31,7 +31,11 @@ const XQL_OPS: Record<string, string> = {
   gt: ">",
   ge: ">=",
 };
-const XQL_FUNCS: Record<string, string> = { textNode: "text", pi: "processing-instruction", nodeName: "name" };
+const XQL_FUNCS: Record<string, string> = {
+  textNode: "text",
+  pi: "processing-instruction",
+  nodeName: "name",
+};
 
 function tokenize(expr: string, xql: boolean): Tok[] {
   const toks: Tok[] = [];
@@ -127,7 +131,10 @@ export function toXPath(expr: string, xql: boolean): string {
       continue;
     }
     // XML::XPath keeps namespace declarations off the attribute axis; xpath.js does not.
-    if (tok.t === "op" && tok.v === "*" && (toks[i - 1]?.v === "@" || (toks[i - 1]?.v === "::" && toks[i - 2]?.v === "attribute"))) {
+    if (
+      tok.t === "op" && tok.v === "*" &&
+      (toks[i - 1]?.v === "@" || (toks[i - 1]?.v === "::" && toks[i - 2]?.v === "attribute"))
+    ) {
       out.push({ t: "op", v: "*[name()!='xmlns' and not(starts-with(name(),'xmlns:'))]" });
       continue;
     }
@@ -191,7 +198,11 @@ export function runQuery(expr: string, context: Node, xql: boolean): QueryOutcom
     return { ok: false, error: `Invalid ${lang} expression '${expr}': ${(err as Error).message}` };
   }
   if (Array.isArray(r)) return { ok: true, value: { kind: "nodes", nodes: r as Node[] } };
-  if (typeof r === "number") return { ok: true, value: { kind: "scalar", type: "number", value: perlNumber(r) } };
-  if (typeof r === "boolean") return { ok: true, value: { kind: "scalar", type: "boolean", value: r ? "1" : "0" } };
+  if (typeof r === "number") {
+    return { ok: true, value: { kind: "scalar", type: "number", value: perlNumber(r) } };
+  }
+  if (typeof r === "boolean") {
+    return { ok: true, value: { kind: "scalar", type: "boolean", value: r ? "1" : "0" } };
+  }
   return { ok: true, value: { kind: "scalar", type: "string", value: String(r ?? "") } };
 }

@@ -63,7 +63,16 @@ export class DocStore {
 
   /** Registers a parsed document; returns its entry. */
   addDocument(doc: Document, decl: XmlDecl | undefined, source: string): DocEntry {
-    const entry = { id: "", doc, decl, source, idOf: new Map(), listIds: new Set(), counter: 0, store: this };
+    const entry = {
+      id: "",
+      doc,
+      decl,
+      source,
+      idOf: new Map(),
+      listIds: new Set(),
+      counter: 0,
+      store: this,
+    };
     const id = this.docs.add(entry as DocEntry);
     (entry as { id: string }).id = id;
     return entry as DocEntry;
@@ -99,7 +108,9 @@ export class DocStore {
 
   document(documentId: unknown): Found<DocEntry> {
     const entry = this.docs.get(documentId);
-    return entry ? { ok: true, value: entry } : { ok: false, error: this.#unknown("document_id", documentId) };
+    return entry
+      ? { ok: true, value: entry }
+      : { ok: false, error: this.#unknown("document_id", documentId) };
   }
 
   /** A node and its document by node id (touching the document, so it stays alive). */
@@ -128,7 +139,9 @@ export class DocStore {
 
   #unknown(param: string, id: unknown): string {
     if (id === undefined || id === null || id === "") return `Missing ${param}`;
-    const ttl = this.#ttlMs > 0 ? `, or expired after ${Math.round(this.#ttlMs / 1000)} s idle` : "";
+    const ttl = this.#ttlMs > 0
+      ? `, or expired after ${Math.round(this.#ttlMs / 1000)} s idle`
+      : "";
     return `Unknown ${param} '${String(id)}': never created, already disposed${ttl}`;
   }
 }

@@ -16,6 +16,7 @@ const XML = `<?xml version="1.0" encoding="UTF-8"?>
   <!-- note -->
 </config>`;
 
+// deno-lint-ignore no-explicit-any
 type R = { success: boolean; result?: any; error?: string; error_type?: string };
 const call = async (ctx: CallContext, f: string, args: Record<string, unknown>) =>
   (await xpathHelper.functions[f]!.run(args, ctx)) as R;
@@ -33,7 +34,10 @@ async function withDoc(fn: (ctx: CallContext, docId: string) => Promise<void>) {
 
 Deno.test("find_nodes() returns XML::XPath node data with string values and attributes", async () => {
   await withDoc(async (ctx, doc) => {
-    const r = await call(ctx, "find_nodes", { document_id: doc, xpath: '//apps/app[@name="alpha"]' });
+    const r = await call(ctx, "find_nodes", {
+      document_id: doc,
+      xpath: '//apps/app[@name="alpha"]',
+    });
     assert.equal(r.result.size, 1);
     const [n] = r.result.nodes;
     assert.equal(n.name, "app");
@@ -50,7 +54,10 @@ Deno.test("find_in_node() queries relative to a node and keeps node ids stable",
     const beta = apps.result.nodes[1];
     const again = await call(ctx, "find_nodes", { document_id: doc, xpath: "//app[2]" });
     assert.equal(again.result.nodes[0].node_id, beta.node_id);
-    const v = await call(ctx, "find_in_node", { node_id: beta.node_id, xpath: 'version[@name="1.2"]' });
+    const v = await call(ctx, "find_in_node", {
+      node_id: beta.node_id,
+      xpath: 'version[@name="1.2"]',
+    });
     assert.equal(v.result.size, 1);
     assert.equal(v.result.nodes[0].value, "v12");
   });
@@ -64,7 +71,10 @@ Deno.test("find_nodes() handles prefixes, attributes, text, the root and scalars
     assert.deepEqual([t.result.nodes[0].name, t.result.nodes[0].value], ["", "Grüße €"]);
     const root = await call(ctx, "find_nodes", { document_id: doc, xpath: "/" });
     assert.equal(root.result.nodes[0].name, "");
-    const inRoot = await call(ctx, "find_in_node", { node_id: root.result.nodes[0].node_id, xpath: "config" });
+    const inRoot = await call(ctx, "find_in_node", {
+      node_id: root.result.nodes[0].node_id,
+      xpath: "config",
+    });
     assert.equal(inRoot.result.nodes[0].name, "config");
     const c = await call(ctx, "find_nodes", { document_id: doc, xpath: "count(//app)" });
     assert.deepEqual([c.result.size, c.result.type, c.result.nodes[0].value], [1, "number", "2"]);
@@ -97,7 +107,14 @@ Deno.test("load_xml_string() and load_file() reject malformed XML and missing fi
     const missing = await call(t.ctx, "load_file", { filename: "nothere.xml" });
     assert.equal(missing.error, `Cannot open ${dir}/nothere.xml: No such file or directory`);
     assert.equal(missing.error_type, "FileNotFoundError");
-    await Deno.writeFile(`${dir}/latin.xml`, new Uint8Array([...new TextEncoder().encode('<?xml version="1.0" encoding="ISO-8859-1"?><a>'), 0xe9, ...new TextEncoder().encode("</a>")]));
+    await Deno.writeFile(
+      `${dir}/latin.xml`,
+      new Uint8Array([
+        ...new TextEncoder().encode('<?xml version="1.0" encoding="ISO-8859-1"?><a>'),
+        0xe9,
+        ...new TextEncoder().encode("</a>"),
+      ]),
+    );
     const ok = await call(t.ctx, "load_file", { filename: "latin.xml" });
     assert.equal(ok.success, true, ok.error);
     const a = await call(t.ctx, "find_nodes", { document_id: ok.result.document_id, xpath: "/a" });
@@ -113,7 +130,10 @@ Deno.test("dispose_document() frees the document and its node ids", async () => 
     const n = await call(ctx, "find_nodes", { document_id: doc, xpath: "//app" });
     const d = await call(ctx, "dispose_document", { document_id: doc });
     assert.deepEqual([d.success, d.result], [true, "Document disposed"]);
-    const gone = await call(ctx, "find_in_node", { node_id: n.result.nodes[0].node_id, xpath: "." });
+    const gone = await call(ctx, "find_in_node", {
+      node_id: n.result.nodes[0].node_id,
+      xpath: ".",
+    });
     assert.match(gone.error!, /Unknown node_id/);
     const twice = await call(ctx, "dispose_document", { document_id: doc });
     assert.equal(twice.success, false);
@@ -125,15 +145,25 @@ Deno.test("documents expire after the idle TTL, node ids with them", async () =>
   const t = makeTestContext({ clock, handleTtlMs: 60_000 });
   try {
     const r = await call(t.ctx, "load_xml_string", { xml_string: XML });
-    const n = await call(t.ctx, "find_nodes", { document_id: r.result.document_id, xpath: "//app" });
+    const n = await call(t.ctx, "find_nodes", {
+      document_id: r.result.document_id,
+      xpath: "//app",
+    });
     clock.advance(50_000);
     // Using a node id touches its document.
-    assert.equal((await call(t.ctx, "find_in_node", { node_id: n.result.nodes[0].node_id, xpath: "." })).success, true);
+    assert.equal(
+      (await call(t.ctx, "find_in_node", { node_id: n.result.nodes[0].node_id, xpath: "." }))
+        .success,
+      true,
+    );
     clock.advance(50_000);
     assert.equal(await t.sweep(), 0);
     clock.advance(20_000);
     assert.equal(await t.sweep(), 1);
-    const gone = await call(t.ctx, "find_in_node", { node_id: n.result.nodes[0].node_id, xpath: "." });
+    const gone = await call(t.ctx, "find_in_node", {
+      node_id: n.result.nodes[0].node_id,
+      xpath: ".",
+    });
     assert.match(gone.error!, /Unknown node_id .*expired after 60 s idle/);
   } finally {
     await t.close();
@@ -145,9 +175,18 @@ Deno.test("findvalue(), exists() and new() serve the whitelisted names", async (
   try {
     const n = await call(t.ctx, "new", { xml: XML });
     const doc = n.result.document_id;
-    assert.equal((await call(t.ctx, "findvalue", { document_id: doc, xpath: "//app/@name" })).result.value, "alpha");
-    assert.equal((await call(t.ctx, "exists", { document_id: doc, xpath: "//app" })).result.exists, true);
-    assert.equal((await call(t.ctx, "exists", { document_id: doc, xpath: "//nope" })).result.exists, false);
+    assert.equal(
+      (await call(t.ctx, "findvalue", { document_id: doc, xpath: "//app/@name" })).result.value,
+      "alpha",
+    );
+    assert.equal(
+      (await call(t.ctx, "exists", { document_id: doc, xpath: "//app" })).result.exists,
+      true,
+    );
+    assert.equal(
+      (await call(t.ctx, "exists", { document_id: doc, xpath: "//nope" })).result.exists,
+      false,
+    );
   } finally {
     await t.close();
   }
@@ -159,7 +198,10 @@ Deno.test("toXPath() rewrites name tests and XQL operators", () => {
   assert.equal(toXPath("count(*) * 2", false), "count(*) * 2");
   assert.equal(toXPath("Site[0]", true), "*[name()='Site'][1]");
   assert.equal(toXPath("Site[-1]", true), "*[name()='Site'][last()]");
-  assert.equal(toXPath("Site[@N $eq$ 'a' $and$ end()]", true), "*[name()='Site'][@*[name()='N']='a' and (position()=last())]");
+  assert.equal(
+    toXPath("Site[@N $eq$ 'a' $and$ end()]", true),
+    "*[name()='Site'][@*[name()='N']='a' and (position()=last())]",
+  );
   assert.equal(toXPath("child::q:*", false), "child::*[starts-with(name(),'q:')]");
   assert.throws(() => toXPath("a[$any$ b]", true), /\$any\$ is not supported/);
 });
