@@ -251,37 +251,39 @@ async function get(args: Args, ctx: CallContext) {
     const localName = str(args.local_file) ?? basename(remote);
     const local = await ctx.resolvePath(localName);
     const ascii = s.transferMode === "ascii";
-    await syncType(s);
-    let file: Deno.FsFile | undefined;
-    let opened = false;
+    // Open (without truncating) before RETR, so a local problem never disturbs the session and
+    // an existing local file survives a failed download that sent no data (as with Net::FTP).
+    const existed = await Deno.stat(local).then(() => true, () => false);
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(local, { write: true, create: true });
+    } catch (err) {
+      return failure(`Download failed: cannot open local file ${local}: ${(err as Error).message}`);
+    }
+    let written = false;
+    const start = async () => {
+      if (!written) await file.truncate(0);
+      written = true;
+    };
     const crlf = fromCrlf();
     try {
+      await syncType(s);
       const r = await s.client.transfer(`RETR ${remote}`, s.passive, {
         onData: async (chunk) => {
-          if (!file) {
-            file = await Deno.open(local, { write: true, create: true, truncate: true });
-            opened = true;
-          }
+          await start();
           await writeAll(file, ascii ? crlf.push(chunk) : chunk);
         },
       });
-      if (!file) {
-        file = await Deno.open(local, { write: true, create: true, truncate: true });
-        opened = true;
-      }
+      await start();
       if (ascii) await writeAll(file, crlf.end());
-      file.close();
-      file = undefined;
       s.lastMessage = r.message;
       return { success: true, message: r.message, local_file: localName };
     } catch (err) {
-      file?.close();
       // Like Python's helper, a partial local file is removed.
-      if (opened) await Deno.remove(local).catch(() => {});
-      if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.PermissionDenied) {
-        throw new FtpError("local", `Cannot write local file ${local}: ${err.message}`);
-      }
+      if (written || !existed) await Deno.remove(local).catch(() => {});
       throw err;
+    } finally {
+      file.close();
     }
   });
 }

@@ -203,6 +203,32 @@ Deno.test("ftp_helper against vsftpd: every function and its flat result", async
       const r = await call(ctx, "get", { connection_id: id, remote_file: "missing.txt" });
       assert.deepEqual(r, { success: false, error: "Download failed: 550 Failed to open file." });
       await assert.rejects(Deno.stat(`${work}/missing.txt`), Deno.errors.NotFound);
+      await Deno.writeTextFile(`${work}/keep.txt`, "mine");
+      const keep = await call(ctx, "get", {
+        connection_id: id,
+        remote_file: "missing.txt",
+        local_file: "keep.txt",
+      });
+      assert.equal(keep.success, false);
+      assert.equal(
+        await Deno.readTextFile(`${work}/keep.txt`),
+        "mine",
+        "an existing local file survives",
+      );
+      const noDir = await call(ctx, "get", {
+        connection_id: id,
+        remote_file: "dos.txt",
+        local_file: "no/such/dir/x",
+      });
+      assert.match(
+        String(noDir.error),
+        /^Download failed: cannot open local file .*no\/such\/dir\/x: No such file/,
+      );
+      assert.equal(
+        (await call(ctx, "pwd", { connection_id: id })).success,
+        true,
+        "the session is still usable",
+      );
       const p = await call(ctx, "put", { connection_id: id, local_file: "no_such_local.txt" });
       assert.deepEqual(p, {
         success: false,
