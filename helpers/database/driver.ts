@@ -1,0 +1,113 @@
+/**
+ * @module
+ * The narrow seam between the `database` wire functions and a database client library. A
+ * `Driver` opens `DriverConnection`s; a connection executes one statement at a time (the caller
+ * holds the connection's lock) and returns a `DriverResult` whose values are already converted to
+ * what DBD::Oracle hands Perl: strings, or null for NULL. Drivers: Oracle (`oracledb` thin mode),
+ * PostgreSQL (`pg`), SQLite (`node:sqlite`).
+ */
+
+import type { Dsn } from "./dsn.ts";
+
+/** A value as Perl sees it after a fetch: a string, or undef. */
+export type WireValue = string | null;
+
+/** A value Perl sent to bind: JSON scalars (booleans arrive as JSON::PP booleans). */
+export type BindScalar = string | number | boolean | null;
+
+/** Column metadata in the shape of the Python helper's `column_info.columns[]`. */
+export interface ColumnMeta {
+  readonly name: string;
+  /** Type name, e.g. VARCHAR2 / NUMBER (Oracle), integer / text (PostgreSQL), the declared type (SQLite). */
+  readonly type: string | null;
+  /** The driver's own type code (Oracle DbType number, PostgreSQL OID), or null. */
+  readonly type_code: number | null;
+  readonly display_size: number | null;
+  readonly internal_size: number | null;
+  readonly precision: number | null;
+  readonly scale: number | null;
+  readonly nullable: boolean | null;
+}
+
+/** Kind of an OUT/INOUT bind (`bind_param_inout` `param_type.ora_type`: 112 CLOB, 113 BLOB). */
+export type OutKind = "string" | "clob" | "blob";
+
+/** One value bound to one distinct placeholder, in placeholder order. */
+export interface BoundValue {
+  /** The placeholder's key: "1", "2"… for `?`/`:1`, the name (without colon) for `:name`. */
+  readonly key: string;
+  readonly value: BindScalar;
+  /** Set for OUT/INOUT binds. */
+  readonly out?: { readonly size: number; readonly kind: OutKind };
+}
+
+/** What an executed statement gives back. */
+export interface DriverResult {
+  /** Columns of a row-returning statement, else null. */
+  readonly columns: readonly ColumnMeta[] | null;
+  /** Rows changed by DML (driver count); 0 for queries. */
+  readonly rowsAffected: number;
+  /** Up to `max` further rows; an empty array at the end. */
+  fetch(max: number): Promise<WireValue[][]>;
+  /** Values of OUT/INOUT binds by key. */
+  readonly outValues: Readonly<Record<string, WireValue>>;
+  close(): Promise<void>;
+}
+
+/** Options of one execution. */
+export interface ExecOptions {
+  /** Commit after the statement (DBI AutoCommit on and no begin_work in progress). */
+  readonly autoCommit: boolean;
+}
+
+/** An open connection. Calls never overlap: the helper serialises them per connection. */
+export interface DriverConnection {
+  execute(sql: string, binds: readonly BoundValue[], opts: ExecOptions): Promise<DriverResult>;
+  commit(): Promise<void>;
+  rollback(): Promise<void>;
+  /** Cheap liveness check (Oracle `SELECT 1 FROM DUAL`); rejects when the connection is dead. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+  /** Set once the server or network dropped the connection: the reason, e.g. "terminated by administrator". */
+  readonly lost: string | undefined;
+  /** True when `err` (from this connection) means the connection itself is gone. */
+  isConnectionError(err: unknown): boolean;
+}
+
+/** Credentials and options of a connect call. The password is never logged or echoed. */
+export interface ConnectRequest {
+  readonly dsn: Dsn;
+  readonly username: string;
+  readonly password: string;
+  /** Kerberos / external authentication (Oracle only). */
+  readonly externalAuth: boolean;
+  /** Resolves a relative file name against the caller's cwd (SQLite). */
+  readonly resolvePath: (p: string) => Promise<string>;
+  /** A variable of the caller's environment (PGHOST, TNS_ADMIN…). */
+  readonly env: (name: string) => Promise<string | undefined>;
+}
+
+/** A database client library behind the seam. */
+export interface Driver {
+  /** `db_type` reported to Perl: "oracle", "postgresql" or "sqlite". */
+  readonly dbType: string;
+  /** Renders placeholder number `ordinal` (1-based) with key `key` in this database's syntax. */
+  placeholder(ordinal: number, key: string): string;
+  /** Opens a connection; rejects with the library's error on failure. */
+  connect(req: ConnectRequest): Promise<DriverConnection>;
+  /** The text Perl sees for an error from this driver (DBI errstr style). */
+  errorText(err: unknown): string;
+}
+
+/** Hex of bytes, upper case (how Oracle shows RAW as text). */
+export function hexOf(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) s += b.toString(16).padStart(2, "0");
+  return s.toUpperCase();
+}
+
+/** The message of anything thrown. */
+export function messageOf(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

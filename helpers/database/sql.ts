@@ -1,0 +1,176 @@
+/**
+ * @module
+ * Placeholders: finds DBI's `?`, Oracle-style `:1` and `:name` outside string literals, quoted
+ * identifiers, comments and PostgreSQL dollar quotes, and rewrites them in a driver's syntax
+ * (`:1` for Oracle, `$1` for PostgreSQL, `?1` for SQLite). PostgreSQL `::` casts and PL/SQL `:=`
+ * are left alone. Also resolves Perl's bind values to the placeholders (execute_statement,
+ * bind_param, do_statement).
+ */
+
+import type { BindScalar, BoundValue, OutKind } from "./driver.ts";
+
+/** SQL with its placeholders rewritten, and the distinct placeholder keys in order. */
+export interface CompiledSql {
+  readonly text: string;
+  /** "1", "2"… for positional placeholders, the lower-cased name for `:name`. */
+  readonly keys: readonly string[];
+  /** True when any placeholder was `:name`. */
+  readonly named: boolean;
+}
+
+const IDENT_START = /[A-Za-z_]/;
+const IDENT = /[A-Za-z0-9_$#]/;
+
+/** Rewrites placeholders with `render(ordinal, key)`. */
+export function compileSql(sql: string, render: (ordinal: number, key: string) => string): CompiledSql {
+  const keys: string[] = [];
+  let named = false;
+  let out = "";
+  let qmarks = 0;
+  const ordinalOf = (key: string): number => {
+    const i = keys.indexOf(key);
+    if (i >= 0) return i + 1;
+    keys.push(key);
+    return keys.length;
+  };
+  let i = 0;
+  while (i < sql.length) {
+    const c = sql[i];
+    const next = sql[i + 1];
+    if (c === "'" || c === '"') {
+      const end = closeQuote(sql, i, c);
+      out += sql.slice(i, end);
+      i = end;
+    } else if (c === "-" && next === "-") {
+      const end = sql.indexOf("\n", i);
+      const stop = end < 0 ? sql.length : end;
+      out += sql.slice(i, stop);
+      i = stop;
+    } else if (c === "/" && next === "*") {
+      const end = sql.indexOf("*/", i + 2);
+      const stop = end < 0 ? sql.length : end + 2;
+      out += sql.slice(i, stop);
+      i = stop;
+    } else if (c === "$" && /[A-Za-z_$]/.test(next ?? "") && dollarTag(sql, i)) {
+      const tag = dollarTag(sql, i)!;
+      const end = sql.indexOf(tag, i + tag.length);
+      const stop = end < 0 ? sql.length : end + tag.length;
+      out += sql.slice(i, stop);
+      i = stop;
+    } else if (c === "?") {
+      qmarks++;
+      out += render(ordinalOf(String(qmarks)), String(qmarks));
+      i++;
+    } else if (c === ":" && next === ":") {
+      out += "::";
+      i += 2;
+    } else if (c === ":" && next !== undefined && /[0-9]/.test(next)) {
+      let j = i + 1;
+      while (j < sql.length && /[0-9]/.test(sql[j])) j++;
+      const key = String(Number(sql.slice(i + 1, j)));
+      out += render(ordinalOf(key), key);
+      i = j;
+    } else if (c === ":" && next !== undefined && IDENT_START.test(next) && !/[A-Za-z0-9_]/.test(sql[i - 1] ?? " ")) {
+      let j = i + 1;
+      while (j < sql.length && IDENT.test(sql[j])) j++;
+      const key = sql.slice(i + 1, j).toLowerCase();
+      named = true;
+      out += render(ordinalOf(key), key);
+      i = j;
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  return { text: out, keys, named };
+}
+
+/** Index just past the closing quote (doubled quotes are escapes). */
+function closeQuote(sql: string, start: number, q: string): number {
+  let i = start + 1;
+  while (i < sql.length) {
+    if (sql[i] === q) {
+      if (sql[i + 1] === q) {
+        i += 2;
+        continue;
+      }
+      return i + 1;
+    }
+    i++;
+  }
+  return sql.length;
+}
+
+/** `$tag$` at `i`, if it is a PostgreSQL dollar quote opener. */
+function dollarTag(sql: string, i: number): string | undefined {
+  const m = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(sql.slice(i, i + 64));
+  return m ? m[0] : undefined;
+}
+
+/** Normalises a bind_param / bind_param_inout name: "1", ":1", 1 → "1"; ":Name" → "name". */
+export function bindKey(name: unknown): string {
+  const s = String(name).trim().replace(/^:/, "");
+  return /^[0-9]+$/.test(s) ? String(Number(s)) : s.toLowerCase();
+}
+
+/** A JSON value from Perl as a bind scalar (JSON::PP booleans become 1/0, as in Perl). */
+export function toBindScalar(v: unknown): BindScalar {
+  if (v === null || v === undefined) return null;
+  if (typeof v === "boolean") return v ? 1 : 0;
+  if (typeof v === "number" || typeof v === "string") return v;
+  return JSON.stringify(v);
+}
+
+/** An OUT/INOUT bind registered with bind_param_inout. */
+export interface OutBindSpec {
+  readonly initial: BindScalar;
+  readonly size: number;
+  readonly kind: OutKind;
+}
+
+/**
+ * Resolves values for each placeholder key. Numeric keys take `positional[key-1]`; a name takes
+ * `named[name]`, else the next positional value not used by a numeric key (DBD::Pg style).
+ * Returns an error text when a placeholder has no value.
+ */
+export function resolveBinds(
+  compiled: CompiledSql,
+  positional: readonly BindScalar[],
+  named: ReadonlyMap<string, BindScalar>,
+  outs: ReadonlyMap<string, OutBindSpec> = new Map(),
+): BoundValue[] | string {
+  if (compiled.keys.length === 0) {
+    // No placeholders we know: pass values through (PostgreSQL `$1`); the server checks them.
+    return positional.map((value, i) => ({ key: String(i + 1), value }));
+  }
+  const positionalKeys = compiled.keys.filter((k) => /^[0-9]+$/.test(k)).length;
+  if (!compiled.named && outs.size === 0 && named.size === 0 && positional.length !== positionalKeys) {
+    // DBI's own text for a count mismatch.
+    return `called with ${positional.length} bind variables when ${positionalKeys} are needed`;
+  }
+  const bound: BoundValue[] = [];
+  let nextPos = 0;
+  for (const key of compiled.keys) {
+    const out = outs.get(key);
+    let value: BindScalar | undefined;
+    if (/^[0-9]+$/.test(key)) {
+      const idx = Number(key) - 1;
+      if (idx < positional.length) value = positional[idx];
+      else if (named.has(key)) value = named.get(key);
+    } else if (named.has(key)) {
+      value = named.get(key);
+    } else if (!out && nextPos < positional.length) {
+      value = positional[nextPos++];
+    }
+    if (out) {
+      bound.push({ key, value: value ?? out.initial, out: { size: out.size, kind: out.kind } });
+      continue;
+    }
+    if (value === undefined) {
+      const label = /^[0-9]+$/.test(key) ? `placeholder ${key}` : `placeholder :${key}`;
+      return `No value bound for ${label} (${compiled.keys.length} placeholders, ${positional.length} values given)`;
+    }
+    bound.push({ key, value });
+  }
+  return bound;
+}
