@@ -51,6 +51,24 @@ function tunnel(proxy: URL, host: string, port: number, signal: AbortSignal): Pr
   });
 }
 
+/** An agent whose one connection is TLS over an already open proxy tunnel. */
+class TunnelAgent extends https.Agent {
+  readonly #socket: Socket;
+  readonly #servername: string;
+  constructor(socket: Socket, servername: string) {
+    super({ keepAlive: false });
+    this.#socket = socket;
+    this.#servername = servername;
+  }
+  override createConnection(): tls.TLSSocket {
+    return tls.connect({
+      socket: this.#socket,
+      servername: this.#servername,
+      rejectUnauthorized: false,
+    });
+  }
+}
+
 /** Sends one request with `rejectUnauthorized: false`; rejects on network errors or abort. */
 export async function insecureRequest(
   url: URL,
@@ -70,13 +88,8 @@ export async function insecureRequest(
       method,
       headers,
       rejectUnauthorized: false,
-      agent: false,
-      ...(socket
-        ? {
-          createConnection: () =>
-            tls.connect({ socket, servername: url.hostname, rejectUnauthorized: false }),
-        }
-        : {}),
+      // Deno's node:https ignores a `createConnection` request option but honours an agent's.
+      agent: socket ? new TunnelAgent(socket, url.hostname) : false,
     });
     const onAbort = () =>
       req.destroy(signal.reason instanceof Error ? signal.reason : new Error("aborted"));

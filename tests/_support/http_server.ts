@@ -114,7 +114,11 @@ function startProxy(): { port: number; stop(): Promise<void> } {
       const [method, target] = head.split(" ");
       if (method === "CONNECT") {
         const [host, port] = target.split(":");
-        const up = await Deno.connect({ hostname: host, port: Number(port) });
+        // "*.invalid" names exist only through the proxy, so tests can tell tunnelled requests apart.
+        const up = await Deno.connect({
+          hostname: host.endsWith(".invalid") ? "127.0.0.1" : host,
+          port: Number(port),
+        });
         open.add(up);
         await c.write(new TextEncoder().encode("HTTP/1.1 200 Connection established\r\n\r\n"));
         await Promise.all([

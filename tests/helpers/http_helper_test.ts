@@ -168,7 +168,8 @@ Deno.test("http_helper against local servers", async (t) => {
       const viaProxy = withEnv(tc.ctx, { http_proxy: s.proxyUrl, https_proxy: s.proxyUrl });
       const r = await call(viaProxy, "get", { url: "http://service.invalid/x?y=1" });
       assert.equal(r.content, "proxied GET http://service.invalid/x?y=1");
-      const tunneled = await call(viaProxy, "get", { url: `${s.httpsUrl}/get`, verify_ssl: 0 });
+      const tunnelUrl = s.httpsUrl.replace("127.0.0.1", "tunnel.invalid");
+      const tunneled = await call(viaProxy, "get", { url: `${tunnelUrl}/get`, verify_ssl: 0 });
       assert.equal(tunneled.success, true, String(tunneled.error));
       assert.equal(bodyOf(tunneled).path, "/get");
       const bypass = withEnv(tc.ctx, {
