@@ -5,16 +5,20 @@
  */
 
 import { datetimeHelper } from "./datetime_helper.ts";
+import { excelHelper } from "./excel/mod.ts";
 import { ftpHelper } from "./ftp_helper/mod.ts";
 import { httpHelper } from "./http_helper/mod.ts";
 import { xmlDomHelper } from "./xml_dom_helper/mod.ts";
+import { xmlHelper } from "./xml_helper/mod.ts";
 import { xpathHelper } from "./xpath.ts";
 import type { HelperDefinition } from "./types.ts";
 
 export const HELPERS: readonly HelperDefinition[] = [
+  xmlHelper,
   xmlDomHelper,
   xpathHelper,
   httpHelper,
   datetimeHelper,
   ftpHelper,
+  excelHelper,
 ];
