@@ -5,6 +5,7 @@
  */
 
 import { datetimeHelper } from "./datetime_helper.ts";
+import { excelHelper } from "./excel/mod.ts";
 import { ftpHelper } from "./ftp_helper/mod.ts";
 import { httpHelper } from "./http_helper/mod.ts";
 import { xmlDomHelper } from "./xml_dom_helper/mod.ts";
@@ -19,4 +20,5 @@ export const HELPERS: readonly HelperDefinition[] = [
   httpHelper,
   datetimeHelper,
   ftpHelper,
+  excelHelper,
 ];
