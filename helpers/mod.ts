@@ -4,6 +4,7 @@
  * helper means adding its definition here; its functions join the whitelist automatically.
  */
 
+import { cryptoHelper } from "./crypto/mod.ts";
 import { datetimeHelper } from "./datetime_helper.ts";
 import { excelHelper } from "./excel/mod.ts";
 import { ftpHelper } from "./ftp_helper/mod.ts";
@@ -19,6 +20,7 @@ export const HELPERS: readonly HelperDefinition[] = [
   xpathHelper,
   httpHelper,
   datetimeHelper,
+  cryptoHelper,
   ftpHelper,
   excelHelper,
 ];
