@@ -109,7 +109,14 @@ async function runDaemon(
 /** Re-runs the daemon in its own session with no inherited stdio (contract §12 D4). */
 function detach(args: string[]): number {
   const [cmd, ...rest] = selfCommand();
-  const child = new Deno.Command("setsid", {
+  const setsid = ["/usr/bin/setsid", "/bin/setsid"].find((p) => {
+    try {
+      return Deno.statSync(p).isFile;
+    } catch {
+      return false;
+    }
+  }) ?? "setsid";
+  const child = new Deno.Command(setsid, {
     args: [cmd!, ...rest, ...args, "--detached"],
     stdin: "null",
     stdout: "null",
