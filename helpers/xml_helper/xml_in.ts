@@ -47,21 +47,22 @@ export function parseDocument(text: string): Element {
   if (isBlank(source)) {
     throw new XmlSimpleError("Cannot parse XML: the document is empty", "ParseError");
   }
+  let first: string | undefined;
   try {
     const parser = new DOMParser({
       onError: (level, message) => {
-        if (level !== "warning") throw new SyntaxError(message);
+        if (level === "warning") return;
+        first ??= message;
+        throw new SyntaxError(message);
       },
     });
     const doc = parser.parseFromString(source, "text/xml");
     if (!doc.documentElement) throw new SyntaxError("no root element");
     return doc.documentElement;
   } catch (err) {
-    if (err instanceof XmlSimpleError) throw err;
     const e = err as Error & { locator?: { lineNumber?: number; columnNumber?: number } };
-    const cause = e.cause instanceof Error ? e.cause.message : e.message;
-    const message = cause.replace(/^\[xmldom [^\]]*\]\t?/, "").replace(/\s*\|\|@#\[line:.*$/s, "")
-      .trim();
+    const message = (first ?? e.message).replace(/^\[xmldom [^\]]*\]\t?/, "")
+      .replace(/\s*\|\|@#\[line:.*$/s, "").trim();
     const where = e.locator?.lineNumber
       ? ` at line ${e.locator.lineNumber}, column ${e.locator.columnNumber}`
       : "";
