@@ -339,8 +339,10 @@ function beginTransaction(args: Args, ctx: CallContext): Promise<Record<string, 
 function endTransaction(kind: "commit" | "rollback") {
   return (args: Args, ctx: CallContext) =>
     withConn(ctx, args.connection_id, async (c, native) => {
-      if (kind === "rollback" && c.lostInTxn) {
+      if (kind === "rollback" && (c.lostInTxn || c.native?.lost)) {
         // The server already rolled back; the next call opens a new connection.
+        await c.native?.close().catch(() => {});
+        c.native = undefined;
         c.lostInTxn = undefined;
       } else {
         const conn = await native();

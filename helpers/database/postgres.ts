@@ -95,6 +95,7 @@ class PgConnection implements DriverConnection {
   isConnectionError(err: unknown): boolean {
     const code = (err as { code?: string })?.code;
     if (code && LOST_CODES.has(code)) return true;
+    if (/Connection terminated|not queryable|connection error/i.test(messageOf(err))) return true;
     return this.lost !== undefined;
   }
 

@@ -112,7 +112,25 @@ export function effectiveAutoCommit(c: ConnState): boolean {
   return c.autoCommit && !c.inWork;
 }
 
-/** The open driver connection, re-opening a dropped one when that loses no work. */
+/**
+ * Drops a connection the server or network closed and says what happens next. With uncommitted
+ * work the handle refuses further calls until rollback; otherwise the next call reconnects. The
+ * loss is always reported once, since session settings (ALTER SESSION…) do not survive it.
+ */
+async function dropLost(c: ConnState, native: DriverConnection, reason: string): Promise<string> {
+  const hadWork = c.dirty || c.inWork;
+  await native.close().catch(() => {});
+  if (c.native === native) c.native = undefined;
+  if (hadWork) {
+    c.lostInTxn = reason;
+    return `Database connection lost: ${reason}. Uncommitted work was rolled back by the server; ` +
+      "call rollback to continue on a new connection.";
+  }
+  return `Database connection lost: ${reason}. The next call on this handle reconnects ` +
+    "(session settings such as ALTER SESSION must be applied again).";
+}
+
+/** The open driver connection; re-opens one that was dropped and already reported. */
 export async function ensureNative(ctx: CallContext, c: ConnState): Promise<DriverConnection> {
   if (c.lostInTxn) {
     throw new DbFailure(
@@ -120,16 +138,8 @@ export async function ensureNative(ctx: CallContext, c: ConnState): Promise<Driv
         "Call rollback to continue on a new connection, or disconnect and connect again.",
     );
   }
-  if (c.native && !c.native.lost) return c.native;
-  if (c.native?.lost) {
-    const reason = c.native.lost;
-    await c.native.close().catch(() => {});
-    c.native = undefined;
-    if (c.dirty || c.inWork) {
-      c.lostInTxn = reason;
-      return ensureNative(ctx, c);
-    }
-  }
+  if (c.native?.lost) throw new DbFailure(await dropLost(c, c.native, scrub(c.native.lost, c.req.password)));
+  if (c.native) return c.native;
   try {
     c.native = await c.driver.connect(c.req);
     ctx.log.info(`database: reconnected to ${c.label}`);
@@ -148,16 +158,6 @@ export async function ensureNative(ctx: CallContext, c: ConnState): Promise<Driv
 export async function failureText(c: ConnState, native: DriverConnection | undefined, err: unknown): Promise<string> {
   if (err instanceof DbFailure) return err.error;
   const text = scrub(c.driver.errorText(err), c.req.password);
-  if (native && native.isConnectionError(err)) {
-    const hadWork = c.dirty || c.inWork;
-    await native.close().catch(() => {});
-    if (c.native === native) c.native = undefined;
-    if (hadWork) {
-      c.lostInTxn = text;
-      return `Database connection lost: ${text}. Uncommitted work was rolled back by the server; ` +
-        "call rollback to continue on a new connection.";
-    }
-    return `Database connection lost: ${text}. The next call on this handle reconnects.`;
-  }
+  if (native && native.isConnectionError(err)) return await dropLost(c, native, text);
   return text || messageOf(err);
 }

@@ -21,6 +21,9 @@ import { hexOf, messageOf } from "./driver.ts";
 type SqliteModule = typeof import("node:sqlite");
 type Database = InstanceType<SqliteModule["DatabaseSync"]>;
 
+/** How long a statement waits for another connection's write lock (DBD::SQLite: 30 s). */
+const BUSY_WAIT_MS = 30_000;
+
 function wireOf(v: unknown): WireValue {
   if (v === null || v === undefined) return null;
   if (v instanceof Uint8Array) return hexOf(v);
@@ -45,8 +48,25 @@ class SqliteConnection implements DriverConnection {
     return this.lost !== undefined;
   }
 
-  execute(sql: string, binds: readonly BoundValue[], opts: { autoCommit: boolean }): Promise<DriverResult> {
-    if (this.lost) return Promise.reject(new Error(`database is closed (${this.lost})`));
+  /**
+   * Runs the statement, retrying while another connection holds the write lock. The wait is
+   * asynchronous (busy_timeout would block the helper thread), up to DBD::SQLite's 30 s.
+   */
+  async execute(sql: string, binds: readonly BoundValue[], opts: { autoCommit: boolean }): Promise<DriverResult> {
+    const deadline = Date.now() + BUSY_WAIT_MS;
+    for (let pause = 2;; pause = Math.min(pause * 2, 100)) {
+      try {
+        return this.#execute(sql, binds, opts);
+      } catch (e) {
+        if ((e as { errcode?: number }).errcode !== 5 && !/database is locked/.test(messageOf(e))) throw e;
+        if (Date.now() >= deadline) throw e;
+        await new Promise((r) => setTimeout(r, pause));
+      }
+    }
+  }
+
+  #execute(sql: string, binds: readonly BoundValue[], opts: { autoCommit: boolean }): DriverResult {
+    if (this.lost) throw new Error(`database is closed (${this.lost})`);
     if (!opts.autoCommit && !this.#db.isTransaction) this.#db.exec("BEGIN");
     const stmt = this.#db.prepare(sql);
     const values = binds.map((b) => bindOf(b.value));
@@ -77,7 +97,7 @@ class SqliteConnection implements DriverConnection {
     const outValues: Record<string, WireValue> = {};
     let outIndex = 0;
     for (const b of binds) if (b.out) outValues[b.key] = first[outIndex++] ?? null;
-    return Promise.resolve({
+    return {
       columns,
       rowsAffected: changes,
       outValues,
@@ -90,7 +110,7 @@ class SqliteConnection implements DriverConnection {
         rows = [];
         return Promise.resolve();
       },
-    });
+    };
   }
 
   commit(): Promise<void> {
@@ -127,7 +147,7 @@ export const sqliteDriver: Driver = {
     const { DatabaseSync } = await import("node:sqlite");
     const path = req.dsn.path === ":memory:" ? ":memory:" : await req.resolvePath(req.dsn.path);
     const db = new DatabaseSync(path);
-    db.exec("PRAGMA busy_timeout = 10000");
+    db.exec("PRAGMA busy_timeout = 0");
     return new SqliteConnection(db);
   },
   errorText: (err: unknown) => messageOf(err),
