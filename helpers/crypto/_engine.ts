@@ -26,6 +26,7 @@ export interface CbcEngine {
 
 /** AES-128/192/256-CBC through node:crypto (key length picks the variant). */
 export function aesEngine(key: Uint8Array): CbcEngine {
+  if (key.length === 24) return aes192Engine(key);
   const name = `aes-${key.length * 8}-cbc`;
   const run = async (decrypt: boolean, data: Uint8Array, iv: Uint8Array) => {
     const c = decrypt ? createDecipheriv(name, key, iv) : createCipheriv(name, key, iv);
@@ -42,6 +43,48 @@ export function aesEngine(key: Uint8Array): CbcEngine {
     blockSize: 16,
     encrypt: (data, iv) => run(false, data, iv),
     decrypt: (data, iv) => run(true, data, iv),
+  };
+}
+
+/**
+ * AES-192-CBC built on `aes-192-ecb`, the only 192-bit block mode Deno's node:crypto has.
+ * Decryption is one bulk ECB pass plus XOR; encryption chains block by block (slower, rare).
+ */
+function aes192Engine(key: Uint8Array): CbcEngine {
+  const ecb = (decrypt: boolean) => {
+    const c = decrypt
+      ? createDecipheriv("aes-192-ecb", key, null)
+      : createCipheriv("aes-192-ecb", key, null);
+    c.setAutoPadding(false);
+    return c;
+  };
+  return {
+    blockSize: 16,
+    async encrypt(data, iv) {
+      const c = ecb(false);
+      const out = new Uint8Array(data.length);
+      const block = new Uint8Array(16);
+      let prev = iv;
+      for (let off = 0; off < data.length; off += 16) {
+        if (off > 0 && off % SLICE === 0) await yieldToLoop();
+        for (let j = 0; j < 16; j++) block[j] = data[off + j] ^ prev[j];
+        out.set(c.update(block), off);
+        prev = out.subarray(off, off + 16);
+      }
+      c.final();
+      return out;
+    },
+    async decrypt(data, iv) {
+      const c = ecb(true);
+      const out = new Uint8Array(data.length);
+      for (let off = 0; off < data.length; off += SLICE) {
+        if (off > 0) await yieldToLoop();
+        out.set(c.update(data.subarray(off, off + SLICE)), off);
+      }
+      c.final();
+      for (let i = 0; i < out.length; i++) out[i] ^= i < 16 ? iv[i] : data[i - 16];
+      return out;
+    },
   };
 }
 

@@ -231,8 +231,11 @@ async function decrypt(args: Args, ctx: CallContext) {
       if (!maybeOld) throw e;
       try {
         plain = await pythonDecrypt(h.spec, h.pythonKeys, data);
-      } catch {
-        throw e;
+      } catch (old) {
+        if (!(e instanceof MissingHeaderError) || !(old instanceof Error)) throw e;
+        throw new CryptoInputError(
+          `${e.message}; not old Python bridge data either (${old.message})`,
+        );
       }
       format = "python_bridge";
       ctx.log.info(
