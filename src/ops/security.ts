@@ -82,7 +82,7 @@ export class SecurityMonitor {
       details: redact({
         ...details,
         ...(peer.uid !== undefined ? { peer_uid: peer.uid } : {}),
-        ...(peer.pid !== undefined ? { peer_pid: peer.pid } : {}),
+        ...(peer.pid !== undefined ? { claimed_pid: peer.pid } : {}),
       }) as Record<string, unknown>,
     };
     this.total++;

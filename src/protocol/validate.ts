@@ -159,10 +159,15 @@ function walkParams(params: unknown, config: Config): Walk {
  * @throws {WireError} ValueError `Request validation failed: …`
  */
 export function validateRequest(raw: Record<string, unknown>, deps: ValidationDeps): BridgeRequest {
-  const { config, security, peer, whitelist } = deps;
+  const { config, security, whitelist } = deps;
+  let peer = deps.peer;
   const errors: string[] = [];
   const requestId = typeof raw.request_id === "string" ? raw.request_id : crypto.randomUUID();
   const evReq = { request_id: requestId, module: raw.module, function: raw.function };
+  // Deno exposes no peer credentials (SO_PEERCRED); the PID the client puts in request_id is
+  // logged as what it is: a claim.
+  const claimed = /^\d+_(\d+)_\d+$/.exec(requestId);
+  if (claimed && peer.pid === undefined) peer = { ...peer, pid: Number(claimed[1]) };
   const fail = (): never => {
     security.validationFailed(peer, requestId, errors);
     throw validationFailed(errors);

@@ -27,7 +27,8 @@ export async function serveConnection(d: DaemonContext, conn: Deno.Conn): Promis
   const tracked = d.connections.open(now, close);
   d.stats.connectionsTotal++;
   d.stats.peakConnections = Math.max(d.stats.peakConnections, d.connections.size);
-  const peer = { client: "" };
+  const peer = { client: tracked.id };
+  if (d.config.debug > 0) d.logs.daemon.debug(`Handling client connection ${tracked.id}`);
   const over = d.connections.size > d.config.maxConnections;
   d.inFlight++;
   let reply: string;
@@ -80,5 +81,8 @@ export async function serveConnection(d: DaemonContext, conn: Deno.Conn): Promis
     d.inFlight--;
     d.connections.remove(tracked);
     close();
+    if (d.config.debug > 0) {
+      d.logs.daemon.debug(`Connection ${tracked.id} cleaned up after request completion`);
+    }
   }
 }
