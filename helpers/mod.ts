@@ -9,6 +9,8 @@ import { datetimeHelper } from "./datetime_helper.ts";
 import { excelHelper } from "./excel/mod.ts";
 import { ftpHelper } from "./ftp_helper/mod.ts";
 import { httpHelper } from "./http_helper/mod.ts";
+import { lockfileHelper } from "./lockfile.ts";
+import { loggingHelper } from "./logging_helper/mod.ts";
 import { xmlDomHelper } from "./xml_dom_helper/mod.ts";
 import { xmlHelper } from "./xml_helper/mod.ts";
 import { xpathHelper } from "./xpath.ts";
@@ -23,4 +25,6 @@ export const HELPERS: readonly HelperDefinition[] = [
   cryptoHelper,
   ftpHelper,
   excelHelper,
+  lockfileHelper,
+  loggingHelper,
 ];

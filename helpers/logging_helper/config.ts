@@ -1,0 +1,112 @@
+/**
+ * @module
+ * The part of Log::Log4perl's configuration format a logger needs: `log4perl.rootLogger`,
+ * `log4perl.logger.<cat>` / `log4perl.category.<cat>` (level and appender names, inherited up
+ * the category tree, additivity), and File / Screen appenders with Simple or Pattern layouts.
+ */
+
+/** Where an appender writes. */
+export type AppenderSpec =
+  | {
+    readonly kind: "file";
+    readonly name: string;
+    readonly filename: string;
+    readonly mode: "append" | "write";
+    readonly pattern: string;
+    readonly threshold?: string;
+  }
+  | {
+    readonly kind: "screen";
+    readonly name: string;
+    readonly stderr: boolean;
+    readonly pattern: string;
+    readonly threshold?: string;
+  };
+
+/** What a category gets from a configuration. */
+export interface Resolved {
+  readonly level: string | undefined;
+  readonly appenders: AppenderSpec[];
+}
+
+/** Parses `key = value` lines (comments, backslash continuations). */
+export function parseProperties(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const lines = text.replace(/\\\r?\n\s*/g, "").split(/\r?\n/);
+  for (const raw of lines) {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#")) continue;
+    const eq = line.indexOf("=");
+    if (eq < 0) continue;
+    out.set(line.slice(0, eq).trim(), line.slice(eq + 1).trim());
+  }
+  return out;
+}
+
+function layoutPattern(props: Map<string, string>, base: string): string {
+  const layout = props.get(`${base}.layout`) ?? "Log::Log4perl::Layout::SimpleLayout";
+  if (/SimpleLayout$/.test(layout)) return "%p - %m%n";
+  return props.get(`${base}.layout.ConversionPattern`) ?? "%m%n";
+}
+
+function appenderOf(props: Map<string, string>, name: string): AppenderSpec | string {
+  const base = `log4perl.appender.${name}`;
+  const cls = props.get(base);
+  if (!cls) return `Appender ${name} is not defined in the Log4perl configuration`;
+  const pattern = layoutPattern(props, base);
+  const threshold = props.get(`${base}.Threshold`);
+  if (/Appender::File$/.test(cls)) {
+    const filename = props.get(`${base}.filename`);
+    if (!filename) return `Appender ${name} (${cls}) has no filename`;
+    const mode = (props.get(`${base}.mode`) ?? "append").toLowerCase();
+    return {
+      kind: "file",
+      name,
+      filename,
+      mode: mode === "write" || mode === "clobber" ? "write" : "append",
+      pattern,
+      ...(threshold ? { threshold } : {}),
+    };
+  }
+  if (/Appender::Screen(ColoredLevels)?$/.test(cls)) {
+    const stderr = props.get(`${base}.stderr`);
+    return {
+      kind: "screen",
+      name,
+      stderr: stderr === undefined ? true : !/^(0|false|)$/i.test(stderr),
+      pattern,
+      ...(threshold ? { threshold } : {}),
+    };
+  }
+  return `Unsupported appender class ${cls} (only Log::Log4perl::Appender::File and ::Screen)`;
+}
+
+/** The level and appenders of `category` (Perl `A::B` or `A.B`) under a configuration. */
+export function resolve(props: Map<string, string>, category: string): Resolved | string {
+  const parts = category.replaceAll("::", ".").split(".").filter((p) => p !== "");
+  const chain: string[] = [];
+  for (let i = parts.length; i > 0; i--) chain.push(parts.slice(0, i).join("."));
+  let level: string | undefined;
+  const names: string[] = [];
+  const settingOf = (cat: string | undefined) =>
+    cat === undefined
+      ? props.get("log4perl.rootLogger")
+      : props.get(`log4perl.logger.${cat}`) ?? props.get(`log4perl.category.${cat}`);
+  for (const cat of [...chain, undefined]) {
+    const setting = settingOf(cat);
+    if (setting === undefined) continue;
+    const [lvl, ...apps] = setting.split(",").map((s) => s.trim());
+    if (level === undefined && lvl) level = lvl.toUpperCase();
+    for (const a of apps) if (a && !names.includes(a)) names.push(a);
+    if (cat !== undefined && /^(0|false)$/i.test(props.get(`log4perl.additivity.${cat}`) ?? "")) {
+      break;
+    }
+  }
+  const appenders: AppenderSpec[] = [];
+  for (const n of names) {
+    const a = appenderOf(props, n);
+    if (typeof a === "string") return a;
+    appenders.push(a);
+  }
+  return { level, appenders };
+}
