@@ -5,6 +5,7 @@
  */
 
 import { cryptoHelper } from "./crypto/mod.ts";
+import { databaseHelper } from "./database/mod.ts";
 import { datetimeHelper } from "./datetime_helper.ts";
 import { excelHelper } from "./excel/mod.ts";
 import { ftpHelper } from "./ftp_helper/mod.ts";
@@ -17,6 +18,7 @@ import { xpathHelper } from "./xpath.ts";
 import type { HelperDefinition } from "./types.ts";
 
 export const HELPERS: readonly HelperDefinition[] = [
+  databaseHelper,
   xmlHelper,
   xmlDomHelper,
   xpathHelper,

@@ -75,8 +75,8 @@ export function parseDsn(dsn: string, username: string): { dsn: Dsn; username: s
   const m = /^dbi:([A-Za-z0-9_]*):?(.*)$/is.exec(dsn.trim());
   if (!m) {
     const cs = oracleConnectString(dsn, tnsFromUser);
-    if ("error" in (cs as DsnError)) return cs as DsnError;
-    return { dsn: { driver: "oracle", connectString: cs as string, label: describe(cs as string) }, username: user };
+    if (typeof cs !== "string") return cs;
+    return { dsn: { driver: "oracle", connectString: cs, label: describe(cs) }, username: user };
   }
   const driver = m[1].toLowerCase();
   const info = m[2];

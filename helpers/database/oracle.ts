@@ -120,7 +120,7 @@ const LOST = /^(NJS-500|NJS-501|NJS-003|NJS-521|DPI-1010|DPI-1080|ORA-03113|ORA-
 export function oracleTypeName(t: OracleDbType | undefined): string {
   if (!t) return "UNKNOWN";
   const base = t.name.replace(/^DB_TYPE_/, "");
-  return TYPE_NAMES[base] ?? base.replace(/_/g, " ");
+  return TYPE_NAMES[base] ?? base;
 }
 
 /** The fetch type for a column: strings for numbers, dates and CLOBs; buffers for BLOB. */
