@@ -24,7 +24,7 @@ const USAGE =
   `cpan-bridge ${VERSION}: the CPAN Bridge daemon, its client and process mode in one binary.
 
 Usage:
-  cpan-bridge daemon [--socket PATH] [--log-dir DIR] [--socket-mode 0600] [--socket-group G] [--http ADDR]
+  cpan-bridge daemon [cpan_daemon.py] [--socket PATH] [--log-dir DIR] [--socket-mode 0600] [--socket-group G] [--http ADDR]
   cpan-bridge --health [--json] [--socket PATH]   exit 0 healthy, 1 degraded, 2 unhealthy, 3 unreachable
   cpan-bridge --metrics [--socket PATH]           system.metrics as JSON
   cpan-bridge status [--socket PATH]              one status line
@@ -185,6 +185,12 @@ export async function runCli(argv: string[]): Promise<number> {
   try {
     switch (command) {
       case "daemon":
+        // An optional label such as `cpan_daemon.py` only shows in `ps`, so the guide's
+        // `pgrep -f cpan_daemon` / `pkill -f cpan_daemon.py` find a daemon started this way too.
+        if (positionals.length > 2 || (positionals[1] !== undefined && !/cpan_daemon/.test(positionals[1]))) {
+          console.error("cpan-bridge: daemon takes options only (and an optional cpan_daemon.py label); see --help");
+          return 64;
+        }
         return await runDaemon(overrides, env);
       case "process": {
         const out = await runProcessMode(
