@@ -69,7 +69,8 @@ export function createMonitorApp(d: DaemonContext, opts: MonitorAppOptions = {})
 
   app.use("*", async function monitorHeaders(c, next) {
     if (opts.loopbackHostOnly) {
-      const host = (c.req.header("host") ?? "").replace(/:\d+$/, "").toLowerCase();
+      const host = (c.req.header("host") ?? new URL(c.req.url).host).replace(/:\d+$/, "")
+        .toLowerCase();
       if (!LOOPBACK_HOSTS.has(host)) {
         return c.json({
           error:

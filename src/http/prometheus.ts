@@ -331,16 +331,16 @@ export function prometheusText(d: DaemonContext): string {
     processCpuSeconds(),
   );
   e.family(
-    "cpan_bridge_memory_megabytes",
+    "cpan_bridge_memory_bytes",
     "gauge",
-    "Resident memory at the last sample (every 2 s), in MiB, as system.metrics memory_mb.",
-    d.resources.memoryMb,
+    "Resident memory at the last sample (every 2 s), in bytes; system.metrics memory_mb is this / 1048576.",
+    d.resources.memoryMb * 1048576,
   );
   e.family(
-    "cpan_bridge_cpu_percent",
+    "cpan_bridge_cpu_ratio",
     "gauge",
-    "CPU use over the last sampling interval (2 s), in percent of one core, as system.metrics cpu_percent.",
-    d.resources.cpuPercent,
+    "CPU use over the last sampling interval (2 s), as a ratio of one core; system.metrics cpu_percent is this * 100.",
+    d.resources.cpuPercent / 100,
   );
 
   // Security and logs.

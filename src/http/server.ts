@@ -33,7 +33,9 @@ export function parseListen(listen: string): ListenAddress {
   const s = listen.trim();
   const bad = (why: string) =>
     new StartupError(
-      `Cannot use --http ${JSON.stringify(listen)} (CPAN_BRIDGE_HTTP): ${why}; expected PORT, HOST:PORT or an absolute Unix socket path`,
+      `Cannot use --http ${
+        JSON.stringify(listen)
+      } (CPAN_BRIDGE_HTTP): ${why}; expected PORT, HOST:PORT or an absolute Unix socket path`,
     );
   if (s.startsWith("/")) return { transport: "unix", path: s };
   const m = /^(?:(\[[0-9a-fA-F:.]+\]|[^:\s\[\]]+):)?(\d{1,5})$/.exec(s);
