@@ -102,7 +102,16 @@ async function runDaemon(
     handleSignals: true,
     executable: Deno.execPath(),
   });
+  let http: { close(): Promise<void> } | undefined;
+  if (config.httpListen) {
+    const { startMonitorServer } = await import("./http/server.ts");
+    http = await startMonitorServer(daemon.context, config.httpListen).catch(async (err) => {
+      await daemon.stop(`HTTP monitor could not start: ${err.message}`);
+      throw err;
+    });
+  }
   await daemon.finished;
+  await http?.close();
   return 0;
 }
 
