@@ -52,6 +52,16 @@ interface Logger {
   readonly started: number;
 }
 
+/**
+ * Files already truncated for a caller (Log4perl truncates `mode => "write"` files once, at init,
+ * not for every logger that shares the appender). Key: "<caller pid>:<path>".
+ */
+function truncated(ctx: CallContext): Set<string> {
+  const t = ctx.handles<Set<string>>("truncated", { prefix: "logtrunc", idleTtlMs: LOGGER_TTL_MS });
+  const id = "files";
+  return t.get(id) ?? (t.add(new Set(), id), t.get(id)!);
+}
+
 function loggers(ctx: CallContext): HandleTable<Logger> {
   return ctx.handles<Logger>("loggers", {
     prefix: "logger",
@@ -122,7 +132,11 @@ async function initLogger(args: Args, ctx: CallContext) {
     const path = await ctx.resolvePath(s.filename);
     try {
       // Log4perl opens (and with mode "write" truncates) the file when the appender is made.
-      await Deno.writeFile(path, new Uint8Array(0), { append: s.mode === "append", create: true });
+      const key = `${ctx.callerPid ?? 0}:${path}`;
+      const seen = truncated(ctx);
+      const clobber = s.mode === "write" && !seen.has(key);
+      await Deno.writeFile(path, new Uint8Array(0), { append: !clobber, create: true });
+      if (clobber) seen.add(key);
     } catch (e) {
       return failure(`Cannot open log file ${s.filename}: ${errText(e)}`);
     }
@@ -230,7 +244,8 @@ async function log(
   const enhanced = Boolean(args.enhanced) && args.enhanced !== "0" &&
     (level === "DEBUG" || level === "ERROR" || level === "FATAL");
   const event: Omit<LogEvent, "message"> = {
-    category: l.category,
+    // Log4perl's category names use dots: App::Db is "App.Db".
+    category: l.category.replaceAll("::", "."),
     level,
     time: new Date(),
     filename: String(args.filename ?? ""),
