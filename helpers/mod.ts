@@ -15,6 +15,10 @@ import { loggingHelper } from "./logging_helper/mod.ts";
 import { xmlDomHelper } from "./xml_dom_helper/mod.ts";
 import { xmlHelper } from "./xml_helper/mod.ts";
 import { xpathHelper } from "./xpath.ts";
+import { emailHelper } from "./email_helper.ts";
+import { opensshHelper } from "./openssh.ts";
+import { sftpHelper } from "./sftp/mod.ts";
+import { smtpHelper } from "./smtp_helper/mod.ts";
 import type { HelperDefinition } from "./types.ts";
 
 export const HELPERS: readonly HelperDefinition[] = [
@@ -29,4 +33,8 @@ export const HELPERS: readonly HelperDefinition[] = [
   excelHelper,
   lockfileHelper,
   loggingHelper,
+  opensshHelper,
+  emailHelper,
+  smtpHelper,
+  sftpHelper,
 ];
