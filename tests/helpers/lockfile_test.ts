@@ -1,0 +1,193 @@
+import assert from "node:assert/strict";
+import { configOf, expandFormat, lockfileHelper, pidAlive } from "../../helpers/lockfile.ts";
+import type { CallContext } from "../../helpers/types.ts";
+import { makeTestContext } from "../_support/context.ts";
+
+const f = lockfileHelper.functions;
+// deno-lint-ignore no-explicit-any
+type R = any;
+
+async function call(name: string, args: Record<string, unknown>, ctx: CallContext): Promise<R> {
+  return await f[name]!.run(args, ctx);
+}
+
+/** A PID that is certainly dead: a child that has exited. */
+async function deadPid(): Promise<number> {
+  const p = new Deno.Command("true").spawn();
+  await p.status;
+  return p.pid;
+}
+
+async function withDir(
+  fnc: (dir: string, ctx: CallContext, t: ReturnType<typeof makeTestContext>) => Promise<void>,
+) {
+  const dir = await Deno.makeTempDir();
+  const t = makeTestContext({ cwd: dir });
+  try {
+    await fnc(dir, t.ctx, t);
+  } finally {
+    await t.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("expandFormat() substitutes like LockFile::Simple lockfile()", () => {
+  assert.equal(expandFormat("%f.lck", "/a/b/c.dat", 7), "/a/b/c.dat.lck");
+  assert.equal(expandFormat("%D/.%F.lock", "/a/b/c.dat", 7), "/a/b/.c.dat.lock");
+  assert.equal(expandFormat("%D/%F", "c.dat", 7), "./c.dat");
+  assert.equal(expandFormat("%F-%p.%%x%q", "dir/c", 42), "c-42.%x%q");
+  assert.equal(expandFormat("%f", "a%Fb", 1), "a%Fb", "substituted text is not expanded again");
+});
+
+Deno.test("configOf() takes make() options with or without dashes", () => {
+  const c = configOf({ "-nfs": 1, hold: 90, max_age: 10, delay: "0.5", "-stale": 1 });
+  assert.ok(typeof c === "object");
+  assert.deepEqual([c.nfs, c.hold, c.delay, c.stale, c.max, c.ext], [
+    true,
+    10,
+    0.5,
+    true,
+    30,
+    ".lock",
+  ]);
+  assert.equal(configOf({ bogus: 1 }), "Unknown LockFile::Simple option: -bogus");
+  assert.match(String(configOf({ hold: "x" })), /Invalid value for -hold/);
+});
+
+Deno.test("pidAlive() tells live from dead processes", async () => {
+  assert.equal(pidAlive(Deno.pid), true);
+  assert.equal(pidAlive(await deadPid()), false);
+  assert.equal(pidAlive(1), true, "EPERM or not, PID 1 exists");
+});
+
+Deno.test("trylock/release write and remove a LockFile::Simple lock file", async () => {
+  await withDir(async (dir, ctx) => {
+    const m = await call("make", { hold: 90 }, ctx);
+    assert.equal(m.success, true);
+    const id = m.result.manager_id;
+    const t = await call("trylock", { manager_id: id, filename: "job.dat" }, ctx);
+    assert.deepEqual(
+      [t.result.filename, t.result.lockfile, t.result.pid],
+      ["job.dat", "job.dat.lock", ctx.callerPid],
+    );
+    assert.equal(await Deno.readTextFile(`${dir}/job.dat.lock`), `${ctx.callerPid}\n`);
+    assert.equal((await Deno.stat(`${dir}/job.dat.lock`)).mode! & 0o777, 0o444);
+    const other = (await call("make", {}, ctx)).result.manager_id;
+    assert.equal(
+      (await call("trylock", { manager_id: other, filename: "job.dat" }, ctx)).error,
+      "Could not acquire lock on job.dat: Lock file exists",
+    );
+    const r = await call("release", { lock_id: t.result.lock_id }, ctx);
+    assert.deepEqual(r.result, {
+      lock_id: t.result.lock_id,
+      released: true,
+      filename: "job.dat",
+      lockfile: "job.dat.lock",
+    });
+    await assert.rejects(Deno.stat(`${dir}/job.dat.lock`), Deno.errors.NotFound);
+    assert.equal(
+      (await call("release", { lock_id: t.result.lock_id }, ctx)).error,
+      "Invalid lock ID or lock already released",
+    );
+    assert.equal(
+      (await call("trylock", { manager_id: "x", filename: "a" }, ctx)).error,
+      "Invalid manager ID: x",
+    );
+  });
+});
+
+Deno.test("release refuses a lock file that someone else now owns", async () => {
+  await withDir(async (dir, ctx) => {
+    const id = (await call("make", {}, ctx)).result.manager_id;
+    const t = await call("trylock", { manager_id: id, filename: "x" }, ctx);
+    await Deno.remove(`${dir}/x.lock`);
+    await Deno.writeTextFile(`${dir}/x.lock`, "1\n");
+    const r = await call("release", { lock_id: t.result.lock_id }, ctx);
+    assert.match(r.error, /lock not owned/);
+    assert.equal(await Deno.readTextFile(`${dir}/x.lock`), "1\n", "the other owner's file is kept");
+  });
+});
+
+Deno.test("-stale breaks a dead PID's lock, -hold an old one", async () => {
+  await withDir(async (dir, ctx) => {
+    await Deno.writeTextFile(`${dir}/s.lock`, `${await deadPid()}\n`);
+    const plain = (await call("make", {}, ctx)).result.manager_id;
+    assert.equal((await call("trylock", { manager_id: plain, filename: "s" }, ctx)).success, false);
+    const stale = (await call("make", { stale: 1 }, ctx)).result.manager_id;
+    assert.equal((await call("trylock", { manager_id: stale, filename: "s" }, ctx)).success, true);
+    await Deno.writeTextFile(`${dir}/h.lock`, `${Deno.pid}\n`);
+    const old = new Date(Date.now() - 120_000);
+    await Deno.utime(`${dir}/h.lock`, old, old);
+    const hold = (await call("make", { hold: 60 }, ctx)).result.manager_id;
+    assert.equal((await call("trylock", { manager_id: hold, filename: "h" }, ctx)).success, true);
+  });
+});
+
+Deno.test("-nfs writes pid:hostname via link() and leaves no temp file", async () => {
+  await withDir(async (dir, ctx) => {
+    const id = (await call("make", { nfs: 1 }, ctx)).result.manager_id;
+    await call("trylock", { manager_id: id, filename: "n" }, ctx);
+    assert.equal(await Deno.readTextFile(`${dir}/n.lock`), `${ctx.callerPid}:${Deno.hostname()}\n`);
+    const names = [];
+    for await (const e of Deno.readDir(dir)) names.push(e.name);
+    assert.deepEqual(names, ["n.lock"]);
+    const other = (await call("make", { nfs: 1 }, ctx)).result.manager_id;
+    assert.match(
+      (await call("trylock", { manager_id: other, filename: "n" }, ctx)).error,
+      /Lock file exists/,
+    );
+  });
+});
+
+Deno.test("lock retries -max times and stops when the call is cancelled", async () => {
+  await withDir(async (_dir, ctx) => {
+    const holder = (await call("make", {}, ctx)).result.manager_id;
+    const held = await call("trylock", { manager_id: holder, filename: "w" }, ctx);
+    const m = (await call("make", { max: 3, delay: 0.01 }, ctx)).result.manager_id;
+    assert.match(
+      (await call("lock", { manager_id: m, filename: "w" }, ctx)).error,
+      /gave up after 3 attempts/,
+    );
+    const ac = new AbortController();
+    const m2 = (await call("make", { max: 100_000, delay: 0.01 }, ctx)).result.manager_id;
+    const pending = call("lock", { manager_id: m2, filename: "w" }, { ...ctx, signal: ac.signal });
+    ac.abort("test");
+    assert.match((await pending).error, /cancelled/);
+    const waiting = call("lock", { manager_id: m2, filename: "w" }, ctx);
+    await call("release", { lock_id: held.result.lock_id }, ctx);
+    assert.equal((await waiting).success, true);
+    assert.equal((await call("unlock", { manager_id: m2, filename: "w" }, ctx)).success, true);
+    assert.match(
+      (await call("unlock", { manager_id: m2, filename: "w" }, ctx)).error,
+      /not currently locked/,
+    );
+  });
+});
+
+Deno.test("cleanup_manager and the janitor release locks", async () => {
+  await withDir(async (dir, ctx) => {
+    const id = (await call("make", {}, ctx)).result.manager_id;
+    await call("trylock", { manager_id: id, filename: "a" }, ctx);
+    await call("trylock", { manager_id: id, filename: "b", lockfile_pattern: "sub/%F.lk" }, ctx);
+    const r = await call("cleanup_manager", { manager_id: id }, ctx);
+    assert.deepEqual(r.result, { manager_id: id, cleaned_up: true, released: 2 });
+    for (const p of ["a.lock", "sub/b.lk"]) {
+      await assert.rejects(Deno.stat(`${dir}/${p}`), Deno.errors.NotFound);
+    }
+    assert.equal((await call("cleanup_manager", { manager_id: id }, ctx)).result.cleaned_up, true);
+
+    // A manager whose Perl process exited: autoclean removes its lock, otherwise the file stays.
+    const dead = { ...ctx, callerPid: await deadPid() };
+    const auto = (await call("make", { autoclean: 1 }, dead)).result.manager_id;
+    await call("trylock", { manager_id: auto, filename: "c" }, dead);
+    const keep = (await call("make", {}, dead)).result.manager_id;
+    await call("trylock", { manager_id: keep, filename: "d" }, dead);
+    await lockfileHelper.cleanupStale!(ctx);
+    await assert.rejects(Deno.stat(`${dir}/c.lock`), Deno.errors.NotFound);
+    assert.equal(await Deno.readTextFile(`${dir}/d.lock`), `${dead.callerPid}\n`);
+    assert.match(
+      (await call("trylock", { manager_id: keep, filename: "e" }, ctx)).error,
+      /Invalid manager ID/,
+    );
+  });
+});
