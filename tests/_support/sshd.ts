@@ -339,6 +339,7 @@ export function closedPort(): number {
 if (import.meta.main) {
   const sshd = await startSshd();
   const relay = startRelay(sshd.port);
+  const cutRelay = startRelay(sshd.port);
   const silent = startSilentServer();
   // The Perl tests freeze or cut the relay by writing a line to our stdin.
   // deno-lint-ignore no-console
@@ -352,10 +353,11 @@ if (import.meta.main) {
     root: sshd.root,
     host_key: sshd.hostKey,
     relay_port: relay.port,
+    cut_relay_port: cutRelay.port,
     silent_port: silent.port,
     closed_port: closedPort(),
   }));
-  // Commands on stdin: "freeze", "cut"; EOF stops everything.
+  // Commands on stdin: "freeze" (relay_port), "cut" (cut_relay_port); EOF stops everything.
   const dec = new TextDecoder();
   let pending = "";
   for await (const chunk of Deno.stdin.readable) {
@@ -365,10 +367,10 @@ if (import.meta.main) {
       const cmd = pending.slice(0, i).trim();
       pending = pending.slice(i + 1);
       if (cmd === "freeze") relay.freeze();
-      if (cmd === "cut") relay.cut();
+      if (cmd === "cut") cutRelay.cut();
       // deno-lint-ignore no-console
       console.log(`ok ${cmd}`);
     }
   }
-  await Promise.all([relay.stop(), silent.stop(), sshd.stop()]);
+  await Promise.all([relay.stop(), cutRelay.stop(), silent.stop(), sshd.stop()]);
 }
