@@ -44,7 +44,10 @@ function oracleConnectString(info: string, tnsFromUser: string | undefined): str
   const s = info.trim();
   if (s === "") {
     if (tnsFromUser) return tnsFromUser;
-    return { error: "Oracle DSN names no database: use dbi:Oracle:TNSNAME, dbi:Oracle:host:port/service or user@TNSNAME" };
+    return {
+      error:
+        "Oracle DSN names no database: use dbi:Oracle:TNSNAME, dbi:Oracle:host:port/service or user@TNSNAME",
+    };
   }
   if (s.startsWith("(")) return s; // full descriptor
   if (s.includes("=")) {
@@ -90,9 +93,17 @@ export function parseDsn(dsn: string, username: string): { dsn: Dsn; username: s
     const kv = keyValues(info);
     const database = kv.dbname ?? kv.database ?? kv.db;
     const { dbname: _d, database: _db, db: _x, host, port, password: _p, ...options } = kv;
-    if (port !== undefined && !/^\d+$/.test(port)) return { error: `Invalid port in Pg DSN: ${port}` };
+    if (port !== undefined && !/^\d+$/.test(port)) {
+      return { error: `Invalid port in Pg DSN: ${port}` };
+    }
     return {
-      dsn: { driver: "pg", host: host || undefined, port: port ? Number(port) : undefined, database, options },
+      dsn: {
+        driver: "pg",
+        host: host || undefined,
+        port: port ? Number(port) : undefined,
+        database,
+        options,
+      },
       username: user,
     };
   }
@@ -102,7 +113,9 @@ export function parseDsn(dsn: string, username: string): { dsn: Dsn; username: s
     if (!path) return { error: "SQLite DSN names no file: use dbi:SQLite:dbname=/path/to/file.db" };
     return { dsn: { driver: "sqlite", path }, username: user };
   }
-  return { error: `Unsupported database driver '${m[1]}' in DSN: supported are Oracle, Pg and SQLite` };
+  return {
+    error: `Unsupported database driver '${m[1]}' in DSN: supported are Oracle, Pg and SQLite`,
+  };
 }
 
 /** A loggable description of a connect string (no credentials). */

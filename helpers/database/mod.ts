@@ -49,10 +49,19 @@ function str(v: unknown): string {
 /** `column_info` of the Python helper: count, names, types, columns[]. */
 function columnInfo(cols: readonly ColumnMeta[] | null): Record<string, unknown> | null {
   if (!cols) return null;
-  return { count: cols.length, names: cols.map((c) => c.name), types: cols.map((c) => c.type), columns: cols };
+  return {
+    count: cols.length,
+    names: cols.map((c) => c.name),
+    types: cols.map((c) => c.type),
+    columns: cols,
+  };
 }
 
-function shape(row: WireValue[], names: readonly string[], format: unknown): WireValue[] | Record<string, WireValue> {
+function shape(
+  row: WireValue[],
+  names: readonly string[],
+  format: unknown,
+): WireValue[] | Record<string, WireValue> {
   if (format !== "hash") return row;
   const o: Record<string, WireValue> = {};
   names.forEach((n, i) => (o[n] = row[i] ?? null));
@@ -84,7 +93,11 @@ async function withConn(
 async function withStmt(
   ctx: CallContext,
   sid: unknown,
-  op: (s: StmtState, c: ConnState, native: () => Promise<DriverConnection>) => Promise<Record<string, unknown>>,
+  op: (
+    s: StmtState,
+    c: ConnState,
+    native: () => Promise<DriverConnection>,
+  ) => Promise<Record<string, unknown>>,
   invalid = "Invalid statement ID",
 ): Promise<Record<string, unknown>> {
   const { stmts } = tables(ctx);
@@ -99,11 +112,18 @@ function pickDriver(drivers: Drivers, d: "oracle" | "pg" | "sqlite"): Driver {
   return drivers[d];
 }
 
-async function connect(drivers: Drivers, args: Args, ctx: CallContext): Promise<Record<string, unknown>> {
+async function connect(
+  drivers: Drivers,
+  args: Args,
+  ctx: CallContext,
+): Promise<Record<string, unknown>> {
   const password = str(args.password);
   const parsed = parseDsn(str(args.dsn), str(args.username));
   if ("error" in parsed) return failure(parsed.error);
-  const options = (args.options && typeof args.options === "object" ? args.options : {}) as Record<string, unknown>;
+  const options = (args.options && typeof args.options === "object" ? args.options : {}) as Record<
+    string,
+    unknown
+  >;
   const driver = pickDriver(drivers, parsed.dsn.driver);
   let authMode = str(args.auth_mode) || "auto";
   if (!["auto", "password", "kerberos"].includes(authMode)) {
@@ -128,7 +148,9 @@ async function connect(drivers: Drivers, args: Args, ctx: CallContext): Promise<
     native = await driver.connect(req);
   } catch (e) {
     const text = scrub(driver.errorText(e), password);
-    ctx.log.warn(`database: connect to ${label} as ${parsed.username || "(default user)"} failed: ${text}`);
+    ctx.log.warn(
+      `database: connect to ${label} as ${parsed.username || "(default user)"} failed: ${text}`,
+    );
     return failure(`Cannot connect to ${label}: ${text}`);
   }
   const state: ConnState = {
@@ -153,16 +175,27 @@ async function connect(drivers: Drivers, args: Args, ctx: CallContext): Promise<
 
 /** connect_cached key: DSN, user, a digest of the password, the DBI attrs, and the caller PID. */
 async function cacheKey(args: Args, ctx: CallContext): Promise<string> {
-  const o = (args.options && typeof args.options === "object" ? args.options : {}) as Record<string, unknown>;
-  const attrs = `ac${perlTrue(o.AutoCommit, true) ? 1 : 0}_re${perlTrue(o.RaiseError, false) ? 1 : 0}_pe${
-    perlTrue(o.PrintError, true) ? 1 : 0
-  }`;
-  const raw = [str(args.dsn), str(args.username), str(args.password), attrs, ctx.callerPid ?? ""].join("\u0000");
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(raw)));
-  return "dbcache_" + Array.from(digest.slice(0, 16), (b) => b.toString(16).padStart(2, "0")).join("");
+  const o = (args.options && typeof args.options === "object" ? args.options : {}) as Record<
+    string,
+    unknown
+  >;
+  const attrs = `ac${perlTrue(o.AutoCommit, true) ? 1 : 0}_re${
+    perlTrue(o.RaiseError, false) ? 1 : 0
+  }_pe${perlTrue(o.PrintError, true) ? 1 : 0}`;
+  const raw = [str(args.dsn), str(args.username), str(args.password), attrs, ctx.callerPid ?? ""]
+    .join("\u0000");
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(raw)),
+  );
+  return "dbcache_" +
+    Array.from(digest.slice(0, 16), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-async function connectCached(drivers: Drivers, args: Args, ctx: CallContext): Promise<Record<string, unknown>> {
+async function connectCached(
+  drivers: Drivers,
+  args: Args,
+  ctx: CallContext,
+): Promise<Record<string, unknown>> {
   const { conns, cache } = tables(ctx);
   const key = await cacheKey(args, ctx);
   const hit = cache.get(key);
@@ -197,7 +230,9 @@ async function connectCached(drivers: Drivers, args: Args, ctx: CallContext): Pr
 
 function prepare(args: Args, ctx: CallContext): Promise<Record<string, unknown>> {
   return withConn(ctx, args.connection_id, (c) => {
-    if (typeof args.sql !== "string" || args.sql.trim() === "") throw new DbFailure("prepare needs a non-empty sql string");
+    if (typeof args.sql !== "string" || args.sql.trim() === "") {
+      throw new DbFailure("prepare needs a non-empty sql string");
+    }
     const compiled = compileSql(args.sql, c.driver.placeholder);
     const { stmts } = tables(ctx);
     const sid = stmts.add({
@@ -229,14 +264,17 @@ function bindInputs(args: Args): { positional: BindScalar[]; named: Map<string, 
   const keys = Object.keys(params);
   const valueOf = (k: string) => {
     const p = params[k];
-    return toBindScalar(p && typeof p === "object" && "value" in p ? (p as { value: unknown }).value : p);
+    return toBindScalar(
+      p && typeof p === "object" && "value" in p ? (p as { value: unknown }).value : p,
+    );
   };
   for (const k of keys) named.set(bindKey(k), valueOf(k));
   // DEFECT-FIX (contract §3.1): DBIHelper sends bind_param values twice, once in bind_params and
   // once as bind_values in Perl's `sort keys` order. When bind_values is exactly that copy, bind by
   // the bind_param names; otherwise execute's own values win by position, as in DBI.
   const derived = [...keys].sort().map(valueOf);
-  const isCopy = keys.length > 0 && values.length === derived.length && values.every((v, i) => v === derived[i]);
+  const isCopy = keys.length > 0 && values.length === derived.length &&
+    values.every((v, i) => v === derived[i]);
   return { positional: isCopy || values.length === 0 ? [] : values, named };
 }
 
@@ -244,7 +282,13 @@ function executeStatement(args: Args, ctx: CallContext): Promise<Record<string, 
   return withStmt(ctx, args.statement_id, async (s, c, native) => {
     const conn = await native();
     await s.result?.close().catch(() => {});
-    Object.assign(s, { result: undefined, executed: false, finished: false, buffer: [], outValues: {} });
+    Object.assign(s, {
+      result: undefined,
+      executed: false,
+      finished: false,
+      buffer: [],
+      outValues: {},
+    });
     const { positional, named } = bindInputs(args);
     const binds = resolveBinds(s.compiled, positional, named, s.outs);
     if (typeof binds === "string") throw new DbFailure(binds);
@@ -266,14 +310,17 @@ function executeStatement(args: Args, ctx: CallContext): Promise<Record<string, 
       success: true,
       rows_affected: rowsAffected,
       column_info: columnInfo(res.columns),
-      debug_info: `Connection ${s.connId} found in memory - Statement ${args.statement_id} found in memory`,
+      debug_info:
+        `Connection ${s.connId} found in memory - Statement ${args.statement_id} found in memory`,
     };
   });
 }
 
 /** Next rows of an executed statement: the peeked rows first, then the driver's. */
 async function nextRows(s: StmtState, max: number): Promise<WireValue[][]> {
-  if (s.buffer.length === 0 && s.result) s.buffer = await s.result.fetch(Math.max(max, FETCH_BATCH));
+  if (s.buffer.length === 0 && s.result) {
+    s.buffer = await s.result.fetch(Math.max(max, FETCH_BATCH));
+  }
   const rows = s.buffer.slice(0, max);
   s.buffer = s.buffer.slice(max);
   return rows;
@@ -307,7 +354,9 @@ function fetchAll(args: Args, ctx: CallContext): Promise<Record<string, unknown>
 
 function doStatement(args: Args, ctx: CallContext): Promise<Record<string, unknown>> {
   return withConn(ctx, args.connection_id, async (c, native) => {
-    if (typeof args.sql !== "string" || args.sql.trim() === "") throw new DbFailure("do needs a non-empty sql string");
+    if (typeof args.sql !== "string" || args.sql.trim() === "") {
+      throw new DbFailure("do needs a non-empty sql string");
+    }
     const conn = await native();
     const compiled = compileSql(args.sql, c.driver.placeholder);
     const values = Array.isArray(args.bind_values) ? args.bind_values.map(toBindScalar) : [];
@@ -319,8 +368,15 @@ function doStatement(args: Args, ctx: CallContext): Promise<Record<string, unkno
     try {
       if (!res.columns) return { success: true, rows_affected: res.rowsAffected };
       const rows: WireValue[][] = [];
-      for (let b = await res.fetch(FETCH_BATCH); b.length > 0; b = await res.fetch(FETCH_BATCH)) rows.push(...b);
-      return { success: true, rows, rows_affected: rows.length, column_info: columnInfo(res.columns) };
+      for (let b = await res.fetch(FETCH_BATCH); b.length > 0; b = await res.fetch(FETCH_BATCH)) {
+        rows.push(...b);
+      }
+      return {
+        success: true,
+        rows,
+        rows_affected: rows.length,
+        column_info: columnInfo(res.columns),
+      };
     } finally {
       await res.close();
     }
@@ -383,10 +439,14 @@ function bindParamInout(args: Args, ctx: CallContext): Promise<Record<string, un
   const sid = args.statement_id;
   return withStmt(ctx, sid, (s) => {
     const raw = args.param_name;
-    if (raw === undefined || raw === null || String(raw).trim() === "") throw new DbFailure("bind_param_inout needs a param_name");
+    if (raw === undefined || raw === null || String(raw).trim() === "") {
+      throw new DbFailure("bind_param_inout needs a param_name");
+    }
     const label = String(raw).trim().replace(/^:/, "");
     const pt = args.param_type;
-    const oraType = pt && typeof pt === "object" ? Number((pt as Record<string, unknown>).ora_type) : Number(pt);
+    const oraType = pt && typeof pt === "object"
+      ? Number((pt as Record<string, unknown>).ora_type)
+      : Number(pt);
     const spec: OutBindSpec & { label: string } = {
       initial: toBindScalar(args.initial_value),
       size: Number(args.size ?? 4000) || 4000,
@@ -394,7 +454,10 @@ function bindParamInout(args: Args, ctx: CallContext): Promise<Record<string, un
       label,
     };
     s.outs.set(bindKey(raw), spec);
-    return Promise.resolve({ success: true, message: `OUT/INOUT parameter :${label} bound successfully` });
+    return Promise.resolve({
+      success: true,
+      message: `OUT/INOUT parameter :${label} bound successfully`,
+    });
   }, `Invalid statement ID: ${String(sid)}`);
 }
 
@@ -430,7 +493,10 @@ export function createDatabaseHelper(drivers: Drivers): HelperDefinition {
       connect: fn(connectParams, (a, ctx) => connect(drivers, a, ctx)),
       connect_cached: fn(connectParams, (a, ctx) => connectCached(drivers, a, ctx)),
       prepare: fn(["connection_id", "sql"], prepare),
-      execute_statement: fn(["connection_id", "statement_id", "bind_values", "bind_params"], executeStatement),
+      execute_statement: fn(
+        ["connection_id", "statement_id", "bind_values", "bind_params"],
+        executeStatement,
+      ),
       fetch_row: fn(["connection_id", "statement_id", "format"], fetchRow),
       fetch_all: fn(["connection_id", "statement_id", "format"], fetchAll),
       do_statement: fn(doParams, doStatement),
@@ -440,7 +506,10 @@ export function createDatabaseHelper(drivers: Drivers): HelperDefinition {
       rollback: fn(["connection_id"], endTransaction("rollback")),
       disconnect: fn(["connection_id"], disconnect),
       finish_statement: fn(["connection_id", "statement_id"], finishStatement),
-      bind_param_inout: fn(["statement_id", "param_name", "initial_value", "size", "param_type"], bindParamInout),
+      bind_param_inout: fn(
+        ["statement_id", "param_name", "initial_value", "size", "param_type"],
+        bindParamInout,
+      ),
       get_out_params: fn(["statement_id"], getOutParams),
       get_connection_error: fn(["connection_id"], getConnectionError),
       get_statement_error: fn(["statement_id"], getStatementError),

@@ -7,7 +7,15 @@
  * Only the subset of the oracledb API in `OracleDbApi` is used, so tests can put a fake behind it.
  */
 
-import type { BoundValue, ColumnMeta, ConnectRequest, Driver, DriverConnection, DriverResult, WireValue } from "./driver.ts";
+import type {
+  BoundValue,
+  ColumnMeta,
+  ConnectRequest,
+  Driver,
+  DriverConnection,
+  DriverResult,
+  WireValue,
+} from "./driver.ts";
 import { hexOf, messageOf } from "./driver.ts";
 
 /** An oracledb DbType object (`oracledb.DB_TYPE_NUMBER`…): `name` like "DB_TYPE_NUMBER", `num`. */
@@ -59,7 +67,11 @@ export interface OracleExecOptions {
 
 /** The subset of an oracledb Connection this driver uses. */
 export interface OracleConnectionApi {
-  execute(sql: string, binds: Record<string, unknown> | unknown[], options: OracleExecOptions): Promise<OracleExecResult>;
+  execute(
+    sql: string,
+    binds: Record<string, unknown> | unknown[],
+    options: OracleExecOptions,
+  ): Promise<OracleExecResult>;
   commit(): Promise<void>;
   rollback(): Promise<void>;
   close(): Promise<void>;
@@ -114,7 +126,8 @@ const AS_STRING = new Set([
 ]);
 
 /** Errors meaning the session is gone (network, killed session, closed handle). */
-const LOST = /^(NJS-500|NJS-501|NJS-003|NJS-521|DPI-1010|DPI-1080|ORA-03113|ORA-03114|ORA-03135|ORA-00028|ORA-02396|ORA-01012)\b/;
+const LOST =
+  /^(NJS-500|NJS-501|NJS-003|NJS-521|DPI-1010|DPI-1080|ORA-03113|ORA-03114|ORA-03135|ORA-00028|ORA-02396|ORA-01012)\b/;
 
 /** Oracle type name of a DbType, as the Python helper reported it (VARCHAR2, NUMBER, CLOB…). */
 export function oracleTypeName(t: OracleDbType | undefined): string {
@@ -124,7 +137,10 @@ export function oracleTypeName(t: OracleDbType | undefined): string {
 }
 
 /** The fetch type for a column: strings for numbers, dates and CLOBs; buffers for BLOB. */
-export function fetchTypeFor(api: OracleDbApi, meta: OracleMeta): { type: OracleDbType } | undefined {
+export function fetchTypeFor(
+  api: OracleDbApi,
+  meta: OracleMeta,
+): { type: OracleDbType } | undefined {
   const base = meta.dbType?.name.replace(/^DB_TYPE_/, "") ?? "";
   if (AS_STRING.has(base)) return { type: api.STRING };
   if (base === "BLOB") return { type: api.BUFFER };
@@ -155,7 +171,10 @@ function columnOf(m: OracleMeta): ColumnMeta {
 }
 
 /** Oracle bind: an array for `:1…:n` in order, else an object by name. */
-function bindsOf(api: OracleDbApi, binds: readonly BoundValue[]): Record<string, unknown> | unknown[] {
+function bindsOf(
+  api: OracleDbApi,
+  binds: readonly BoundValue[],
+): Record<string, unknown> | unknown[] {
   const one = (b: BoundValue): unknown => {
     if (!b.out) return b.value;
     const type = b.out.kind === "clob" ? api.CLOB : b.out.kind === "blob" ? api.BLOB : api.STRING;
@@ -173,7 +192,9 @@ function bindsOf(api: OracleDbApi, binds: readonly BoundValue[]): Record<string,
 
 async function readOut(v: unknown): Promise<WireValue> {
   const lob = v as { getData?: () => Promise<unknown> } | null;
-  if (lob && typeof lob === "object" && typeof lob.getData === "function") return oracleWire(await lob.getData());
+  if (lob && typeof lob === "object" && typeof lob.getData === "function") {
+    return oracleWire(await lob.getData());
+  }
   return oracleWire(v);
 }
 
@@ -196,7 +217,11 @@ class OracleConnection implements DriverConnection {
     return this.lost !== undefined;
   }
 
-  async execute(sql: string, binds: readonly BoundValue[], opts: { autoCommit: boolean }): Promise<DriverResult> {
+  async execute(
+    sql: string,
+    binds: readonly BoundValue[],
+    opts: { autoCommit: boolean },
+  ): Promise<DriverResult> {
     const api = this.#api;
     const res = await this.#conn.execute(sql, bindsOf(api, binds), {
       outFormat: api.OUT_FORMAT_ARRAY,
@@ -209,7 +234,9 @@ class OracleConnection implements DriverConnection {
     if (ob) {
       for (const [i, b] of binds.entries()) {
         if (!b.out) continue;
-        const raw = Array.isArray(ob) ? ob[binds.slice(0, i).filter((x) => x.out).length] : ob[b.key];
+        const raw = Array.isArray(ob)
+          ? ob[binds.slice(0, i).filter((x) => x.out).length]
+          : ob[b.key];
         outValues[b.key] = await readOut(raw);
       }
     }
@@ -284,13 +311,18 @@ export function createOracleDriver(load: () => Promise<OracleDbApi>): Driver {
         } catch (e) {
           thick = undefined;
           throw new Error(
-            `Cannot use Kerberos authentication: Oracle thick client initialization failed: ${messageOf(e)}\n` +
+            `Cannot use Kerberos authentication: Oracle thick client initialization failed: ${
+              messageOf(e)
+            }\n` +
               "Kerberos requires Oracle thick client mode (Oracle Instant Client). Unset KRB5_CONFIG/KRB5CCNAME " +
               "or pass auth_mode 'password' to use password authentication.",
           );
         }
         try {
-          return new OracleConnection(api, await api.getConnection({ connectString: req.dsn.connectString, externalAuth: true }));
+          return new OracleConnection(
+            api,
+            await api.getConnection({ connectString: req.dsn.connectString, externalAuth: true }),
+          );
         } catch (e) {
           throw new Error(kerberosHelp(e));
         }

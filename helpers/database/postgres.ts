@@ -6,7 +6,15 @@
  * statement, as DBD::Pg does. Rows of a query are read in full at execute.
  */
 
-import type { BoundValue, ColumnMeta, ConnectRequest, Driver, DriverConnection, DriverResult, WireValue } from "./driver.ts";
+import type {
+  BoundValue,
+  ColumnMeta,
+  ConnectRequest,
+  Driver,
+  DriverConnection,
+  DriverResult,
+  WireValue,
+} from "./driver.ts";
 import { hexOf, messageOf } from "./driver.ts";
 
 /** Type names of common OIDs (pg_type.typname, in format_type's spelling). */
@@ -40,9 +48,20 @@ const PG_TYPES: Record<number, string> = {
 const RAW_TYPES = { getTypeParser: () => (v: string) => v };
 
 /** Connection error codes: admin shutdown, crash, cannot connect now. */
-const LOST_CODES = new Set(["57P01", "57P02", "57P03", "08000", "08003", "08006", "ECONNRESET", "EPIPE"]);
+const LOST_CODES = new Set([
+  "57P01",
+  "57P02",
+  "57P03",
+  "08000",
+  "08003",
+  "08006",
+  "ECONNRESET",
+  "EPIPE",
+]);
 
-function columnOf(f: { name: string; dataTypeID: number; dataTypeSize: number; dataTypeModifier: number }): ColumnMeta {
+function columnOf(
+  f: { name: string; dataTypeID: number; dataTypeSize: number; dataTypeModifier: number },
+): ColumnMeta {
   const mod = f.dataTypeModifier;
   let precision: number | null = null;
   let scale: number | null = null;
@@ -99,7 +118,11 @@ class PgConnection implements DriverConnection {
     return this.lost !== undefined;
   }
 
-  async execute(sql: string, binds: readonly BoundValue[], opts: { autoCommit: boolean }): Promise<DriverResult> {
+  async execute(
+    sql: string,
+    binds: readonly BoundValue[],
+    opts: { autoCommit: boolean },
+  ): Promise<DriverResult> {
     if (!opts.autoCommit && !this.#inTxn) {
       await this.#client.query("BEGIN");
       this.#inTxn = true;
@@ -110,11 +133,17 @@ class PgConnection implements DriverConnection {
       rowMode: "array",
       types: RAW_TYPES,
     });
-    const fields: { name: string; dataTypeID: number; dataTypeSize: number; dataTypeModifier: number }[] =
-      res.fields ?? [];
+    const fields: {
+      name: string;
+      dataTypeID: number;
+      dataTypeSize: number;
+      dataTypeModifier: number;
+    }[] = res.fields ?? [];
     const isQuery = fields.length > 0;
     const oids = fields.map((f) => f.dataTypeID);
-    let rows: WireValue[][] = isQuery ? (res.rows as unknown[][]).map((r) => r.map((v, i) => wireOf(v, oids[i]))) : [];
+    let rows: WireValue[][] = isQuery
+      ? (res.rows as unknown[][]).map((r) => r.map((v, i) => wireOf(v, oids[i])))
+      : [];
     const first = rows[0] ?? [];
     const outValues: Record<string, WireValue> = {};
     let outIndex = 0;
@@ -194,7 +223,9 @@ export const postgresDriver: Driver = {
   },
   errorText(err: unknown): string {
     const e = err as { severity?: string; message?: string; code?: string };
-    if (e && typeof e === "object" && e.severity && e.message) return `${e.severity}:  ${e.message}`;
+    if (e && typeof e === "object" && e.severity && e.message) {
+      return `${e.severity}:  ${e.message}`;
+    }
     return messageOf(err);
   },
 };

@@ -10,7 +10,13 @@
 
 import type { CallContext } from "../types.ts";
 import type { HandleTable } from "../../src/handles.ts";
-import type { ConnectRequest, Driver, DriverConnection, DriverResult, WireValue } from "./driver.ts";
+import type {
+  ConnectRequest,
+  Driver,
+  DriverConnection,
+  DriverResult,
+  WireValue,
+} from "./driver.ts";
 import { messageOf } from "./driver.ts";
 import type { CompiledSql, OutBindSpec } from "./sql.ts";
 
@@ -91,7 +97,10 @@ export function tables(ctx: CallContext): Tables {
       ctx.log.info(`database: closed connection to ${c.label} (${reason})`);
     },
   });
-  const cache = ctx.handles<CacheEntry>("connect_cached", { prefix: "dbcache", idleTtlMs: CACHE_IDLE_TTL_MS });
+  const cache = ctx.handles<CacheEntry>("connect_cached", {
+    prefix: "dbcache",
+    idleTtlMs: CACHE_IDLE_TTL_MS,
+  });
   return { conns, stmts, cache };
 }
 
@@ -138,7 +147,9 @@ export async function ensureNative(ctx: CallContext, c: ConnState): Promise<Driv
         "Call rollback to continue on a new connection, or disconnect and connect again.",
     );
   }
-  if (c.native?.lost) throw new DbFailure(await dropLost(c, c.native, scrub(c.native.lost, c.req.password)));
+  if (c.native?.lost) {
+    throw new DbFailure(await dropLost(c, c.native, scrub(c.native.lost, c.req.password)));
+  }
   if (c.native) return c.native;
   try {
     c.native = await c.driver.connect(c.req);
@@ -146,7 +157,9 @@ export async function ensureNative(ctx: CallContext, c: ConnState): Promise<Driv
     return c.native;
   } catch (e) {
     throw new DbFailure(
-      `Database connection lost and reconnecting to ${c.label} failed: ${scrub(c.driver.errorText(e), c.req.password)}`,
+      `Database connection lost and reconnecting to ${c.label} failed: ${
+        scrub(c.driver.errorText(e), c.req.password)
+      }`,
     );
   }
 }
@@ -155,7 +168,11 @@ export async function ensureNative(ctx: CallContext, c: ConnState): Promise<Driv
  * The error text for `err` from `native`. When the connection itself is gone it is dropped, so
  * the next call reconnects (or, with uncommitted work, asks for a rollback).
  */
-export async function failureText(c: ConnState, native: DriverConnection | undefined, err: unknown): Promise<string> {
+export async function failureText(
+  c: ConnState,
+  native: DriverConnection | undefined,
+  err: unknown,
+): Promise<string> {
   if (err instanceof DbFailure) return err.error;
   const text = scrub(c.driver.errorText(err), c.req.password);
   if (native && native.isConnectionError(err)) return await dropLost(c, native, text);

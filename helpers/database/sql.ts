@@ -22,7 +22,10 @@ const IDENT_START = /[A-Za-z_]/;
 const IDENT = /[A-Za-z0-9_$#]/;
 
 /** Rewrites placeholders with `render(ordinal, key)`. */
-export function compileSql(sql: string, render: (ordinal: number, key: string) => string): CompiledSql {
+export function compileSql(
+  sql: string,
+  render: (ordinal: number, key: string) => string,
+): CompiledSql {
   const keys: string[] = [];
   let named = false;
   let out = "";
@@ -70,7 +73,10 @@ export function compileSql(sql: string, render: (ordinal: number, key: string) =
       const key = String(Number(sql.slice(i + 1, j)));
       out += render(ordinalOf(key), key);
       i = j;
-    } else if (c === ":" && next !== undefined && IDENT_START.test(next) && !/[A-Za-z0-9_]/.test(sql[i - 1] ?? " ")) {
+    } else if (
+      c === ":" && next !== undefined && IDENT_START.test(next) &&
+      !/[A-Za-z0-9_]/.test(sql[i - 1] ?? " ")
+    ) {
       let j = i + 1;
       while (j < sql.length && IDENT.test(sql[j])) j++;
       const key = sql.slice(i + 1, j).toLowerCase();
@@ -144,7 +150,9 @@ export function resolveBinds(
     return positional.map((value, i) => ({ key: String(i + 1), value }));
   }
   const positionalKeys = compiled.keys.filter((k) => /^[0-9]+$/.test(k)).length;
-  if (!compiled.named && outs.size === 0 && named.size === 0 && positional.length !== positionalKeys) {
+  if (
+    !compiled.named && outs.size === 0 && named.size === 0 && positional.length !== positionalKeys
+  ) {
     // DBI's own text for a count mismatch.
     return `called with ${positional.length} bind variables when ${positionalKeys} are needed`;
   }

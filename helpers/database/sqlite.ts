@@ -52,13 +52,19 @@ class SqliteConnection implements DriverConnection {
    * Runs the statement, retrying while another connection holds the write lock. The wait is
    * asynchronous (busy_timeout would block the helper thread), up to DBD::SQLite's 30 s.
    */
-  async execute(sql: string, binds: readonly BoundValue[], opts: { autoCommit: boolean }): Promise<DriverResult> {
+  async execute(
+    sql: string,
+    binds: readonly BoundValue[],
+    opts: { autoCommit: boolean },
+  ): Promise<DriverResult> {
     const deadline = Date.now() + BUSY_WAIT_MS;
     for (let pause = 2;; pause = Math.min(pause * 2, 100)) {
       try {
         return this.#execute(sql, binds, opts);
       } catch (e) {
-        if ((e as { errcode?: number }).errcode !== 5 && !/database is locked/.test(messageOf(e))) throw e;
+        if ((e as { errcode?: number }).errcode !== 5 && !/database is locked/.test(messageOf(e))) {
+          throw e;
+        }
         if (Date.now() >= deadline) throw e;
         await new Promise((r) => setTimeout(r, pause));
       }

@@ -32,11 +32,19 @@ export interface PostgresServer {
 }
 
 async function run(cmd: string, args: string[], opts: { cwd?: string } = {}): Promise<string> {
-  const out = await new Deno.Command(cmd, { args, cwd: opts.cwd, stdin: "null", stdout: "piped", stderr: "piped" })
+  const out = await new Deno.Command(cmd, {
+    args,
+    cwd: opts.cwd,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  })
     .output();
   const text = new TextDecoder().decode(out.stdout);
   if (!out.success) {
-    throw new Error(`${cmd} ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}${text}`);
+    throw new Error(
+      `${cmd} ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}${text}`,
+    );
   }
   return text;
 }
@@ -93,7 +101,21 @@ export async function startPostgres(): Promise<PostgresServer> {
     throw new Error(`PostgreSQL did not start: ${(e as Error).message}\n${tail}`);
   }
   const psql = (sql: string, db = "postgres") =>
-    asPostgres(`${BIN}/psql`, ["-h", dir, "-p", String(port), "-U", "postgres", "-d", db, "-XAtq", "-v", "ON_ERROR_STOP=1", "-c", sql], dir);
+    asPostgres(`${BIN}/psql`, [
+      "-h",
+      dir,
+      "-p",
+      String(port),
+      "-U",
+      "postgres",
+      "-d",
+      db,
+      "-XAtq",
+      "-v",
+      "ON_ERROR_STOP=1",
+      "-c",
+      sql,
+    ], dir);
   await psql(`CREATE ROLE ${PG_USER} LOGIN SUPERUSER PASSWORD '${PG_PASS}'`);
   await psql(`CREATE DATABASE ${PG_DB} OWNER ${PG_USER}`);
   let stopped = false;
@@ -109,7 +131,9 @@ export async function startPostgres(): Promise<PostgresServer> {
     async stop() {
       if (stopped) return;
       stopped = true;
-      await asPostgres(`${BIN}/pg_ctl`, ["-D", data, "-m", "immediate", "-w", "stop"], dir).catch(() => {});
+      await asPostgres(`${BIN}/pg_ctl`, ["-D", data, "-m", "immediate", "-w", "stop"], dir).catch(
+        () => {},
+      );
       await Deno.remove(dir, { recursive: true });
     },
   };

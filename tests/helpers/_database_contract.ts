@@ -47,7 +47,8 @@ export function runDatabaseContract(name: string, makeTarget: () => Promise<Cont
     const tc = makeTestContext({ clock, module: "database" });
     const ctx = tc.ctx;
     const fns = target.helper.functions;
-    const call = async (f: string, args: R, c: CallContext = ctx): Promise<R> => (await fns[f].run(args, c)) as R;
+    const call = async (f: string, args: R, c: CallContext = ctx): Promise<R> =>
+      (await fns[f].run(args, c)) as R;
     const col = target.col;
     const connect = async (options: R = {}, extra: R = {}) => {
       const r = await call("connect", {
@@ -66,7 +67,12 @@ export function runDatabaseContract(name: string, makeTarget: () => Promise<Cont
       assert.equal(r.success, true, `${sql}: ${r.error}`);
       return r;
     };
-    const prepareExec = async (cid: string, sql: string, bind: unknown[] = [], bindParams: R = {}) => {
+    const prepareExec = async (
+      cid: string,
+      sql: string,
+      bind: unknown[] = [],
+      bindParams: R = {},
+    ) => {
       const p = await call("prepare", { connection_id: cid, sql });
       assert.equal(p.success, true, String(p.error));
       const sid = p.statement_id as string;
@@ -84,126 +90,220 @@ export function runDatabaseContract(name: string, makeTarget: () => Promise<Cont
       await query(cid, "CREATE TABLE items (id INTEGER, name VARCHAR(40), price DECIMAL(10,2))");
 
       await t.step("connect() returns the flat shape with a UUID connection_id", async () => {
-        const r = await call("connect", { dsn: target.dsn, username: target.username, password: target.password });
-        assert.deepEqual(Object.keys(r).sort(), ["auth_mode", "connection_id", "db_type", "success"]);
-        assert.match(r.connection_id as string, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+        const r = await call("connect", {
+          dsn: target.dsn,
+          username: target.username,
+          password: target.password,
+        });
+        assert.deepEqual(Object.keys(r).sort(), [
+          "auth_mode",
+          "connection_id",
+          "db_type",
+          "success",
+        ]);
+        assert.match(
+          r.connection_id as string,
+          /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+        );
         assert.equal(r.auth_mode, "password");
-        assert.deepEqual(await call("disconnect", { connection_id: r.connection_id }), { success: true });
+        assert.deepEqual(await call("disconnect", { connection_id: r.connection_id }), {
+          success: true,
+        });
       });
 
       await t.step("do_statement() inserts with ? binds and reports rows_affected", async () => {
         for (const [id, n, p] of [[1, "apple", "1.25"], [2, "pear", null], [3, "plum", "10"]]) {
-          const r = await query(cid, "INSERT INTO items (id, name, price) VALUES (?, ?, ?)", [id, n, p]);
+          const r = await query(cid, "INSERT INTO items (id, name, price) VALUES (?, ?, ?)", [
+            id,
+            n,
+            p,
+          ]);
           assert.deepEqual(r, { success: true, rows_affected: 1 });
         }
         const u = await query(cid, "UPDATE items SET name = name WHERE id > ?", [1]);
         assert.equal(u.rows_affected, 2);
       });
 
-      await t.step("do_statement() on a SELECT returns rows, rows_affected and column_info", async () => {
-        const r = await query(cid, "SELECT id, name FROM items ORDER BY id");
-        assert.deepEqual(r.rows, [["1", "apple"], ["2", "pear"], ["3", "plum"]]);
-        assert.equal(r.rows_affected, 3);
-        assert.deepEqual((r.column_info as R).names, [col("id"), col("name")]);
-        const ei = await call("execute_immediate", { connection_id: cid, sql: `SELECT 'x?'${target.fromDual}` });
-        assert.deepEqual(ei.rows, [["x?"]], "a ? inside quotes is not a placeholder");
-      });
+      await t.step(
+        "do_statement() on a SELECT returns rows, rows_affected and column_info",
+        async () => {
+          const r = await query(cid, "SELECT id, name FROM items ORDER BY id");
+          assert.deepEqual(r.rows, [["1", "apple"], ["2", "pear"], ["3", "plum"]]);
+          assert.equal(r.rows_affected, 3);
+          assert.deepEqual((r.column_info as R).names, [col("id"), col("name")]);
+          const ei = await call("execute_immediate", {
+            connection_id: cid,
+            sql: `SELECT 'x?'${target.fromDual}`,
+          });
+          assert.deepEqual(ei.rows, [["x?"]], "a ? inside quotes is not a placeholder");
+        },
+      );
 
-      await t.step("execute_statement() peeks: rows_affected 1 with data, 0 without; column_info", async () => {
-        const { e } = await prepareExec(cid, "SELECT id, name, price FROM items WHERE id >= ? ORDER BY id", [1]);
-        assert.equal(e.success, true, String(e.error));
-        assert.equal(e.rows_affected, 1);
-        const ci = e.column_info as R;
-        assert.equal(ci.count, 3);
-        assert.deepEqual(ci.names, [col("id"), col("name"), col("price")]);
-        assert.deepEqual(ci.types, [...target.types]);
-        const c0 = (ci.columns as R[])[0];
-        assert.deepEqual(Object.keys(c0).sort(), [
-          "display_size",
-          "internal_size",
-          "name",
-          "nullable",
-          "precision",
-          "scale",
-          "type",
-          "type_code",
-        ]);
-        const none = await prepareExec(cid, "SELECT id FROM items WHERE id > ?", [99]);
-        assert.equal(none.e.rows_affected, 0);
-        assert.deepEqual(await call("fetch_row", { connection_id: cid, statement_id: none.sid }), { success: false });
-      });
+      await t.step(
+        "execute_statement() peeks: rows_affected 1 with data, 0 without; column_info",
+        async () => {
+          const { e } = await prepareExec(
+            cid,
+            "SELECT id, name, price FROM items WHERE id >= ? ORDER BY id",
+            [1],
+          );
+          assert.equal(e.success, true, String(e.error));
+          assert.equal(e.rows_affected, 1);
+          const ci = e.column_info as R;
+          assert.equal(ci.count, 3);
+          assert.deepEqual(ci.names, [col("id"), col("name"), col("price")]);
+          assert.deepEqual(ci.types, [...target.types]);
+          const c0 = (ci.columns as R[])[0];
+          assert.deepEqual(Object.keys(c0).sort(), [
+            "display_size",
+            "internal_size",
+            "name",
+            "nullable",
+            "precision",
+            "scale",
+            "type",
+            "type_code",
+          ]);
+          const none = await prepareExec(cid, "SELECT id FROM items WHERE id > ?", [99]);
+          assert.equal(none.e.rows_affected, 0);
+          assert.deepEqual(
+            await call("fetch_row", { connection_id: cid, statement_id: none.sid }),
+            { success: false },
+          );
+        },
+      );
 
-      await t.step("fetch_row() returns arrays or hashes, then {success:false} with no error key", async () => {
-        const { sid } = await prepareExec(cid, "SELECT id, name, price FROM items ORDER BY id");
-        const a = await call("fetch_row", { connection_id: cid, statement_id: sid, format: "array" });
-        assert.deepEqual(a, { success: true, row: ["1", "apple", "1.25"] });
-        const h = await call("fetch_row", { connection_id: cid, statement_id: sid, format: "hash" });
-        assert.deepEqual(h, { success: true, row: { [col("id")]: "2", [col("name")]: "pear", [col("price")]: null } });
-        const rest = await call("fetch_all", { connection_id: cid, statement_id: sid, format: "array" });
-        assert.deepEqual(rest, { success: true, rows: [["3", "plum", target.ten]] });
-        assert.deepEqual(await call("fetch_row", { connection_id: cid, statement_id: sid }), { success: false });
-        assert.deepEqual(await call("fetch_row", { connection_id: cid, statement_id: sid }), { success: false });
-      });
+      await t.step(
+        "fetch_row() returns arrays or hashes, then {success:false} with no error key",
+        async () => {
+          const { sid } = await prepareExec(cid, "SELECT id, name, price FROM items ORDER BY id");
+          const a = await call("fetch_row", {
+            connection_id: cid,
+            statement_id: sid,
+            format: "array",
+          });
+          assert.deepEqual(a, { success: true, row: ["1", "apple", "1.25"] });
+          const h = await call("fetch_row", {
+            connection_id: cid,
+            statement_id: sid,
+            format: "hash",
+          });
+          assert.deepEqual(h, {
+            success: true,
+            row: { [col("id")]: "2", [col("name")]: "pear", [col("price")]: null },
+          });
+          const rest = await call("fetch_all", {
+            connection_id: cid,
+            statement_id: sid,
+            format: "array",
+          });
+          assert.deepEqual(rest, { success: true, rows: [["3", "plum", target.ten]] });
+          assert.deepEqual(await call("fetch_row", { connection_id: cid, statement_id: sid }), {
+            success: false,
+          });
+          assert.deepEqual(await call("fetch_row", { connection_id: cid, statement_id: sid }), {
+            success: false,
+          });
+        },
+      );
 
       await t.step("fetch_all() as hashes; NULL arrives as null", async () => {
         const { sid } = await prepareExec(cid, "SELECT id, price FROM items WHERE price IS NULL");
-        const r = await call("fetch_all", { connection_id: cid, statement_id: sid, format: "hash" });
+        const r = await call("fetch_all", {
+          connection_id: cid,
+          statement_id: sid,
+          format: "hash",
+        });
         assert.deepEqual(r, { success: true, rows: [{ [col("id")]: "2", [col("price")]: null }] });
         const n = await query(cid, `SELECT NULL, 42, 'txt'${target.fromDual}`);
         assert.deepEqual(n.rows, [[null, "42", "txt"]]);
       });
 
-      await t.step("bind_params: named :name, numeric keys (the wrapper's copy), execute values win", async () => {
-        const named = await prepareExec(cid, "SELECT name FROM items WHERE id = :id OR name = :nm ORDER BY id", [], {
-          ":id": { value: 1, attr: null },
-          ":nm": { value: "plum", attr: null },
-        });
-        assert.equal(named.e.success, true, String(named.e.error));
-        const rows = await call("fetch_all", { connection_id: cid, statement_id: named.sid });
-        assert.deepEqual(rows.rows, [["apple"], ["plum"]]);
-        // DBIHelper sends bind_param values in bind_params AND (sorted) in bind_values.
-        const num = await prepareExec(cid, "SELECT name FROM items WHERE id = ? OR id = ? ORDER BY id", [3, 2], {
-          "1": { value: 3, attr: null },
-          "2": { value: 2, attr: null },
-        });
-        assert.deepEqual((await call("fetch_all", { connection_id: cid, statement_id: num.sid })).rows, [["pear"], [
-          "plum",
-        ]]);
-        const over = await call("execute_statement", {
-          connection_id: cid,
-          statement_id: num.sid,
-          bind_values: [1, 1],
-          bind_params: { "1": { value: 3 }, "2": { value: 2 } },
-        });
-        assert.equal(over.success, true);
-        assert.deepEqual((await call("fetch_all", { connection_id: cid, statement_id: num.sid })).rows, [["apple"]]);
-        const tooFew = await prepareExec(cid, "SELECT name FROM items WHERE id = ? AND name = ?", [1]);
-        assert.equal(tooFew.e.success, false);
-        assert.match(tooFew.e.error as string, /called with 1 bind variables when 2 are needed/);
-      });
+      await t.step(
+        "bind_params: named :name, numeric keys (the wrapper's copy), execute values win",
+        async () => {
+          const named = await prepareExec(
+            cid,
+            "SELECT name FROM items WHERE id = :id OR name = :nm ORDER BY id",
+            [],
+            {
+              ":id": { value: 1, attr: null },
+              ":nm": { value: "plum", attr: null },
+            },
+          );
+          assert.equal(named.e.success, true, String(named.e.error));
+          const rows = await call("fetch_all", { connection_id: cid, statement_id: named.sid });
+          assert.deepEqual(rows.rows, [["apple"], ["plum"]]);
+          // DBIHelper sends bind_param values in bind_params AND (sorted) in bind_values.
+          const num = await prepareExec(
+            cid,
+            "SELECT name FROM items WHERE id = ? OR id = ? ORDER BY id",
+            [3, 2],
+            {
+              "1": { value: 3, attr: null },
+              "2": { value: 2, attr: null },
+            },
+          );
+          assert.deepEqual(
+            (await call("fetch_all", { connection_id: cid, statement_id: num.sid })).rows,
+            [["pear"], [
+              "plum",
+            ]],
+          );
+          const over = await call("execute_statement", {
+            connection_id: cid,
+            statement_id: num.sid,
+            bind_values: [1, 1],
+            bind_params: { "1": { value: 3 }, "2": { value: 2 } },
+          });
+          assert.equal(over.success, true);
+          assert.deepEqual(
+            (await call("fetch_all", { connection_id: cid, statement_id: num.sid })).rows,
+            [["apple"]],
+          );
+          const tooFew = await prepareExec(
+            cid,
+            "SELECT name FROM items WHERE id = ? AND name = ?",
+            [1],
+          );
+          assert.equal(tooFew.e.success, false);
+          assert.match(tooFew.e.error as string, /called with 1 bind variables when 2 are needed/);
+        },
+      );
 
       await t.step("re-executing a statement restarts its rows", async () => {
         const { sid } = await prepareExec(cid, "SELECT id FROM items WHERE id = ?", [1]);
-        await call("execute_statement", { connection_id: cid, statement_id: sid, bind_values: [3] });
+        await call("execute_statement", {
+          connection_id: cid,
+          statement_id: sid,
+          bind_values: [3],
+        });
         assert.deepEqual(await call("fetch_all", { connection_id: cid, statement_id: sid }), {
           success: true,
           rows: [["3"]],
         });
       });
 
-      await t.step("AutoCommit 0: rollback discards, commit keeps; others see only committed rows", async () => {
-        const tx = await connect({ AutoCommit: 0, RaiseError: 1 });
-        const other = await connect();
-        await query(tx, "INSERT INTO items (id, name) VALUES (?, ?)", [10, "ten"]);
-        assert.deepEqual((await call("rollback", { connection_id: tx })), { success: true });
-        assert.deepEqual((await query(other, "SELECT COUNT(*) FROM items WHERE id = 10")).rows, [["0"]]);
-        await query(tx, "INSERT INTO items (id, name) VALUES (?, ?)", [11, "eleven"]);
-        assert.deepEqual((await call("commit", { connection_id: tx })), { success: true });
-        assert.deepEqual((await query(other, "SELECT COUNT(*) FROM items WHERE id = 11")).rows, [["1"]]);
-        await query(other, "DELETE FROM items WHERE id = 11");
-        await call("disconnect", { connection_id: tx });
-        await call("disconnect", { connection_id: other });
-      });
+      await t.step(
+        "AutoCommit 0: rollback discards, commit keeps; others see only committed rows",
+        async () => {
+          const tx = await connect({ AutoCommit: 0, RaiseError: 1 });
+          const other = await connect();
+          await query(tx, "INSERT INTO items (id, name) VALUES (?, ?)", [10, "ten"]);
+          assert.deepEqual(await call("rollback", { connection_id: tx }), { success: true });
+          assert.deepEqual((await query(other, "SELECT COUNT(*) FROM items WHERE id = 10")).rows, [[
+            "0",
+          ]]);
+          await query(tx, "INSERT INTO items (id, name) VALUES (?, ?)", [11, "eleven"]);
+          assert.deepEqual(await call("commit", { connection_id: tx }), { success: true });
+          assert.deepEqual((await query(other, "SELECT COUNT(*) FROM items WHERE id = 11")).rows, [[
+            "1",
+          ]]);
+          await query(other, "DELETE FROM items WHERE id = 11");
+          await call("disconnect", { connection_id: tx });
+          await call("disconnect", { connection_id: other });
+        },
+      );
 
       await t.step("begin_transaction() holds AutoCommit off until commit/rollback", async () => {
         const c = await connect();
@@ -212,9 +312,13 @@ export function runDatabaseContract(name: string, makeTarget: () => Promise<Cont
         assert.deepEqual(again, { success: false, error: "Already in a transaction" });
         await query(c, "INSERT INTO items (id, name) VALUES (20, 'twenty')");
         await call("rollback", { connection_id: c });
-        assert.deepEqual((await query(cid, "SELECT COUNT(*) FROM items WHERE id = 20")).rows, [["0"]]);
+        assert.deepEqual((await query(cid, "SELECT COUNT(*) FROM items WHERE id = 20")).rows, [[
+          "0",
+        ]]);
         await query(c, "INSERT INTO items (id, name) VALUES (21, 'auto')"); // AutoCommit is back on
-        assert.deepEqual((await query(cid, "SELECT COUNT(*) FROM items WHERE id = 21")).rows, [["1"]]);
+        assert.deepEqual((await query(cid, "SELECT COUNT(*) FROM items WHERE id = 21")).rows, [[
+          "1",
+        ]]);
         await query(c, "DELETE FROM items WHERE id = 21");
         await call("disconnect", { connection_id: c });
       });
@@ -226,7 +330,10 @@ export function runDatabaseContract(name: string, makeTarget: () => Promise<Cont
         const se = await call("get_statement_error", { statement_id: sid });
         assert.equal(se.success, true);
         assert.equal(se.errstr, e.error);
-        const d = await call("do_statement", { connection_id: cid, sql: "DELETE FROM no_such_table" });
+        const d = await call("do_statement", {
+          connection_id: cid,
+          sql: "DELETE FROM no_such_table",
+        });
         assert.equal(d.success, false);
         assert.equal((await call("get_connection_error", { connection_id: cid })).errstr, d.error);
         await query(cid, `SELECT 1${target.fromDual}`);
@@ -246,13 +353,23 @@ export function runDatabaseContract(name: string, makeTarget: () => Promise<Cont
         });
         const c = await connect();
         const { sid } = await prepareExec(c, "SELECT id FROM items");
-        assert.deepEqual(await call("finish_statement", { connection_id: c, statement_id: sid }), { success: true });
-        assert.deepEqual(await call("finish_statement", { connection_id: c, statement_id: sid }), { success: true });
-        assert.equal((await call("fetch_row", { connection_id: c, statement_id: sid })).error, "Invalid statement ID");
+        assert.deepEqual(await call("finish_statement", { connection_id: c, statement_id: sid }), {
+          success: true,
+        });
+        assert.deepEqual(await call("finish_statement", { connection_id: c, statement_id: sid }), {
+          success: true,
+        });
+        assert.equal(
+          (await call("fetch_row", { connection_id: c, statement_id: sid })).error,
+          "Invalid statement ID",
+        );
         const { sid: s2 } = await prepareExec(c, "SELECT id FROM items");
         assert.deepEqual(await call("disconnect", { connection_id: c }), { success: true });
         assert.deepEqual(await call("disconnect", { connection_id: c }), { success: true });
-        assert.equal((await call("fetch_row", { connection_id: c, statement_id: s2 })).error, "Invalid statement ID");
+        assert.equal(
+          (await call("fetch_row", { connection_id: c, statement_id: s2 })).error,
+          "Invalid statement ID",
+        );
       });
 
       await t.step("bind_param_inout() and get_out_params()", async () => {
@@ -270,34 +387,55 @@ export function runDatabaseContract(name: string, makeTarget: () => Promise<Cont
           success: false,
           error: "Statement not yet executed",
         });
-        const e = await call("execute_statement", { connection_id: cid, statement_id: sid, bind_values: [] });
+        const e = await call("execute_statement", {
+          connection_id: cid,
+          statement_id: sid,
+          bind_values: [],
+        });
         assert.equal(e.success, true, String(e.error));
         const o = await call("get_out_params", { statement_id: sid });
-        assert.deepEqual(o, { success: true, out_params: { [target.inout.param.replace(/^:/, "")]: target.inout.out } });
-        assert.equal((await call("bind_param_inout", { statement_id: "x", param_name: ":a" })).error, "Invalid statement ID: x");
+        assert.deepEqual(o, {
+          success: true,
+          out_params: { [target.inout.param.replace(/^:/, "")]: target.inout.out },
+        });
+        assert.equal(
+          (await call("bind_param_inout", { statement_id: "x", param_name: ":a" })).error,
+          "Invalid statement ID: x",
+        );
       });
 
-      await t.step("connect_cached() reuses a live connection for the same DSN, user and attributes", async () => {
-        const args = { dsn: target.dsn, username: target.username, password: target.password, options: { AutoCommit: 1 } };
-        const a = await call("connect_cached", args);
-        const b = await call("connect_cached", args);
-        assert.equal(a.cached, false);
-        assert.equal(b.cached, true);
-        assert.equal(a.connection_id, b.connection_id);
-        const c = await call("connect_cached", { ...args, options: { AutoCommit: 0 } });
-        assert.equal(c.cached, false);
-        assert.notEqual(c.connection_id, a.connection_id);
-        await call("disconnect", { connection_id: a.connection_id });
-        const d = await call("connect_cached", args);
-        assert.equal(d.cached, false, "a disconnected handle is not reused");
-        await call("disconnect", { connection_id: d.connection_id });
-        await call("disconnect", { connection_id: c.connection_id });
-      });
+      await t.step(
+        "connect_cached() reuses a live connection for the same DSN, user and attributes",
+        async () => {
+          const args = {
+            dsn: target.dsn,
+            username: target.username,
+            password: target.password,
+            options: { AutoCommit: 1 },
+          };
+          const a = await call("connect_cached", args);
+          const b = await call("connect_cached", args);
+          assert.equal(a.cached, false);
+          assert.equal(b.cached, true);
+          assert.equal(a.connection_id, b.connection_id);
+          const c = await call("connect_cached", { ...args, options: { AutoCommit: 0 } });
+          assert.equal(c.cached, false);
+          assert.notEqual(c.connection_id, a.connection_id);
+          await call("disconnect", { connection_id: a.connection_id });
+          const d = await call("connect_cached", args);
+          assert.equal(d.cached, false, "a disconnected handle is not reused");
+          await call("disconnect", { connection_id: d.connection_id });
+          await call("disconnect", { connection_id: c.connection_id });
+        },
+      );
 
       await t.step("calls on one connection run one at a time (parallel fetch_row)", async () => {
         const { sid } = await prepareExec(cid, "SELECT id FROM items ORDER BY id");
         const rs = await Promise.all(
-          Array.from({ length: 6 }, () => call("fetch_row", { connection_id: cid, statement_id: sid })),
+          Array.from(
+            { length: 6 },
+            () => call("fetch_row", { connection_id: cid, statement_id: sid }),
+          ),
         );
         const got = rs.filter((r) => r.success).map((r) => (r.row as string[])[0]);
         assert.deepEqual(got, ["1", "2", "3"]);
@@ -318,12 +456,19 @@ export function runDatabaseContract(name: string, makeTarget: () => Promise<Cont
           }
         } else {
           const seen = await Promise.all(ids.map(work));
-          seen.forEach((r, i) => assert.deepEqual(r.rows, [[String(100 + i)]], "each sees only its own insert"));
-          await Promise.all(ids.map((c, i) => call(i % 2 ? "commit" : "rollback", { connection_id: c })));
+          seen.forEach((r, i) =>
+            assert.deepEqual(r.rows, [[String(100 + i)]], "each sees only its own insert")
+          );
+          await Promise.all(
+            ids.map((c, i) => call(i % 2 ? "commit" : "rollback", { connection_id: c })),
+          );
         }
-        assert.deepEqual((await query(cid, "SELECT id FROM items WHERE id >= 100 ORDER BY id")).rows, [["101"], [
-          "103",
-        ]]);
+        assert.deepEqual(
+          (await query(cid, "SELECT id FROM items WHERE id >= 100 ORDER BY id")).rows,
+          [["101"], [
+            "103",
+          ]],
+        );
         await query(cid, "DELETE FROM items WHERE id >= 100");
         await Promise.all(ids.map((c) => call("disconnect", { connection_id: c })));
       });
@@ -331,7 +476,11 @@ export function runDatabaseContract(name: string, makeTarget: () => Promise<Cont
       if (target.checksPassword) {
         await t.step("a wrong password fails without showing the password", async () => {
           const secret = "Wr0ng-Pa55word-XYZ";
-          const r = await call("connect", { dsn: target.dsn, username: target.username, password: secret });
+          const r = await call("connect", {
+            dsn: target.dsn,
+            username: target.username,
+            password: secret,
+          });
           assert.equal(r.success, false);
           assert.match(r.error as string, /^Cannot connect to /);
           assert.ok(!(r.error as string).includes(secret), r.error as string);
@@ -344,19 +493,30 @@ export function runDatabaseContract(name: string, makeTarget: () => Promise<Cont
         await t.step("a dropped connection gives a clear error, then reconnects", async () => {
           const c = await connect();
           await target.killSessions!();
-          const r1 = await call("do_statement", { connection_id: c, sql: `SELECT 1${target.fromDual}` });
+          const r1 = await call("do_statement", {
+            connection_id: c,
+            sql: `SELECT 1${target.fromDual}`,
+          });
           assert.equal(r1.success, false);
-          assert.match(r1.error as string, /Database connection lost: .*next call on this handle reconnects/s);
+          assert.match(
+            r1.error as string,
+            /Database connection lost: .*next call on this handle reconnects/s,
+          );
           assert.deepEqual((await query(c, `SELECT 7${target.fromDual}`)).rows, [["7"]]);
           const tx = await connect({ AutoCommit: 0 });
           await query(tx, "INSERT INTO items (id, name) VALUES (50, 'lost')");
           await target.killSessions!();
-          const r2 = await call("do_statement", { connection_id: tx, sql: "INSERT INTO items (id, name) VALUES (51, 'x')" });
+          const r2 = await call("do_statement", {
+            connection_id: tx,
+            sql: "INSERT INTO items (id, name) VALUES (51, 'x')",
+          });
           assert.match(r2.error as string, /Database connection lost: .*rollback/s);
           const r3 = await call("commit", { connection_id: tx });
           assert.equal(r3.success, false, "commit after a lost transaction must fail");
           assert.deepEqual(await call("rollback", { connection_id: tx }), { success: true });
-          assert.deepEqual((await query(tx, "SELECT COUNT(*) FROM items WHERE id >= 50")).rows, [["0"]]);
+          assert.deepEqual((await query(tx, "SELECT COUNT(*) FROM items WHERE id >= 50")).rows, [[
+            "0",
+          ]]);
           await call("disconnect", { connection_id: tx });
           // cid was killed too: reconnects on its next call
           await call("do_statement", { connection_id: cid, sql: `SELECT 1${target.fromDual}` });
@@ -370,8 +530,14 @@ export function runDatabaseContract(name: string, makeTarget: () => Promise<Cont
         clock.advance(1_800_001);
         await query(cid, `SELECT 1${target.fromDual}`); // cid stays in use
         await tc.sweep();
-        assert.equal((await call("prepare", { connection_id: c, sql: "SELECT 1" })).error, "Invalid connection ID");
-        assert.equal((await call("fetch_row", { connection_id: c, statement_id: sid })).error, "Invalid statement ID");
+        assert.equal(
+          (await call("prepare", { connection_id: c, sql: "SELECT 1" })).error,
+          "Invalid connection ID",
+        );
+        assert.equal(
+          (await call("fetch_row", { connection_id: c, statement_id: sid })).error,
+          "Invalid statement ID",
+        );
         assert.equal((await query(cid, `SELECT 2${target.fromDual}`)).success, true);
       });
 

@@ -45,14 +45,18 @@ function dbTypeOf(declared: string | null, sample: unknown): OracleDbType {
   if (/CLOB/.test(d)) return T("DB_TYPE_CLOB");
   if (/BLOB/.test(d)) return T("DB_TYPE_BLOB");
   if (/RAW/.test(d)) return T("DB_TYPE_RAW");
-  if (d === "" && (typeof sample === "number" || typeof sample === "bigint")) return T("DB_TYPE_NUMBER");
+  if (d === "" && (typeof sample === "number" || typeof sample === "bigint")) {
+    return T("DB_TYPE_NUMBER");
+  }
   return T("DB_TYPE_VARCHAR");
 }
 
 function oraError(e: unknown): Error {
   const m = e instanceof Error ? e.message : String(e);
   if (/no such table/.test(m)) {
-    return new Error("ORA-00942: table or view does not exist\nHelp: https://docs.oracle.com/error-help/db/ora-00942/");
+    return new Error(
+      "ORA-00942: table or view does not exist\nHelp: https://docs.oracle.com/error-help/db/ora-00942/",
+    );
   }
   return new Error(`ORA-00900: invalid SQL statement (${m})`);
 }
@@ -70,12 +74,18 @@ export function createFakeOracle(dir: string, password = "tiger"): FakeOracle {
       this.db = new DatabaseSync(path);
       this.db.exec("PRAGMA busy_timeout = 0");
       this.db.exec("CREATE TABLE IF NOT EXISTS dual (dummy VARCHAR(1))");
-      if (!this.db.prepare("SELECT 1 FROM dual").get()) this.db.exec("INSERT INTO dual VALUES ('X')");
+      if (!this.db.prepare("SELECT 1 FROM dual").get()) {
+        this.db.exec("INSERT INTO dual VALUES ('X')");
+      }
     }
     #check(): void {
       if (this.killed) throw new Error("NJS-500: connection to the Oracle Database was broken");
     }
-    execute(sql: string, binds: Record<string, unknown> | unknown[], options: OracleExecOptions): Promise<OracleExecResult> {
+    execute(
+      sql: string,
+      binds: Record<string, unknown> | unknown[],
+      options: OracleExecOptions,
+    ): Promise<OracleExecResult> {
       calls.push({ sql, binds, options });
       try {
         this.#check();
@@ -84,7 +94,11 @@ export function createFakeOracle(dir: string, password = "tiger"): FakeOracle {
         return Promise.reject(/^(NJS|ORA)-/.test((e as Error).message) ? e : oraError(e));
       }
     }
-    #run(sql: string, binds: Record<string, unknown> | unknown[], options: OracleExecOptions): OracleExecResult {
+    #run(
+      sql: string,
+      binds: Record<string, unknown> | unknown[],
+      options: OracleExecOptions,
+    ): OracleExecResult {
       const named: Record<string, unknown> = Array.isArray(binds)
         ? Object.fromEntries(binds.map((v, i) => [String(i + 1), v]))
         : { ...binds };
@@ -94,9 +108,13 @@ export function createFakeOracle(dir: string, password = "tiger"): FakeOracle {
         const target = plsql[1];
         const inputs: Record<string, unknown> = {};
         for (const [k, v] of Object.entries(named)) {
-          inputs[k] = v && typeof v === "object" && "dir" in v ? (v as { val?: unknown }).val ?? null : v;
+          inputs[k] = v && typeof v === "object" && "dir" in v
+            ? (v as { val?: unknown }).val ?? null
+            : v;
         }
-        const row = this.db.prepare(`SELECT ${plsql[2]}`).get(inputs as Record<string, null>) as Record<string, unknown>;
+        const row = this.db.prepare(`SELECT ${plsql[2]}`).get(
+          inputs as Record<string, null>,
+        ) as Record<string, unknown>;
         const value = Object.values(row)[0];
         const outBinds = Array.isArray(binds) ? [value] : { [target]: value };
         return { outBinds, rowsAffected: undefined };
@@ -117,7 +135,13 @@ export function createFakeOracle(dir: string, password = "tiger"): FakeOracle {
       const first = rows[0] ?? [];
       const metaData: OracleMeta[] = cols.map((c, i) => {
         const dbType = dbTypeOf(c.type, first[i]);
-        return { name: c.name.toUpperCase(), dbType, dbTypeName: dbType.name, nullable: true, byteSize: 40 };
+        return {
+          name: c.name.toUpperCase(),
+          dbType,
+          dbTypeName: dbType.name,
+          nullable: true,
+          byteSize: 40,
+        };
       });
       const fetchAs = metaData.map((m) => options.fetchTypeHandler(m)?.type);
       let data = rows.map((r) =>
@@ -131,7 +155,11 @@ export function createFakeOracle(dir: string, password = "tiger"): FakeOracle {
         metaData,
         resultSet: {
           getRows: (n: number) => {
-            if (this.killed) return Promise.reject(new Error("NJS-500: connection to the Oracle Database was broken"));
+            if (this.killed) {
+              return Promise.reject(
+                new Error("NJS-500: connection to the Oracle Database was broken"),
+              );
+            }
             const batch = data.slice(0, n);
             data = data.slice(n);
             return Promise.resolve(batch);
@@ -168,14 +196,22 @@ export function createFakeOracle(dir: string, password = "tiger"): FakeOracle {
     CLOB: ORA.CLOB,
     BLOB: ORA.BLOB,
     getConnection(cfg) {
-      logins.push({ user: cfg.user, connectString: cfg.connectString, externalAuth: cfg.externalAuth });
+      logins.push({
+        user: cfg.user,
+        connectString: cfg.connectString,
+        externalAuth: cfg.externalAuth,
+      });
       if (cfg.connectString.startsWith("unreachable")) {
         return Promise.reject(
-          new Error(`NJS-503: connection to host unreachable port 1521 could not be established.\nconnect ECONNREFUSED`),
+          new Error(
+            `NJS-503: connection to host unreachable port 1521 could not be established.\nconnect ECONNREFUSED`,
+          ),
         );
       }
       if (cfg.password !== password) {
-        return Promise.reject(new Error("ORA-01017: invalid credential or not authorized; logon denied"));
+        return Promise.reject(
+          new Error("ORA-01017: invalid credential or not authorized; logon denied"),
+        );
       }
       const conn = new FakeConn(`${dir}/${cfg.connectString.replace(/[^A-Za-z0-9]/g, "_")}.db`);
       open.add(conn);

@@ -9,7 +9,12 @@
 import assert from "node:assert/strict";
 import oracledb from "oracledb";
 import { createDatabaseHelper, databaseHelper } from "../../helpers/database/mod.ts";
-import { createOracleDriver, fetchTypeFor, oracleTypeName, oracleWire } from "../../helpers/database/oracle.ts";
+import {
+  createOracleDriver,
+  fetchTypeFor,
+  oracleTypeName,
+  oracleWire,
+} from "../../helpers/database/oracle.ts";
 import type { OracleDbApi, OracleDbType } from "../../helpers/database/oracle.ts";
 import { postgresDriver } from "../../helpers/database/postgres.ts";
 import { sqliteDriver } from "../../helpers/database/sqlite.ts";
@@ -62,13 +67,26 @@ Deno.test("Oracle driver: binds, fetch types and options reach oracledb as DBD::
   const tc = makeTestContext();
   try {
     const c = (await helper.functions.connect.run(
-      { dsn: "dbi:Oracle:", username: "scott@PRODDB", password: "tiger", options: { AutoCommit: 0 } },
+      {
+        dsn: "dbi:Oracle:",
+        username: "scott@PRODDB",
+        password: "tiger",
+        options: { AutoCommit: 0 },
+      },
       tc.ctx,
     )) as R;
     assert.equal(c.success, true, String(c.error));
-    assert.deepEqual(fake.logins.at(-1), { user: "scott", connectString: "PRODDB", externalAuth: undefined });
+    assert.deepEqual(fake.logins.at(-1), {
+      user: "scott",
+      connectString: "PRODDB",
+      externalAuth: undefined,
+    });
     const r = (await helper.functions.do_statement.run(
-      { connection_id: c.connection_id, sql: "SELECT ? AS a, 'it''s ?' AS b FROM DUAL WHERE 1 = ?", bind_values: [5, 1] },
+      {
+        connection_id: c.connection_id,
+        sql: "SELECT ? AS a, 'it''s ?' AS b FROM DUAL WHERE 1 = ?",
+        bind_values: [5, 1],
+      },
       tc.ctx,
     )) as R;
     assert.equal(r.success, true, String(r.error));
@@ -79,9 +97,16 @@ Deno.test("Oracle driver: binds, fetch types and options reach oracledb as DBD::
     assert.equal(call.options.outFormat, ORA.OUT_FORMAT_ARRAY);
     assert.equal(call.options.resultSet, true);
     assert.equal(call.options.autoCommit, false, "AutoCommit 0 reaches execute");
-    const bad = (await helper.functions.connect.run({ dsn: "dbi:Oracle:XE", username: "scott", password: "s3cret-pw" }, tc.ctx)) as R;
+    const bad = (await helper.functions.connect.run({
+      dsn: "dbi:Oracle:XE",
+      username: "scott",
+      password: "s3cret-pw",
+    }, tc.ctx)) as R;
     assert.equal(bad.success, false);
-    assert.equal(bad.error, "Cannot connect to oracle XE: ORA-01017: invalid credential or not authorized; logon denied");
+    assert.equal(
+      bad.error,
+      "Cannot connect to oracle XE: ORA-01017: invalid credential or not authorized; logon denied",
+    );
   } finally {
     await tc.close();
     fake.close();
@@ -110,7 +135,15 @@ Deno.test("Oracle type mapping: names as the Python helper reported, strings for
   ];
   for (const [k, name] of cases) assert.equal(oracleTypeName(ORA[k]), name, k);
   assert.equal(oracleTypeName(undefined), "UNKNOWN");
-  for (const k of ["DB_TYPE_NUMBER", "DB_TYPE_DATE", "DB_TYPE_TIMESTAMP_TZ", "DB_TYPE_CLOB", "DB_TYPE_BINARY_FLOAT"]) {
+  for (
+    const k of [
+      "DB_TYPE_NUMBER",
+      "DB_TYPE_DATE",
+      "DB_TYPE_TIMESTAMP_TZ",
+      "DB_TYPE_CLOB",
+      "DB_TYPE_BINARY_FLOAT",
+    ]
+  ) {
     assert.equal(fetchTypeFor(ORA, { name: "X", dbType: ORA[k] })?.type, ORA.STRING, k);
   }
   assert.equal(fetchTypeFor(ORA, { name: "X", dbType: ORA.DB_TYPE_BLOB })?.type, ORA.BUFFER);
@@ -128,12 +161,21 @@ Deno.test("parseDsn() handles the Oracle, Pg and SQLite forms", () => {
   };
   assert.equal(cs("dbi:Oracle:PRODDB"), "PRODDB");
   assert.equal(cs("dbi:Oracle:host=db1;port=1522;service_name=ORCL"), "db1:1522/ORCL");
-  assert.equal(cs("dbi:Oracle:HOST=db1;SID=ORA1"), "(DESCRIPTION=(ADDRESS=(PROTOCOL=TCP)(HOST=db1)(PORT=1521))(CONNECT_DATA=(SID=ORA1)))");
+  assert.equal(
+    cs("dbi:Oracle:HOST=db1;SID=ORA1"),
+    "(DESCRIPTION=(ADDRESS=(PROTOCOL=TCP)(HOST=db1)(PORT=1521))(CONNECT_DATA=(SID=ORA1)))",
+  );
   assert.equal(cs("dbi:Oracle:sid=TNSALIAS"), "TNSALIAS");
-  assert.equal(cs("dbi:Oracle:db1:1521:ORA1"), "(DESCRIPTION=(ADDRESS=(PROTOCOL=TCP)(HOST=db1)(PORT=1521))(CONNECT_DATA=(SID=ORA1)))");
+  assert.equal(
+    cs("dbi:Oracle:db1:1521:ORA1"),
+    "(DESCRIPTION=(ADDRESS=(PROTOCOL=TCP)(HOST=db1)(PORT=1521))(CONNECT_DATA=(SID=ORA1)))",
+  );
   assert.equal(cs("dbi:Oracle://db1:1521/svc"), "db1:1521/svc");
   assert.equal(cs("dbi:Oracle:db1:1521/svc"), "db1:1521/svc");
-  assert.equal(cs("dbi:Oracle:(DESCRIPTION=(ADDRESS=(HOST=h)))"), "(DESCRIPTION=(ADDRESS=(HOST=h)))");
+  assert.equal(
+    cs("dbi:Oracle:(DESCRIPTION=(ADDRESS=(HOST=h)))"),
+    "(DESCRIPTION=(ADDRESS=(HOST=h)))",
+  );
   assert.equal(cs("dbi:Oracle:", "scott@TNS1"), "TNS1");
   assert.equal(cs("db1:1521/svc"), "db1:1521/svc", "a non-dbi DSN is an Oracle connect string");
   assert.match(cs("dbi:Oracle:", "scott") as string, /names no database/);
@@ -157,7 +199,10 @@ Deno.test("compileSql() rewrites ? and :name outside quotes, comments, casts and
   assert.equal(ora("SELECT ? , ? FROM t").text, "SELECT :1 , :2 FROM t");
   assert.deepEqual(pg("SELECT :a, :b, :A, x::int").text, "SELECT $1, $2, $1, x::int");
   assert.deepEqual(pg("SELECT :a, :b, :A").keys, ["a", "b"]);
-  assert.equal(pg("SELECT '?', \"q?\", ? -- ?\n/* :x */ $$ ? $$, $t$ :y $t$").text, "SELECT '?', \"q?\", $1 -- ?\n/* :x */ $$ ? $$, $t$ :y $t$");
+  assert.equal(
+    pg("SELECT '?', \"q?\", ? -- ?\n/* :x */ $$ ? $$, $t$ :y $t$").text,
+    "SELECT '?', \"q?\", $1 -- ?\n/* :x */ $$ ? $$, $t$ :y $t$",
+  );
   assert.equal(ora("BEGIN :x := :x + :1; END;").text, "BEGIN :x := :x + :1; END;");
   assert.equal(pg("SELECT to_char(d, 'HH24:MI')").keys.length, 0);
 });
@@ -183,10 +228,16 @@ Deno.test("auth_mode auto picks Kerberos from the caller's KRB5 variables; no th
   const dir = await Deno.makeTempDir({ prefix: "cb_ora_" });
   const { fake, helper } = fakeHelper(dir);
   const tc = makeTestContext();
-  const env: Record<string, string> = { KRB5_CONFIG: "/etc/krb5.conf", KRB5CCNAME: "/tmp/krb5cc_0" };
+  const env: Record<string, string> = {
+    KRB5_CONFIG: "/etc/krb5.conf",
+    KRB5CCNAME: "/tmp/krb5cc_0",
+  };
   const ctx = { ...tc.ctx, callerEnv: (n: string) => Promise.resolve(env[n]) };
   try {
-    const r = (await helper.functions.connect.run({ dsn: "dbi:Oracle:PROD", username: "", password: "" }, ctx)) as R;
+    const r = (await helper.functions.connect.run(
+      { dsn: "dbi:Oracle:PROD", username: "", password: "" },
+      ctx,
+    )) as R;
     assert.equal(r.success, false);
     assert.match(r.error as string, /Cannot use Kerberos authentication: .*thick/s);
     const p = (await helper.functions.connect.run(
@@ -195,7 +246,8 @@ Deno.test("auth_mode auto picks Kerberos from the caller's KRB5 variables; no th
     )) as R;
     assert.equal(p.success, true);
     assert.equal(p.auth_mode, "password");
-    const pgAuto = (await helper.functions.connect.run({ dsn: `dbi:SQLite:dbname=${dir}/k.db` }, ctx)) as R;
+    const pgAuto =
+      (await helper.functions.connect.run({ dsn: `dbi:SQLite:dbname=${dir}/k.db` }, ctx)) as R;
     assert.equal(pgAuto.auth_mode, "password", "Kerberos detection is for Oracle only");
     assert.equal(fake.logins.filter((l) => l.externalAuth).length, 0);
   } finally {

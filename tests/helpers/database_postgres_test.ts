@@ -40,14 +40,19 @@ Deno.test("database on PostgreSQL: values as DBD::Pg shows them; socket DSN; cas
   const f = databaseHelper.functions;
   try {
     const c = (await f.connect.run(
-      { dsn: `dbi:Pg:dbname=${pg.database};host=${pg.socketDir};port=${pg.port}`, username: pg.user, password: "" },
+      {
+        dsn: `dbi:Pg:dbname=${pg.database};host=${pg.socketDir};port=${pg.port}`,
+        username: pg.user,
+        password: "",
+      },
       tc.ctx,
     )) as Record<string, unknown>;
     assert.equal(c.success, true, String(c.error));
     assert.equal(c.db_type, "postgresql");
     const r = (await f.do_statement.run({
       connection_id: c.connection_id,
-      sql: "SELECT DATE '2024-01-02', TIMESTAMP '2024-01-02 03:04:05', 1.50::numeric(5,2), true, false, " +
+      sql:
+        "SELECT DATE '2024-01-02', TIMESTAMP '2024-01-02 03:04:05', 1.50::numeric(5,2), true, false, " +
         "'\\x0102'::bytea, 12345678901234567890::numeric, $1::text || 'b'",
       bind_values: ["a"],
     }, tc.ctx)) as Record<string, unknown>;
@@ -67,7 +72,11 @@ Deno.test("database on PostgreSQL: values as DBD::Pg shows them; socket DSN; cas
     assert.equal(ci.columns[2].precision, 5);
     assert.equal(ci.columns[2].scale, 2);
     await f.disconnect.run({ connection_id: c.connection_id }, tc.ctx);
-    const bad = (await f.connect.run({ dsn: `dbi:Pg:dbname=x;host=127.0.0.1;port=1`, username: "u", password: "pw" }, tc.ctx)) as Record<string, unknown>;
+    const bad = (await f.connect.run({
+      dsn: `dbi:Pg:dbname=x;host=127.0.0.1;port=1`,
+      username: "u",
+      password: "pw",
+    }, tc.ctx)) as Record<string, unknown>;
     assert.equal(bad.success, false);
     assert.match(bad.error as string, /^Cannot connect to pg x@127\.0\.0\.1:1: .*ECONNREFUSED/);
   } finally {

@@ -33,14 +33,20 @@ Deno.test("database on SQLite: relative dbname uses the caller's cwd; big intege
   const tc = makeTestContext({ cwd: dir });
   const f = databaseHelper.functions;
   try {
-    const c = (await f.connect.run({ dsn: "dbi:SQLite:dbname=rel.db", username: "", password: "" }, tc.ctx)) as Record<
+    const c = (await f.connect.run(
+      { dsn: "dbi:SQLite:dbname=rel.db", username: "", password: "" },
+      tc.ctx,
+    )) as Record<
       string,
       unknown
     >;
     assert.equal(c.success, true, String(c.error));
     assert.equal(c.db_type, "sqlite");
     const run = async (sql: string, bind: unknown[] = []) =>
-      (await f.do_statement.run({ connection_id: c.connection_id, sql, bind_values: bind }, tc.ctx)) as Record<
+      (await f.do_statement.run(
+        { connection_id: c.connection_id, sql, bind_values: bind },
+        tc.ctx,
+      )) as Record<
         string,
         unknown
       >;
@@ -53,15 +59,25 @@ Deno.test("database on SQLite: relative dbname uses the caller's cwd; big intege
       "9007199254740994",
     ]]);
     assert.ok((await Deno.stat(`${dir}/rel.db`)).isFile);
-    const other = (await f.connect.run({ dsn: `dbi:SQLite:${dir}/rel.db` }, tc.ctx)) as Record<string, unknown>;
-    assert.equal(other.success, true);
-    const missing = (await f.connect.run({ dsn: "dbi:SQLite:dbname=/nonexistent/dir/x.db" }, tc.ctx)) as Record<
+    const other = (await f.connect.run({ dsn: `dbi:SQLite:${dir}/rel.db` }, tc.ctx)) as Record<
       string,
       unknown
     >;
+    assert.equal(other.success, true);
+    const missing =
+      (await f.connect.run({ dsn: "dbi:SQLite:dbname=/nonexistent/dir/x.db" }, tc.ctx)) as Record<
+        string,
+        unknown
+      >;
     assert.equal(missing.success, false);
-    assert.match(missing.error as string, /^Cannot connect to sqlite \/nonexistent\/dir\/x\.db: unable to open/);
-    const bad = (await f.connect.run({ dsn: "dbi:Informix:foo" }, tc.ctx)) as Record<string, unknown>;
+    assert.match(
+      missing.error as string,
+      /^Cannot connect to sqlite \/nonexistent\/dir\/x\.db: unable to open/,
+    );
+    const bad = (await f.connect.run({ dsn: "dbi:Informix:foo" }, tc.ctx)) as Record<
+      string,
+      unknown
+    >;
     assert.match(bad.error as string, /Unsupported database driver 'Informix'/);
   } finally {
     await tc.close();
