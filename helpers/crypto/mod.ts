@@ -25,6 +25,7 @@ import {
   MissingHeaderError,
   settle,
 } from "./_crypt_cbc.ts";
+import { bytesToHex, hexToBytes } from "./_hex.ts";
 import { pythonDecrypt, pythonEncrypt, pythonKeyCandidates } from "./_python_bridge.ts";
 
 /** What a `cipher_id` stands for. */
@@ -79,24 +80,29 @@ export function perlBytes(s: string): Uint8Array {
     : new TextEncoder().encode(s);
 }
 
-function fromHex(hex: string, name: string): Uint8Array {
-  if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) {
-    const bad = hex.match(/[^0-9a-fA-F]/);
-    const why = bad ? `character '${bad[0]}' at offset ${bad.index}` : `odd length ${hex.length}`;
-    throw new CryptoInputError(`Invalid hex input in '${name}': ${why} (expected pairs of 0-9a-f)`);
+async function fromHex(hex: string, name: string): Promise<Uint8Array> {
+  const bytes = await hexToBytes(hex);
+  if (typeof bytes === "string") {
+    throw new CryptoInputError(
+      `Invalid hex input in '${name}': ${bytes} (expected pairs of 0-9a-f)`,
+    );
   }
-  return new Uint8Array(Buffer.from(hex, "hex"));
+  return bytes;
 }
 
-function toHex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("hex");
-}
+/** Largest non-UTF-8 plaintext also returned as `decrypted` (one character per byte). */
+const BYTES_AS_TEXT_MAX = 1 << 20;
 
-/** Decrypted bytes as text for the legacy `decrypted` key: UTF-8 when valid, else bytes. */
-function asText(bytes: Uint8Array): string {
+/**
+ * The legacy `decrypted` key (contract §2.5: tests read it, crypto.py had dropped it): the
+ * plaintext as text when it is valid UTF-8; other plaintext as one character per byte, which
+ * Perl reads back as the same byte string, up to 1 MiB (beyond that only `decrypted_hex`).
+ */
+function asText(bytes: Uint8Array): string | undefined {
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
+    if (bytes.length > BYTES_AS_TEXT_MAX) return undefined;
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("latin1");
   }
 }
@@ -203,12 +209,12 @@ async function encrypt(args: Args, ctx: CallContext) {
     return failure("Provide plaintext_hex (hex of the bytes to encrypt) or plaintext (text)");
   }
   const plain = hex !== undefined
-    ? fromHex(hex, "plaintext_hex")
+    ? await fromHex(hex, "plaintext_hex")
     : new TextEncoder().encode(plainText);
   const out = h.format === "crypt_cbc"
     ? await cbcEncrypt(h.cbc!, plain)
     : await pythonEncrypt(h.spec, h.pythonKeys[0], plain);
-  return wrapped({ encrypted: toHex(out), length: out.length, algorithm: algorithm(h) });
+  return wrapped({ encrypted: await bytesToHex(out), length: out.length, algorithm: algorithm(h) });
 }
 
 async function decrypt(args: Args, ctx: CallContext) {
@@ -216,7 +222,7 @@ async function decrypt(args: Args, ctx: CallContext) {
   if (!h) return failure(`${INVALID_ID}: ${String(args.cipher_id)} (call new again)`);
   const hex = text(args, "hex_ciphertext");
   if (hex === undefined) return failure("Provide hex_ciphertext (the ciphertext as hex)");
-  const data = fromHex(hex, "hex_ciphertext");
+  const data = await fromHex(hex, "hex_ciphertext");
   let plain: Uint8Array;
   let format = h.format;
   if (h.format === "python_bridge") {
@@ -244,7 +250,7 @@ async function decrypt(args: Args, ctx: CallContext) {
     }
   }
   return wrapped({
-    decrypted_hex: toHex(plain),
+    decrypted_hex: await bytesToHex(plain),
     decrypted: asText(plain),
     length: plain.length,
     algorithm: algorithm(h),
@@ -261,14 +267,14 @@ async function cleanupCipher(args: Args, ctx: CallContext) {
 
 const HASHES = ["md5", "sha1", "sha224", "sha256", "sha384", "sha512"];
 
-function hash(args: Args) {
+async function hash(args: Args) {
   const alg = (text(args, "algorithm") || "sha256").toLowerCase().replace(/-/g, "");
   if (!HASHES.includes(alg)) {
     return failure(`Unsupported hash algorithm '${alg}': use ${HASHES.join(", ")}`);
   }
   const hex = text(args, "data_hex");
   const data = hex !== undefined
-    ? fromHex(hex, "data_hex")
+    ? await fromHex(hex, "data_hex")
     : new TextEncoder().encode(text(args, "data") ?? "");
   if (hex === undefined && text(args, "data") === undefined) {
     return failure("Provide data (text) or data_hex");
@@ -280,12 +286,12 @@ function hash(args: Args) {
   });
 }
 
-function generateKey(args: Args) {
+async function generateKey(args: Args) {
   const spec = cipherSpec(text(args, "cipher") || "Blowfish");
   const size = integer(args, "keysize") ?? integer(args, "length") ?? spec.defaultKeySize;
   checkKeySize(spec, size);
   const key = crypto.getRandomValues(new Uint8Array(size));
-  return wrapped({ key_hex: toHex(key), key_length: size, cipher: spec.name });
+  return wrapped({ key_hex: await bytesToHex(key), key_length: size, cipher: spec.name });
 }
 
 export const cryptoHelper = defineHelper({
@@ -315,10 +321,7 @@ export const cryptoHelper = defineHelper({
     encrypt: fn(["cipher_id", "plaintext_hex", "plaintext"], guarded(encrypt)),
     decrypt: fn(["cipher_id", "hex_ciphertext"], guarded(decrypt)),
     cleanup_cipher: fn(["cipher_id"], guarded(cleanupCipher)),
-    hash: fn(["data", "data_hex", "algorithm"], guarded((a) => Promise.resolve(hash(a)))),
-    generate_key: fn(
-      ["cipher", "keysize", "length"],
-      guarded((a) => Promise.resolve(generateKey(a))),
-    ),
+    hash: fn(["data", "data_hex", "algorithm"], guarded(hash)),
+    generate_key: fn(["cipher", "keysize", "length"], guarded(generateKey)),
   },
 });

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { Blowfish } from "egoroof-blowfish";
 import { cryptoHelper, perlBytes } from "../../helpers/crypto/mod.ts";
 import { blowfishEngine } from "../../helpers/crypto/_engine.ts";
+import { bytesToHex, hexToBytes } from "../../helpers/crypto/_hex.ts";
 import { cipherSpec, pad, unpad } from "../../helpers/crypto/_crypt_cbc.ts";
 import {
   lenientBase64,
@@ -473,3 +474,34 @@ Deno.test("perlBytes() treats code points up to U+00FF as bytes and wider text a
   assert.equal(hex(perlBytes("\u00e9\u0001")), "e901");
   assert.equal(hex(perlBytes("€")), "e282ac");
 });
+
+Deno.test("hexToBytes() validates while decoding; bytesToHex() is lowercase", async () => {
+  assert.equal(hex((await hexToBytes("00ffAb")) as Uint8Array), "00ffab");
+  assert.equal(await hexToBytes("abc"), "odd length 3");
+  assert.equal(await hexToBytes("a0xz"), "character 'x' at offset 2");
+  assert.equal(await hexToBytes("a0\u20acd"), "character '\u20ac' at offset 2");
+  assert.equal(await hexToBytes("0g"), "character 'g' at offset 1");
+  const big = crypto.getRandomValues(new Uint8Array(65536));
+  const long = new Uint8Array(5 << 20);
+  for (let i = 0; i < long.length; i += big.length) long.set(big, i);
+  const h = await bytesToHex(long);
+  assert.equal(h.length, 2 * long.length);
+  assert.equal(h.slice(0, 2 * big.length), hex(big));
+  assert.deepEqual(await hexToBytes(h), long);
+  assert.equal(await bytesToHex(new Uint8Array(0)), "");
+  assert.equal(
+    await hexToBytes(h.slice(0, -3) + "Z" + h.slice(-2)),
+    `character 'Z' at offset ${h.length - 3}`,
+  );
+});
+
+Deno.test("decrypt() leaves 'decrypted' out for binary plaintext over 1 MiB", () =>
+  withCtx(async (ctx) => {
+    const id = await newId(ctx, { key: "k", cipher: "AES" });
+    const data = new Uint8Array((1 << 20) + 1).fill(0xff);
+    const e = await ok(ctx, "encrypt", { cipher_id: id, plaintext_hex: await bytesToHex(data) });
+    const d = await ok(ctx, "decrypt", { cipher_id: id, hex_ciphertext: e.encrypted });
+    assert.equal(d.decrypted, undefined);
+    assert.equal(d.length, data.length);
+    assert.equal(d.decrypted_hex, await bytesToHex(data));
+  }));
