@@ -4,10 +4,21 @@
  * helpers contract §3.3. Wrapped results. `new` keeps the settings under a `cipher_id` (UUID4)
  * in a handle table with the daemon's idle TTL; DESTROY's `cleanup_cipher` drops it.
  *
- * DEFECT-FIX (§3.3 compatibility warning): ciphertext is genuine Crypt::CBC 3.04 output
- * (`Salted__` + salt, MD5 EVP_BytesToKey by default), so data moves both ways between this
- * bridge and real Crypt::CBC; data in the old Python bridge format (IV + ciphertext) still
- * decrypts, as a fallback when the Crypt::CBC header is absent.
+ * DEFECT-FIX (§3.3 compatibility warning): ciphertext is genuine Crypt::CBC output, so data moves
+ * both ways between this bridge and real Crypt::CBC (checked against 3.04 in tests/perl/crypto.t):
+ * - `key` is a passphrase; with the default `header => 'salt'` the output is `Salted__` + salt +
+ *   CBC, key and IV from `pbkdf => 'opensslv1'` (OpenSSL's MD5 EVP_BytesToKey, one round): the
+ *   default of Crypt::CBC 3.04 and the only derivation of 2.x, so old data decrypts. `opensslv2`,
+ *   `pbkdf2` (`iter`, `hasher` HMACSHA2/HMACSHA1), `randomiv` and `none` are there when asked for.
+ * - Key sizes as Crypt::CBC: Blowfish 56 bytes, AES/Rijndael 32, or `keysize`.
+ * - `header` 'salt' | 'randomiv' | 'none'; `padding_mode` standard | null | space | oneandzeroes |
+ *   rijndael_compat | none; `literal_key`, `iv`, `salt` as in Crypt::CBC->new.
+ * - Data in the old Python bridge format (IV + CBC with the key Base64/hex/raw-decoded) still
+ *   decrypts: tried when the expected Crypt::CBC header is absent, reported as
+ *   `format: "python_bridge"`; `format => 'python_bridge'` in `new` also writes it.
+ * Deviations, all for bad input only: a wrong key is refused ("bad padding") where Crypt::CBC
+ * returns garbage (standard and oneandzeroes padding); randomiv data is decrypted with the key
+ * derived from the passphrase, where Crypt::CBC 3.04 wrongly uses the IV as key and fails.
  */
 
 import { Buffer } from "node:buffer";
