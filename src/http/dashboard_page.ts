@@ -118,6 +118,8 @@ ul.notes { margin: .2rem 0 0; padding-left: 1.1rem; }
 ul.notes li[data-state] { font-weight: 600; }
 .empty { color: var(--muted); }
 footer { color: var(--muted); font-size: .8rem; text-align: center; padding: 0 1rem 1.2rem; }
+a { color: var(--accent); }
+.caption { color: var(--muted); font-size: .75rem; margin-top: .2rem; }
 @media (max-width: 480px) {
   body { font-size: 14px; }
   main { padding: .6rem; gap: .6rem; }
@@ -148,6 +150,7 @@ footer { color: var(--muted); font-size: .8rem; text-align: center; padding: 0 1
       <dt>Error rate</dt><dd id="error-rate">-</dd>
     </dl>
     <svg class="spark" id="spark" viewBox="0 0 100 40" preserveAspectRatio="none" aria-label="requests per interval"><polyline points=""/></svg>
+    <div class="caption">requests per refresh</div>
   </section>
   <section id="resources">
     <h2>Resources</h2>
