@@ -265,11 +265,14 @@ async function keyAndIv(
 }
 
 /** set_key_and_iv: the key and IV for a message whose salt is already chosen. */
-async function setKeyAndIv(s: CbcSettings): Promise<{ key: Uint8Array; iv: Uint8Array }> {
+async function setKeyAndIv(
+  s: CbcSettings,
+  salt: Uint8Array,
+): Promise<{ key: Uint8Array; iv: Uint8Array }> {
   const bs = s.cipher.blockSize;
   let key: Uint8Array, iv: Uint8Array | undefined;
   if (s.key === undefined) {
-    const derived = await keyAndIv(s, s.salt);
+    const derived = await keyAndIv(s, salt);
     key = derived.key;
     iv = s.iv ?? derived.iv;
   } else {
@@ -367,10 +370,12 @@ function startsWith(data: Uint8Array, prefix: Uint8Array): boolean {
 /** Crypt::CBC->encrypt: header + CBC(padded plaintext). */
 export async function cbcEncrypt(s: CbcSettings, plain: Uint8Array): Promise<Uint8Array> {
   const bs = s.cipher.blockSize;
-  if (s.fixedSalt === undefined) s.salt = random(8);
-  const { key, iv } = await setKeyAndIv(s);
+  // Local copy: a concurrent call on the same cipher may replace s.salt while we await.
+  const salt = s.fixedSalt ?? random(8);
+  s.salt = salt;
+  const { key, iv } = await setKeyAndIv(s, salt);
   const header = s.header === "salt"
-    ? concat(SALTED, s.salt!)
+    ? concat(SALTED, salt)
     : s.header === "randomiv"
     ? concat(RANDOM_IV, iv)
     : new Uint8Array(0);
@@ -404,7 +409,7 @@ export async function cbcDecrypt(s: CbcSettings, data: Uint8Array): Promise<Uint
     body = data.subarray(16);
   } else {
     s.salt ??= random(8);
-    ({ key, iv } = await setKeyAndIv(s));
+    ({ key, iv } = await setKeyAndIv(s, s.salt));
     body = data;
   }
   if (iv.length !== bs) {

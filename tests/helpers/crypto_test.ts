@@ -505,3 +505,16 @@ Deno.test("decrypt() leaves 'decrypted' out for binary plaintext over 1 MiB", ()
     assert.equal(d.length, data.length);
     assert.equal(d.decrypted_hex, await bytesToHex(data));
   }));
+
+Deno.test("concurrent encrypt() calls on one cipher each get their own salt", () =>
+  withCtx(async (ctx) => {
+    const id = await newId(ctx, { key: "pw", cipher: "AES", pbkdf: "pbkdf2", iter: 2000 });
+    const texts = Array.from({ length: 12 }, (_, i) => `message ${i}`);
+    const sealed = await Promise.all(
+      texts.map((t) => ok(ctx, "encrypt", { cipher_id: id, plaintext: t })),
+    );
+    const opened = await Promise.all(
+      sealed.map((e) => ok(ctx, "decrypt", { cipher_id: id, hex_ciphertext: e.encrypted })),
+    );
+    assert.deepEqual(opened.map((d) => d.decrypted), texts);
+  }));
