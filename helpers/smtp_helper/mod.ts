@@ -77,8 +77,15 @@ export function smtpAddr(a: string): string {
   return m ? m[1] : `<${a.trim()}>`;
 }
 
-/** A JS string as the bytes Perl would hold (UTF-8), in a latin1 "byte string". */
+/**
+ * The bytes Net::SMTP would write for a Perl string. The daemon hands helpers Perl's characters
+ * (a byte string "\xc3\xbc" arrives as two characters), and Net::Cmd writes characters up to
+ * 0xFF as single bytes; so does this. A string with wider characters (which Net::SMTP refuses with
+ * "Wide character in syswrite") is sent as UTF-8 instead.
+ */
 function byteString(s: string): string {
+  // deno-lint-ignore no-control-regex
+  if (/^[\u0000-\u00ff]*$/.test(s)) return s;
   const b = new TextEncoder().encode(s);
   let out = "";
   for (let i = 0; i < b.length; i += 8192) out += String.fromCharCode(...b.subarray(i, i + 8192));
