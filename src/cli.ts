@@ -55,7 +55,14 @@ const FLAG_TO_KEY: Record<string, ConfigKey> = {
 export function selfCommand(): string[] {
   const exe = Deno.execPath();
   if (/\/deno$/.test(exe) && Deno.mainModule.startsWith("file:")) {
-    return [exe, "run", "--allow-all", "--quiet", fileURLToPath(Deno.mainModule)];
+    return [
+      exe,
+      "run",
+      "--allow-all",
+      "--quiet",
+      "--v8-flags=--max-semi-space-size=1",
+      fileURLToPath(Deno.mainModule),
+    ];
   }
   return [exe];
 }
@@ -196,8 +203,13 @@ export async function runCli(argv: string[]): Promise<number> {
       case "daemon":
         // An optional label such as `cpan_daemon.py` only shows in `ps`, so the guide's
         // `pgrep -f cpan_daemon` / `pkill -f cpan_daemon.py` find a daemon started this way too.
-        if (positionals.length > 2 || (positionals[1] !== undefined && !/cpan_daemon/.test(positionals[1]))) {
-          console.error("cpan-bridge: daemon takes options only (and an optional cpan_daemon.py label); see --help");
+        if (
+          positionals.length > 2 ||
+          (positionals[1] !== undefined && !/cpan_daemon/.test(positionals[1]))
+        ) {
+          console.error(
+            "cpan-bridge: daemon takes options only (and an optional cpan_daemon.py label); see --help",
+          );
           return 64;
         }
         return await runDaemon(overrides, env);

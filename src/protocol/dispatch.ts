@@ -40,13 +40,18 @@ export function errorEnvelope(d: DaemonContext, err: unknown): string {
 }
 
 /** Parses and validates request bytes. */
-function parse(d: DaemonContext, bytes: Uint8Array, peer: Peer): BridgeRequest {
+async function parse(d: DaemonContext, bytes: Uint8Array, peer: Peer): Promise<BridgeRequest> {
   const text = decodeUtf8(bytes);
   let value = parseRequestJson(text);
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     throw notAnObject(pyTypeName(value));
   }
   if (d.config.encoding === "repair") value = repairDoubleEncoding(value);
+  const module = (value as Record<string, unknown>).module;
+  if (module !== "test" && module !== "system" && d.host.state() === "loading") {
+    // Helper functions beyond the base whitelist are known once the helpers have loaded.
+    await d.host.ready.catch(() => {});
+  }
   const before = d.security.total;
   try {
     return validateRequest(value as Record<string, unknown>, {
@@ -112,7 +117,7 @@ export async function dispatch(d: DaemonContext, bytes: Uint8Array, peer: Peer):
   const t0 = performance.now();
   let req: BridgeRequest | undefined;
   try {
-    req = parse(d, bytes, peer);
+    req = await parse(d, bytes, peer);
     d.logs.daemon.debug(`Received request: ${req.module}.${req.function}`);
     if (d.config.debug > 0) {
       d.logs.daemon.debug(

@@ -123,6 +123,8 @@ export interface ReadLimits {
 }
 
 const CHUNK = 64 * 1024;
+/** First read: most requests (pings, ordinary calls) fit, and a small buffer churns less memory. */
+const FIRST_CHUNK = 8 * 1024;
 
 /** Reads with an idle deadline; resolves null at EOF, "timeout" when the peer stays silent. */
 async function readWithin(
@@ -165,8 +167,8 @@ export async function readRequest(conn: Reader, limits: ReadLimits): Promise<Uin
   const scanner = new JsonEndScanner();
   const chunks: Uint8Array[] = [];
   let total = 0;
-  for (;;) {
-    const buf = new Uint8Array(CHUNK);
+  for (let size = FIRST_CHUNK;; size = CHUNK) {
+    const buf = new Uint8Array(size);
     const n = await readWithin(conn, buf, limits.idleMs);
     if (n === "timeout") throw readTimeout();
     if (n === null) break;
