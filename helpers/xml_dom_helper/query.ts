@@ -14,6 +14,7 @@
 import xpath from "xpath";
 import type { Node } from "@xmldom/xmldom";
 import { perlNumber } from "./dom.ts";
+import { useFastDocumentOrder } from "./order.ts";
 
 type Tok = { t: "str" | "num" | "name" | "op" | "var" | "xqlop"; v: string };
 
@@ -193,6 +194,7 @@ export function runQuery(expr: string, context: Node, xql: boolean): QueryOutcom
   }
   let r: unknown;
   try {
+    useFastDocumentOrder();
     r = xpath.select(translated, context as unknown as globalThis.Node);
   } catch (err) {
     return { ok: false, error: `Invalid ${lang} expression '${expr}': ${(err as Error).message}` };

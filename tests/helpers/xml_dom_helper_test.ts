@@ -336,3 +336,27 @@ Deno.test("dispose_document() frees node and list ids; TTL expiry does the same"
     await t.close();
   }
 });
+
+Deno.test("xql_query() keeps document order after the tree changes", async () => {
+  await withDoc(async (ctx, doc, root) => {
+    const names = async () => {
+      const q = await call(ctx, "xql_query", {
+        node_id: root,
+        xpath_expression: "//Site/@Name | //Server/@Name",
+      });
+      const ids: string[] = q.result.result.node_ids;
+      return await Promise.all(
+        ids.map(async (id) => (await call(ctx, "get_node_value", { node_id: id })).result.value),
+      );
+    };
+    assert.deepEqual(await names(), ["site1", "site2", "server1", "server2"]);
+    const sites =
+      (await call(ctx, "get_elements_by_tag_name", { document_id: doc, tag_name: "Site" })).result
+        .node_ids;
+    const env =
+      (await call(ctx, "get_elements_by_tag_name", { document_id: doc, tag_name: "Environment" }))
+        .result.node_ids[0];
+    await call(ctx, "append_child", { parent_id: env, child_id: sites[0] });
+    assert.deepEqual(await names(), ["site2", "server1", "server2", "site1"]);
+  });
+});
