@@ -1,0 +1,116 @@
+# email_helper through a client that behaves like CPANBridge.pm v2.00, against an smtp-server sink
+# started by this test: send_simple, send_multipart, send_with_file, send_email, send_html_email,
+# validate_email; `success` in every result (helpers contract §2.5); UTF-8 from Perl byte strings;
+# attachments relative to the caller's cwd; AUTH; and the failures (missing attachment, wrong
+# password, refused connection, silent server, rejected recipient, server that stalls mid-message).
+# Debian has no Mail::Sender, so the messages are checked by parsing them (mailparser-free: the raw
+# MIME is inspected here with core Perl MIME::Base64 / MIME::QuotedPrint).
+use strict;
+use warnings;
+use Test::More;
+use JSON::PP;
+use IPC::Open2;
+use File::Temp qw(tempdir);
+use Time::HiRes qw(time sleep);
+use MIME::Base64 qw(decode_base64);
+use Encode qw(decode);
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use TestDaemon;
+use BridgeClient;
+
+my $root = TestDaemon->root;
+my $deno = "$root/tools/deno/node_modules/.bin/deno";
+my $mails = tempdir('cb_mail_sink_XXXXXX', TMPDIR => 1, CLEANUP => 1);
+my $srv_pid = open2(my $srv_out, my $srv_in, $deno, 'run', '-A', '--quiet', "$root/tests/_support/smtp_sink.ts", $mails);
+my $line = <$srv_out>;
+die "SMTP sink did not start" unless defined $line;
+my $S = decode_json($line);
+END { if ($srv_pid) { close $srv_in; waitpid($srv_pid, 0) } }
+
+my $d = TestDaemon->start();
+my $c = BridgeClient->new;
+sub plain { my ($v) = @_; ref $v eq "HASH" ? { map { $_ => plain($v->{$_}) } keys %$v } : ref $v eq "ARRAY" ? [map { plain($_) } @$v] : JSON::PP::is_bool($v) ? ($v ? 1 : 0) : $v }
+my $mail = sub { plain($c->call_python('email_helper', @_)) };
+sub slurp { my ($f) = @_; open my $fh, '<:raw', $f or return undef; local $/; my $x = <$fh>; $x }
+sub spew  { my ($f, $x) = @_; open my $fh, '>:raw', $f or die "$f: $!"; print $fh $x; close $fh }
+sub message { my ($n) = @_; my $deadline = time + 10; sleep 0.01 until -e "$mails/$n.json" || time > $deadline; slurp("$mails/$n.eml") }
+
+my $work = tempdir('cb_mail_t_XXXXXX', TMPDIR => 1, CLEANUP => 1);
+chdir $work or die $!;
+my %base = (smtp_host => $S->{host}, smtp_port => $S->{port}, from => 'Job <job@example.test>');
+
+subtest 'send_simple: success, CRLF, dot line, UTF-8 byte strings' => sub {
+    my $r = $mail->('send_simple', { %base, to => 'a@example.test, b@example.test', subject => "Gr\xc3\xbc\xc3\x9fe",
+        msg => "line 1\n.dot line\n\xc3\x84rger\n" });
+    is($r->{success}, 1, 'success is returned') or diag explain $r;
+    is($r->{status}, 'sent', 'status');
+    is_deeply($r->{accepted}, ['a@example.test', 'b@example.test'], 'accepted');
+    my $m = message(1);
+    unlike($m, qr/(?<!\r)\n/, 'CRLF line ends only');
+    like($m, qr/^Subject: =\?UTF-8\?Q\?Gr=C3=BC=C3=9Fe\?=\r$/m, 'UTF-8 subject, encoded once');
+    like($m, qr/^Content-Type: text\/plain; charset=utf-8\r$/m, 'charset');
+    like($m, qr/\r\n\.dot line\r\n/, 'the dot line arrives as written');
+    like($m, qr/=C3=84rger/, 'UTF-8 body');
+    is_deeply(decode_json(slurp("$mails/1.json"))->{to}, ['a@example.test', 'b@example.test'], 'envelope');
+};
+
+subtest 'send_multipart: attachments relative to the caller cwd, encodings, headers' => sub {
+    my $bin = join '', map { chr(($_ * 7) % 256) } 0 .. 4999;
+    spew('data.bin', $bin);
+    spew('report.csv', "a;b\n1;2\n");
+    my $r = $mail->('send_multipart', { %base, to => ['c@example.test'], subject => 'Report', body => "See attached.\n",
+        body_encoding => 'quoted-printable', headers => { 'X-Job' => 'nightly-42' }, multipart_type => 'mixed',
+        attachments => [
+            { file => 'data.bin', ctype => 'application/octet-stream', encoding => 'Base64', name => 'data.bin', disposition => 'attachment' },
+            { file => "$work/report.csv", ctype => 'text/csv', encoding => '7bit', description => 'the numbers' },
+        ] });
+    is($r->{success}, 1, 'sent') or diag explain $r;
+    my $m = message(2);
+    like($m, qr/^X-Job: nightly-42\r$/m, 'custom header');
+    like($m, qr/^Content-Type: multipart\/mixed;/m, 'multipart/mixed');
+    like($m, qr/^Content-Description: the numbers\r$/m, 'description');
+    my ($b64) = $m =~ /filename=data\.bin\r\n(?:[^\r]+\r\n)*\r\n([A-Za-z0-9+\/=\r\n]+?)\r\n--/;
+    is(decode_base64($b64 // ''), $bin, 'binary attachment intact');
+    like($m, qr/a;b\r\n1;2\r\n/, '7bit text attachment in canonical form');
+};
+
+subtest 'send_with_file, send_email, send_html_email, validate_email' => sub {
+    spew('log.txt', "done\n");
+    is($mail->('send_with_file', { %base, to => 'd@example.test', subject => 'log', msg => 'attached', file => 'log.txt' })->{success}, 1, 'send_with_file');
+    like(message(3), qr/^Content-Type: text\/plain; name=log\.txt\r$/m, 'content type from the extension');
+    is($mail->('send_email', { %base, to => 'e@example.test', subject => 'plain', body => 'hi' })->{success}, 1, 'send_email');
+    is($mail->('send_html_email', { %base, to => 'f@example.test', subject => 'html', html => '<p>hi</p>' })->{success}, 1, 'send_html_email');
+    like(message(5), qr/^Content-Type: text\/html; charset=utf-8\r$/m, 'html part');
+    is_deeply($mail->('validate_email', { email => 'x.y@example.test' }), { success => 1, valid => 1, email => 'x.y@example.test' }, 'valid address');
+    is($mail->('validate_email', { email => 'not an address' })->{valid}, 0, 'invalid address');
+};
+
+subtest 'AUTH (authid/authpwd) and a wrong password' => sub {
+    is($mail->('send_simple', { %base, to => 'g@example.test', subject => 's', msg => 'm', authid => 'mailer', authpwd => 'mail-pw' })->{success}, 1, 'authenticated');
+    is(decode_json(do { message(6); slurp("$mails/6.json") })->{user}, 'mailer', 'the sink saw the user');
+    is_deeply($mail->('send_simple', { %base, to => 'g@example.test', subject => 's', msg => 'm', authid => 'mailer', authpwd => 'wrong' }),
+        { success => 0, status => 'failed', error => "Cannot send mail via $S->{host}:$S->{port}: authentication failed (535)" }, 'wrong password');
+};
+
+subtest 'failures' => sub {
+    is_deeply($mail->('send_with_file', { %base, to => 'h@example.test', subject => 's', msg => 'm', file => 'nope.pdf' }),
+        { success => 0, error => "Cannot read attachment $work/nope.pdf: No such file or directory" }, 'missing attachment');
+    like($mail->('send_simple', { %base, smtp_port => $S->{closed_port}, to => 'h@example.test', subject => 's', msg => 'm' })->{error},
+        qr/^Cannot send mail via 127\.0\.0\.1:\d+: Connection refused$/, 'refused');
+    my $t0 = time;
+    my $s = $mail->('send_simple', { %base, smtp_port => $S->{silent_port}, to => 'h@example.test', subject => 's', msg => 'm', timeout => 1 });
+    is($s->{success}, 0, 'silent server');
+    cmp_ok(time - $t0, '<', 4, 'within the timeout');
+    like($mail->('send_simple', { %base, to => 'reject@example.test', subject => 's', msg => 'm' })->{error}, qr/Recipient address rejected/, 'rejected recipient');
+    $t0 = time;
+    my $st = $mail->('send_multipart', { %base, to => 'h@example.test', subject => 's', body => 'm', headers => { 'X-Sink' => 'stall' }, timeout => 1 });
+    is($st->{success}, 0, 'server stops answering mid-message');
+    like($st->{error}, qr/timeout/i, '... a timeout error');
+    cmp_ok(time - $t0, '<', 4, 'within the timeout');
+};
+
+$d->stop;
+my $logs = join '', map { slurp($_) // '' } glob($d->dir . '/*.log');
+unlike($logs, qr/mail-pw/, 'the password never appears in the logs');
+done_testing;
