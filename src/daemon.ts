@@ -114,11 +114,15 @@ export async function startDaemon(
 
   const hostLog = (level: "debug" | "info" | "warn" | "error", m: string) => log[level](m);
   log.info("Loading helper modules...");
-  const host = opts.host ? opts.host(hostLog) : new WorkerHost({
-    handleTtlMs: config.handleTtl * 1000,
-    helperTimeoutMs: config.helperTimeout * 1000,
-    debug: config.debug,
-  }, hostLog);
+  const host = opts.host ? opts.host(hostLog) : new WorkerHost(
+    {
+      handleTtlMs: config.handleTtl * 1000,
+      helperTimeoutMs: config.helperTimeout * 1000,
+      debug: config.debug,
+    },
+    hostLog,
+    config.encoding === "repair",
+  );
   host.ready.then(
     () =>
       log.info(

@@ -122,7 +122,7 @@ export async function runProcessMode(
     () => {},
   );
   try {
-    const json = await host.call(
+    const bytes = await host.call(
       {
         module,
         function: fn,
@@ -132,7 +132,7 @@ export async function runProcessMode(
       },
       AbortSignal.timeout(config.helperTimeout * 1000),
     );
-    return ok(JSON.parse(json));
+    return ok(JSON.parse(new TextDecoder().decode(bytes)));
   } catch (err) {
     return fail(
       err instanceof Error ? err.message : String(err),

@@ -7,19 +7,23 @@ import type { Clock } from "../clock.ts";
 import { helperFailed, WireError } from "../errors.ts";
 import { HelperRuntime, type LogFn } from "../helper_runtime.ts";
 import type { HelperDefinition, HelperSettings } from "../../helpers/types.ts";
-import { type HelperHost, type HostCall, resultJson } from "./types.ts";
+import { type HelperHost, type HostCall, resultBytes } from "./types.ts";
 
 export class InProcessHost implements HelperHost {
   readonly ready: Promise<void> = Promise.resolve();
   readonly #runtime: HelperRuntime;
   readonly #helpers: readonly HelperDefinition[];
+  readonly #ascii: boolean;
 
+  /** `ascii`: escape non-ASCII in results (encoding "repair", the default). */
   constructor(
     helpers: readonly HelperDefinition[],
     settings: HelperSettings,
     clock: Clock,
     log: LogFn,
+    ascii = true,
   ) {
+    this.#ascii = ascii;
     this.#helpers = helpers;
     this.#runtime = new HelperRuntime(helpers, settings, clock, log);
   }
@@ -40,13 +44,13 @@ export class InProcessHost implements HelperHost {
     return m;
   }
 
-  async call(c: HostCall, signal: AbortSignal): Promise<string> {
+  async call(c: HostCall, signal: AbortSignal): Promise<Uint8Array> {
     const value = await this.#runtime.call(c.module, c.function, c.params, c.hasParams, {
       requestId: c.requestId,
       signal,
     });
     try {
-      return resultJson(value);
+      return resultBytes(value, this.#ascii);
     } catch (err) {
       if (err instanceof WireError) throw err;
       throw helperFailed(

@@ -26,11 +26,13 @@ export interface HelperHost {
   /** Wire module → functions defined by the loaded helpers. */
   functions(): ReadonlyMap<string, readonly string[]>;
   /**
-   * Runs a call; resolves to the JSON text of the helper's return value.
+   * Runs a call; resolves to the UTF-8 bytes of the JSON text of the helper's return value
+   * (ASCII-escaped in repair mode), produced where the helper ran so that a large result costs
+   * the socket thread nothing but the write.
    *
    * @throws {WireError} for every failure (the contract's error texts)
    */
-  call(call: HostCall, signal: AbortSignal): Promise<string>;
+  call(call: HostCall, signal: AbortSignal): Promise<Uint8Array>;
   /** Closes idle handles; returns how many. */
   sweep(): Promise<number>;
   /** Runs helpers' cleanup hooks. */
@@ -38,6 +40,14 @@ export interface HelperHost {
   /** Open handles per table. */
   handleCounts(): Promise<Record<string, number>>;
   close(): Promise<void>;
+}
+
+import { asciiEscapeJson } from "../wire/encoding.ts";
+
+/** UTF-8 bytes of a result's JSON text, ASCII-escaped when `ascii` (contract §2.6 B). */
+export function resultBytes(value: unknown, ascii: boolean): Uint8Array {
+  const json = resultJson(value);
+  return new TextEncoder().encode(ascii ? asciiEscapeJson(json) : json);
 }
 
 /** JSON text of a helper result; NaN/Infinity become null (W7); other failures throw TypeError. */

@@ -13,7 +13,7 @@ import type { HelperSettings } from "../../helpers/types.ts";
 import type { HostCall } from "./types.ts";
 
 type Msg =
-  | { kind: "init"; settings: HelperSettings }
+  | { kind: "init"; settings: HelperSettings; ascii: boolean }
   | { kind: "call"; id: number; call: HostCall }
   | { kind: "abort"; id: number }
   | { kind: "op"; id: number; op: "sweep" | "cleanupStale" | "handleCounts" | "close" | "ping" };
@@ -21,8 +21,8 @@ type Msg =
 let host: InProcessHost | undefined;
 const running = new Map<number, AbortController>();
 
-function post(m: unknown): void {
-  self.postMessage(m);
+function post(m: unknown, transfer: Transferable[] = []): void {
+  self.postMessage(m, transfer);
 }
 
 self.onmessage = async (e: MessageEvent<Msg>) => {
@@ -35,6 +35,7 @@ self.onmessage = async (e: MessageEvent<Msg>) => {
         m.settings,
         systemClock,
         (level, message) => post({ kind: "log", level, message }),
+        m.ascii,
       );
       post({ kind: "ready", modules: host.modules(), functions: [...host.functions()] });
     } catch (err) {
@@ -54,8 +55,8 @@ self.onmessage = async (e: MessageEvent<Msg>) => {
     const ac = new AbortController();
     running.set(m.id, ac);
     try {
-      const json = await host.call(m.call, ac.signal);
-      post({ kind: "result", id: m.id, ok: true, json });
+      const bytes = await host.call(m.call, ac.signal);
+      post({ kind: "result", id: m.id, ok: true, bytes }, [bytes.buffer]);
     } catch (err) {
       const w = err instanceof WireError ? err : undefined;
       post({

@@ -12,7 +12,7 @@ import type { HelperSettings } from "../../helpers/types.ts";
 import type { HelperHost, HostCall } from "./types.ts";
 
 interface Pending {
-  resolve: (json: string) => void;
+  resolve: (bytes: Uint8Array) => void;
   reject: (err: Error) => void;
 }
 
@@ -30,7 +30,8 @@ export class WorkerHost implements HelperHost {
   /** Calls abandoned after their timeout. */
   abandoned = 0;
 
-  constructor(settings: HelperSettings, log: LogFn) {
+  /** `ascii`: results are ASCII-escaped JSON (encoding "repair"). */
+  constructor(settings: HelperSettings, log: LogFn, ascii = true) {
     this.#log = log;
     this.#settings = settings;
     this.#worker = new Worker(new URL("./worker_entry.ts", import.meta.url), { type: "module" });
@@ -43,7 +44,7 @@ export class WorkerHost implements HelperHost {
       };
     });
     this.ready.catch(() => {});
-    this.#worker.postMessage({ kind: "init", settings });
+    this.#worker.postMessage({ kind: "init", settings, ascii });
   }
 
   // deno-lint-ignore no-explicit-any
@@ -67,7 +68,7 @@ export class WorkerHost implements HelperHost {
         const p = this.#pending.get(m.id);
         if (!p) return; // abandoned
         this.#pending.delete(m.id);
-        if (m.ok) p.resolve(m.json);
+        if (m.ok) p.resolve(m.bytes);
         else {
           const err = new WireError(m.message, m.errorType as ErrorType);
           if (m.stack) err.stack = m.stack;
@@ -96,11 +97,11 @@ export class WorkerHost implements HelperHost {
     return this.#functions;
   }
 
-  async call(call: HostCall, signal: AbortSignal): Promise<string> {
+  async call(call: HostCall, signal: AbortSignal): Promise<Uint8Array> {
     await this.ready;
     const id = ++this.#seq;
     const timeoutMs = this.#settings.helperTimeoutMs;
-    return await new Promise<string>((resolve, reject) => {
+    return await new Promise<Uint8Array>((resolve, reject) => {
       const timer = setTimeout(() => {
         if (!this.#pending.delete(id)) return;
         this.abandoned++;
@@ -128,10 +129,10 @@ export class WorkerHost implements HelperHost {
       };
       signal.addEventListener("abort", onAbort, { once: true });
       this.#pending.set(id, {
-        resolve: (json) => {
+        resolve: (bytes) => {
           clearTimeout(timer);
           signal.removeEventListener("abort", onAbort);
-          resolve(json);
+          resolve(bytes);
         },
         reject: (err) => {
           clearTimeout(timer);

@@ -136,29 +136,31 @@ export class LogFile {
       return;
     }
     if (this.#reopen || this.#file === null) this.#doReopen();
-    const file = this.#file!;
     // Someone may have truncated the file (copytruncate) or rotated it: trust the file's size.
-    this.#size = (await file.stat()).size;
+    this.#size = (await this.#file!.stat()).size;
     const max = this.#opts.maxBytes;
-    if (max > 0 && this.#size > 0 && this.#size + data.length > max) {
-      // Rotate on a line boundary: lines that fit go first, so no file exceeds maxBytes
-      // unless a single line does.
+    if (max <= 0 || this.#size + data.length <= max) {
+      await writeFully(this.#file!, data);
+      this.#size += data.length;
+      return;
+    }
+    // Rotate on line boundaries: no file grows past maxBytes unless one line alone does.
+    let rest = lines;
+    while (rest.length > 0) {
       let fit = 0, bytes = 0;
-      for (const l of lines) {
+      for (const l of rest) {
         const b = enc.encode(l).length;
-        if (this.#size + bytes + b > max) break;
+        if (this.#size + bytes + b > max && !(fit === 0 && this.#size === 0)) break;
         bytes += b;
         fit++;
       }
       if (fit > 0) {
-        await writeFully(file, enc.encode(lines.slice(0, fit).join("")));
+        await writeFully(this.#file!, enc.encode(rest.slice(0, fit).join("")));
+        this.#size += bytes;
+        rest = rest.slice(fit);
       }
-      await this.#rotate();
-      await this.#writeBatch(enc.encode(lines.slice(fit).join("")), lines.slice(fit));
-      return;
+      if (rest.length > 0) await this.#rotate();
     }
-    await writeFully(file, data);
-    this.#size += data.length;
   }
 
   #doReopen(): void {

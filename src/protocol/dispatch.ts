@@ -69,7 +69,12 @@ async function parse(d: DaemonContext, bytes: Uint8Array, peer: Peer): Promise<B
   }
 }
 
-async function route(d: DaemonContext, req: BridgeRequest): Promise<string> {
+/** A reply: JSON text, or byte parts written in order (a helper result stays bytes end to end). */
+export type Reply = string | Uint8Array[];
+
+const utf8 = new TextEncoder();
+
+async function route(d: DaemonContext, req: BridgeRequest): Promise<Reply> {
   if (req.module === "test" || req.module === "system") {
     const result = await runBuiltin(d, req);
     return `{"success":true,"result":${resultJson(result)}}`;
@@ -86,7 +91,7 @@ async function route(d: DaemonContext, req: BridgeRequest): Promise<string> {
   });
   if (slot.waited) d.stats.throttled++;
   try {
-    const json = await d.host.call(
+    const bytes = await d.host.call(
       {
         module: req.module,
         function: req.function,
@@ -101,9 +106,10 @@ async function route(d: DaemonContext, req: BridgeRequest): Promise<string> {
       python_version: runtimeDescription(),
       timestamp: String(d.clock.now() / 1000),
     });
-    return `{"success":true,"result":${json},"module":${JSON.stringify(req.module)},"function":${
+    const tail = `,"module":${JSON.stringify(req.module)},"function":${
       JSON.stringify(req.function)
     },"execution_info":${info}}`;
+    return [utf8.encode('{"success":true,"result":'), bytes, utf8.encode(tail)];
   } catch (err) {
     if (err instanceof WireError && err.errorType === "TimeoutError") d.stats.helperTimeouts++;
     throw err;
@@ -113,7 +119,7 @@ async function route(d: DaemonContext, req: BridgeRequest): Promise<string> {
 }
 
 /** Handles one request; always returns a reply (JSON text), never throws. */
-export async function dispatch(d: DaemonContext, bytes: Uint8Array, peer: Peer): Promise<string> {
+export async function dispatch(d: DaemonContext, bytes: Uint8Array, peer: Peer): Promise<Reply> {
   const t0 = performance.now();
   let req: BridgeRequest | undefined;
   try {

@@ -7,7 +7,7 @@
 
 import type { DaemonContext } from "../daemon_context.ts";
 import { tooManyConnections, WireError } from "../errors.ts";
-import { dispatch, failed } from "../protocol/dispatch.ts";
+import { dispatch, failed, type Reply } from "../protocol/dispatch.ts";
 import { encodeReply } from "../wire/encoding.ts";
 import { readRequest, writeAll } from "../wire/framing.ts";
 
@@ -31,7 +31,7 @@ export async function serveConnection(d: DaemonContext, conn: Deno.Conn): Promis
   if (d.config.debug > 0) d.logs.daemon.debug(`Handling client connection ${tracked.id}`);
   const over = d.connections.size > d.config.maxConnections;
   d.inFlight++;
-  let reply: string;
+  let reply: Reply;
   const t0 = performance.now();
   try {
     const bytes = await readRequest(conn, {
@@ -71,9 +71,11 @@ export async function serveConnection(d: DaemonContext, conn: Deno.Conn): Promis
     reply = failed(d, err, "request.read", t0);
   }
   try {
-    const data = encodeReply(reply, d.config.encoding);
-    await writeAll(conn, data);
-    tracked.bytesSent += data.length;
+    const parts = typeof reply === "string" ? [encodeReply(reply, d.config.encoding)] : reply;
+    for (const data of parts) {
+      await writeAll(conn, data);
+      tracked.bytesSent += data.length;
+    }
   } catch (err) {
     // The client went away before reading its reply: nothing to deliver it to.
     d.logs.daemon.debug(`Error sending response: ${err instanceof Error ? err.message : err}`);

@@ -125,35 +125,69 @@ export interface ReadLimits {
 const CHUNK = 64 * 1024;
 /** First read: most requests (pings, ordinary calls) fit, and a small buffer churns less memory. */
 const FIRST_CHUNK = 8 * 1024;
+/** Discarding needs no copies: one large reused buffer. */
+const DRAIN_CHUNK = 256 * 1024;
 
-/** Reads with an idle deadline; resolves null at EOF, "timeout" when the peer stays silent. */
+/**
+ * One idle deadline per request, re-armed only when it fires early: a read costs no timer of its
+ * own, so a large request read in many chunks stays cheap.
+ */
+class IdleDeadline {
+  readonly expired: Promise<"timeout">;
+  #last = performance.now();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #resolve!: (v: "timeout") => void;
+  readonly #ms: number;
+
+  constructor(ms: number) {
+    this.#ms = ms;
+    this.expired = new Promise((r) => (this.#resolve = r));
+    this.#arm(ms);
+  }
+
+  #arm(ms: number): void {
+    this.#timer = setTimeout(() => {
+      const idle = performance.now() - this.#last;
+      if (idle >= this.#ms) this.#resolve("timeout");
+      else this.#arm(this.#ms - idle);
+    }, ms);
+  }
+
+  /** Records activity: the deadline moves to now + ms. */
+  touch(): void {
+    this.#last = performance.now();
+  }
+
+  clear(): void {
+    clearTimeout(this.#timer);
+  }
+}
+
+/** Reads one chunk; resolves null at EOF, "timeout" when the idle deadline passes first. */
 async function readWithin(
   conn: Reader,
   buf: Uint8Array,
-  ms: number,
+  idle: IdleDeadline,
 ): Promise<number | null | "timeout"> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<"timeout">((resolve) => {
-    timer = setTimeout(() => resolve("timeout"), ms);
-  });
-  try {
-    return await Promise.race([conn.read(buf), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+  const n = await Promise.race([conn.read(buf), idle.expired]);
+  if (typeof n === "number") idle.touch();
+  return n;
 }
 
 /** Reads and discards input until EOF or a bound, so the refusal reply reaches the client. */
 async function drain(conn: Reader, ms: number, maxBytes: number): Promise<void> {
-  const buf = new Uint8Array(CHUNK);
-  const deadline = Date.now() + ms;
+  const buf = new Uint8Array(DRAIN_CHUNK);
+  const idle = new IdleDeadline(ms);
+  const deadline = performance.now() + ms;
   let total = 0;
-  while (total < maxBytes) {
-    const left = deadline - Date.now();
-    if (left <= 0) return;
-    const n = await readWithin(conn, buf, left).catch(() => null);
-    if (n === null || n === "timeout") return;
-    total += n;
+  try {
+    while (total < maxBytes && performance.now() < deadline) {
+      const n = await readWithin(conn, buf, idle).catch(() => null);
+      if (n === null || n === "timeout") return;
+      total += n;
+    }
+  } finally {
+    idle.clear();
   }
 }
 
@@ -167,22 +201,28 @@ export async function readRequest(conn: Reader, limits: ReadLimits): Promise<Uin
   const scanner = new JsonEndScanner();
   const chunks: Uint8Array[] = [];
   let total = 0;
-  for (let size = FIRST_CHUNK;; size = CHUNK) {
-    const buf = new Uint8Array(size);
-    const n = await readWithin(conn, buf, limits.idleMs);
-    if (n === "timeout") throw readTimeout();
-    if (n === null) break;
-    if (n === 0) continue;
-    limits.onBytes?.(n);
-    const chunk = buf.subarray(0, n);
-    total += n;
-    if (total >= limits.maxBytes) {
-      chunks.length = 0;
-      await drain(conn, limits.drainMs ?? 2000, limits.drainBytes ?? 64 * 1024 * 1024);
-      throw requestTooLarge(limits.maxBytes, limits.maxBytes);
+  const idle = new IdleDeadline(limits.idleMs);
+  try {
+    for (let size = FIRST_CHUNK;; size = CHUNK) {
+      const buf = new Uint8Array(size);
+      const n = await readWithin(conn, buf, idle);
+      if (n === "timeout") throw readTimeout();
+      if (n === null) break;
+      if (n === 0) continue;
+      limits.onBytes?.(n);
+      const chunk = buf.subarray(0, n);
+      total += n;
+      if (total >= limits.maxBytes) {
+        chunks.length = 0;
+        idle.clear();
+        await drain(conn, limits.drainMs ?? 2000, limits.drainBytes ?? 64 * 1024 * 1024);
+        throw requestTooLarge(limits.maxBytes, limits.maxBytes);
+      }
+      chunks.push(chunk);
+      if (scanner.feed(chunk)) break;
     }
-    chunks.push(chunk);
-    if (scanner.feed(chunk)) break;
+  } finally {
+    idle.clear();
   }
   if (total === 0) throw emptyRequest();
   if (chunks.length === 1) return chunks[0]!;
