@@ -18,7 +18,7 @@ import { runProcessMode } from "./process_mode.ts";
 import { runDashboard } from "./client/dashboard.ts";
 import { healthLine, statusLine } from "./client/format.ts";
 import { VERSION } from "./version.ts";
-import { BUILD_INFO } from "./build_info.ts";
+import { BUILD_INFO, SELF_EXTRACTING } from "./build_info.ts";
 
 const USAGE =
   `cpan-bridge ${VERSION}: the CPAN Bridge daemon, its client and process mode in one binary.
@@ -53,6 +53,9 @@ const FLAG_TO_KEY: Record<string, ConfigKey> = {
 
 /** How to run this same program again (deno run … main.ts, or the compiled binary). */
 export function selfCommand(): string[] {
+  // The self-extracting binary runs an unpacked runtime; its launcher names the binary itself.
+  const packed = SELF_EXTRACTING ? Deno.env.get("CPAN_BRIDGE_SELF") : undefined;
+  if (packed) return [packed];
   const exe = Deno.execPath();
   if (/\/deno$/.test(exe) && Deno.mainModule.startsWith("file:")) {
     return [
