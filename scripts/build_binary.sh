@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Builds dist/cpan-bridge, the single self-contained executable for Linux x86_64 (`deno task build`).
+# docs/binary.md explains the two routes and their trade-offs:
+#   - deno compile, when a real `denort` is at hand: DENORT_BIN=/path/to/denort (or
+#     CPAN_BRIDGE_BUILD=compile to let deno download it from dl.deno.land);
+#   - otherwise a self-extracting binary: a static C launcher (scripts/build/launcher.c) followed by
+#     an xz payload of the Deno runtime from npm, the program and its node_modules.
+# Both bake in the same permission flags and need no network and no file beside them at run time.
+#
+# Environment:
+#   CPAN_BRIDGE_BUILD      auto (default: compile if DENORT_BIN is set) | compile | self-extracting
+#   DENORT_BIN             a denort binary of the pinned Deno version, for the compile route
+#   CPAN_BRIDGE_XZ_PRESET  xz preset for the payload (default 6; 9 is ~3% smaller, much slower)
+#   CPAN_BRIDGE_BUILD_OUT  output path (default dist/cpan-bridge)
+# Needs: gcc, the static C library and liblzma (Debian: gcc libc6-dev liblzma-dev), xz, sha256sum.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+deno="$(bash scripts/ensure_deno.sh)"
+out="${CPAN_BRIDGE_BUILD_OUT:-$root/dist/cpan-bridge}"
+mode="${CPAN_BRIDGE_BUILD:-auto}"
+preset="${CPAN_BRIDGE_XZ_PRESET:-6}"
+if [ "$mode" = auto ]; then
+  if [ -n "${DENORT_BIN:-}" ]; then mode=compile; else mode=self-extracting; fi
+fi
+case "$mode" in compile | self-extracting) ;; *)
+  echo "build_binary: CPAN_BRIDGE_BUILD must be auto, compile or self-extracting, not '$mode'" >&2
+  exit 64
+  ;;
+esac
+
+# The permissions the program needs, and nothing more: helpers read and write the caller's files
+# and reach any host; the config reads the whole environment; umask needs plain --allow-sys
+# (docs/binary.md); detaching runs setsid. No --allow-ffi, no remote imports, no other programs.
+perms=(--allow-read --allow-write --allow-net --allow-env --allow-sys
+  --allow-run=/usr/bin/setsid,/bin/setsid)
+# Same V8 tuning as scripts/cpan-bridge.
+v8flags=(--v8-flags=--max-semi-space-size=1)
+
+mkdir -p dist/.cache
+exec 9>dist/.build.lock
+flock 9
+work="$(mktemp -d "$root/dist/.build-XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+
+version="$(sed -n 's/^export const VERSION = "\(.*\)";/\1/p' src/version.ts)"
+deno_version="$("$deno" --version | sed -n '1s/^deno \([^ ]*\).*/\1/p')"
+commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+if [ -n "$(git status --porcelain -- main.ts src helpers deno.json deno.lock 2>/dev/null)" ]; then
+  commit="$commit+dirty"
+fi
+built="$(date -u +%Y-%m-%dT%H:%MZ)"
+
+# The program, as it will be packed: sources only (no tests), with build_info.ts rewritten.
+stage="$work/payload/app"
+mkdir -p "$stage"
+cp -R main.ts src helpers deno.json deno.lock "$stage/"
+stamp() {
+  sed -i -e "s|^export const BUILD_INFO = .*|export const BUILD_INFO = \"$1\";|" \
+    -e "s|^export const SELF_EXTRACTING: boolean = .*|export const SELF_EXTRACTING: boolean = $2;|" \
+    "$stage/src/build_info.ts"
+  grep -q "$1" "$stage/src/build_info.ts" || { echo "build_binary: cannot stamp build_info.ts" >&2; exit 1; }
+}
+(cd "$stage" && "$deno" install --frozen --quiet)
+
+# Checks that a built binary runs the program (and not, say, the Deno REPL).
+smoke() {
+  local got
+  got="$(CPAN_BRIDGE_CACHE_DIR="$work/smoke" "$1" --version </dev/null 2>&1 || true)"
+  case "$got" in "cpan-bridge $version "*) echo "$got" ;; *) return 1 ;; esac
+}
+
+if [ "$mode" = compile ]; then
+  stamp "deno compile, denort ${DENORT_BIN:+from DENORT_BIN}${DENORT_BIN:-from dl.deno.land}, git $commit, $built" false
+  (cd "$stage" && "$deno" compile --quiet --frozen --no-check --output "$work/cpan-bridge" \
+    "${perms[@]}" "${v8flags[@]}" --include src/host/worker_entry.ts main.ts)
+  if ! smoke "$work/cpan-bridge" >/dev/null; then
+    echo "build_binary: the compiled binary does not run the program. DENORT_BIN must be the denort" >&2
+    echo "of Deno $deno_version, not the full deno CLI; unset DENORT_BIN to build the" >&2
+    echo "self-extracting binary instead (docs/binary.md)." >&2
+    exit 1
+  fi
+else
+  stamp "self-extracting: static launcher + xz payload, runtime from npm deno@$deno_version, git $commit, $built" true
+  # Smaller payload: type declarations, source maps and documents are never loaded.
+  find "$stage/node_modules" -type f \( -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' \
+    -o -name '*.map' -o -name '*.md' -o -name '*.markdown' \) ! -iname 'licen[cs]e*' -delete
+  rm -rf "$stage/node_modules/.bin"
+
+  # The runtime's compressed part does not change between builds: keep it in dist/.cache.
+  runtime="$(readlink -f "$deno")"
+  rsum="$(sha256sum "$runtime" | cut -c1-16)"
+  rxz="dist/.cache/runtime-$deno_version-$rsum-xz$preset.xz"
+  if [ ! -s "$rxz" ]; then
+    mkdir -p "$work/payload/runtime"
+    cp "$runtime" "$work/payload/runtime/deno"
+    "$deno" run --quiet --allow-read scripts/build/pack.ts --magic "$work/payload" runtime |
+      xz -T0 "-$preset" --check=sha256 >"$rxz.tmp"
+    mv "$rxz.tmp" "$rxz"
+  fi
+  "$deno" run --quiet --allow-read scripts/build/pack.ts --end "$work/payload" app |
+    xz -T0 "-$preset" --check=sha256 >"$work/app.xz"
+  cat "$rxz" "$work/app.xz" >"$work/payload.xz"
+  size="$(stat -c %s "$work/payload.xz")"
+  id="$(sha256sum "$work/payload.xz" | cut -c1-16)"
+
+  # The launcher's baked-in command: {DIR} is the unpacked directory. --node-modules-dir=manual
+  # and --cached-only keep Deno off the network; an explicit --config and DENO_NO_PACKAGE_JSON keep
+  # the caller's deno.json/package.json out of it; DENO_DIR holds the transpile and code caches.
+  args=(run --quiet --no-prompt --cached-only --no-remote --no-lock --node-modules-dir=manual
+    "--config={DIR}/app/deno.json" "${perms[@]}" "${v8flags[@]}" "{DIR}/app/main.ts")
+  {
+    echo "/* Generated by scripts/build_binary.sh. */"
+    echo "#define CB_VERSION \"$version\""
+    echo "#define CB_ID \"$id\""
+    echo "#define CB_PAYLOAD_SIZE ${size}ULL"
+    echo "#define CB_RUNTIME \"runtime/deno\""
+    printf 'static const char *const CB_ARGS[] = {'
+    printf '"%s", ' "${args[@]}"
+    echo '};'
+    echo 'static const char *const CB_ENV[] = {"DENO_DIR={DIR}/cache", "DENO_NO_UPDATE_CHECK=1", "DENO_NO_PACKAGE_JSON=1"};'
+  } >"$work/launch_config.h"
+  gcc -static -Os -s -Wall -Wextra -I"$work" -o "$work/launcher" scripts/build/launcher.c -llzma
+  cat "$work/launcher" "$work/payload.xz" >"$work/cpan-bridge"
+  chmod 755 "$work/cpan-bridge"
+  if ! smoke "$work/cpan-bridge" >/dev/null; then
+    echo "build_binary: the built binary does not run:" >&2
+    CPAN_BRIDGE_CACHE_DIR="$work/smoke" "$work/cpan-bridge" --version </dev/null >&2 || true
+    exit 1
+  fi
+fi
+
+mkdir -p "$(dirname "$out")"
+cp "$work/cpan-bridge" "$out.tmp.$$"
+mv -f "$out.tmp.$$" "$out"
+echo "Built $out ($(stat -c %s "$out") bytes): $(smoke "$out")"
