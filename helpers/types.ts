@@ -121,3 +121,14 @@ export function failure(
 ): Record<string, unknown> {
   return { success: false, error, ...extra };
 }
+
+/** A helper known by name before its code is loaded (helpers/manifest.ts). */
+export interface LazyHelper {
+  readonly name: string;
+  readonly aliases: readonly string[];
+  readonly replaces: string;
+  /** The names of its wire functions. */
+  readonly functions: readonly string[];
+  /** Imports the helper's module. */
+  readonly load: () => Promise<HelperDefinition>;
+}

@@ -9,7 +9,6 @@
 // deno-lint-ignore-file no-console
 
 import { parseArgs } from "node:util";
-import { fileURLToPath } from "node:url";
 import { CONFIG_KEYS, ConfigError, type ConfigKey, loadConfig } from "./config.ts";
 import { startDaemon } from "./daemon.ts";
 import { StartupError } from "./server/socket.ts";
@@ -64,7 +63,7 @@ export function selfCommand(): string[] {
       "--allow-all",
       "--quiet",
       "--v8-flags=--max-semi-space-size=1",
-      fileURLToPath(Deno.mainModule),
+      decodeURIComponent(new URL(Deno.mainModule).pathname),
     ];
   }
   return [exe];

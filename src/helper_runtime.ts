@@ -21,6 +21,7 @@ import type {
   HelperDefinition,
   HelperFunction,
   HelperSettings,
+  LazyHelper,
 } from "../helpers/types.ts";
 import { BASE_WHITELIST } from "./protocol/whitelist.ts";
 
@@ -95,23 +96,43 @@ export function bindParams(
 }
 
 /** Runs the helpers of one daemon. */
+/** A helper as the runtime holds it: its names, and its definition once loaded. */
+interface Slot {
+  readonly name: string;
+  readonly functions: readonly string[];
+  def?: HelperDefinition;
+  loading?: Promise<HelperDefinition>;
+  readonly load: () => Promise<HelperDefinition>;
+}
+
+function isLazy(h: HelperDefinition | LazyHelper): h is LazyHelper {
+  return typeof (h as LazyHelper).load === "function";
+}
+
 export class HelperRuntime {
-  readonly #byName = new Map<string, HelperDefinition>();
+  readonly #byName = new Map<string, Slot>();
   readonly #tables = new Map<string, HandleTable<unknown>>();
   readonly #settings: HelperSettings;
   readonly #clock: Clock;
   readonly #log: LogFn;
   readonly #closing = new AbortController();
 
+  /** `helpers`: definitions, or lazy entries (helpers/manifest.ts) loaded on first call. */
   constructor(
-    helpers: readonly HelperDefinition[],
+    helpers: readonly (HelperDefinition | LazyHelper)[],
     settings: HelperSettings,
     clock: Clock,
     log: LogFn,
   ) {
     for (const h of helpers) {
-      this.#byName.set(h.name, h);
-      for (const a of h.aliases ?? []) this.#byName.set(a, h);
+      const slot: Slot = isLazy(h) ? { name: h.name, functions: h.functions, load: h.load } : {
+        name: h.name,
+        functions: Object.keys(h.functions),
+        def: h,
+        load: () => Promise.resolve(h),
+      };
+      this.#byName.set(h.name, slot);
+      for (const a of h.aliases ?? []) this.#byName.set(a, slot);
     }
     this.#settings = settings;
     this.#clock = clock;
@@ -121,6 +142,25 @@ export class HelperRuntime {
   /** Wire names served, in load order (aliases included). */
   get moduleNames(): string[] {
     return [...this.#byName.keys()];
+  }
+
+  /** Wire name → function names, without loading anything. */
+  functionNames(): Map<string, readonly string[]> {
+    return new Map([...this.#byName].map(([n, slot]) => [n, slot.functions]));
+  }
+
+  /** The definitions loaded so far, each once. */
+  #loaded(): HelperDefinition[] {
+    return [...new Set(this.#byName.values())].flatMap((s) => (s.def ? [s.def] : []));
+  }
+
+  async #load(slot: Slot): Promise<HelperDefinition> {
+    if (slot.def) return slot.def;
+    slot.loading ??= slot.load().then((def) => (slot.def = def), (err) => {
+      slot.loading = undefined;
+      throw err;
+    });
+    return await slot.loading;
   }
 
   /** Handles currently open per table, e.g. `{ "crypto.ciphers": 2 }`. */
@@ -213,16 +253,32 @@ export class HelperRuntime {
     present: boolean,
     meta: CallMeta,
   ): Promise<unknown> {
-    const helper = this.#byName.get(module);
-    if (!helper) {
+    const slot = this.#byName.get(module);
+    if (!slot) {
       if (BASE_WHITELIST[module]) throw notImplemented(module, fnName);
       throw moduleNotAvailable(module, this.moduleNames);
     }
-    const f = Object.hasOwn(helper.functions, fnName) ? helper.functions[fnName] : undefined;
-    if (!f) {
+    if (!slot.functions.includes(fnName)) {
       if (BASE_WHITELIST[module]?.includes(fnName)) throw notImplemented(module, fnName);
-      throw functionNotFound(module, fnName, Object.keys(helper.functions));
+      throw functionNotFound(module, fnName, slot.functions);
     }
+    let helper: HelperDefinition;
+    try {
+      helper = await this.#load(slot);
+    } catch (err) {
+      this.#log(
+        "error",
+        `Could not load helper ${slot.name}: ${err instanceof Error ? err.message : err}`,
+      );
+      throw helperFailed(
+        module,
+        fnName,
+        `cannot load the helper module: ${err instanceof Error ? err.message : err}`,
+        err,
+      );
+    }
+    const f = helper.functions[fnName];
+    if (!f) throw functionNotFound(module, fnName, Object.keys(helper.functions));
     try {
       const args = bindParams(fnName, f, params, present);
       return await f.run(args, this.makeContext(module, fnName, meta));
@@ -246,7 +302,7 @@ export class HelperRuntime {
 
   /** Runs every helper's `cleanupStale` hook (contract §11.3). */
   async cleanupStale(): Promise<void> {
-    for (const h of new Set(this.#byName.values())) {
+    for (const h of this.#loaded()) {
       if (!h.cleanupStale) continue;
       try {
         await h.cleanupStale(
@@ -265,7 +321,7 @@ export class HelperRuntime {
   async close(): Promise<void> {
     this.#closing.abort(new Error("daemon shutting down"));
     for (const table of this.#tables.values()) await table.closeAll();
-    for (const h of new Set(this.#byName.values())) {
+    for (const h of this.#loaded()) {
       try {
         await h.shutdown?.(this.makeContext(h.name, "shutdown", { requestId: "shutdown" }));
       } catch (err) {

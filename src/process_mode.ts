@@ -114,9 +114,9 @@ export async function runProcessMode(
   if (module === "system") {
     return fail(`system.${fn} needs the daemon: process mode has no daemon state`, "ValueError");
   }
-  const { HELPERS } = await import("../helpers/mod.ts");
+  const { MANIFEST } = await import("../helpers/manifest.ts");
   const host = new InProcessHost(
-    HELPERS,
+    MANIFEST,
     { handleTtlMs: 0, helperTimeoutMs: config.helperTimeout * 1000, debug: config.debug },
     systemClock,
     () => {},

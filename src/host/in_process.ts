@@ -6,25 +6,23 @@
 import type { Clock } from "../clock.ts";
 import { helperFailed, WireError } from "../errors.ts";
 import { HelperRuntime, type LogFn } from "../helper_runtime.ts";
-import type { HelperDefinition, HelperSettings } from "../../helpers/types.ts";
+import type { HelperDefinition, HelperSettings, LazyHelper } from "../../helpers/types.ts";
 import { type HelperHost, type HostCall, resultBytes } from "./types.ts";
 
 export class InProcessHost implements HelperHost {
   readonly ready: Promise<void> = Promise.resolve();
   readonly #runtime: HelperRuntime;
-  readonly #helpers: readonly HelperDefinition[];
   readonly #ascii: boolean;
 
   /** `ascii`: escape non-ASCII in results (encoding "repair", the default). */
   constructor(
-    helpers: readonly HelperDefinition[],
+    helpers: readonly (HelperDefinition | LazyHelper)[],
     settings: HelperSettings,
     clock: Clock,
     log: LogFn,
     ascii = true,
   ) {
     this.#ascii = ascii;
-    this.#helpers = helpers;
     this.#runtime = new HelperRuntime(helpers, settings, clock, log);
   }
 
@@ -37,11 +35,7 @@ export class InProcessHost implements HelperHost {
   }
 
   functions(): ReadonlyMap<string, readonly string[]> {
-    const m = new Map<string, readonly string[]>();
-    for (const h of this.#helpers) {
-      for (const name of [h.name, ...(h.aliases ?? [])]) m.set(name, Object.keys(h.functions));
-    }
-    return m;
+    return this.#runtime.functionNames();
   }
 
   async call(c: HostCall, signal: AbortSignal): Promise<Uint8Array> {

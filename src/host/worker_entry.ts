@@ -9,11 +9,11 @@
 import { systemClock } from "../clock.ts";
 import { WireError } from "../errors.ts";
 import { InProcessHost } from "./in_process.ts";
-import type { HelperSettings } from "../../helpers/types.ts";
+import type { HelperDefinition, HelperSettings } from "../../helpers/types.ts";
 import type { HostCall } from "./types.ts";
 
 type Msg =
-  | { kind: "init"; settings: HelperSettings; ascii: boolean }
+  | { kind: "init"; settings: HelperSettings; ascii: boolean; extraHelperModules?: string[] }
   | { kind: "call"; id: number; call: HostCall }
   | { kind: "abort"; id: number }
   | { kind: "op"; id: number; op: "sweep" | "cleanupStale" | "handleCounts" | "close" | "ping" };
@@ -29,9 +29,12 @@ self.onmessage = async (e: MessageEvent<Msg>) => {
   const m = e.data;
   if (m.kind === "init") {
     try {
-      const { HELPERS } = await import("../../helpers/mod.ts");
+      const { MANIFEST } = await import("../../helpers/manifest.ts");
+      // Test-only helpers (WorkerHost extraHelperModules): each module default-exports one.
+      const extra: HelperDefinition[] = [];
+      for (const url of m.extraHelperModules ?? []) extra.push((await import(url)).default);
       host = new InProcessHost(
-        HELPERS,
+        [...MANIFEST, ...extra],
         m.settings,
         systemClock,
         (level, message) => post({ kind: "log", level, message }),

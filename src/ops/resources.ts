@@ -5,8 +5,6 @@
  * wall-clock interval, and served from cache; RSS is read at the same time.
  */
 
-import process from "node:process";
-
 /** CPU seconds used by this process so far (user + system, all threads). */
 export function processCpuSeconds(): number {
   try {
@@ -16,8 +14,7 @@ export function processCpuSeconds(): number {
     const ticks = Number(rest[11]) + Number(rest[12]);
     return ticks / 100; // USER_HZ is 100 on Linux
   } catch {
-    const u = process.cpuUsage();
-    return (u.user + u.system) / 1e6;
+    return 0; // no /proc (not Linux): CPU is reported as 0
   }
 }
 

@@ -1,0 +1,95 @@
+import assert from "node:assert/strict";
+import { systemClock } from "../../src/clock.ts";
+import { HelperRuntime } from "../../src/helper_runtime.ts";
+import { defineHelper, fn, type HelperDefinition, wrapped } from "../../helpers/types.ts";
+
+const settings = { handleTtlMs: 1000, helperTimeoutMs: 1000, debug: 0 };
+
+Deno.test("HelperRuntime loads a lazy helper once, on its first call", async () => {
+  let loads = 0;
+  const def = defineHelper({
+    name: "lazy_one",
+    replaces: "test",
+    functions: { hello: fn(["who"], (a) => wrapped(`hi ${a.who}`)) },
+  });
+  const rt = new HelperRuntime(
+    [{
+      name: "lazy_one",
+      aliases: ["lazy_alias"],
+      replaces: "test",
+      functions: ["hello"],
+      load: () => {
+        loads++;
+        return Promise.resolve(def);
+      },
+    }],
+    settings,
+    systemClock,
+    () => {},
+  );
+  assert.deepEqual(rt.moduleNames, ["lazy_one", "lazy_alias"]);
+  assert.equal(loads, 0, "nothing loaded at start");
+  const [a, b] = await Promise.all([
+    rt.call("lazy_one", "hello", { who: "x" }, true, { requestId: "r" }),
+    rt.call("lazy_alias", "hello", ["y"], true, { requestId: "r" }),
+  ]);
+  assert.deepEqual(a, { success: true, result: "hi x" });
+  assert.deepEqual(b, { success: true, result: "hi y" });
+  assert.equal(loads, 1);
+  await assert.rejects(
+    rt.call("lazy_one", "nope", {}, true, { requestId: "r" }),
+    /Function 'nope' not found in module 'lazy_one'/,
+  );
+  assert.equal(loads, 1);
+});
+
+Deno.test("HelperRuntime reports a helper that fails to load as the call's error, and retries later", async () => {
+  let fail = true;
+  const def: HelperDefinition = defineHelper({
+    name: "flaky",
+    replaces: "t",
+    functions: { f: fn([], () => 1) },
+  });
+  const rt = new HelperRuntime(
+    [{
+      name: "flaky",
+      aliases: [],
+      replaces: "t",
+      functions: ["f"],
+      load: () => (fail ? Promise.reject(new Error("boom")) : Promise.resolve(def)),
+    }],
+    settings,
+    systemClock,
+    () => {},
+  );
+  await assert.rejects(
+    rt.call("flaky", "f", {}, true, { requestId: "r" }),
+    /Error in flaky\.f: cannot load the helper module: boom/,
+  );
+  fail = false;
+  assert.equal(await rt.call("flaky", "f", {}, true, { requestId: "r" }), 1);
+});
+
+Deno.test("bindParams() binds by name and position with Python's error texts", async () => {
+  const rt = new HelperRuntime(
+    [defineHelper({
+      name: "b",
+      replaces: "t",
+      functions: { f: fn(["x", "y"], (a) => a, { required: ["x"] }) },
+    })],
+    settings,
+    systemClock,
+    () => {},
+  );
+  const call = (p: unknown, present = true) => rt.call("b", "f", p, present, { requestId: "r" });
+  assert.deepEqual(await call([1, 2]), { x: 1, y: 2 });
+  assert.deepEqual(await call({ x: 1 }), { x: 1 });
+  assert.deepEqual(await call("solo"), { x: "solo" });
+  await assert.rejects(
+    call({ x: 1, z: 2 }),
+    /Error in b\.f: f\(\) got an unexpected keyword argument 'z'/,
+  );
+  await assert.rejects(call([1, 2, 3]), /f\(\) takes 2 positional arguments but 3 were given/);
+  await assert.rejects(call({}, true), /f\(\) missing 1 required argument: 'x'/);
+  await assert.rejects(call(undefined, false), /missing 1 required argument/);
+});
