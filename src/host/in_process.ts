@@ -4,7 +4,7 @@
  */
 
 import type { Clock } from "../clock.ts";
-import { helperFailed, WireError } from "../errors.ts";
+import { helperFailed, helperTimedOut, WireError } from "../errors.ts";
 import { HelperRuntime, type LogFn } from "../helper_runtime.ts";
 import type { HelperDefinition, HelperSettings, LazyHelper } from "../../helpers/types.ts";
 import { type HelperHost, type HostCall, resultBytes } from "./types.ts";
@@ -13,6 +13,9 @@ export class InProcessHost implements HelperHost {
   readonly ready: Promise<void> = Promise.resolve();
   readonly #runtime: HelperRuntime;
   readonly #ascii: boolean;
+  readonly #timeoutMs: number;
+  /** Calls abandoned after settings.helperTimeoutMs. */
+  abandoned = 0;
 
   /** `ascii`: escape non-ASCII in results (encoding "repair", the default). */
   constructor(
@@ -23,6 +26,7 @@ export class InProcessHost implements HelperHost {
     ascii = true,
   ) {
     this.#ascii = ascii;
+    this.#timeoutMs = settings.helperTimeoutMs;
     this.#runtime = new HelperRuntime(helpers, settings, clock, log);
   }
 
@@ -39,10 +43,30 @@ export class InProcessHost implements HelperHost {
   }
 
   async call(c: HostCall, signal: AbortSignal): Promise<Uint8Array> {
-    const value = await this.#runtime.call(c.module, c.function, c.params, c.hasParams, {
-      requestId: c.requestId,
-      signal,
+    // Bounded as in WorkerHost: past the timeout the caller gets a TimeoutError and the helper's
+    // signal aborts; work that ignores its signal is abandoned, not awaited.
+    const expired = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        this.abandoned++;
+        const err = helperTimedOut(c.module, c.function, this.#timeoutMs / 1000);
+        expired.abort(err);
+        reject(err);
+      }, this.#timeoutMs);
     });
+    let value: unknown;
+    try {
+      value = await Promise.race([
+        this.#runtime.call(c.module, c.function, c.params, c.hasParams, {
+          requestId: c.requestId,
+          signal: AbortSignal.any([signal, expired.signal]),
+        }),
+        timedOut,
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
     try {
       return resultBytes(value, this.#ascii);
     } catch (err) {

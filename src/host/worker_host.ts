@@ -30,8 +30,16 @@ export class WorkerHost implements HelperHost {
   /** Calls abandoned after their timeout. */
   abandoned = 0;
 
-  /** `ascii`: results are ASCII-escaped JSON (encoding "repair"). */
-  constructor(settings: HelperSettings, log: LogFn, ascii = true) {
+  /**
+   * `ascii`: results are ASCII-escaped JSON (encoding "repair"). `extraHelperModules`: URLs of
+   * modules whose default export is a helper definition, loaded after HELPERS (tests).
+   */
+  constructor(
+    settings: HelperSettings,
+    log: LogFn,
+    ascii = true,
+    extraHelperModules: readonly string[] = [],
+  ) {
     this.#log = log;
     this.#settings = settings;
     this.#worker = new Worker(new URL("./worker_entry.ts", import.meta.url), { type: "module" });
@@ -44,7 +52,7 @@ export class WorkerHost implements HelperHost {
       };
     });
     this.ready.catch(() => {});
-    this.#worker.postMessage({ kind: "init", settings, ascii });
+    this.#worker.postMessage({ kind: "init", settings, ascii, extraHelperModules });
   }
 
   // deno-lint-ignore no-explicit-any

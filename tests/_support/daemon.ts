@@ -8,6 +8,11 @@
 import { loadConfig } from "../../src/config.ts";
 import { type RunningDaemon, startDaemon } from "../../src/daemon.ts";
 import { probeDaemon } from "../../src/server/socket.ts";
+import { systemClock } from "../../src/clock.ts";
+import { InProcessHost } from "../../src/host/in_process.ts";
+import { WorkerHost } from "../../src/host/worker_host.ts";
+import { HELPERS } from "../../helpers/mod.ts";
+import type { HelperDefinition } from "../../helpers/types.ts";
 
 export const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -26,6 +31,8 @@ export async function waitFor(
   }
 }
 
+type HostLog = (level: "debug" | "info" | "warn" | "error", m: string) => void;
+
 export interface TestDaemon {
   readonly dir: string;
   readonly socket: string;
@@ -35,12 +42,35 @@ export interface TestDaemon {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
+/** Extra helpers for a test daemon (robustness tests load tests/_support/fault_helper.ts). */
+export interface TestDaemonOptions {
+  /** Run these helpers, after HELPERS, on the daemon's own thread (InProcessHost). */
+  readonly helpers?: readonly HelperDefinition[];
+  /** Load these module URLs (default export: a helper) into the helper Worker, after HELPERS. */
+  readonly helperModules?: readonly string[];
+}
+
 /** Starts an in-process daemon with environment-style settings. */
-export async function startTestDaemon(env: Record<string, string> = {}): Promise<TestDaemon> {
+export async function startTestDaemon(
+  env: Record<string, string> = {},
+  opts: TestDaemonOptions = {},
+): Promise<TestDaemon> {
   const dir = await Deno.makeTempDir({ prefix: "cpan-bridge-test-" });
   const socket = `${dir}/bridge.sock`;
   const config = loadConfig({ ...env, CPAN_BRIDGE_SOCKET: socket, CPAN_BRIDGE_LOG_DIR: dir });
-  const daemon = await startDaemon(config, { env: {} });
+  const settings = {
+    handleTtlMs: config.handleTtl * 1000,
+    helperTimeoutMs: config.helperTimeout * 1000,
+    debug: config.debug,
+  };
+  const ascii = config.encoding === "repair";
+  const host = opts.helpers
+    ? (log: HostLog) =>
+      new InProcessHost([...HELPERS, ...opts.helpers!], settings, systemClock, log, ascii)
+    : opts.helperModules
+    ? (log: HostLog) => new WorkerHost(settings, log, ascii, opts.helperModules)
+    : undefined;
+  const daemon = await startDaemon(config, host ? { env: {}, host } : { env: {} });
   await daemon.context.host.ready;
   const stop = async () => {
     await daemon.stop("test finished");
