@@ -12,7 +12,7 @@
  * <cache> is $CPAN_BRIDGE_CACHE_DIR, else $XDG_CACHE_HOME/cpan-bridge, else
  * $HOME/.cache/cpan-bridge, else ${TMPDIR:-/tmp}/cpan-bridge-<uid>; a directory is used only if
  * it and every directory above it belong to this user or root and are not writable by others
- * (sticky directories such as /tmp excepted).
+ * (sticky directories such as /tmp excepted), and not on a filesystem mounted noexec.
  *
  * Archive format (little-endian), after the 8-byte magic "CPANBRA1", entries of
  *   u8 type ('D' directory, 'F' file, 'L' symlink, 'E' end), u16 mode, u16 path length,
@@ -32,6 +32,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -120,6 +121,11 @@ static void cache_base(char *out) {
     for (int i = 0; i < n; i++) {
         if (mkdir_p(cand[i]) != 0) {
             snprintf(why, sizeof why, "%.4000s: %s", cand[i], strerror(errno));
+            continue;
+        }
+        struct statvfs vfs;
+        if (statvfs(cand[i], &vfs) == 0 && (vfs.f_flag & ST_NOEXEC)) {
+            snprintf(why, sizeof why, "%.4000s: mounted noexec", cand[i]);
             continue;
         }
         if (dir_is_private(cand[i], why, sizeof why) && access(cand[i], W_OK | X_OK) == 0) {
@@ -305,7 +311,7 @@ static void remove_leftovers(const char *base, const char *prefix) {
     closedir(d);
 }
 
-static void unpack(const char *base, const char *final, const char *self) {
+static void unpack(const char *base, const char *final) {
     char lock[PATH_MAX], tmp[PATH_MAX], mark[PATH_MAX], prefix[128];
     join(lock, base, ".lock");
     int lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -321,10 +327,11 @@ static void unpack(const char *base, const char *final, const char *self) {
         die("Path too long: %s", base);
     if (!mkdtemp(tmp)) die("Cannot create a directory in %s: %s", base, strerror(errno));
 
-    int self_fd = open(self, O_RDONLY | O_CLOEXEC);
+    /* The running image, even if the file was replaced or removed since. */
+    int self_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
     struct stat st;
-    if (self_fd < 0 || fstat(self_fd, &st) != 0) die("Cannot read %s: %s", self, strerror(errno));
-    if (st.st_size < (off_t)CB_PAYLOAD_SIZE) die("The binary %s is truncated", self);
+    if (self_fd < 0 || fstat(self_fd, &st) != 0) die("Cannot read /proc/self/exe: %s", strerror(errno));
+    if (st.st_size < (off_t)CB_PAYLOAD_SIZE) die("The binary is truncated");
     int dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0) die("Cannot open %s: %s", tmp, strerror(errno));
     extract(self_fd, st.st_size - (off_t)CB_PAYLOAD_SIZE, st.st_size, dfd);
@@ -378,7 +385,7 @@ int main(int argc, char **argv) {
     snprintf(name, sizeof name, "%s-%s", CB_VERSION, CB_ID);
     join(final, base, name);
     join(mark, final, DONE_MARK);
-    if (access(mark, F_OK) != 0) unpack(base, final, self);
+    if (access(mark, F_OK) != 0) unpack(base, final);
     if (!dir_is_private(final, why, sizeof why)) die("Refusing to run from %s", why);
 
     join(runtime, final, CB_RUNTIME);

@@ -40,7 +40,7 @@ ok(-x $dist, 'dist/cpan-bridge exists');
 
 # ---- an empty directory, a minimal environment ----
 my $dir = tempdir('cpan-bridge-binary-XXXXXX', TMPDIR => 1, CLEANUP => 1);
-mkdir "$dir/$_" or die "$dir/$_: $!" for qw(bin home work tmp);
+mkdir "$dir/$_" or die "$dir/$_: $!" for qw(bin home work tmp tmp2);
 my $bin = "$dir/bin/cpan-bridge";
 copy($dist, $bin) or die "copy: $!";
 chmod 0755, $bin;
@@ -164,13 +164,24 @@ sub slurp { my ($p) = @_; open my $f, '<', $p or return undef; local $/; return 
 
 # ---- the launcher ----
 SKIP: {
-    skip 'deno compile build: no launcher', 9 unless $selfx;
+    skip 'deno compile build: no launcher', 11 unless $selfx;
     my $uid = $>;
 
     # HOME empty: falls back to $TMPDIR/cpan-bridge-<uid>.
     my ($r, $out) = run_cmd({ HOME => '', TMPDIR => "$dir/tmp" }, undef, $bin, '--version');
     is($r, 0, 'runs with an empty HOME') or diag($out);
     ok(glob("$dir/tmp/cpan-bridge-$uid/*/.complete"), 'unpacked into $TMPDIR/cpan-bridge-<uid>');
+
+    # HOME on a filesystem mounted noexec (in a private mount namespace): falls back too.
+    SKIP: {
+        mkdir "$dir/noexec";
+        skip 'cannot mount in a private namespace here', 2
+          unless system("/usr/bin/unshare -m /bin/sh -c 'mount -t tmpfs -o noexec none $dir/noexec' 2>/dev/null") == 0;
+        ($r, $out) = run_cmd({ TMPDIR => "$dir/tmp2" }, undef, '/usr/bin/unshare', '-m', '/bin/sh', '-c',
+            'mount -t tmpfs -o noexec none "$1" && HOME="$1" exec "$2" --version', 'sh', "$dir/noexec", $bin);
+        is($r, 0, 'runs when HOME is mounted noexec') or diag($out);
+        ok(glob("$dir/tmp2/cpan-bridge-$uid/*/.complete"), 'and unpacked into $TMPDIR/cpan-bridge-<uid>');
+    }
 
     # A cache directory others can write to is refused.
     mkdir "$dir/shared";
