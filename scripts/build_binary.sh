@@ -82,9 +82,15 @@ if [ "$mode" = compile ]; then
   fi
 else
   stamp "self-extracting: static launcher + xz payload, runtime from npm deno@$deno_version, git $commit, $built" true
-  # Smaller payload: type declarations, source maps and documents are never loaded.
+  # Smaller payload, fewer files to unpack: type declarations, source maps, documents, the
+  # packages' own tests and tool settings are never loaded (licences stay).
   find "$stage/node_modules" -type f \( -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' \
-    -o -name '*.map' -o -name '*.md' -o -name '*.markdown' \) ! -iname 'licen[cs]e*' -delete
+    -o -name '*.map' -o -name '*.md' -o -name '*.markdown' -o -name '.eslintrc*' -o -name '.nycrc*' \
+    -o -name '.editorconfig' -o -name '.npmignore' -o -name '.travis.yml' \) \
+    ! -iname 'licen[cs]e*' -delete
+  find "$stage/node_modules/.deno" -regextype posix-extended -type d -regex \
+    '.*/\.deno/[^/]+/node_modules/(@[^/]+/[^/]+|[^@/][^/]*)/(test|tests|\.github)' -prune \
+    -exec rm -rf {} +
   rm -rf "$stage/node_modules/.bin"
 
   # The runtime's compressed part does not change between builds: keep it in dist/.cache.
