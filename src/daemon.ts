@@ -18,6 +18,7 @@ import { ResourceMonitor } from "./ops/resources.ts";
 import { SecurityMonitor } from "./ops/security.ts";
 import { Stats } from "./ops/stats.ts";
 import { Throttle } from "./ops/throttle.ts";
+import { acceptLoop as runAcceptLoop } from "./server/accept_loop.ts";
 import { serveConnection } from "./server/connection.ts";
 import { bindSocket, type BoundSocket, StartupError } from "./server/socket.ts";
 import { PROTOCOL_VERSION, VERSION } from "./version.ts";
@@ -222,19 +223,16 @@ export async function startDaemon(
   log.info("Resource monitoring thread started");
 
   const inFlight = new Set<Promise<void>>();
-  const acceptLoop = (async () => {
-    try {
-      for await (const conn of sock.listener) {
-        const p = serveConnection(d, conn);
-        inFlight.add(p);
-        p.finally(() => inFlight.delete(p));
-      }
-    } catch (err) {
-      if (!stopping) {
-        log.error(`Error accepting connections: ${err instanceof Error ? err.message : err}`);
-      }
-    }
-  })();
+  // A failed accept (EMFILE) never ends the loop: see server/accept_loop.ts.
+  const acceptLoop = runAcceptLoop(sock.listener, {
+    d,
+    serve: (conn) => {
+      const p = serveConnection(d, conn);
+      inFlight.add(p);
+      p.finally(() => inFlight.delete(p));
+    },
+    stopping: () => stopping,
+  });
 
   const signalHandlers: Array<[Deno.Signal, () => void]> = [];
   if (opts.handleSignals) {

@@ -11,7 +11,8 @@ import { dispatch, failed, type Reply } from "../protocol/dispatch.ts";
 import { encodeReply } from "../wire/encoding.ts";
 import { readRequest, writeAll } from "../wire/framing.ts";
 
-const PING_PROBE = /^\s*\{[^{}]*"module"\s*:\s*"test"[^{}]*"function"\s*:\s*"ping"/;
+/** A liveness ping, recognised from the first bytes of a request. */
+export const PING_PROBE = /^\s*\{[^{}]*"module"\s*:\s*"test"[^{}]*"function"\s*:\s*"ping"/;
 
 /** Serves one accepted connection to completion. Never throws. */
 export async function serveConnection(d: DaemonContext, conn: Deno.Conn): Promise<void> {

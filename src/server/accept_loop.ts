@@ -1,0 +1,117 @@
+/**
+ * @module
+ * The accept loop (contract §6.2, §12 D2). A failed accept must never end it: Deno's listener
+ * iterator stops at the first error, so one EMFILE (process out of file descriptors) left the
+ * daemon deaf for good. The loop keeps one descriptor in reserve; when an accept fails, it frees
+ * the reserve to take the waiting client, answers it (a liveness ping normally, anything else
+ * with a clear "Server busy" error) and closes it, then takes the reserve back. Clients are
+ * refused cleanly instead of hanging in the backlog, and service resumes when descriptors free up.
+ */
+
+import type { DaemonContext } from "../daemon_context.ts";
+import { serverBusy } from "../errors.ts";
+import { dispatch, failed } from "../protocol/dispatch.ts";
+import { encodeReply } from "../wire/encoding.ts";
+import { readRequest, writeAll } from "../wire/framing.ts";
+import { PING_PROBE } from "./connection.ts";
+
+/** What the loop needs besides the listener. */
+export interface AcceptLoopDeps {
+  readonly d: DaemonContext;
+  /** Serves one accepted connection (not awaited). */
+  readonly serve: (conn: Deno.Conn) => void;
+  /** True once the daemon is stopping: a failed accept then ends the loop. */
+  readonly stopping: () => boolean;
+}
+
+const BACKOFF_MS = 50;
+/** A refused client has this long to send its request (it holds the only spare descriptor). */
+const REFUSE_IDLE_MS = 500;
+/** At most one "cannot accept" log line per this many ms. */
+const LOG_EVERY_MS = 5_000;
+
+function openReserve(): Deno.FsFile | undefined {
+  try {
+    return Deno.openSync("/dev/null", { read: true });
+  } catch {
+    return undefined;
+  }
+}
+
+/** Answers one connection taken with the reserve descriptor, then closes it. */
+async function refuse(d: DaemonContext, conn: Deno.Conn, why: string): Promise<void> {
+  const t0 = performance.now();
+  let reply: string | Uint8Array[];
+  try {
+    const bytes = await readRequest(conn, {
+      maxBytes: 65536,
+      idleMs: REFUSE_IDLE_MS,
+      drainMs: REFUSE_IDLE_MS,
+    });
+    if (PING_PROBE.test(new TextDecoder().decode(bytes.subarray(0, 512)))) {
+      reply = await dispatch(d, bytes, { client: "reserve" });
+    } else {
+      d.stats.connectionsRejected++;
+      reply = failed(d, serverBusy(why), "connection.refused", t0);
+    }
+  } catch (err) {
+    reply = failed(d, err, "request.read", t0);
+  }
+  try {
+    const parts = typeof reply === "string" ? [encodeReply(reply, d.config.encoding)] : reply;
+    for (const p of parts) await writeAll(conn, p);
+  } catch { /* client gone */ }
+  try {
+    conn.close();
+  } catch { /* closed */ }
+}
+
+/** Accepts connections until the listener is closed. Never throws. */
+export async function acceptLoop(
+  listener: Deno.Listener,
+  { d, serve, stopping }: AcceptLoopDeps,
+): Promise<void> {
+  let reserve = openReserve();
+  let lastLog = -Infinity;
+  try {
+    while (!stopping()) {
+      let conn: Deno.Conn;
+      try {
+        conn = await listener.accept();
+      } catch (err) {
+        if (
+          stopping() || err instanceof Deno.errors.BadResource ||
+          err instanceof Deno.errors.Interrupted
+        ) return;
+        const msg = err instanceof Error ? err.message : String(err);
+        if (performance.now() - lastLog > LOG_EVERY_MS) {
+          lastLog = performance.now();
+          d.logs.daemon.error(
+            `Error accepting connections: ${msg}; refusing new clients until descriptors free up (raise ulimit -n or lower CPAN_BRIDGE_MAX_CONNECTIONS)`,
+          );
+        }
+        if (reserve) {
+          reserve.close();
+          reserve = undefined;
+          let spare: Deno.Conn | undefined;
+          try {
+            spare = await listener.accept();
+          } catch (e) {
+            if (
+              stopping() || e instanceof Deno.errors.BadResource ||
+              e instanceof Deno.errors.Interrupted
+            ) return;
+          }
+          if (spare) await refuse(d, spare, `the daemon is out of file descriptors (${msg})`);
+          reserve = openReserve();
+          if (spare && reserve) continue;
+        }
+        await new Promise((r) => setTimeout(r, BACKOFF_MS));
+        continue;
+      }
+      serve(conn);
+    }
+  } finally {
+    reserve?.close();
+  }
+}
