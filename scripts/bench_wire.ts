@@ -12,6 +12,7 @@
 import { parseArgs } from "node:util";
 import { cliCommand, ROOT, waitFor } from "../tests/_support/daemon.ts";
 import { probeDaemon } from "../src/server/socket.ts";
+import { rawCall } from "../tests/_support/raw.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -64,7 +65,7 @@ async function drive(
   return JSON.parse(new TextDecoder().decode(out.stdout));
 }
 
-// The floor.
+// The floor: built now, started per call with cpan-bridge's own reply bytes for that call.
 const floorBin = `${dir}/floor`;
 const cc = await new Deno.Command("cc", {
   args: ["-O2", "-pthread", "-o", floorBin, `${ROOT}/scripts/bench/floor.c`],
@@ -72,10 +73,32 @@ const cc = await new Deno.Command("cc", {
 if (!cc.success) {
   throw new Error(`Cannot build the floor server: ${new TextDecoder().decode(cc.stderr)}`);
 }
-const floorSock = `${dir}/floor.sock`;
-const floor = new Deno.Command(floorBin, { args: [floorSock], stdout: "null", stderr: "inherit" })
-  .spawn();
-await waitFor(() => probeDaemon(floorSock, 500), "floor server");
+
+/** Starts a floor server that answers what cpan-bridge answers to `m.f`. */
+async function startFloor(bridgeSock: string, m: string, f: string) {
+  const reply = await rawCall(
+    bridgeSock,
+    JSON.stringify({
+      module: m,
+      function: f,
+      params: {},
+      timestamp: Date.now() / 1000,
+      perl_caller: "bench",
+      request_id: `${Math.floor(Date.now() / 1000)}_${Deno.pid}_1`,
+      client_version: "2.00",
+    }),
+  );
+  const file = `${dir}/${m}.${f}.reply`;
+  await Deno.writeTextFile(file, reply);
+  const sock = `${dir}/floor-${m}.${f}.sock`;
+  const child = new Deno.Command(floorBin, {
+    args: [sock, file],
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  await waitFor(() => probeDaemon(sock, 500), "floor server");
+  return { sock, child, bytes: reply.length };
+}
 
 // cpan-bridge.
 const sock = `${dir}/bridge.sock`;
@@ -117,12 +140,13 @@ const calls: Array<[string, string, boolean]> = [
   ["datetime_helper", "now", true],
 ];
 for (const [m, f, ping] of calls) {
+  const floor = await startFloor(sock, m, f);
   for (const clients of [1, 8, 32, 64]) {
     const per = Math.max(1, Math.floor(total / clients / (ping ? 2 : 1)));
     const c0 = cpuSeconds(daemon.pid);
     const r = await drive(sock, m, f, clients, per, ping);
     const cpuUs = ((cpuSeconds(daemon.pid) - c0) / (r.count * (ping ? 2 : 1))) * 1e6;
-    const fl = await drive(floorSock, m, f, clients, per, ping);
+    const fl = await drive(floor.sock, m, f, clients, per, ping);
     log(
       `| ${m}.${f}${ping ? " (+ping)" : ""} | ${clients} | ${r.throughput.toFixed(0)} | ${
         fl.throughput.toFixed(0)
@@ -131,12 +155,12 @@ for (const [m, f, ping] of calls) {
       } | ${fl.p99_ms.toFixed(3)} | ${cpuUs.toFixed(0)} | ${r.errors} |`,
     );
   }
+  floor.child.kill("SIGTERM");
+  await floor.child.status;
 }
 log();
 log(`cpan-bridge daemon RSS after the runs: ${rssMb(daemon.pid).toFixed(1)} MB`);
 
 daemon.kill("SIGTERM");
 await daemon.status;
-floor.kill("SIGTERM");
-await floor.status;
 await Deno.remove(dir, { recursive: true });

@@ -172,7 +172,7 @@ export const CONFIG_KEYS = {
   throttleWait: {
     env: "CPAN_BRIDGE_THROTTLE_WAIT",
     kind: "float",
-    default: "10",
+    default: "60",
     doc: "seconds a throttled helper call may wait before it gets a 'Server busy' error",
   },
   maxStringLength: {

@@ -179,9 +179,9 @@ export class HelperRuntime {
       cwd ??= pid === undefined
         ? Promise.resolve(Deno.cwd())
         : Deno.readLink(`/proc/${pid}/cwd`).catch(() => Deno.cwd());
-    const signal = meta.signal
-      ? AbortSignal.any([meta.signal, this.#closing.signal])
-      : this.#closing.signal;
+    // The caller's signal (aborted on timeout or shutdown by the host), else the runtime's own.
+    // No AbortSignal.any: a dependent signal per call would pile up on the long-lived one.
+    const signal = meta.signal ?? this.#closing.signal;
     const helperName = this.#byName.get(module)?.name ?? module;
     return {
       module,

@@ -1,6 +1,8 @@
-/* The floor for the wire benchmark: a minimal Unix-socket server that reads one request to EOF
- * (or a closing brace at depth 0) and answers a fixed reply, one connection at a time per
- * thread. Build: cc -O2 -pthread -o floor floor.c. Run: ./floor /path/to.sock */
+/* The floor for the wire benchmark: a minimal Unix-socket server that reads one request (to the
+ * closing brace at depth 0, or EOF) and answers a fixed reply, one thread per connection.
+ * The reply is read from REPLY_FILE: the benchmark gives it the very bytes cpan-bridge answers
+ * for the same call, so clients do the same work against both servers.
+ * Build: cc -O2 -pthread -o floor floor.c. Run: ./floor /path/to.sock REPLY_FILE */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,7 +12,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-static const char REPLY[] = "{\"success\":true,\"result\":{\"message\":\"pong\"}}";
+static char *REPLY;
+static size_t REPLY_LEN;
 
 static void *serve(void *arg) {
   int fd = (int)(long)arg;
@@ -27,8 +30,8 @@ static void *serve(void *arg) {
     }
   }
   size_t off = 0;
-  while (off < sizeof REPLY - 1) {
-    ssize_t w = write(fd, REPLY + off, sizeof REPLY - 1 - off);
+  while (off < REPLY_LEN) {
+    ssize_t w = write(fd, REPLY + off, REPLY_LEN - off);
     if (w <= 0) break;
     off += (size_t)w;
   }
@@ -37,7 +40,15 @@ static void *serve(void *arg) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 2) { fprintf(stderr, "usage: %s SOCKET\n", argv[0]); return 64; }
+  if (argc != 3) { fprintf(stderr, "usage: %s SOCKET REPLY_FILE\n", argv[0]); return 64; }
+  FILE *f = fopen(argv[2], "rb");
+  if (!f) { perror(argv[2]); return 66; }
+  fseek(f, 0, SEEK_END);
+  REPLY_LEN = (size_t)ftell(f);
+  rewind(f);
+  REPLY = malloc(REPLY_LEN);
+  if (fread(REPLY, 1, REPLY_LEN, f) != REPLY_LEN) { perror("read reply"); return 66; }
+  fclose(f);
   signal(SIGPIPE, SIG_IGN);
   int s = socket(AF_UNIX, SOCK_STREAM, 0);
   struct sockaddr_un a = { .sun_family = AF_UNIX };

@@ -82,7 +82,10 @@ self.onmessage = async (e: MessageEvent<Msg>) => {
     if (m.op === "sweep") value = await host.sweep();
     else if (m.op === "cleanupStale") await host.cleanupStale();
     else if (m.op === "handleCounts") value = await host.handleCounts();
-    else if (m.op === "close") await host.close();
+    else if (m.op === "close") {
+      for (const ac of running.values()) ac.abort(new Error("daemon shutting down"));
+      await host.close();
+    }
     post({ kind: "op", id: m.id, ok: true, value });
   } catch (err) {
     post({ kind: "op", id: m.id, ok: false, value: String(err) });

@@ -73,6 +73,8 @@ async function parse(d: DaemonContext, bytes: Uint8Array, peer: Peer): Promise<B
 export type Reply = string | Uint8Array[];
 
 const utf8 = new TextEncoder();
+/** Helper calls end by their own timeout (WorkerHost) or at daemon shutdown (host.close()). */
+const NEVER = new AbortController().signal;
 
 async function route(d: DaemonContext, req: BridgeRequest): Promise<Reply> {
   if (req.module === "test" || req.module === "system") {
@@ -99,7 +101,7 @@ async function route(d: DaemonContext, req: BridgeRequest): Promise<Reply> {
         hasParams: req.hasParams,
         requestId: req.requestId,
       },
-      AbortSignal.timeout(d.config.helperTimeout * 1000 + 5_000),
+      NEVER,
     );
     const info = JSON.stringify({
       daemon_version: PROTOCOL_VERSION,
