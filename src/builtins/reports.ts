@@ -169,6 +169,23 @@ export function healthReport(d: DaemonContext) {
   };
   if (stale > c.healthStaleConnections) warnings.push(`Stale connections: ${stale}`);
 
+  const alert = d.security.lastAlert;
+  const recentAlert = alert !== null && now - alert.at < 3_600_000;
+  checks.security = {
+    status: recentAlert ? "warn" : "pass",
+    message: recentAlert
+      ? `SECURITY ALERT in the last hour: ${alert!.type}`
+      : `${d.security.total} security events, no alert in the last hour`,
+    details: {
+      security_events: d.security.total,
+      alerts: d.security.alerts,
+      events_by_type: d.security.metrics().events_by_type,
+    },
+  };
+  if (recentAlert) {
+    warnings.push(`Security alert in the last hour: ${alert!.type} (see the security log)`);
+  }
+
   const dropped = d.logs.dropped();
   const logStats = d.logs.stats();
   checks.logging = {

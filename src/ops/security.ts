@@ -55,6 +55,8 @@ export class SecurityMonitor {
   readonly byType: Record<string, number> = {};
   total = 0;
   alerts = 0;
+  /** When the last SECURITY ALERT was written (epoch ms), and for which event type. */
+  lastAlert: { at: number; type: string } | null = null;
 
   constructor(log: LineLogger, now: () => number) {
     this.#log = log;
@@ -116,6 +118,7 @@ export class SecurityMonitor {
       if (!this.#alerting.has(alertType)) {
         this.#alerting.add(alertType);
         this.alerts++;
+        this.lastAlert = { at: t, type: alertType };
         this.#log.critical(
           `SECURITY ALERT: ${alertType} threshold exceeded: ${times.length} events in last hour (threshold: ${threshold})`,
         );

@@ -89,9 +89,14 @@ export async function bindSocket(path: string, mode: number, group: string): Pro
   try {
     Deno.chmodSync(privateDir, 0o700);
     listener = Deno.listen({ transport: "unix", path: tmp });
-    Deno.chmodSync(tmp, mode);
-    if (group) Deno.chownSync(tmp, null, resolveGid(group));
-    Deno.renameSync(tmp, path);
+    try {
+      Deno.chmodSync(tmp, mode);
+      if (group) Deno.chownSync(tmp, null, resolveGid(group));
+      Deno.renameSync(tmp, path);
+    } catch (err) {
+      listener.close();
+      throw err;
+    }
   } finally {
     try {
       Deno.removeSync(privateDir, { recursive: true });

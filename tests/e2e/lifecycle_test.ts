@@ -17,13 +17,44 @@ Deno.test("daemon creates its socket with mode 0600 and removes it on SIGTERM", 
   assert.match(log, /Removed socket file/);
 });
 
-Deno.test("daemon --socket-mode 0660 shares the socket with the group", async () => {
-  const d = await spawnDaemon({ args: ["--socket-mode", "0660"] });
+Deno.test("daemon --socket-mode 0660 --socket-group shares the socket with a group", async () => {
+  const group = new TextDecoder().decode(
+    (await new Deno.Command("id", { args: ["-gn"] }).output()).stdout,
+  ).trim();
+  const gid = Number(
+    new TextDecoder().decode((await new Deno.Command("id", { args: ["-g"] }).output()).stdout)
+      .trim(),
+  );
+  const d = await spawnDaemon({ args: ["--socket-mode", "0660", "--socket-group", group] });
   try {
-    assert.equal(Deno.statSync(d.socket).mode! & 0o777, 0o660);
+    const st = Deno.statSync(d.socket);
+    assert.equal(st.mode! & 0o777, 0o660);
+    assert.equal(st.gid, gid);
   } finally {
     await d.kill();
   }
+  const bad = await runCli([
+    "daemon",
+    "--socket",
+    `${d.dir}/x.sock`,
+    "--log-dir",
+    d.dir,
+    "--socket-group",
+    "no-such-group-xyz",
+  ]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /Cannot use socket group 'no-such-group-xyz': no such group/);
+});
+
+Deno.test("daemon shuts down cleanly on SIGINT (Ctrl-C)", async () => {
+  const d = await spawnDaemon();
+  const st = await d.kill("SIGINT");
+  assert.equal(st.code, 0);
+  assert.throws(() => Deno.statSync(d.socket));
+  assert.match(
+    await Deno.readTextFile(`${d.dir}/cpan_daemon.log`),
+    /Received signal 2, initiating graceful shutdown/,
+  );
 });
 
 Deno.test("daemon removes a stale socket left by a killed daemon and serves at once", async () => {

@@ -203,3 +203,25 @@ Deno.test("LogFile appends after an external copytruncate and counts failed writ
   assert.match(String(f.stats().lastError), /No such file|not found/i);
   await f.close();
 });
+
+Deno.test({
+  name: "logs in JSON-lines format carry time, log, level and message",
+  ...opts,
+  fn: async () => {
+    await using d = await startTestDaemon({ CPAN_BRIDGE_LOG_FORMAT: "json" });
+    await rawJson(d.socket, { module: "nope_mod", function: "x" });
+    await d.daemon.context.logs.flush();
+    for (const name of ["cpan_daemon.log", "cpan_security.log"] as const) {
+      const lines = (await d.readLog(name)).split("\n").filter(Boolean);
+      assert.ok(lines.length > 0);
+      for (const l of lines) {
+        const o = JSON.parse(l);
+        assert.deepEqual(Object.keys(o), ["time", "log", "level", "message"]);
+      }
+    }
+    assert.match(
+      await d.readLog(),
+      /"level":"ERROR","message":"Error handling client request: Request validation failed: Module not allowed: nope_mod"/,
+    );
+  },
+});
