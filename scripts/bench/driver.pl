@@ -10,6 +10,7 @@ use IO::Socket::UNIX;
 use JSON::PP;
 use Time::HiRes qw(time);
 use POSIX ();
+use File::Temp qw(tempdir);
 
 my ($socket, $module, $function, $clients, $requests, $with_ping) = @ARGV;
 die "usage: $0 SOCKET MODULE FUNCTION CLIENTS REQUESTS [PING]\n" unless $requests;
@@ -29,13 +30,14 @@ sub call {
 
 my $ping = encode_json({ module => 'test', function => 'ping', params => {}, timestamp => time });
 my @kids;
-pipe(my $rd, my $wr) or die;
+# Each client writes its latencies to its own file: lines from several processes on one pipe
+# would interleave once longer than PIPE_BUF.
+my $dir = tempdir(CLEANUP => 1);
 my $t0 = time;
 for my $c (1 .. $clients) {
     my $pid = fork();
     die "fork: $!" unless defined $pid;
     if ($pid == 0) {
-        close $rd;
         my (@lat, $err);
         $err = 0;
         for my $i (1 .. $requests) {
@@ -47,23 +49,25 @@ for my $c (1 .. $clients) {
             $err++ unless call($req);
             push @lat, (time - $s) * 1000;
         }
-        print $wr join(",", $err, @lat), "\n";
-        close $wr;
+        open my $out, '>', "$dir/$c" or POSIX::_exit(1);
+        print $out join(",", $err, @lat), "\n";
+        close $out;
         POSIX::_exit(0);
     }
     push @kids, $pid;
 }
-close $wr;
+waitpid($_, 0) for @kids;
+my $elapsed = time - $t0;
 my (@all, $errors);
 $errors = 0;
-while (my $line = <$rd>) {
+for my $c (1 .. $clients) {
+    open my $in, '<', "$dir/$c" or die "client $c left no results\n";
+    my $line = <$in>;
     chomp $line;
     my ($e, @l) = split /,/, $line;
     $errors += $e;
     push @all, @l;
 }
-waitpid($_, 0) for @kids;
-my $elapsed = time - $t0;
 @all = sort { $a <=> $b } @all;
 my $pct = sub { @all ? $all[int($_[0] * $#all + 0.5)] : 0 };
 print encode_json({ clients => $clients + 0, count => scalar(@all), errors => $errors, seconds => $elapsed,

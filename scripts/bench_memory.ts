@@ -1,0 +1,69 @@
+/**
+ * Memory soak: RSS of the daemon while it serves a bounded number of requests (default
+ * 1,000,000: pings, datetime_helper.now and system.health from 8 Perl client processes, as
+ * CPANBridge.pm sends them). Reports RSS after a warm-up and after every tenth, and the growth.
+ *
+ *   deno run -A scripts/bench_memory.ts [--requests 1000000]
+ */
+
+import { parseArgs } from "node:util";
+import { cliCommand, ROOT, waitFor } from "../tests/_support/daemon.ts";
+import { probeDaemon } from "../src/server/socket.ts";
+
+const { values } = parseArgs({ args: Deno.args, options: { requests: { type: "string" } } });
+const total = Number(values.requests ?? 1_000_000);
+const dir = await Deno.makeTempDir({ prefix: "cpan-bridge-mem-" });
+const sock = `${dir}/bridge.sock`;
+const [cmd, ...pre] = cliCommand();
+const daemon = new Deno.Command(cmd!, {
+  args: [...pre, "daemon", "--socket", sock, "--log-dir", dir],
+  env: { CPAN_BRIDGE_MAX_REQUESTS_PER_MINUTE: "1000000000" },
+  stdout: "null",
+  stderr: "inherit",
+}).spawn();
+await waitFor(() => probeDaemon(sock, 500), "daemon");
+
+const rssMb = () => {
+  const m = /VmRSS:\s+(\d+) kB/.exec(Deno.readTextFileSync(`/proc/${daemon.pid}/status`));
+  return Number(m![1]) / 1024;
+};
+
+/** Sends `n` requests, a third each of ping, datetime_helper.now and system.health. */
+async function load(n: number): Promise<number> {
+  const per = Math.ceil(n / 3 / 8);
+  let errors = 0;
+  for (const [m, f] of [["test", "ping"], ["datetime_helper", "now"], ["system", "health"]]) {
+    const out = await new Deno.Command("perl", {
+      args: [`${ROOT}/scripts/bench/driver.pl`, sock, m!, f!, "8", String(per)],
+      stdout: "piped",
+    }).output();
+    errors += JSON.parse(new TextDecoder().decode(out.stdout)).errors;
+  }
+  return errors;
+}
+
+const t0 = performance.now();
+await load(100_000); // warm-up: JIT, helper loaded, heap sized
+const base = rssMb();
+console.log(`# Memory soak: ${total} requests after a 100,000-request warm-up\n`);
+console.log("| requests served | RSS MB | change MB | errors |");
+console.log("|---|---|---|---|");
+console.log(`| 0 (after warm-up) | ${base.toFixed(1)} | 0.0 | 0 |`);
+let served = 0;
+let peak = base;
+while (served < total) {
+  const step = Math.min(total / 10, total - served);
+  const errors = await load(step);
+  served += step;
+  const rss = rssMb();
+  peak = Math.max(peak, rss);
+  console.log(`| ${served} | ${rss.toFixed(1)} | ${(rss - base).toFixed(1)} | ${errors} |`);
+}
+console.log(
+  `\nGrowth after ${served} requests: ${(rssMb() - base).toFixed(1)} MB (peak ${
+    peak.toFixed(1)
+  } MB); ${((performance.now() - t0) / 1000).toFixed(0)} s`,
+);
+daemon.kill("SIGTERM");
+await daemon.status;
+await Deno.remove(dir, { recursive: true });
