@@ -99,7 +99,15 @@ export interface SpawnedDaemon {
 /** The command that runs cpan-bridge: $CPAN_BRIDGE_BIN or `deno run -A main.ts`. */
 export function cliCommand(): string[] {
   const bin = Deno.env.get("CPAN_BRIDGE_BIN");
-  return bin ? [bin] : [Deno.execPath(), "run", "--allow-all", "--quiet", `${ROOT}/main.ts`];
+  // The production V8 flag, as scripts/cpan-bridge and the binary run the daemon.
+  return bin ? [bin] : [
+    Deno.execPath(),
+    "run",
+    "--allow-all",
+    "--quiet",
+    "--v8-flags=--max-semi-space-size=1",
+    `${ROOT}/main.ts`,
+  ];
 }
 
 /** Runs the CLI to completion; returns exit code and output. */
