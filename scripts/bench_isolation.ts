@@ -28,8 +28,13 @@ await waitFor(() => probeDaemon(sock, 500), "daemon");
 const xmlPath = `${dir}/big.xml`;
 await Deno.writeTextFile(xmlPath, makeDocument(10 * 1024 * 1024).xml);
 
-async function pinger(): Promise<{ count: number; failures: number; p50_ms: number; p99_ms: number; max_ms: number }> {
-  const out = await new Deno.Command("perl", { args: [`${ROOT}/scripts/bench/pinger.pl`, sock, String(seconds)], stdout: "piped" }).output();
+async function pinger(): Promise<
+  { count: number; failures: number; p50_ms: number; p99_ms: number; max_ms: number }
+> {
+  const out = await new Deno.Command("perl", {
+    args: [`${ROOT}/scripts/bench/pinger.pl`, sock, String(seconds)],
+    stdout: "piped",
+  }).output();
   return JSON.parse(new TextDecoder().decode(out.stdout));
 }
 
@@ -48,22 +53,48 @@ async function under(load: () => Promise<unknown>) {
   return { ...p, n };
 }
 
-const big = new TextEncoder().encode(`{"module":"test","function":"echo","params":{"s":"${"x".repeat(11 * 1024 * 1024)}"}}`);
-const cipher = await rawJson(sock, { module: "crypto", function: "new", params: { key: "bench key", cipher: "Rijndael" } });
-const cipherId = ((cipher.result as { result: { cipher_id: string } }).result).cipher_id;
+const big = new TextEncoder().encode(
+  `{"module":"test","function":"echo","params":{"s":"${"x".repeat(11 * 1024 * 1024)}"}}`,
+);
+const cipher = await rawJson(sock, {
+  module: "crypto",
+  function: "new",
+  params: { key: "bench key", cipher: "Rijndael" },
+});
+const cipherId = (cipher.result as { result: { cipher_id: string } }).result.cipher_id;
 const plaintextHex = "ab".repeat(4 * 1024 * 1024); // 4 MiB of plaintext, 8 MiB of hex on the wire
 
 const rows: Array<[string, Awaited<ReturnType<typeof under>>]> = [];
 rows.push(["idle", { ...(await pinger()), n: 0 }]);
 rows.push(["11 MB requests refused", await under(() => rawCall(sock, big))]);
-rows.push(["10 MB XML parsed (xml_in)", await under(() => rawJson(sock, { module: "xml", function: "xml_in", params: { source: xmlPath } }))]);
-rows.push(["4 MiB encrypted (crypto)", await under(() => rawJson(sock, { module: "crypto", function: "encrypt", params: { cipher_id: cipherId, plaintext_hex: plaintextHex } }))]);
+rows.push([
+  "10 MB XML parsed (xml_in)",
+  await under(() =>
+    rawJson(sock, { module: "xml", function: "xml_in", params: { source: xmlPath } })
+  ),
+]);
+rows.push([
+  "4 MiB encrypted (crypto)",
+  await under(() =>
+    rawJson(sock, {
+      module: "crypto",
+      function: "encrypt",
+      params: { cipher_id: cipherId, plaintext_hex: plaintextHex },
+    })
+  ),
+]);
 
-console.log(`# Ping latency under load (${seconds} s each, ${navigator.hardwareConcurrency} cores)\n`);
+console.log(
+  `# Ping latency under load (${seconds} s each, ${navigator.hardwareConcurrency} cores)\n`,
+);
 console.log("| while | load ops | pings | failures | p50 ms | p99 ms | max ms |");
 console.log("|---|---|---|---|---|---|---|");
 for (const [what, r] of rows) {
-  console.log(`| ${what} | ${r.n} | ${r.count} | ${r.failures} | ${r.p50_ms.toFixed(2)} | ${r.p99_ms.toFixed(2)} | ${r.max_ms.toFixed(2)} |`);
+  console.log(
+    `| ${what} | ${r.n} | ${r.count} | ${r.failures} | ${r.p50_ms.toFixed(2)} | ${
+      r.p99_ms.toFixed(2)
+    } | ${r.max_ms.toFixed(2)} |`,
+  );
 }
 daemon.kill("SIGTERM");
 await daemon.status;
