@@ -7,6 +7,8 @@
  *   deno run -A scripts/bench_isolation.ts [--seconds 10]
  */
 
+// deno-lint-ignore-file no-console -- a command-line report
+
 import { parseArgs } from "node:util";
 import { cliCommand, ROOT, waitFor } from "../tests/_support/daemon.ts";
 import { probeDaemon } from "../src/server/socket.ts";

@@ -6,6 +6,8 @@
  *   deno run -A scripts/bench_memory.ts [--requests 1000000]
  */
 
+// deno-lint-ignore-file no-console -- a command-line report
+
 import { parseArgs } from "node:util";
 import { cliCommand, ROOT, waitFor } from "../tests/_support/daemon.ts";
 import { probeDaemon } from "../src/server/socket.ts";

@@ -9,6 +9,8 @@
  * Timings are printed, never asserted.
  */
 
+// deno-lint-ignore-file no-console -- a command-line report
+
 import { parseArgs } from "node:util";
 import { cliCommand, ROOT, waitFor } from "../tests/_support/daemon.ts";
 import { probeDaemon } from "../src/server/socket.ts";

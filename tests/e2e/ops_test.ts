@@ -366,9 +366,11 @@ Deno.test({
     const text = new TextDecoder().decode(out.stdout);
     assert.equal(out.code, 0, text);
     assert.match(text, /CPAN Bridge Daemon - Operational Dashboard/);
+    // deno-lint-ignore no-control-regex
     assert.match(text, /\x1b\[1mPERFORMANCE/, "colour on a TTY");
     assert.match(text, /Refreshing every 0\.2 s; Ctrl\+C to quit/);
     const plain = await runCli(["dashboard", "--count", "1", "--socket", d.socket]);
+    // deno-lint-ignore no-control-regex
     assert.doesNotMatch(plain.stdout, /\x1b\[/, "no colour when not a TTY");
     // Ctrl+C ends it cleanly
     const child = new Deno.Command(cmd!, {
