@@ -68,7 +68,14 @@ const plaintextHex = "ab".repeat(4 * 1024 * 1024); // 4 MiB of plaintext, 8 MiB 
 
 const rows: Array<[string, Awaited<ReturnType<typeof under>>]> = [];
 rows.push(["idle", { ...(await pinger()), n: 0 }]);
-rows.push(["11 MB requests refused", await under(() => rawCall(sock, big))]);
+rows.push(["11 MB requests refused, back to back", await under(() => rawCall(sock, big))]);
+rows.push([
+  "an 11 MB request refused every 100 ms",
+  await under(async () => {
+    await rawCall(sock, big);
+    await new Promise((r) => setTimeout(r, 100));
+  }),
+]);
 rows.push([
   "10 MB XML parsed (xml_in)",
   await under(() =>

@@ -82,9 +82,12 @@ const SUSPICIOUS = [
   "OR 1=1",
   "AND 1=1",
   "' OR '",
-  "xp_cmdshell",
+  "XP_CMDSHELL",
   "ALTER TABLE",
 ];
+
+/** Characters of each string value looked at for injection patterns and SQL phrases. */
+const SCAN_LIMIT = 65_536;
 
 /** What validation needs from the daemon. */
 export interface ValidationDeps {
@@ -217,8 +220,11 @@ export function validateRequest(raw: Record<string, unknown>, deps: ValidationDe
     if (errors.length) fail();
   }
   const walk = walkParams(raw.params, config);
-  for (const [path, s] of walk.strings) {
-    if (s.length < 3) continue;
+  for (const [path, full] of walk.strings) {
+    if (full.length < 3) continue;
+    // Only the head of a long value is looked at: a pattern deep inside a file's contents is
+    // noise, and scanning megabytes on the socket thread would delay everyone's pings.
+    const s = full.length > SCAN_LIMIT ? full.slice(0, SCAN_LIMIT) : full;
     for (const [source, re] of INJECTION_PATTERNS) {
       if (re.test(s)) {
         security.record("injection_attempt", "warning", peer, evReq, {
@@ -231,7 +237,7 @@ export function validateRequest(raw: Record<string, unknown>, deps: ValidationDe
     }
     const upper = s.toUpperCase();
     for (const phrase of SUSPICIOUS) {
-      if (upper.includes(phrase.toUpperCase())) {
+      if (upper.includes(phrase)) {
         security.record("suspicious_content", "warning", peer, evReq, { pattern: phrase, path });
         break;
       }
