@@ -7,6 +7,10 @@
  * JSON line with the addresses and runs until stdin closes.
  */
 
+import { ensureUser, type FakeServer, freePort, run, startSilentServer } from "./net.ts";
+
+export { type FakeServer, startSilentServer };
+
 /** The vsftpd test user (created once with useradd; the password is only valid for these tests). */
 export const FTP_USER = "cbftp";
 export const FTP_PASS = "cb-ftp-test-pw";
@@ -20,38 +24,9 @@ export interface VsftpdServer {
   stop(): Promise<void>;
 }
 
-async function run(cmd: string, args: string[], stdin?: string): Promise<void> {
-  const p = new Deno.Command(cmd, {
-    args,
-    stdin: stdin ? "piped" : "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  if (stdin) {
-    const w = p.stdin.getWriter();
-    await w.write(new TextEncoder().encode(stdin));
-    await w.close();
-  }
-  const out = await p.output();
-  if (!out.success) {
-    throw new Error(`${cmd} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
-  }
-}
-
 /** Creates the local test user when missing (home "/", shell /bin/sh for pam_shells). */
-async function ensureUser(): Promise<void> {
-  const passwd = await Deno.readTextFile("/etc/passwd");
-  if (!passwd.split("\n").some((l) => l.startsWith(`${FTP_USER}:`))) {
-    await run("useradd", ["-M", "-d", "/", "-s", "/bin/sh", FTP_USER]);
-  }
-  await run("chpasswd", [], `${FTP_USER}:${FTP_PASS}\n`);
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
+function ensureFtpUser(): Promise<void> {
+  return ensureUser(FTP_USER, FTP_PASS, { home: "/" });
 }
 
 /** Polls `probe` until it returns true or the deadline passes. */
@@ -70,7 +45,7 @@ async function waitFor(
 
 /** Starts vsftpd in the foreground on 127.0.0.1 with passive ports in a private range. */
 export async function startVsftpd(): Promise<VsftpdServer> {
-  await ensureUser();
+  await ensureFtpUser();
   const dir = await Deno.makeTempDir({ prefix: "cb_vsftpd_" });
   const root = `${dir}/root`;
   await Deno.mkdir(root);
@@ -145,36 +120,6 @@ export async function startVsftpd(): Promise<VsftpdServer> {
 }
 
 /** A scripted fake server. */
-export interface FakeServer {
-  readonly host: string;
-  readonly port: number;
-  stop(): Promise<void>;
-}
-
-/** A TCP listener that accepts connections and never answers (a "silent" FTP server). */
-export function startSilentServer(): FakeServer {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const conns: Deno.Conn[] = [];
-  const loop = (async () => {
-    try {
-      for await (const c of l) conns.push(c);
-    } catch { /* closed */ }
-  })();
-  return {
-    host: "127.0.0.1",
-    port: (l.addr as Deno.NetAddr).port,
-    async stop() {
-      l.close();
-      for (const c of conns) {
-        try {
-          c.close();
-        } catch { /* closed */ }
-      }
-      await loop;
-    },
-  };
-}
-
 /**
  * A minimal FTP server that logs anyone in, and on RETR sends `partial` bytes of data and then
  * stalls (keeps both connections open, sends nothing more): a server that stops mid-transfer.

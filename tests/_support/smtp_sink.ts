@@ -13,6 +13,7 @@
 import { Buffer } from "node:buffer";
 import type { Socket } from "node:net";
 import { SMTPServer } from "smtp-server";
+import { closedPort, startSilentServer } from "./net.ts";
 
 /** One received message. */
 export interface SinkMessage {
@@ -155,36 +156,8 @@ export async function startSmtpSink(
   };
 }
 
-/** A TCP listener that accepts and never greets (a silent SMTP server). */
-export function startSilentServer(): { port: number; stop(): Promise<void> } {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const conns: Deno.Conn[] = [];
-  const loop = (async () => {
-    try {
-      for await (const c of l) conns.push(c);
-    } catch { /* closed */ }
-  })();
-  return {
-    port: (l.addr as Deno.NetAddr).port,
-    async stop() {
-      l.close();
-      for (const c of conns) {
-        try {
-          c.close();
-        } catch { /* closed */ }
-      }
-      await loop;
-    },
-  };
-}
-
-/** A port nothing listens on. */
-export function closedPort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
+/** A silent SMTP server (accepts, never greets) and a port that refuses connections. */
+export { closedPort, startSilentServer };
 
 if (import.meta.main) {
   const dir = Deno.args[0];
