@@ -223,7 +223,7 @@ function extreme(r: () => number): { kind: string; body: Uint8Array } {
     default:
       return {
         kind: "random-bytes",
-        body: crypto.getRandomValues(new Uint8Array(1 + Math.floor(r() * 2000))),
+        body: Uint8Array.from({ length: 1 + Math.floor(r() * 2000) }, () => Math.floor(r() * 256)),
       };
   }
 }
@@ -257,10 +257,13 @@ export interface Outcome {
 /** Normalises an error text to its class: numbers → N, quoted text → '…'. */
 export function errorClass(type: unknown, error: unknown): string {
   const e = String(error)
+    .split("; ")[0]!
+    .replace(/0x[0-9a-f]+/gi, "0xNN")
     .replace(/'[^']*'/g, "'…'")
+    .replace(/params(\[\d+\]|\.\w+)+/g, "params…")
     .replace(/\d+(\.\d+)?/g, "N")
-    .replace(/: [^:;]*$/, "")
-    .slice(0, 70);
+    .replace(/(not allowed|detected|Error in [\w.]+): .*/, "$1")
+    .slice(0, 80);
   return `${type}: ${e}`;
 }
 
