@@ -47,6 +47,9 @@ export interface RunningDaemon {
   stop(reason?: string): Promise<void>;
 }
 
+/** How long connections already queued at shutdown have to be accepted. */
+const BACKLOG_GRACE_MS = 250;
+
 /** How long in-flight requests may take to finish at shutdown. */
 const DRAIN_MS = 30_000;
 
@@ -255,6 +258,12 @@ export async function startDaemon(
     stopping = true;
     stopPromise = (async () => {
       log.info(`Shutting down daemon... (${reason})`);
+      // First the path goes, so no new client can connect; clients already queued in the
+      // listen backlog are still accepted and answered during a short grace, then the listener
+      // closes. Closing it at once would reset those queued connections.
+      if (sock.remove()) log.info(`Removed socket file: ${sock.path}`);
+      else log.info(`Socket file ${sock.path} now belongs to another daemon; left in place`);
+      await new Promise((r) => setTimeout(r, BACKLOG_GRACE_MS));
       try {
         sock.listener.close();
       } catch { /* closed */ }
@@ -269,8 +278,6 @@ export async function startDaemon(
       for (const t of timers) clearInterval(t);
       for (const [s, h] of signalHandlers) Deno.removeSignalListener(s, h);
       await host.close();
-      if (sock.remove()) log.info(`Removed socket file: ${sock.path}`);
-      else log.info(`Socket file ${sock.path} now belongs to another daemon; left in place`);
       try {
         lock?.close();
         Deno.removeSync(`${config.socketPath}.lock`);

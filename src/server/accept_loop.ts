@@ -74,7 +74,9 @@ export async function acceptLoop(
   let reserve = openReserve();
   let lastLog = -Infinity;
   try {
-    while (!stopping()) {
+    // Runs until the listener is closed: at shutdown the daemon keeps accepting what is already
+    // queued for a short grace (daemon.ts), so the loop must not stop on the flag alone.
+    for (;;) {
       let conn: Deno.Conn;
       try {
         conn = await listener.accept();
