@@ -47,7 +47,10 @@ export async function ensureUser(
       "-s",
       "/bin/sh",
       name,
-    ]);
+    ]).catch((e) => {
+      // Another test process may have created it meanwhile.
+      if (!/already exists/.test(String(e))) throw e;
+    });
   }
   await run("chpasswd", [], { stdin: `${name}:${password}\n` });
 }

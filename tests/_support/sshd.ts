@@ -8,6 +8,15 @@
  * prints one JSON line with the addresses and runs until stdin closes.
  */
 
+import {
+  closedPort,
+  ensureUser,
+  type FakeServer,
+  freePort,
+  run,
+  startSilentServer,
+} from "./net.ts";
+
 /** The sshd test user (created once with useradd; the password is only valid for these tests). */
 export const SSH_USER = "cbtest";
 export const SSH_PASS = "cb-ssh-test-pw";
@@ -31,42 +40,9 @@ export interface SshdServer {
   stop(): Promise<void>;
 }
 
-async function run(cmd: string, args: string[], stdin?: string): Promise<string> {
-  const p = new Deno.Command(cmd, {
-    args,
-    stdin: stdin ? "piped" : "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin) {
-    const w = p.stdin.getWriter();
-    await w.write(new TextEncoder().encode(stdin));
-    await w.close();
-  }
-  const out = await p.output();
-  if (!out.success) {
-    throw new Error(`${cmd} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
-  }
-  return new TextDecoder().decode(out.stdout);
-}
-
 /** Creates the unix test user when missing and (re)sets its password. */
-async function ensureUser(): Promise<void> {
-  const passwd = await Deno.readTextFile("/etc/passwd");
-  if (!passwd.split("\n").some((l) => l.startsWith(`${SSH_USER}:`))) {
-    await run("useradd", ["-m", "-s", "/bin/sh", SSH_USER]).catch((e) => {
-      // Another test process may have created it meanwhile.
-      if (!/already exists/.test(String(e))) throw e;
-    });
-  }
-  await run("chpasswd", [], `${SSH_USER}:${SSH_PASS}\n`);
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
+function ensureSshUser(): Promise<void> {
+  return ensureUser(SSH_USER, SSH_PASS, { createHome: true });
 }
 
 /** Polls `probe` until it returns true or the deadline passes. */
@@ -99,7 +75,7 @@ async function bannerOk(port: number): Promise<boolean> {
 
 /** Starts `/usr/sbin/sshd -D -e` on 127.0.0.1 with password and key auth for SSH_USER. */
 export async function startSshd(extraConfig: string[] = []): Promise<SshdServer> {
-  await ensureUser();
+  await ensureSshUser();
   await Deno.mkdir("/run/sshd", { recursive: true, mode: 0o755 });
   const dir = await Deno.makeTempDir({ prefix: "cb_sshd_" });
   await Deno.chmod(dir, 0o755); // the user must read authorized_keys (StrictModes off)
@@ -214,13 +190,6 @@ export async function startSshd(extraConfig: string[] = []): Promise<SshdServer>
   throw new Error(`sshd did not start: ${lastErr}`);
 }
 
-/** A TCP server used to simulate failures. */
-export interface FakeServer {
-  readonly host: string;
-  readonly port: number;
-  stop(): Promise<void>;
-}
-
 /** A TCP relay to `target` that can stop forwarding (freeze) or drop every connection (cut). */
 export interface Relay extends FakeServer {
   /** Bytes relayed server → client so far, over all connections. */
@@ -307,34 +276,8 @@ export function startRelay(targetPort: number): Relay {
   };
 }
 
-/** A TCP listener that accepts connections and never sends a byte (no SSH banner). */
-export function startSilentServer(): FakeServer {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const conns: Deno.Conn[] = [];
-  const loop = (async () => {
-    try {
-      for await (const c of l) conns.push(c);
-    } catch { /* closed */ }
-  })();
-  return {
-    host: "127.0.0.1",
-    port: (l.addr as Deno.NetAddr).port,
-    async stop() {
-      l.close();
-      for (const c of conns) {
-        try {
-          c.close();
-        } catch { /* closed */ }
-      }
-      await loop;
-    },
-  };
-}
-
-/** A port nothing listens on (connections are refused). */
-export function closedPort(): number {
-  return freePort();
-}
+/** A silent server (accepts, never sends the SSH banner) and a port that refuses connections. */
+export { closedPort, type FakeServer, startSilentServer };
 
 if (import.meta.main) {
   const sshd = await startSshd();
