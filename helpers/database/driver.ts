@@ -54,6 +54,37 @@ export interface DriverResult {
   close(): Promise<void>;
 }
 
+/**
+ * A result whose rows are all in memory already (PostgreSQL and SQLite read them at execute).
+ * OUT/INOUT binds take the columns of the first row in order, as DBD::Pg's bind_param_inout does.
+ */
+export function bufferedResult(
+  columns: readonly ColumnMeta[] | null,
+  rowsAffected: number,
+  allRows: WireValue[][],
+  binds: readonly BoundValue[],
+): DriverResult {
+  let rows = allRows;
+  const first = rows[0] ?? [];
+  const outValues: Record<string, WireValue> = {};
+  let outIndex = 0;
+  for (const b of binds) if (b.out) outValues[b.key] = first[outIndex++] ?? null;
+  return {
+    columns,
+    rowsAffected,
+    outValues,
+    fetch: (max: number) => {
+      const batch = rows.slice(0, max);
+      rows = rows.slice(max);
+      return Promise.resolve(batch);
+    },
+    close: () => {
+      rows = [];
+      return Promise.resolve();
+    },
+  };
+}
+
 /** Options of one execution. */
 export interface ExecOptions {
   /** Commit after the statement (DBI AutoCommit on and no begin_work in progress). */

@@ -15,7 +15,7 @@ import type {
   DriverResult,
   WireValue,
 } from "./driver.ts";
-import { hexOf, messageOf } from "./driver.ts";
+import { bufferedResult, hexOf, messageOf } from "./driver.ts";
 
 /** Type names of common OIDs (pg_type.typname, in format_type's spelling). */
 const PG_TYPES: Record<number, string> = {
@@ -141,30 +141,15 @@ class PgConnection implements DriverConnection {
     }[] = res.fields ?? [];
     const isQuery = fields.length > 0;
     const oids = fields.map((f) => f.dataTypeID);
-    let rows: WireValue[][] = isQuery
+    const rows: WireValue[][] = isQuery
       ? (res.rows as unknown[][]).map((r) => r.map((v, i) => wireOf(v, oids[i])))
       : [];
-    const first = rows[0] ?? [];
-    const outValues: Record<string, WireValue> = {};
-    let outIndex = 0;
-    for (const b of binds) {
-      // DBD::Pg bind_param_inout: the n-th OUT bind takes the n-th column of the first row.
-      if (b.out) outValues[b.key] = first[outIndex++] ?? null;
-    }
-    return {
-      columns: isQuery ? fields.map(columnOf) : null,
-      rowsAffected: isQuery ? 0 : (res.rowCount ?? 0),
-      outValues,
-      fetch: (max: number) => {
-        const batch = rows.slice(0, max);
-        rows = rows.slice(max);
-        return Promise.resolve(batch);
-      },
-      close: () => {
-        rows = [];
-        return Promise.resolve();
-      },
-    };
+    return bufferedResult(
+      isQuery ? fields.map(columnOf) : null,
+      isQuery ? 0 : (res.rowCount ?? 0),
+      rows,
+      binds,
+    );
   }
 
   async commit(): Promise<void> {

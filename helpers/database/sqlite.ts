@@ -16,7 +16,7 @@ import type {
   DriverResult,
   WireValue,
 } from "./driver.ts";
-import { hexOf, messageOf } from "./driver.ts";
+import { bufferedResult, hexOf, messageOf } from "./driver.ts";
 
 type SqliteModule = typeof import("node:sqlite");
 type Database = InstanceType<SqliteModule["DatabaseSync"]>;
@@ -99,24 +99,7 @@ class SqliteConnection implements DriverConnection {
         nullable: null,
       }))
       : null;
-    const first = rows[0] ?? [];
-    const outValues: Record<string, WireValue> = {};
-    let outIndex = 0;
-    for (const b of binds) if (b.out) outValues[b.key] = first[outIndex++] ?? null;
-    return {
-      columns,
-      rowsAffected: changes,
-      outValues,
-      fetch: (max: number) => {
-        const batch = rows.slice(0, max);
-        rows = rows.slice(max);
-        return Promise.resolve(batch);
-      },
-      close: () => {
-        rows = [];
-        return Promise.resolve();
-      },
-    };
+    return bufferedResult(columns, changes, rows, binds);
   }
 
   commit(): Promise<void> {
