@@ -63,15 +63,21 @@ Deno.test({
       assert.ok(exhausted, `no EMFILE after ${held.length} clients (${fdCount(pid)} fds)`);
       const atLimit = fdCount(pid);
 
-      // A new request is refused with a clear error, not left hanging.
-      const refused = JSON.parse(
-        await rawCall(socket, '{"module":"test","function":"echo","params":{"x":1}}', {
-          timeoutMs: 15_000,
-        }),
-      );
-      assert.equal(refused.success, false);
-      assert.equal(refused.error_type, "BusyError");
-      assert.match(refused.error, /^Server busy: the daemon is out of file descriptors/);
+      // New requests are answered, never left hanging: refused with a clear error while no
+      // descriptor is free, served normally once the daemon has refused a waiting client (which
+      // frees one). Which of the two a given request meets depends on timing, so both count;
+      // a hang, a reset or anything else fails.
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const r = JSON.parse(
+          await rawCall(socket, '{"module":"test","function":"echo","params":{"x":1}}', {
+            timeoutMs: 15_000,
+          }),
+        );
+        if (r.success === false) {
+          assert.equal(r.error_type, "BusyError");
+          assert.match(String(r.error), /^Server busy: the daemon is out of file descriptors/);
+        } else assert.deepEqual(r.result, { x: 1 });
+      }
       // A liveness ping is still answered (the client must not think the daemon is dead).
       const ping = JSON.parse(
         await rawCall(socket, '{"module":"test","function":"ping","params":{}}', {
