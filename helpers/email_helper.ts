@@ -11,27 +11,8 @@
 import { Buffer } from "node:buffer";
 import { basename } from "node:path";
 import nodemailer from "nodemailer";
-import { defineHelper, failure, fn } from "./types.ts";
+import { defineHelper, failure, fn, perlText } from "./types.ts";
 import type { Args, CallContext } from "./types.ts";
-
-// deno-lint-ignore no-control-regex
-const latin1Only = /^[\u0000-\u00ff]*$/;
-const utf8 = new TextDecoder("utf-8", { fatal: true });
-
-/**
- * Text as the Perl script meant it. The daemon hands helpers Perl's characters, so a byte string
- * holding UTF-8 ("Gr\xc3\xbc\xc3\x9fe", a script without `use utf8`) arrives as "GrÃ¼Ãe". Such a
- * string (all characters up to 0xFF, valid UTF-8 with a multi-byte sequence) is decoded; other
- * strings are taken as characters (a Latin-1 "\xfc" stays "ü").
- */
-export function perlText(s: string): string {
-  if (!latin1Only.test(s) || !/[\u0080-\u00ff]/.test(s)) return s;
-  try {
-    return utf8.decode(Uint8Array.from(s, (c) => c.charCodeAt(0)));
-  } catch {
-    return s;
-  }
-}
 
 const str = (v: unknown): string | undefined =>
   v === undefined || v === null ? undefined : perlText(String(v));

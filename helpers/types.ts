@@ -7,6 +7,16 @@
  */
 
 import type { HandleOptions, HandleTable } from "../src/handles.ts";
+import { repairString } from "../src/wire/encoding.ts";
+
+/**
+ * Text as the Perl script meant it. Helpers receive Perl's characters, so a byte string holding
+ * UTF-8 (`"caf\xc3\xa9"`, from a script without `use utf8`) arrives as "cafÃ©". Such a string
+ * (every character up to 0xFF, valid UTF-8 with a multi-byte sequence) is decoded; any other
+ * string is kept (a Latin-1 "\xe9" stays "é"). Use it where Perl passes bytes to the outside
+ * world as they are: file names, mail text.
+ */
+export const perlText: (s: string) => string = repairString;
 
 /** Where a helper writes its diagnostics: the daemon log, with the helper's name. */
 export interface HelperLogger {

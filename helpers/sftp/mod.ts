@@ -9,7 +9,7 @@
 
 import { basename, posix } from "node:path";
 import type { HandleTable } from "../../src/handles.ts";
-import { defineHelper, failure, fn, wrapped } from "../types.ts";
+import { defineHelper, failure, fn, perlText, wrapped } from "../types.ts";
 import type { Args, CallContext } from "../types.ts";
 import {
   type Attrs,
@@ -44,6 +44,11 @@ function sessions(ctx: CallContext): HandleTable<SftpSession> {
 
 const str = (v: unknown): string | undefined =>
   v === undefined || v === null ? undefined : String(v);
+/** A file name from Perl: a UTF-8 byte string means the name Net::SFTP::Foreign would send. */
+const pathArg = (v: unknown): string | undefined => {
+  const s = str(v);
+  return s === undefined ? undefined : perlText(s);
+};
 const truthy = (v: unknown): boolean =>
   !(v === undefined || v === null || v === false || v === 0 || v === "0" || v === "");
 const now = () => new Date().toISOString();
@@ -133,7 +138,7 @@ async function ensureParents(s: SftpSession, ctx: CallContext, path: string): Pr
 
 function put(args: Args, ctx: CallContext) {
   return onSession(args, ctx, async (s) => {
-    const localArg = str(args.local_file);
+    const localArg = pathArg(args.local_file);
     if (!localArg) return failure("put: local_file is required");
     const local = await ctx.resolvePath(localArg);
     let size: number, mode: number;
@@ -145,7 +150,7 @@ function put(args: Args, ctx: CallContext) {
     } catch {
       return failure(`Local file not found: ${local}`);
     }
-    const target = remote(s, str(args.remote_file) || basename(local));
+    const target = remote(s, pathArg(args.remote_file) || basename(local));
     await ensureParents(s, ctx, target);
     await s.conn.op(
       "put",
@@ -160,7 +165,7 @@ function put(args: Args, ctx: CallContext) {
 
 function get(args: Args, ctx: CallContext) {
   return onSession(args, ctx, async (s) => {
-    const remoteArg = str(args.remote_file);
+    const remoteArg = pathArg(args.remote_file);
     if (!remoteArg) return failure("get: remote_file is required");
     const source = remote(s, remoteArg);
     const attrs = await s.conn.op(
@@ -170,7 +175,7 @@ function get(args: Args, ctx: CallContext) {
     )
       .catch((e) => why(`Couldn't stat remote file '${source}'`, e));
     if (isDir(attrs)) return failure(`Remote file '${source}' is a directory`);
-    const local = await ctx.resolvePath(str(args.local_file) || posix.basename(source));
+    const local = await ctx.resolvePath(pathArg(args.local_file) || posix.basename(source));
     try {
       await s.conn.op(
         "get",
@@ -215,7 +220,7 @@ export function perlRegex(text: string): (name: string) => boolean {
 
 function ls(args: Args, ctx: CallContext) {
   return onSession(args, ctx, async (s) => {
-    const dir = remote(s, str(args.remote_dir) || ".");
+    const dir = remote(s, pathArg(args.remote_dir) || ".");
     const list = await s.conn.op(
       "ls",
       ctx.signal,
@@ -246,7 +251,7 @@ function ls(args: Args, ctx: CallContext) {
 
 function rename(args: Args, ctx: CallContext) {
   return onSession(args, ctx, async (s) => {
-    const oldName = str(args.old_name), newName = str(args.new_name);
+    const oldName = pathArg(args.old_name), newName = pathArg(args.new_name);
     if (!oldName || !newName) return failure("rename: old_name and new_name are required");
     const from = remote(s, oldName), to = remote(s, newName);
     const overwrite = truthy(args.overwrite);
@@ -273,7 +278,7 @@ function rename(args: Args, ctx: CallContext) {
 
 function setcwd(args: Args, ctx: CallContext) {
   return onSession(args, ctx, async (s) => {
-    const arg = str(args.remote_dir);
+    const arg = pathArg(args.remote_dir);
     const dir = arg ? remote(s, arg) : s.initialDir;
     const sftp = s.conn.sftp;
     const real = await s.conn.op("setcwd", ctx.signal, async () => {
@@ -289,7 +294,7 @@ function setcwd(args: Args, ctx: CallContext) {
 
 function mkdir(args: Args, ctx: CallContext) {
   return onSession(args, ctx, async (s) => {
-    const arg = str(args.remote_dir);
+    const arg = pathArg(args.remote_dir);
     if (!arg) return failure("mkdir: remote_dir is required");
     const dir = remote(s, arg);
     await s.conn.op("mkdir", ctx.signal, () => call<void>((cb) => s.conn.sftp.mkdir(dir, cb)))
@@ -300,7 +305,7 @@ function mkdir(args: Args, ctx: CallContext) {
 
 function remove(args: Args, ctx: CallContext) {
   return onSession(args, ctx, async (s) => {
-    const arg = str(args.remote_file);
+    const arg = pathArg(args.remote_file);
     if (!arg) return failure("remove: remote_file is required");
     const file = remote(s, arg);
     await s.conn.op("remove", ctx.signal, () => call<void>((cb) => s.conn.sftp.unlink(file, cb)))

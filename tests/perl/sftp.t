@@ -89,6 +89,22 @@ subtest 'put, ls (wanted), get, rename, remove' => sub {
     ok(!-e "$S->{root}/up/deep/data.bin", 'gone');
 };
 
+subtest 'a file name given as a UTF-8 byte string (no use utf8) reaches the server as those bytes' => sub {
+    my $name = "caf\xc3\xa9-\xe4\xb8\x96.txt";    # bytes, as a script without `use utf8` holds them
+    spew($name, "accented\n");
+    my $p = $sftp->('put', { session_id => $id, local_file => $name, remote_file => $name });
+    ok($p->{success}, 'put with a byte-string name') or diag explain $p;
+    ok(-e "$S->{root}/$name", 'the remote file has the same bytes in its name');
+    my $l = $sftp->('ls', { session_id => $id, remote_dir => '.' });
+    ok((grep { $_->{filename} eq "caf\x{e9}-\x{4e16}.txt" } @{ $l->{result} }), 'ls lists it (as characters)');
+    unlink $name;
+    my $g = $sftp->('get', { session_id => $id, remote_file => $name, local_file => $name });
+    ok($g->{success}, 'get with a byte-string name') or diag explain $g;
+    is(slurp($name), "accented\n", 'the local file has the same bytes in its name');
+    ok($sftp->('remove', { session_id => $id, remote_file => $name })->{success}, 'remove');
+    ok(!-e "$S->{root}/$name", 'removed on the server');
+};
+
 subtest 'missing files' => sub {
     my $g = $sftp->('get', { session_id => $id, remote_file => 'nope.txt', local_file => 'nope.txt' });
     is_deeply($g, { success => 0, error => "Couldn't stat remote file '$S->{root}/nope.txt': No such file or directory" }, 'missing remote file');
