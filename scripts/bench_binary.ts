@@ -160,7 +160,7 @@ async function main(): Promise<void> {
       console.log(`| \`--version\`, first run (unpack + transpile) | ${fmtMs(version.ms)} ms |`);
       console.log(`| \`--version\`, later runs | ${fmtMs(again.ms)} ms |`);
       console.log(`| daemon start to first ping (first daemon run) | ${fmtMs(pingMs)} ms |`);
-      console.log(`| daemon start to healthy (helpers loaded) | ${fmtMs(firstHealthy)} ms |`);
+      console.log(`| daemon start to healthy | ${fmtMs(firstHealthy)} ms |`);
       console.log(
         `| \`cpan-bridge --health\` against the daemon, median of ${runs} (min-max) | ${
           fmtMs(median(health))

@@ -101,9 +101,10 @@ SKIP: {
     open my $ph, '>', "$dir/work/cpan_bridge.py" or die;
     close $ph;
     ($r, $out) = run_cmd({ CPAN_BRIDGE_LOG_DIR => "$dir/tmp" },
-        '{"module":"datetime_helper","function":"now","params":{}}',
+        '{"module":"xml_helper","function":"xml_in","params":{"source":"<a><b>1</b></a>","source_type":"string"}}',
         '/usr/bin/unshare', '-n', $bin, "$dir/work/cpan_bridge.py");
-    like($out, qr/"epoch":\d+/, 'process mode loads every helper without any network') or diag($out);
+    like($out, qr/"result":\{"b":"1"\}/, 'process mode runs an npm-backed helper (xmldom) without any network')
+      or diag($out);
 }
 
 # ---- the daemon ----
@@ -122,6 +123,17 @@ my $c = BridgeClient->new;
 is($c->call_python('test', 'ping', {})->{message}, 'pong', 'Perl client ping');
 my $now = $c->call_python('datetime_helper', 'now', {});
 ok($now->{success} && abs($now->{result}{epoch} - time) < 5, 'Perl client calls datetime_helper') or diag(explain($now));
+
+# The largest npm dependency (exceljs, with the most pruned files) end to end.
+{
+    my $xlsx = "$dir/work/book.xlsx";
+    my $wb = $c->call_python('excel', 'create_workbook', { filename => $xlsx });
+    my $id = $wb->{result}{workbook_id};
+    my $ws = $c->call_python('excel', 'add_worksheet', { workbook_id => $id })->{result}{worksheet_id};
+    $c->call_python('excel', 'write_cell', { workbook_id => $id, worksheet_id => $ws, row => 0, col => 0, data => 'x' });
+    my $cl = $c->call_python('excel', 'close_workbook', { workbook_id => $id });
+    ok($cl->{success} && (slurp($xlsx) // '') =~ /^PK/, 'excel (exceljs) writes a workbook') or diag(explain($cl));
+}
 
 # ---- two daemons from the same binary at once ----
 my $d2 = TestDaemon->start;
