@@ -7,16 +7,11 @@
  */
 
 import type { HandleOptions, HandleTable } from "../src/handles.ts";
-import { repairString } from "../src/wire/encoding.ts";
 
-/**
- * Text as the Perl script meant it. Helpers receive Perl's characters, so a byte string holding
- * UTF-8 (`"caf\xc3\xa9"`, from a script without `use utf8`) arrives as "cafÃ©". Such a string
- * (every character up to 0xFF, valid UTF-8 with a multi-byte sequence) is decoded; any other
- * string is kept (a Latin-1 "\xe9" stays "é"). Use it where Perl passes bytes to the outside
- * world as they are: file names, mail text.
- */
-export const perlText: (s: string) => string = repairString;
+/** The Perl string rule (docs/helpers/README.md): every helper converts data through these. */
+export { bytesToPerl, isByteString, perlBytes, perlText } from "../src/sdk/perl_strings.ts";
+/** Whole-file reads of caller-named files, bounded by `settings.maxFileBytes`. */
+export { FileReadError, readRegularFile } from "../src/sdk/files.ts";
 
 /** Where a helper writes its diagnostics: the daemon log, with the helper's name. */
 export interface HelperLogger {
@@ -32,6 +27,8 @@ export interface HelperSettings {
   readonly handleTtlMs: number;
   /** The daemon's per-call limit, ms; long network operations should time out before it. */
   readonly helperTimeoutMs: number;
+  /** CPAN_BRIDGE_MAX_FILE_BYTES: the largest file a helper reads whole (`readRegularFile`). */
+  readonly maxFileBytes: number;
   /** CPAN_BRIDGE_DEBUG. */
   readonly debug: number;
 }

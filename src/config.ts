@@ -121,6 +121,12 @@ export const CONFIG_KEYS = {
     default: "600",
     doc: "seconds a helper call may run before its caller gets a timeout error",
   },
+  maxFileBytes: {
+    env: "CPAN_BRIDGE_MAX_FILE_BYTES",
+    kind: "int",
+    default: "104857600",
+    doc: "largest file a helper reads whole (XML sources, key files, attachments, log configs)",
+  },
   handleTtl: {
     env: "CPAN_BRIDGE_HANDLE_TTL",
     kind: "float",

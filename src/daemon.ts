@@ -122,6 +122,7 @@ export async function startDaemon(
     {
       handleTtlMs: config.handleTtl * 1000,
       helperTimeoutMs: config.helperTimeout * 1000,
+      maxFileBytes: config.maxFileBytes,
       debug: config.debug,
     },
     hostLog,

@@ -117,7 +117,12 @@ export async function runProcessMode(
   const { MANIFEST } = await import("../helpers/manifest.ts");
   const host = new InProcessHost(
     MANIFEST,
-    { handleTtlMs: 0, helperTimeoutMs: config.helperTimeout * 1000, debug: config.debug },
+    {
+      handleTtlMs: 0,
+      helperTimeoutMs: config.helperTimeout * 1000,
+      maxFileBytes: config.maxFileBytes,
+      debug: config.debug,
+    },
     systemClock,
     () => {},
   );

@@ -17,6 +17,7 @@ export interface TestContextOptions {
   readonly function?: string;
   readonly clock?: Clock;
   readonly handleTtlMs?: number;
+  readonly maxFileBytes?: number;
 }
 
 /** A context plus the runtime's housekeeping, for tests. */
@@ -32,7 +33,12 @@ export function makeTestContext(opts: TestContextOptions = {}): TestContext {
   const logs: string[] = [];
   const runtime = new HelperRuntime(
     [],
-    { handleTtlMs: opts.handleTtlMs ?? 3_600_000, helperTimeoutMs: 600_000, debug: 0 },
+    {
+      handleTtlMs: opts.handleTtlMs ?? 3_600_000,
+      helperTimeoutMs: 600_000,
+      maxFileBytes: opts.maxFileBytes ?? 104_857_600,
+      debug: 0,
+    },
     opts.clock ?? systemClock,
     (level, message) => logs.push(`${level}: ${message}`),
   );

@@ -61,6 +61,7 @@ export async function startTestDaemon(
   const settings = {
     handleTtlMs: config.handleTtl * 1000,
     helperTimeoutMs: config.helperTimeout * 1000,
+    maxFileBytes: config.maxFileBytes,
     debug: config.debug,
   };
   const ascii = config.encoding === "repair";

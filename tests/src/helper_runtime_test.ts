@@ -3,7 +3,7 @@ import { systemClock } from "../../src/clock.ts";
 import { HelperRuntime } from "../../src/helper_runtime.ts";
 import { defineHelper, fn, type HelperDefinition, wrapped } from "../../helpers/types.ts";
 
-const settings = { handleTtlMs: 1000, helperTimeoutMs: 1000, debug: 0 };
+const settings = { handleTtlMs: 1000, helperTimeoutMs: 1000, maxFileBytes: 1 << 20, debug: 0 };
 
 Deno.test("HelperRuntime loads a lazy helper once, on its first call", async () => {
   let loads = 0;
