@@ -17,7 +17,7 @@ import { defineHelper, failure, fn, wrapped } from "./types.ts";
 import {
   ATTRIBUTE_NODE,
   ELEMENT_NODE,
-  parseXml,
+  parsePerlXml,
   PROCESSING_INSTRUCTION_NODE,
   stringValue,
 } from "./xml_dom_helper/dom.ts";
@@ -66,20 +66,29 @@ function find(s: DocStore, doc: DocEntry, context: Node, expr: unknown) {
   return wrapped({ nodes, size: nodes.length, type: "nodeset" });
 }
 
+/** `error_type` of a file that could not be loaded. */
+function fileErrorType(o: { openError: boolean; kind?: string }): string {
+  if (!o.openError) return "ValueError";
+  if (o.kind === "too_large") return "FileTooLargeError";
+  if (o.kind === "not_regular" || o.kind === "io") return "OSError";
+  return "FileNotFoundError";
+}
+
 function loadXmlString(args: { xml_string?: unknown }, ctx: CallContext) {
   const xml = args.xml_string;
   if (typeof xml !== "string" || xml.trim() === "") {
     return fail("XML string must be a non-empty string");
   }
-  const parsed = parseXml(xml);
+  const parsed = parsePerlXml(xml);
   if (!parsed.ok) return fail(parsed.error);
   const doc = store(ctx).addDocument(parsed.value.doc, parsed.value.decl, "string");
   return wrapped({ document_id: doc.id });
 }
 
 async function loadFileFn(args: { filename?: unknown }, ctx: CallContext) {
-  const loaded = await readXmlFile(args.filename, ctx);
-  if (!loaded.ok) return fail(loaded.error, loaded.openError ? "FileNotFoundError" : "ValueError");
+  // XML::XPath's own words for a file it cannot open.
+  const loaded = await readXmlFile(args.filename, ctx, (f) => `Cannot open file '${f}'`);
+  if (!loaded.ok) return fail(loaded.error, fileErrorType(loaded));
   const doc = store(ctx).addDocument(loaded.value.doc, loaded.value.decl, loaded.path);
   return wrapped({ document_id: doc.id });
 }

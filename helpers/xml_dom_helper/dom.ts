@@ -7,6 +7,7 @@
 
 import { DOMParser } from "@xmldom/xmldom";
 import type { Document, Node } from "@xmldom/xmldom";
+import { documentFromPerl } from "./document_bytes.ts";
 
 export const ELEMENT_NODE = 1;
 export const ATTRIBUTE_NODE = 2;
@@ -103,26 +104,14 @@ function cleanMessage(message: string): string {
   return message.replace(/^\[xmldom [^\]]*\]\t?/, "").replace(/\s*\|\|@#\[line:.*$/s, "").trim();
 }
 
-/** Decodes file bytes as expat would: BOM, else the declared encoding, else UTF-8. */
-export function decodeXmlBytes(
-  bytes: Uint8Array,
-): { ok: true; text: string } | { ok: false; error: string } {
-  let label = "utf-8";
-  if (bytes[0] === 0xfe && bytes[1] === 0xff) label = "utf-16be";
-  else if (bytes[0] === 0xff && bytes[1] === 0xfe) label = "utf-16le";
-  else {
-    const head = new TextDecoder("latin1").decode(bytes.subarray(0, 200));
-    const m = /^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']/.exec(head);
-    if (m?.[1]) label = m[1].toLowerCase();
-  }
-  try {
-    return { ok: true, text: new TextDecoder(label, { fatal: true }).decode(bytes) };
-  } catch (err) {
-    const why = err instanceof RangeError
-      ? `unknown encoding "${label}"`
-      : `the bytes are not valid ${label}`;
-    return { ok: false, error: `Cannot parse XML: ${why}` };
-  }
+/**
+ * Parses a document given as a Perl string: its bytes decoded by the document's declared
+ * encoding first (`documentFromPerl`), as XML::Parser hands a Perl string to expat.
+ */
+export function parsePerlXml(xml: string): ParseOutcome {
+  const text = documentFromPerl(xml);
+  if (!text.ok) return { ok: false, error: `Cannot parse XML: ${text.error}` };
+  return parseXml(text.text);
 }
 
 /** The XPath 1.0 string-value of a node (what XML::XPath `string_value` returns). */

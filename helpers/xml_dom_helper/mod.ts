@@ -5,8 +5,8 @@
  * live in `ctx.handles` tables: parsers and documents expire after the daemon's idle TTL, node
  * and node-list ids live as long as their document. A node keeps one id, so Perl can compare ids.
  *
- * Semantics kept from the wrapper's contract: `get_child_nodes` lists element children only, and
- * `get_node_value` of an element is its leading text (the Config.pm `getValue` pattern). Where
+ * Semantics kept from the wrapper's contract: `get_node_value` of an element is its leading text
+ * (the Config.pm `getValue` pattern). `get_child_nodes` lists every child, as XML::DOM does. Where
  * the Python helper differed from XML::DOM, XML::DOM wins (each marked DEFECT-FIX below).
  */
 
@@ -19,7 +19,7 @@ import {
   DOCUMENT_NODE,
   domToString,
   ELEMENT_NODE,
-  parseXml,
+  parsePerlXml,
   prettyString,
   stringValue,
   TEXT_NODE,
@@ -181,14 +181,21 @@ export const xmlDomHelper = defineHelper({
       return parseInto(
         ctx,
         a.parser_id,
-        () => Promise.resolve(parseXml(a.xml_string as string)),
+        () => Promise.resolve(parsePerlXml(a.xml_string as string)),
         "string",
       );
     }),
     parse_file: fn(
       ["parser_id", "filename"],
       (a, ctx) =>
-        parseInto(ctx, a.parser_id, () => readXmlFile(a.filename, ctx), String(a.filename)),
+        parseInto(
+          ctx,
+          a.parser_id,
+          // XML::DOM::Parser parsefile's own words for a file it cannot open.
+          () =>
+            readXmlFile(a.filename, ctx, (f) => `Couldn't open ${f}:\nNo such file or directory`),
+          String(a.filename),
+        ),
     ),
     get_elements_by_tag_name: fn(["document_id", "tag_name"], (a, ctx) => {
       const s = store(ctx);
@@ -206,13 +213,15 @@ export const xmlDomHelper = defineHelper({
           ({ node, doc }, s) => nodeList(s, doc, descendants(node, String(a.tag_name ?? "*"))),
         ),
     ),
+    // DEFECT-FIX: every child, text and whitespace included, as XML::DOM's getChildNodes (the
+    // Python helper listed element children only).
     get_child_nodes: fn(
       ["node_id"],
       (a, ctx) =>
         withNode(
           ctx,
           a,
-          ({ node, doc }, s) => nodeList(s, doc, Array.from(node.childNodes).filter(isElement)),
+          ({ node, doc }, s) => nodeList(s, doc, Array.from(node.childNodes)),
         ),
     ),
     // DEFECT-FIX: the first child of any type, as XML::DOM (so `getFirstChild->getNodeValue` reads text).

@@ -253,7 +253,7 @@ Deno.test("xml_in() decodes files by BOM or declared encoding and rejects bad UT
     );
     const r = await call("xml_in", { source: "bad.xml" }, dir);
     assert.equal(r.error_type, "ParseError");
-    assert.match(r.error!, /not proper utf-8 \(first bad byte at offset 3\); declare/);
+    assert.match(r.error!, /not valid UTF-8 \(first bad byte at offset 3\); declare/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -143,7 +143,7 @@ for my $mod (qw(xml xml_helper)) {
     like(real_in('missing.xml')->{error}, qr/^File does not exist: missing\.xml/, 'XMLin gives the same first words');
     $r = bridge_in($mod, 'bad.xml');
     is($r->{error_type}, 'ParseError', "$mod xml_in invalid UTF-8 file fails");
-    like($r->{error}, qr/bad\.xml: input is not proper utf-8 .*declare the file's encoding/, "$mod: actionable encoding message");
+    like($r->{error}, qr/bad\.xml: not well-formed \(invalid token\): the document is not valid UTF-8 .*declare its encoding/, "$mod: actionable encoding message");
     ok(real_in('bad.xml')->{error}, 'XMLin also rejects the file');
     for my $bad ("<r><a></r>", "<r>&nosuch;</r>", "<r/>junk", "<r a='1' a='2'/>", "<r>\n<a>\n</b></r>") {
         $r = bridge_in($mod, $bad);

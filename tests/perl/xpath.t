@@ -145,7 +145,9 @@ subtest 'errors: malformed XML, missing file, bad XPath, unknown handles' => sub
     like($bad->{error}, qr/^Cannot parse XML: .*mismatch/i, 'clear parse error');
     ok(!eval { XML::XPath->new(xml => '<a><b></a>')->find('/'); 1 }, 'real XML::XPath also rejects it');
     my $missing = xp('load_file', { filename => "$dir/nope.xml" });
-    is($missing->{error}, "Cannot open $dir/nope.xml: No such file or directory", 'missing file');
+    is($missing->{error}, "Cannot open file '$dir/nope.xml'", 'missing file');
+    ok(!eval { XML::XPath->new(filename => "$dir/nope.xml")->find('/'); 1 }, 'real XML::XPath fails too');
+    like($@, qr/^\QCannot open file '$dir\/nope.xml'\E at /, 'with the same words');
     is($missing->{error_type}, 'FileNotFoundError', 'error_type');
     my $badq = xp('find_nodes', { document_id => $doc, xpath => '//app[' });
     ok(!$badq->{success}, 'bad expression fails');
