@@ -16,15 +16,19 @@
  * - Data in the old Python bridge format (IV + CBC with the key Base64/hex/raw-decoded) still
  *   decrypts: tried when the expected Crypt::CBC header is absent, reported as
  *   `format: "python_bridge"`; `format => 'python_bridge'` in `new` also writes it.
+ * - `decrypt` takes the ciphertext as hex or as its raw bytes (`decrypt(pack('H*', $stored))`).
+ *   `encrypt` returns hex, as CryptHelper.pm documents and the old daemon did; `output => 'raw'`
+ *   in `new`, or CPAN_BRIDGE_CRYPTO_OUTPUT=raw in the caller's environment, returns the bytes as
+ *   Crypt::CBC does. Keys, IVs and salts are bytes; a key with a wider character is used as its
+ *   UTF-8 (the Perl string rule; Crypt::CBC dies "Wide character", the old bridge took them).
  * Deviations, all for bad input only: a wrong key is refused ("bad padding") where Crypt::CBC
  * returns garbage (standard and oneandzeroes padding); randomiv data is decrypted with the key
  * derived from the passphrase, where Crypt::CBC 3.04 wrongly uses the IV as key and fails.
  */
 
-import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import type { Args, CallContext } from "../types.ts";
-import { defineHelper, failure, fn, wrapped } from "../types.ts";
+import { bytesToPerl, defineHelper, failure, fn, perlBytes, wrapped } from "../types.ts";
 import {
   cbcDecrypt,
   cbcEncrypt,
@@ -36,7 +40,8 @@ import {
   MissingHeaderError,
   settle,
 } from "./_crypt_cbc.ts";
-import { bytesToHex, hexToBytes } from "./_hex.ts";
+import { bytesToHex } from "./_hex.ts";
+import { asText, ciphertextBytes, fromHex, integer, readKeyFile, text, truthy } from "./_inputs.ts";
 import { pythonDecrypt, pythonEncrypt, pythonKeyCandidates } from "./_python_bridge.ts";
 
 /** What a `cipher_id` stands for. */
@@ -47,6 +52,20 @@ interface CipherHandle {
   readonly cbc: CbcSettings | undefined;
   /** Key bytes the old bridge would have used, tried in order. */
   readonly pythonKeys: readonly Uint8Array[];
+  /** What `encrypt` returns in `encrypted`: lowercase hex (default) or the bytes themselves. */
+  readonly output: Output;
+}
+
+type Output = "hex" | "raw";
+
+/** The caller's setting that makes `encrypt` return raw bytes, as Crypt::CBC does. */
+export const OUTPUT_ENV = "CPAN_BRIDGE_CRYPTO_OUTPUT";
+
+/** `output` from `new`, else the caller's CPAN_BRIDGE_CRYPTO_OUTPUT, else hex (CryptHelper.pm). */
+async function outputOf(args: Args, ctx: CallContext): Promise<Output | string> {
+  const given = text(args, "output") || (await ctx.callerEnv(OUTPUT_ENV)) || "hex";
+  const v = given.trim().toLowerCase();
+  return v === "hex" || v === "raw" ? v : given;
 }
 
 const INVALID_ID = "Invalid cipher ID or cipher expired";
@@ -58,87 +77,9 @@ function ciphers(ctx: CallContext) {
   });
 }
 
-/** A scalar parameter as text (Perl numbers may arrive as JSON numbers); null means absent. */
-function text(args: Args, name: string): string | undefined {
-  const v = args[name];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v === "string") return v;
-  if (typeof v === "number" || typeof v === "boolean") return String(v);
-  throw new CryptoInputError(`Parameter '${name}' must be a string, not ${typeof v}`);
-}
-
-function integer(args: Args, name: string): number | undefined {
-  const t = text(args, name);
-  if (t === undefined || t === "") return undefined;
-  if (!/^\s*\d+\s*$/.test(t)) {
-    throw new CryptoInputError(`Parameter '${name}' must be a whole number, not '${t}'`);
-  }
-  return Number(t);
-}
-
-/** Perl truth: undef, "", "0" and 0 are false. */
-function truthy(v: unknown): boolean {
-  return !(v === undefined || v === null || v === false || v === "" || v === "0" || v === 0);
-}
-
-/**
- * The bytes a Perl scalar stood for: a string of code points <= U+00FF is a byte string
- * (binary keys, IVs and salts arrive that way); anything wider is taken as UTF-8.
- */
-export function perlBytes(s: string): Uint8Array {
-  return !/[\u0100-\uffff]/.test(s)
-    ? new Uint8Array(Buffer.from(s, "latin1"))
-    : new TextEncoder().encode(s);
-}
-
-async function fromHex(hex: string, name: string): Promise<Uint8Array> {
-  const bytes = await hexToBytes(hex);
-  if (typeof bytes === "string") {
-    throw new CryptoInputError(
-      `Invalid hex input in '${name}': ${bytes} (expected pairs of 0-9a-f)`,
-    );
-  }
-  return bytes;
-}
-
-/** Largest non-UTF-8 plaintext also returned as `decrypted` (one character per byte). */
-const BYTES_AS_TEXT_MAX = 1 << 20;
-
-/**
- * The legacy `decrypted` key (contract §2.5: tests read it, crypto.py had dropped it): the
- * plaintext as text when it is valid UTF-8; other plaintext as one character per byte, which
- * Perl reads back as the same byte string, up to 1 MiB (beyond that only `decrypted_hex`).
- */
-function asText(bytes: Uint8Array): string | undefined {
-  try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch {
-    if (bytes.length > BYTES_AS_TEXT_MAX) return undefined;
-    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("latin1");
-  }
-}
-
 function algorithm(h: CipherHandle): string {
   const ks = h.format === "crypt_cbc" ? h.cbc!.keySize : h.pythonKeys[0].length;
   return h.spec.family === "aes" ? `AES-${ks * 8}-CBC` : "Blowfish-CBC";
-}
-
-/** Key file as `crypto.py` read it: armour lines (`-----…-----`) dropped, line breaks removed. */
-async function readKeyFile(ctx: CallContext, path: string): Promise<string> {
-  const abs = await ctx.resolvePath(path);
-  let body: string;
-  try {
-    body = await Deno.readTextFile(abs);
-  } catch (e) {
-    const why = e instanceof Deno.errors.NotFound
-      ? "No such file"
-      : e instanceof Deno.errors.PermissionDenied
-      ? "Permission denied"
-      : (e as Error).message;
-    throw new CryptoInputError(`Cannot read key_file ${abs}: ${why}`);
-  }
-  return body.split(/\r?\n/).filter((l) => !/^-.*-$/.test(l.replace(/\r$/, ""))).join("")
-    .replace(/\r/g, "");
 }
 
 /** Runs a wire function, turning expected failures into `{success:false, error}`. */
@@ -172,6 +113,10 @@ async function newCipher(args: Args, ctx: CallContext) {
   if (format !== "crypt_cbc" && format !== "python_bridge") {
     return failure(`Unknown format '${format}': use crypt_cbc (default) or python_bridge`);
   }
+  const output = await outputOf(args, ctx);
+  if (output !== "hex" && output !== "raw") {
+    return failure(`Unknown output '${output}' (${OUTPUT_ENV} or 'output'): use hex or raw`);
+  }
   const keysize = integer(args, "keysize");
   if (keysize !== undefined) checkKeySize(spec, keysize);
   const iv = text(args, "iv"), salt = text(args, "salt");
@@ -193,6 +138,7 @@ async function newCipher(args: Args, ctx: CallContext) {
     spec,
     cbc,
     pythonKeys: pythonKeyCandidates(keyText, spec),
+    output,
   };
   const id = ciphers(ctx).add(handle);
   ctx.log.debug(
@@ -208,6 +154,7 @@ async function newCipher(args: Args, ctx: CallContext) {
     header: cbc?.header ?? null,
     padding: cbc?.padding ?? "standard",
     pbkdf: cbc?.pbkdf ?? null,
+    output,
   });
 }
 
@@ -219,21 +166,26 @@ async function encrypt(args: Args, ctx: CallContext) {
   if (hex === undefined && plainText === undefined) {
     return failure("Provide plaintext_hex (hex of the bytes to encrypt) or plaintext (text)");
   }
-  const plain = hex !== undefined
-    ? await fromHex(hex, "plaintext_hex")
-    : new TextEncoder().encode(plainText);
+  const plain = hex !== undefined ? await fromHex(hex, "plaintext_hex") : perlBytes(plainText!);
   const out = h.format === "crypt_cbc"
     ? await cbcEncrypt(h.cbc!, plain)
     : await pythonEncrypt(h.spec, h.pythonKeys[0], plain);
-  return wrapped({ encrypted: await bytesToHex(out), length: out.length, algorithm: algorithm(h) });
+  return wrapped({
+    encrypted: h.output === "raw" ? bytesToPerl(out) : await bytesToHex(out),
+    length: out.length,
+    algorithm: algorithm(h),
+    output: h.output,
+  });
 }
 
 async function decrypt(args: Args, ctx: CallContext) {
   const h = ciphers(ctx).get(args.cipher_id);
   if (!h) return failure(`${INVALID_ID}: ${String(args.cipher_id)} (call new again)`);
   const hex = text(args, "hex_ciphertext");
-  if (hex === undefined) return failure("Provide hex_ciphertext (the ciphertext as hex)");
-  const data = await fromHex(hex, "hex_ciphertext");
+  if (hex === undefined) {
+    return failure("Provide hex_ciphertext (the ciphertext as hex, or its raw bytes)");
+  }
+  const { bytes: data, input } = await ciphertextBytes(hex);
   let plain: Uint8Array;
   let format = h.format;
   if (h.format === "python_bridge") {
@@ -266,6 +218,7 @@ async function decrypt(args: Args, ctx: CallContext) {
     length: plain.length,
     algorithm: algorithm(h),
     format,
+    input,
   });
 }
 
@@ -286,7 +239,7 @@ async function hash(args: Args) {
   const hex = text(args, "data_hex");
   const data = hex !== undefined
     ? await fromHex(hex, "data_hex")
-    : new TextEncoder().encode(text(args, "data") ?? "");
+    : perlBytes(text(args, "data") ?? "");
   if (hex === undefined && text(args, "data") === undefined) {
     return failure("Provide data (text) or data_hex");
   }
@@ -326,6 +279,7 @@ export const cryptoHelper = defineHelper({
         "hasher",
         "nodeprecate",
         "format",
+        "output",
       ],
       guarded(newCipher),
     ),

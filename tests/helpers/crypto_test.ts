@@ -7,7 +7,9 @@
 
 import assert from "node:assert/strict";
 import { Blowfish } from "egoroof-blowfish";
-import { cryptoHelper, perlBytes } from "../../helpers/crypto/mod.ts";
+import { cryptoHelper } from "../../helpers/crypto/mod.ts";
+import { ciphertextBytes } from "../../helpers/crypto/_inputs.ts";
+import { bytesToPerl } from "../../helpers/types.ts";
 import { blowfishEngine } from "../../helpers/crypto/_engine.ts";
 import { bytesToHex, hexToBytes } from "../../helpers/crypto/_hex.ts";
 import { cipherSpec, pad, unpad } from "../../helpers/crypto/_crypt_cbc.ts";
@@ -402,7 +404,9 @@ Deno.test("hash() digests text or hex; generate_key() gives a random key of the 
       (await ok(ctx, "hash", { data_hex: "616263", algorithm: "MD5" })).hash,
       "900150983cd24fb0d6963f7d28e17f72",
     );
-    assert.equal((await ok(ctx, "hash", { data: "é", algorithm: "sha1" })).length, 2);
+    // The Perl string rule: a byte string is its bytes, a wider character its UTF-8.
+    assert.equal((await ok(ctx, "hash", { data: "é", algorithm: "sha1" })).length, 1);
+    assert.equal((await ok(ctx, "hash", { data: "€", algorithm: "sha1" })).length, 3);
     assert.match(
       await err(ctx, "hash", { data: "x", algorithm: "crc32" }),
       /^Unsupported hash algorithm 'crc32'/,
@@ -470,10 +474,35 @@ Deno.test("pad()/unpad() follow Crypt::CBC for every mode and length", () => {
   assert.throws(() => unpad("oneandzeroes", new Uint8Array(8).fill(7), 8), /bad padding/);
 });
 
-Deno.test("perlBytes() treats code points up to U+00FF as bytes and wider text as UTF-8", () => {
-  assert.equal(hex(perlBytes("\u00e9\u0001")), "e901");
-  assert.equal(hex(perlBytes("€")), "e282ac");
+Deno.test("ciphertextBytes() reads hex, and raw bytes by their header or a non-ASCII byte", async () => {
+  assert.deepEqual(await ciphertextBytes("00ffAb"), { bytes: unhex("00ffab"), input: "hex" });
+  const salted = "Salted__12345678\u00ff\u0000";
+  assert.deepEqual(await ciphertextBytes(salted), {
+    bytes: new Uint8Array([...new TextEncoder().encode("Salted__12345678"), 255, 0]),
+    input: "raw",
+  });
+  assert.equal((await ciphertextBytes("ab\u0080")).input, "raw");
+  await assert.rejects(ciphertextBytes("xyz"), /^CryptoInputError: Invalid hex input/);
+  await assert.rejects(ciphertextBytes("Salted__\u65e5"), /characters above U\+00FF/);
 });
+
+Deno.test("decrypt() takes raw Salted__ bytes as well as hex; output 'raw' returns bytes", () =>
+  withCtx(async (ctx) => {
+    const id = await newId(ctx, { key: "k", cipher: "Blowfish" });
+    const e = await ok(ctx, "encrypt", { cipher_id: id, plaintext_hex: "00ff41" });
+    assert.equal(e.output, "hex");
+    const raw = bytesToPerl(unhex(e.encrypted as string));
+    const d = await ok(ctx, "decrypt", { cipher_id: id, hex_ciphertext: raw });
+    assert.equal(d.decrypted_hex, "00ff41");
+    assert.equal(d.input, "raw");
+    const rid = await newId(ctx, { key: "k", cipher: "Blowfish", output: "raw" });
+    const r = await ok(ctx, "encrypt", { cipher_id: rid, plaintext_hex: "00ff41" });
+    assert.match(r.encrypted as string, /^Salted__/);
+    assert.equal((r.encrypted as string).length, r.length);
+    const back = await ok(ctx, "decrypt", { cipher_id: rid, hex_ciphertext: r.encrypted });
+    assert.equal(back.decrypted_hex, "00ff41");
+    assert.match(await err(ctx, "new", { key: "k", output: "base64" }), /^Unknown output 'base64'/);
+  }));
 
 Deno.test("hexToBytes() validates while decoding; bytesToHex() is lowercase", async () => {
   assert.equal(hex((await hexToBytes("00ffAb")) as Uint8Array), "00ffab");
