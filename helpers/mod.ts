@@ -10,7 +10,7 @@ import { datetimeHelper } from "./datetime_helper.ts";
 import { excelHelper } from "./excel/mod.ts";
 import { ftpHelper } from "./ftp_helper/mod.ts";
 import { httpHelper } from "./http_helper/mod.ts";
-import { lockfileHelper } from "./lockfile.ts";
+import { lockfileHelper } from "./lockfile/mod.ts";
 import { loggingHelper } from "./logging_helper/mod.ts";
 import { xmlDomHelper } from "./xml_dom_helper/mod.ts";
 import { xmlHelper } from "./xml_helper/mod.ts";

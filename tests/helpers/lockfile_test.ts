@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { configOf, expandFormat, lockfileHelper, pidAlive } from "../../helpers/lockfile.ts";
+import { configOf, expandFormat, lockfileHelper, pidAlive } from "../../helpers/lockfile/mod.ts";
 import type { CallContext } from "../../helpers/types.ts";
 import { makeTestContext } from "../_support/context.ts";
 
@@ -85,8 +85,15 @@ Deno.test("trylock/release write and remove a LockFile::Simple lock file", async
       lockfile: "job.dat.lock",
     });
     await assert.rejects(Deno.stat(`${dir}/job.dat.lock`), Deno.errors.NotFound);
+    assert.deepEqual((await call("release", { lock_id: t.result.lock_id }, ctx)).result, {
+      lock_id: t.result.lock_id,
+      released: false,
+      filename: "job.dat",
+      lockfile: "job.dat.lock",
+      warning: "no lockfile found for job.dat",
+    }, "a second release returns 0, as LockFile::Simple's unlock of a missing file");
     assert.equal(
-      (await call("release", { lock_id: t.result.lock_id }, ctx)).error,
+      (await call("release", { lock_id: "lock-1" }, ctx)).error,
       "Invalid lock ID or lock already released",
     );
     assert.equal(
@@ -96,14 +103,18 @@ Deno.test("trylock/release write and remove a LockFile::Simple lock file", async
   });
 });
 
-Deno.test("release refuses a lock file that someone else now owns", async () => {
+Deno.test("release() answers released:false for a lock file that someone else now owns", async () => {
   await withDir(async (dir, ctx) => {
     const id = (await call("make", {}, ctx)).result.manager_id;
     const t = await call("trylock", { manager_id: id, filename: "x" }, ctx);
     await Deno.remove(`${dir}/x.lock`);
     await Deno.writeTextFile(`${dir}/x.lock`, "1\n");
     const r = await call("release", { lock_id: t.result.lock_id }, ctx);
-    assert.match(r.error, /lock not owned/);
+    assert.deepEqual([r.success, r.result.released, r.result.warning], [
+      true,
+      false,
+      "cannot unlock x: lock not owned",
+    ]);
     assert.equal(await Deno.readTextFile(`${dir}/x.lock`), "1\n", "the other owner's file is kept");
   });
 });
@@ -168,6 +179,7 @@ Deno.test("cleanup_manager and the janitor release locks", async () => {
   await withDir(async (dir, ctx) => {
     const id = (await call("make", {}, ctx)).result.manager_id;
     await call("trylock", { manager_id: id, filename: "a" }, ctx);
+    await Deno.mkdir(`${dir}/sub`);
     await call("trylock", { manager_id: id, filename: "b", lockfile_pattern: "sub/%F.lk" }, ctx);
     const r = await call("cleanup_manager", { manager_id: id }, ctx);
     assert.deepEqual(r.result, { manager_id: id, cleaned_up: true, released: 2 });
@@ -185,9 +197,74 @@ Deno.test("cleanup_manager and the janitor release locks", async () => {
     await lockfileHelper.cleanupStale!(ctx);
     await assert.rejects(Deno.stat(`${dir}/c.lock`), Deno.errors.NotFound);
     assert.equal(await Deno.readTextFile(`${dir}/d.lock`), `${dead.callerPid}\n`);
-    assert.match(
-      (await call("trylock", { manager_id: keep, filename: "e" }, ctx)).error,
-      /Invalid manager ID/,
-    );
+    const again = await call("trylock", { manager_id: keep, filename: "e" }, ctx);
+    assert.equal(again.success, true, "a dropped manager's id still carries its configuration");
   });
+});
+
+Deno.test("trylock() fails on a missing directory and expands no ${VAR}", async () => {
+  await withDir(async (dir, ctx) => {
+    const id = (await call("make", {}, ctx)).result.manager_id;
+    const r = await call(
+      "trylock",
+      { manager_id: id, filename: "f", lockfile_pattern: "nodir/%F.lock" },
+      ctx,
+    );
+    assert.equal(r.error, "Could not acquire lock on f: No such file or directory");
+    await assert.rejects(Deno.stat(`${dir}/nodir`), Deno.errors.NotFound);
+    await Deno.mkdir(`${dir}/\${HOME}`);
+    const v = await call(
+      "trylock",
+      { manager_id: id, filename: "g", lockfile_pattern: "${HOME}/%F.lock" },
+      ctx,
+    );
+    assert.equal(v.result.lockfile, "${HOME}/g.lock");
+    assert.equal(await Deno.readTextFile(`${dir}/\${HOME}/g.lock`), `${ctx.callerPid}\n`);
+    const e = await call("trylock", { manager_id: id, filename: "" }, ctx);
+    assert.equal(e.result.lockfile, ".lock", "an empty name locks .lock, as Perl's '' . '.lock'");
+  });
+});
+
+Deno.test("trylock() names lock files by the Perl string's bytes", async () => {
+  await withDir(async (dir, ctx) => {
+    const id = (await call("make", {}, ctx)).result.manager_id;
+    const bytes = await call("trylock", { manager_id: id, filename: "Z\u00c3\u00bcrich" }, ctx);
+    assert.equal(bytes.result.lockfile, "Z\u00c3\u00bcrich.lock", "reported as Perl sent it");
+    assert.equal(
+      (await Deno.stat(`${dir}/Z\u00fcrich.lock`)).isFile,
+      true,
+      "on disk: Z c3 bc rich",
+    );
+    const wide = await call("trylock", { manager_id: id, filename: "\u65e5" }, ctx);
+    assert.equal(wide.success, true);
+    assert.equal((await Deno.stat(`${dir}/\u65e5.lock`)).isFile, true, "a wide char as UTF-8");
+    const latin1 = await call("trylock", { manager_id: id, filename: "caf\u00e9" }, ctx);
+    assert.match(latin1.error, /not valid UTF-8 bytes/);
+  });
+});
+
+Deno.test("release() works from the lock id alone, as after a daemon restart", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const before = makeTestContext({ cwd: dir });
+    const id = (await call("make", { hold: 0 }, before.ctx)).result.manager_id;
+    const t = (await call("trylock", { manager_id: id, filename: "r" }, before.ctx)).result;
+    await before.close();
+    const after = makeTestContext({ cwd: dir });
+    try {
+      const other = { ...after.ctx, callerPid: 1 };
+      const foreign = await call("release", { lock_id: t.lock_id }, other);
+      assert.equal(foreign.result.released, false, "another PID cannot release it");
+      assert.equal(await Deno.readTextFile(`${dir}/r.lock`), `${after.ctx.callerPid}\n`);
+      const again = await call("trylock", { manager_id: id, filename: "r" }, after.ctx);
+      assert.equal(again.error, "Could not acquire lock on r: Lock file exists");
+      const r = await call("release", { lock_id: t.lock_id }, after.ctx);
+      assert.equal(r.result.released, true);
+      await assert.rejects(Deno.stat(`${dir}/r.lock`), Deno.errors.NotFound);
+    } finally {
+      await after.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
