@@ -31,6 +31,7 @@ Usage:
   cpan-bridge call MODULE FUNCTION [JSON]         call any function, print the reply envelope
   cpan-bridge ping | cleanup | stop [--socket PATH]
   cpan-bridge process < request.json              process mode: one request on stdin
+  cpan-bridge doctor [--json] [--script-dir DIR]  check this host as CPANBridge.pm will see it; exit 0/1/2
   cpan-bridge --print-config | --version | --help
 
 Drop-in: with PYTHON_EXECUTABLE pointing at this binary, CPANBridge.pm's
@@ -92,6 +93,7 @@ function parse(args: string[]) {
       help: { type: "boolean", short: "h" },
       "print-config": { type: "boolean" },
       detached: { type: "boolean" },
+      "script-dir": { type: "string" },
     },
   });
 }
@@ -312,6 +314,17 @@ export async function runCli(argv: string[]): Promise<number> {
           Number(v.interval ?? "5"),
           v.count ? Number(v.count) : undefined,
         );
+      case "doctor": {
+        const { runDoctor, realHost, formatFindings, doctorExitCode, selfPaths } = await import(
+          "./client/doctor/mod.ts"
+        );
+        const scriptDir = v["script-dir"];
+        const findings = await runDoctor(
+          realHost(env, { ...(scriptDir ? { scriptDir } : {}), selfPaths: await selfPaths(env) }),
+        );
+        console.log(v.json ? JSON.stringify(findings, null, 2) : formatFindings(findings));
+        return doctorExitCode(findings);
+      }
       case "help":
         console.log(USAGE);
         return 0;
