@@ -1,10 +1,16 @@
 /**
  * @module
- * Net::FTP's ASCII-mode line-end conversion (Net::FTP::A): downloads turn CRLF into LF, uploads
- * turn a bare LF into CRLF. Both work chunk by chunk, carrying a CR that ends a chunk.
+ * Net::FTP's ASCII-mode line-end conversion (Net::FTP::A, libnet 3.14). Downloads turn CRLF into
+ * LF and keep a lone CR, carrying a CR that ends a chunk. Uploads copy `Net::FTP::A::write`
+ * exactly, block by block as `Net::FTP::put` reads the local file (BlockSize, 10240 bytes): in a
+ * block holding any CR or LF, an LF not preceded by a CR in that block becomes CRLF; when the
+ * previous block ended with CR, a leading CR of the next converted block is dropped.
  */
 
 const CR = 13, LF = 10;
+
+/** Net::FTP's default BlockSize. */
+export const NET_FTP_BLOCK_SIZE = 10240;
 
 /** A streaming converter. */
 export interface LineConverter {
@@ -37,20 +43,55 @@ export function fromCrlf(): LineConverter {
   };
 }
 
-/** A bare LF → CRLF (an existing CRLF is kept), as Net::FTP::A::write. */
-export function toCrlf(): LineConverter {
-  let lastCr = false;
+/** Net::FTP::A::write on one block; `outCr` is the state carried between blocks. */
+function writeBlock(block: Uint8Array, state: { outCr: boolean }): Uint8Array {
+  const out = new Uint8Array(block.length * 2);
+  let n = 0;
+  const convert = block.includes(CR) || block.includes(LF);
+  for (let i = 0; i < block.length; i++) {
+    const b = block[i];
+    if (convert && b === LF && (i === 0 || block[i - 1] !== CR)) out[n++] = CR;
+    out[n++] = b;
+  }
+  let start = 0;
+  if (state.outCr && n > 0 && out[0] === CR) start = 1;
+  state.outCr = n > start && out[n - 1] === CR;
+  return out.subarray(start, n);
+}
+
+/** Upload conversion as Net::FTP::A::write, on blocks of `blockSize` bytes of the local file. */
+export function toCrlf(blockSize = NET_FTP_BLOCK_SIZE): LineConverter {
+  const state = { outCr: false };
+  let pending = new Uint8Array(0);
   return {
     push(chunk) {
-      const out = new Uint8Array(chunk.length * 2);
-      let n = 0;
-      for (const b of chunk) {
-        if (b === LF && !lastCr) out[n++] = CR;
-        out[n++] = b;
-        lastCr = b === CR;
+      const all = new Uint8Array(pending.length + chunk.length);
+      all.set(pending);
+      all.set(chunk, pending.length);
+      const parts: Uint8Array[] = [];
+      let off = 0;
+      for (; all.length - off >= blockSize; off += blockSize) {
+        parts.push(writeBlock(all.subarray(off, off + blockSize), state));
       }
-      return out.subarray(0, n);
+      pending = all.slice(off);
+      return concat(parts);
     },
-    end: () => new Uint8Array(),
+    end() {
+      const tail = pending.length ? writeBlock(pending, state) : new Uint8Array();
+      pending = new Uint8Array(0);
+      return tail;
+    },
   };
+}
+
+/** Joins byte chunks. */
+export function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
 }

@@ -4,8 +4,12 @@
  * active (PORT) data connections, and an inactivity timeout on every read, write and connect,
  * as Net::FTP's `Timeout`. Replies keep their text so `message()` can return what Net::FTP does.
  * Written instead of basic-ftp because Net::FTP fidelity needs raw LIST lines, TYPE A with
- * client-side CRLF conversion, the exact reply texts and PORT mode.
+ * client-side CRLF conversion, the exact reply texts and PORT mode. Commands go out as the Perl
+ * string's bytes (`perlBytes`) and replies come back one character per byte (`bytesToPerl`), as
+ * Net::Cmd writes and reads them.
  */
+
+import { bytesToPerl, perlBytes } from "../types.ts";
 
 /** One FTP reply. */
 export interface FtpReply {
@@ -43,8 +47,10 @@ export interface FtpConnectOptions {
   readonly trace?: (line: string) => void;
 }
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder("latin1");
+/** The longest reply line accepted; a server sending more is dropped. */
+const MAX_REPLY_LINE = 1 << 20;
+/** The most lines of one multi-line reply. */
+const MAX_REPLY_LINES = 10_000;
 
 /** Converts a dotted-quad PASV reply `(h1,h2,h3,h4,p1,p2)` to a port. */
 function pasvPort(reply: FtpReply): number {
@@ -129,7 +135,7 @@ export class FtpClient {
       );
     }
     this.#trace?.(`>>> ${/^PASS /i.test(line) ? "PASS ...." : line}`);
-    const bytes = encoder.encode(`${line}\r\n`);
+    const bytes = perlBytes(`${line}\r\n`);
     await this.#io(`sending ${line.split(" ")[0]}`, async () => {
       let off = 0;
       while (off < bytes.length) off += await this.#conn.write(bytes.subarray(off));
@@ -152,6 +158,10 @@ export class FtpClient {
       } else {
         lines.push(line);
         if (line.startsWith(`${code} `)) break;
+        if (lines.length > MAX_REPLY_LINES) {
+          this.close("reply too long");
+          throw new FtpError("closed", `The server sent a reply of over ${MAX_REPLY_LINES} lines`);
+        }
       }
     }
     const message = lines.map((l) => l.replace(/^\d{3}[ -]?/, "") + "\n").join("");
@@ -172,7 +182,11 @@ export class FtpClient {
         this.close("the server closed the connection");
         throw new FtpError("closed", `The server closed the connection while ${what}`);
       }
-      this.#buf += decoder.decode(chunk.subarray(0, n));
+      this.#buf += bytesToPerl(chunk.subarray(0, n));
+      if (this.#buf.length > MAX_REPLY_LINE) {
+        this.close("reply line too long");
+        throw new FtpError("closed", `The server sent a reply line over ${MAX_REPLY_LINE} bytes`);
+      }
     }
   }
 

@@ -22,15 +22,26 @@ const call = async (ctx: CallContext, f: string, args: R = {}): Promise<R> =>
 
 const enc = new TextEncoder(), dec = new TextDecoder();
 
-Deno.test("fromCrlf()/toCrlf() convert line ends like Net::FTP::A across chunk boundaries", () => {
+Deno.test("fromCrlf() turns CRLF into LF across chunk boundaries and keeps a lone CR", () => {
   const down = fromCrlf();
   const a = down.push(enc.encode("a\r")), b = down.push(enc.encode("\nb\rc\r")), c = down.end();
   assert.equal(dec.decode(a) + dec.decode(b) + dec.decode(c), "a\nb\rc\r");
-  const up = toCrlf();
-  assert.equal(
-    dec.decode(up.push(enc.encode("x\ny\r"))) + dec.decode(up.push(enc.encode("\nz\n"))),
-    "x\r\ny\r\nz\r\n",
-  );
+});
+
+Deno.test("toCrlf() converts Net::FTP::A::write's way, block by block", () => {
+  const run = (input: string, block: number) => {
+    const up = toCrlf(block);
+    return dec.decode(up.push(enc.encode(input))) + dec.decode(up.end());
+  };
+  assert.equal(run("l1\nl2\r\nl3\n", 10240), "l1\r\nl2\r\nl3\r\n");
+  assert.equal(run("a\rb\nc", 10240), "a\rb\r\nc", "a lone CR stays, no final LF added");
+  // A block ending in CR followed by one starting with LF: the LF is not doubled.
+  assert.equal(run("x\r\ny", 2), "x\r\ny");
+  // Net::FTP's quirk: after a block ending in CR, a leading CR of the next block is dropped.
+  assert.equal(run("x\r\r\n", 2), "x\r\n");
+  const up = toCrlf(4);
+  assert.equal(dec.decode(up.push(enc.encode("ab\n"))), "", "nothing until a full block");
+  assert.equal(dec.decode(up.push(enc.encode("c"))), "ab\r\nc");
 });
 
 Deno.test("ftp_helper against vsftpd: every function and its flat result", async (t) => {
@@ -89,6 +100,9 @@ Deno.test("ftp_helper against vsftpd: every function and its flat result", async
     await t.step(
       "put/get in binary mode are byte-exact; relative local paths use the caller's cwd",
       async () => {
+        const info = await call(ctx, "get_connection_info", { connection_id: id });
+        assert.equal(info.transfer_mode, "ascii", "Net::FTP starts in ASCII mode");
+        assert.equal((await call(ctx, "binary", { connection_id: id })).success, true);
         const bytes = new Uint8Array(200_000);
         for (let i = 0; i < bytes.length; i += 65536) {
           crypto.getRandomValues(bytes.subarray(i, i + 65536));
@@ -249,6 +263,14 @@ Deno.test("ftp_helper against vsftpd: every function and its flat result", async
         logged_in: 1,
         connection_ids: [id],
       });
+      const other = { ...ctx, callerPid: (ctx.callerPid ?? 0) + 1 };
+      assert.deepEqual(await call(other, "get_pool_stats"), {
+        success: true,
+        total_connections: 0,
+        connected: 0,
+        logged_in: 0,
+        connection_ids: [],
+      }, "another Perl process does not see this one's connection ids");
       assert.deepEqual(await call(ctx, "cleanup_stale_connections"), { success: true, removed: 0 });
       assert.deepEqual(await call(ctx, "pwd", { connection_id: "ftp_1_deadbeef" }), {
         success: false,

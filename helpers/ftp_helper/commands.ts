@@ -1,0 +1,226 @@
+/**
+ * @module
+ * The `ftp_helper` functions that are one or a few control-connection commands: new, login,
+ * cwd, pwd, binary/ascii, delete, rename, mkdir, rmdir, size, mdtm, passive, message, quit.
+ * Arguments go to the server as the Perl string's bytes (`perlBytes`, in the client); replies
+ * come back as Perl byte strings, as Net::FTP returns them.
+ */
+
+import { failure } from "../types.ts";
+import type { Args, CallContext } from "../types.ts";
+import { FtpClient, FtpError, type FtpReply } from "./client.ts";
+import {
+  describe,
+  expect,
+  flag,
+  type FtpSession,
+  index,
+  is2xx,
+  onSession,
+  sessions,
+  str,
+} from "./session.ts";
+
+/** Splits `host[:port]` as IO::Socket::INET's PeerAddr does. */
+function hostPort(host: string, port: unknown): [string, number] {
+  const m = /^([^:]+):(\d+)$/.exec(host);
+  if (m) return [m[1], Number(m[2])];
+  const p = Number(port ?? 21);
+  return [host, Number.isInteger(p) && p > 0 ? p : 21];
+}
+
+/** `new`: connects and reads the greeting. */
+export async function newSession(args: Args, ctx: CallContext) {
+  const hostArg = str(args.host);
+  if (!hostArg) return failure("Connection failed: no host specified");
+  const [host, port] = hostPort(hostArg, args.port);
+  const timeoutS = Number(args.timeout ?? 60);
+  const timeoutMs = (Number.isFinite(timeoutS) && timeoutS > 0 ? timeoutS : 60) * 1000;
+  const debug = Number(args.debug ?? 0) > 0;
+  try {
+    const { client, greeting } = await FtpClient.connect({
+      host,
+      port,
+      timeoutMs,
+      signal: ctx.signal,
+      trace: debug ? (l) => ctx.log.debug(`${host}:${port} ${l}`) : undefined,
+    });
+    client.signal = undefined;
+    const now = Date.now();
+    const session: FtpSession = {
+      client,
+      host: hostArg,
+      ownerPid: ctx.callerPid,
+      state: "connected",
+      // DEFECT-FIX (contract §3.6): Python started in binary; Net::FTP starts in ASCII.
+      transferMode: "ascii",
+      serverType: "A",
+      passive: flag(args.passive, true),
+      lastMessage: greeting.message,
+      createdAt: now,
+      lastUsed: now,
+    };
+    const id = sessions(ctx).add(session);
+    index(ctx).set(id, session);
+    ctx.log.info(`Connected to ${host}:${port} as ${id}`);
+    return { success: true, connection_id: id, message: greeting.message };
+  } catch (err) {
+    return failure(`Connection failed: ${host}:${port}: ${describe(err)}`);
+  }
+}
+
+/** `login`: USER, then PASS when the server asks for it. */
+export async function login(args: Args, ctx: CallContext) {
+  return await onSession(args, ctx, "Login failed", async (s) => {
+    const user = str(args.user) ?? "anonymous";
+    let r = await s.client.command(`USER ${user}`);
+    s.lastMessage = r.message;
+    if (r.code === 331 || r.code === 332) {
+      r = await s.client.command(`PASS ${str(args.password) ?? ""}`);
+      s.lastMessage = r.message;
+    }
+    if (!is2xx(r.code)) throw new FtpError("reply", r.raw, r);
+    s.state = "logged_in";
+    ctx.log.info(`${s.host}: logged in as ${user}`);
+    return { success: true, message: r.message };
+  });
+}
+
+/** `cwd`: Net::FTP's cwd (no argument or blanks mean "/", ".." means CDUP). */
+export async function cwd(args: Args, ctx: CallContext) {
+  return await onSession(args, ctx, "Directory change failed", async (s) => {
+    const dir = str(args.directory);
+    const d = dir !== undefined && /\S/.test(dir) ? dir : "/";
+    const r = await expect(s, d === ".." ? "CDUP" : `CWD ${d}`, is2xx);
+    return { success: true, message: r.message };
+  });
+}
+
+/** Net::FTP's `_extract_path`: the quoted path in a 257 reply, with "" unescaped. */
+export function quotedPath(r: FtpReply): string | undefined {
+  const m = /(?:^|\s)"(.*)"(?:$|\s)/.exec(r.message.trimEnd());
+  return m ? m[1].replaceAll('""', '"') : undefined;
+}
+
+/** `pwd`: the quoted path of the 257 reply, as bytes. */
+export async function pwd(args: Args, ctx: CallContext) {
+  return await onSession(args, ctx, "PWD error", async (s) => {
+    const r = await expect(s, "PWD", is2xx);
+    return { success: true, directory: quotedPath(r) ?? r.message.trim(), message: r.message };
+  });
+}
+
+/** `binary` / `ascii`: TYPE I / TYPE A. */
+export function typeCommand(mode: "binary" | "ascii") {
+  return (args: Args, ctx: CallContext) =>
+    onSession(
+      args,
+      ctx,
+      mode === "binary" ? "Binary mode error" : "ASCII mode error",
+      async (s) => {
+        const r = await expect(s, mode === "binary" ? "TYPE I" : "TYPE A", is2xx);
+        s.transferMode = mode;
+        s.serverType = mode === "binary" ? "I" : "A";
+        return { success: true, message: r.message };
+      },
+    );
+}
+
+/** A command with one argument that answers with a 2xx reply (DELE, RMD). */
+export function simple(verb: string, param: string, prefix: string) {
+  return (args: Args, ctx: CallContext) =>
+    onSession(args, ctx, prefix, async (s) => {
+      const arg = str(args[param]);
+      if (!arg) return failure(`${prefix}: no ${param} given`);
+      const r = await expect(s, `${verb} ${arg}`, is2xx);
+      return { success: true, message: r.message };
+    });
+}
+
+/** `rename`: RNFR (350), then RNTO. */
+export async function rename(args: Args, ctx: CallContext) {
+  return await onSession(args, ctx, "Rename failed", async (s) => {
+    const from = str(args.old_name), to = str(args.new_name);
+    if (!from || !to) return failure("Rename failed: old_name and new_name are required");
+    await expect(s, `RNFR ${from}`, (c) => c === 350);
+    const r = await expect(s, `RNTO ${to}`, is2xx);
+    return { success: true, message: r.message };
+  });
+}
+
+/** `mkdir`: MKD; with `recurse`, each path element in turn, as Net::FTP's mkdir($dir, 1). */
+export async function mkdir(args: Args, ctx: CallContext) {
+  return await onSession(args, ctx, "Mkdir failed", async (s) => {
+    const dir = str(args.directory);
+    if (!dir) return failure("Mkdir failed: no directory given");
+    if (!flag(args.recurse, false)) {
+      const r = await expect(s, `MKD ${dir}`, is2xx);
+      return { success: true, directory: quotedPath(r) ?? dir, message: r.message };
+    }
+    let path = "";
+    let last: FtpReply | undefined;
+    for (const part of dir.split(/(?=\/+)/)) {
+      path += part;
+      last = await s.client.command(`MKD ${path}`);
+      s.lastMessage = last.message;
+    }
+    if (last && is2xx(last.code)) {
+      return { success: true, directory: quotedPath(last) ?? dir, message: last.message };
+    }
+    const probe = await s.client.command(`CWD ${dir}`);
+    if (!is2xx(probe.code)) throw new FtpError("reply", last!.raw, last);
+    return { success: true, directory: dir, message: last!.message };
+  });
+}
+
+/** `size`: SIZE, parsed as Net::FTP does. */
+export async function size(args: Args, ctx: CallContext) {
+  return await onSession(args, ctx, "Size failed", async (s) => {
+    const f = str(args.remote_file);
+    if (!f) return failure("Size failed: no remote_file given");
+    const r = await expect(s, `SIZE ${f}`, is2xx);
+    const m = /(\d+)\s*(bytes?\s*)?$/.exec(r.message.trimEnd());
+    return { success: true, size: m ? Number(m[1]) : null, message: r.message };
+  });
+}
+
+/** `mdtm`: MDTM as epoch seconds, with Net::FTP's workaround for "19100" years. */
+export async function mdtm(args: Args, ctx: CallContext) {
+  return await onSession(args, ctx, "Mdtm failed", async (s) => {
+    const f = str(args.remote_file);
+    if (!f) return failure("Mdtm failed: no remote_file given");
+    const r = await expect(s, `MDTM ${f}`, is2xx);
+    const m = /((\d\d)(\d\d\d?))(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)/.exec(r.message);
+    if (!m) return { success: true, mdtm: null, message: r.message };
+    const year = m[2] === "19" ? Number(m[3]) + 1900 : Number(m[1]);
+    const epoch =
+      Date.UTC(year, Number(m[4]) - 1, Number(m[5]), Number(m[6]), Number(m[7]), Number(m[8])) /
+      1000;
+    return { success: true, mdtm: epoch, message: r.message };
+  });
+}
+
+/** `passive`: reads or sets passive (PASV) versus active (PORT) data connections. */
+export async function passive(args: Args, ctx: CallContext) {
+  return await onSession(args, ctx, "Passive failed", (s) => {
+    if (args.passive !== undefined && args.passive !== null) s.passive = flag(args.passive, true);
+    return Promise.resolve({ success: true, passive: s.passive ? 1 : 0 });
+  });
+}
+
+/** `message`: Net::FTP's message(), the text of the last reply. */
+export function message(args: Args, ctx: CallContext) {
+  const s = sessions(ctx).get(args.connection_id);
+  if (!s) return failure(`Invalid connection ID: ${str(args.connection_id) ?? ""}`);
+  return { success: true, message: s.lastMessage };
+}
+
+/** `quit`: always succeeds; waits for a running command, then QUIT (in dispose). */
+export async function quit(args: Args, ctx: CallContext) {
+  const table = sessions(ctx);
+  const id = str(args.connection_id) ?? "";
+  if (!table.has(id)) return { success: true };
+  await table.withLock(id, () => {}).catch(() => {});
+  await table.delete(id, "quit").catch(() => {});
+  return { success: true };
+}

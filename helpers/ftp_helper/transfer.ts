@@ -1,0 +1,129 @@
+/**
+ * @module
+ * The `ftp_helper` functions that open a data connection: get, put, dir (LIST) and ls (NLST).
+ * Transfers follow the session's TYPE like Net::FTP (ASCII until `binary()`); listings are read
+ * in ASCII mode and split on LF as Net::FTP's `_list_cmd` does, and their names are returned as
+ * the server's bytes. Local paths are relative to the Perl caller's cwd (contract §2.4).
+ */
+
+import { basename } from "node:path";
+import { bytesToPerl, failure, perlText } from "../types.ts";
+import type { Args, CallContext } from "../types.ts";
+import { concat, fromCrlf, toCrlf } from "./ascii.ts";
+import { onSession, str, syncType } from "./session.ts";
+
+/**
+ * A local file name as Deno can open it: Perl opens the string's bytes, Deno opens the UTF-8 of
+ * a JS string, so a UTF-8 byte string is decoded first (names that are not UTF-8 cannot be named).
+ */
+const localPath = (ctx: CallContext, name: string) => ctx.resolvePath(perlText(name));
+
+/** LIST or NLST: the lines as Net::FTP returns them (CRLF → LF, split on LF, bytes). */
+export function listing(verb: "LIST" | "NLST") {
+  return (args: Args, ctx: CallContext) =>
+    onSession(args, ctx, "Directory listing failed", async (s) => {
+      const path = str(args.path) ?? "";
+      const parts: Uint8Array[] = [];
+      const crlf = fromCrlf();
+      const r = await s.client.transfer(path ? `${verb} ${path}` : verb, s.passive, {
+        onData: (c) => void parts.push(crlf.push(c)),
+      });
+      parts.push(crlf.end());
+      s.lastMessage = r.message;
+      // Perl's split(/\n/, $buf): trailing empty fields are removed.
+      const lines = bytesToPerl(concat(parts)).split("\n");
+      while (lines.length && lines.at(-1) === "") lines.pop();
+      return { success: true, listing: lines, message: r.message };
+    });
+}
+
+async function writeAll(f: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < bytes.length) off += await f.write(bytes.subarray(off));
+}
+
+/** `get`: RETR into a local file (default: the remote name after its last "/"). */
+export async function get(args: Args, ctx: CallContext) {
+  return await onSession(args, ctx, "Download failed", async (s) => {
+    const remote = str(args.remote_file);
+    if (!remote) return failure("Download failed: no remote file given");
+    const localName = str(args.local_file) ?? remote.replace(/^.*\//, "");
+    const local = await localPath(ctx, localName);
+    const ascii = s.transferMode === "ascii";
+    // Open (without truncating) before RETR, so a local problem never disturbs the session and
+    // an existing local file survives a failed download that sent no data (as with Net::FTP).
+    const existed = await Deno.stat(local).then(() => true, () => false);
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(local, { write: true, create: true });
+    } catch (err) {
+      return failure(`Download failed: cannot open local file ${local}: ${(err as Error).message}`);
+    }
+    let written = false;
+    const start = async () => {
+      if (!written) await file.truncate(0);
+      written = true;
+    };
+    const crlf = fromCrlf();
+    try {
+      await syncType(s);
+      const r = await s.client.transfer(`RETR ${remote}`, s.passive, {
+        onData: async (chunk) => {
+          await start();
+          await writeAll(file, ascii ? crlf.push(chunk) : chunk);
+        },
+      });
+      await start();
+      if (ascii) await writeAll(file, crlf.end());
+      s.lastMessage = r.message;
+      return { success: true, message: r.message, local_file: localName };
+    } catch (err) {
+      // Like Python's helper, a partial local file is removed.
+      if (written || !existed) await Deno.remove(local).catch(() => {});
+      throw err;
+    } finally {
+      file.close();
+    }
+  });
+}
+
+/** `put`: STOR of a local file (default remote name: its basename). */
+export async function put(args: Args, ctx: CallContext) {
+  const localName = str(args.local_file);
+  if (!localName) return failure("Upload failed: no local file given");
+  const local = await localPath(ctx, localName);
+  const info = await Deno.stat(local).catch(() => undefined);
+  if (!info?.isFile) return failure(`Local file not found: ${local}`);
+  return await onSession(args, ctx, "Upload failed", async (s) => {
+    const remote = str(args.remote_file) ?? basename(localName);
+    const ascii = s.transferMode === "ascii";
+    await syncType(s);
+    const file = await Deno.open(local, { read: true });
+    try {
+      const r = await s.client.transfer(`STOR ${remote}`, s.passive, {
+        source: readChunks(file, ascii),
+      });
+      s.lastMessage = r.message;
+      return { success: true, message: r.message, remote_file: remote };
+    } finally {
+      try {
+        file.close();
+      } catch { /* closed by the stream */ }
+    }
+  });
+}
+
+async function* readChunks(file: Deno.FsFile, ascii: boolean): AsyncIterable<Uint8Array> {
+  const conv = toCrlf();
+  const buf = new Uint8Array(65536);
+  for (;;) {
+    const n = await file.read(buf);
+    if (n === null) break;
+    const out = ascii ? conv.push(buf.subarray(0, n)) : buf.slice(0, n);
+    if (out.length) yield out;
+  }
+  if (ascii) {
+    const tail = conv.end();
+    if (tail.length) yield tail;
+  }
+}
