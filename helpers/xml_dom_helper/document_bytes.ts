@@ -63,7 +63,40 @@ export function declaredEncoding(bytes: Uint8Array): { label: string; bom: boole
   return { label: m ? m[2]!.toLowerCase() : "utf-8", bom: false };
 }
 
+/** XML 1.0 `Char`: what expat refuses outside it (xmldom would accept it). */
+const NOT_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+const CHAR_REF = /&#(?:x([0-9A-Fa-f]+)|([0-9]+));/g;
+const LITERAL_SECTIONS = /<!\[CDATA\[[\s\S]*?\]\]>|<!--[\s\S]*?-->/g;
+
+/** The decoded text, unless it holds a character (or a reference to one) XML 1.0 forbids. */
+function checkedText(text: string): DecodedDocument {
+  const bad = NOT_XML_CHAR.exec(text);
+  if (bad) {
+    const cp = bad[0].codePointAt(0)!;
+    return {
+      ok: false,
+      error: `not well-formed (invalid token): character U+${
+        cp.toString(16).toUpperCase().padStart(4, "0")
+      } at offset ${bad.index} is not allowed in XML 1.0`,
+    };
+  }
+  if (text.includes("&#")) {
+    for (const m of text.replace(LITERAL_SECTIONS, "").matchAll(CHAR_REF)) {
+      const cp = m[1] !== undefined ? Number.parseInt(m[1], 16) : Number.parseInt(m[2]!, 10);
+      if (cp > 0x10ffff || NOT_XML_CHAR.test(String.fromCodePoint(cp))) {
+        return { ok: false, error: `reference to invalid character number (${m[0]})` };
+      }
+    }
+  }
+  return { ok: true, text };
+}
+
 function decodeDocument(bytes: Uint8Array, perlString: string | undefined): DecodedDocument {
+  const r = decodeBytes(bytes, perlString);
+  return r.ok ? checkedText(r.text) : r;
+}
+
+function decodeBytes(bytes: Uint8Array, perlString: string | undefined): DecodedDocument {
   const { label, bom } = declaredEncoding(bytes);
   if (UTF8.has(label)) {
     try {

@@ -1,0 +1,240 @@
+# The Perl string rule for the three XML helpers (docs/helpers/README.md), differentially: the same
+# document string goes through the bridge exactly as XMLHelper.pm (xml_in), XPathHelper.pm
+# (load_xml_string + find_nodes) and XMLDOMHelper.pm (create_parser + parse_string + to_string,
+# get_child_nodes) send it, and through the real XML::Simple 2.25, XML::XPath 1.48 and XML::DOM
+# 1.46 in this process; the answers are compared with is_deeply. No `use utf8` here: "\xe6\x97\xa5"
+# is a byte string, as in most Perl code. Also files read raw, /dev/zero, a FIFO and the size limit.
+use strict;
+use warnings;
+use Test::More;
+use FindBin;
+use File::Temp qw(tempdir);
+use POSIX qw(mkfifo);
+use Time::HiRes qw(time);
+use lib "$FindBin::Bin/lib";
+use TestDaemon;
+use BridgeClient;
+use XML::Simple ();
+use XML::XPath;
+use XML::DOM;
+
+my $d = TestDaemon->start;
+my $c = BridgeClient->new;
+my $dir = tempdir(CLEANUP => 1);
+
+sub upgraded { my $s = shift; utf8::upgrade($s); return $s }
+
+# [name, document, what XML::Simple does with it when that differs from the bridge ('fails')]
+my $ALL_BYTES = join '', map { chr } grep { $_ >= 0x20 && !($_ >= 0x7f && $_ <= 0x9f) && chr($_) !~ /[<&"]/ } 0x20 .. 0xff;
+my @DOCS = (
+    [ 'UTF-8 bytes, no declaration', "<opt><n>\xe6\x97\xa5\xe6\x9c\xac</n><m a=\"Z\xc3\xbcrich\"/></opt>" ],
+    [ 'wide characters', "<opt><n>\x{65e5}\x{672c}</n><m a=\"Z\x{fc}rich \x{1F600}\"/></opt>" ],
+    [ 'use utf8 Latin-1 characters (upgraded)', upgraded("<opt><n>caf\xe9</n><m a=\"\xfc\"/></opt>") ],
+    [ 'UTF-8 declaration, UTF-8 bytes', qq{<?xml version="1.0" encoding="UTF-8"?>\n<opt><n>\xe2\x82\xac</n></opt>} ],
+    [ 'ISO-8859-1 declaration, bytes', qq{<?xml version="1.0" encoding="ISO-8859-1"?>\n<opt><n>caf\xe9 na\xefve</n><m a="\xfc"/></opt>} ],
+    [ 'ISO-8859-1 declaration, wide string', qq{<?xml version="1.0" encoding="ISO-8859-1"?><opt><n>\x{65e5}</n></opt>} ],
+    [ 'windows-1252 declaration', qq{<?xml version="1.0" encoding="windows-1252"?><opt><n>\x80 \x93q\x94</n></opt>} ],
+    [ 'ISO-8859-15 declaration', qq{<?xml version='1.0' encoding='ISO-8859-15'?><opt><n>\xa4</n></opt>} ],
+    [ 'UTF-8 BOM bytes', "\xef\xbb\xbf<opt><n>\xe6\x97\xa5</n></opt>" ],
+    [ 'every printable byte under ISO-8859-1', qq{<?xml version="1.0" encoding="ISO-8859-1"?><opt><n>$ALL_BYTES</n><m a="$ALL_BYTES"/></opt>} ],
+    [ '"0", empty and whitespace', "<opt><n>0</n><e></e><f/><w>  </w><z a=\"0\" b=\"\"/></opt>" ],
+    [ 'whitespace text nodes', "<opt>\n  <a>1</a>\n  <b>2</b>\n</opt>" ],
+    [ 'character references and entities', '<opt><n>&#233;&#x65E5;&#x1F600; &lt;&amp;&gt;&quot;&apos;</n></opt>' ],
+    [ 'CR LF and tabs', "<opt a=\"x\ty\r\nz\"><n>l1\r\nl2\rl3</n></opt>" ],
+    [ 'CDATA with bytes', "<opt><n><![CDATA[<\xe6\x97\xa5>&]]></n></opt>" ],
+    [ 'invalid UTF-8, no declaration', "<opt><n>caf\xe9</n></opt>", 'fails' ],
+    [ 'UTF-16 declaration on UTF-8 content', qq{<?xml version="1.0" encoding="UTF-16"?><opt/>} ],
+    [ 'unknown encoding', qq{<?xml version="1.0" encoding="x-no-such"?><opt/>} ],
+    [ 'control character', "<opt><n>a\x01b</n></opt>" ],
+    [ 'invalid character reference', '<opt><n>&#1;</n></opt>' ],
+    [ 'malformed', "<opt><n>\xe6\x97\xa5</opt>" ],
+);
+
+# --- XML::Simple ---------------------------------------------------------------------------
+sub real_xmlin {
+    my ($src) = @_;
+    local $SIG{__WARN__} = sub { };
+    my $r = eval { XML::Simple->new->XMLin($src) };
+    return $@ ? { error => $@ } : { ok => $r };
+}
+sub bridge_xmlin {
+    my ($src, $type) = @_;
+    return $c->call_python('xml', 'xml_in', { source => $src, source_type => $type // ($src =~ /^\s*</ ? 'string' : 'file'), options => {} });
+}
+
+# --- XML::XPath: every element's name, string-value and attributes, and every attribute -------
+sub real_xpath {
+    my ($xp) = @_;
+    my $r = eval {
+        my @n = map { { name => $_->getName, value => $_->string_value,
+            attributes => { map { ($_->getName => $_->getValue) } $_->getAttributes } } } $xp->findnodes('//*');
+        my @a = map { $_->string_value } $xp->findnodes('//@*');
+        { elements => \@n, attributes => \@a };
+    };
+    return $@ ? { error => $@ } : $r;
+}
+sub bridge_xpath {
+    my ($loaded) = @_;
+    return { error => $loaded->{error} } unless $loaded->{success};
+    my $doc = $loaded->{result}{document_id};
+    my $els = $c->call_python('xpath', 'find_nodes', { document_id => $doc, xpath => '//*' });
+    my $ats = $c->call_python('xpath', 'find_nodes', { document_id => $doc, xpath => '//@*' });
+    $c->call_python('xpath', 'dispose_document', { document_id => $doc });
+    return { error => $els->{error} // $ats->{error} } unless $els->{success} && $ats->{success};
+    return { elements => [ map { { name => $_->{name}, value => $_->{value}, attributes => $_->{attributes} } } @{ $els->{result}{nodes} } ],
+        attributes => [ map { $_->{value} } @{ $ats->{result}{nodes} } ] };
+}
+
+# --- XML::DOM: toString, and the root's children (names and values) ---------------------------
+sub real_dom {
+    my ($doc) = @_;
+    my $r = eval {
+        my $root = $doc->getDocumentElement;
+        { string => $doc->toString,
+          children => [ map { [ $_->getNodeName, $_->getNodeType == ELEMENT_NODE ? '' : $_->getNodeValue ] } $root->getChildNodes ] };
+    };
+    return $@ ? { error => $@ } : $r;
+}
+my $parser = $c->call_python('xml_dom_helper', 'create_parser', {})->{result}{parser_id};
+sub bridge_dom {
+    my ($parsed) = @_;
+    return { error => $parsed->{error} } unless $parsed->{success};
+    my ($doc, $root) = @{ $parsed->{result} }{qw(document_id root_node_id)};
+    my $s = $c->call_python('xml_dom_helper', 'to_string', { document_id => $doc });
+    my $kids = $c->call_python('xml_dom_helper', 'get_child_nodes', { node_id => $root });
+    my @children;
+    for my $k (@{ $kids->{result}{node_ids} }) {
+        my $name = $c->call_python('xml_dom_helper', 'get_tag_name', { node_id => $k })->{result}{tag_name};
+        my $el = $c->call_python('xml_dom_helper', 'is_element_node', { node_id => $k })->{result}{is_element};
+        push @children, [ $name, $el ? '' : $c->call_python('xml_dom_helper', 'get_node_value', { node_id => $k })->{result}{value} ];
+    }
+    $c->call_python('xml_dom_helper', 'dispose_document', { document_id => $doc });
+    return { string => $s->{result}{xml_string}, children => \@children };
+}
+
+sub same {
+    my ($got, $want, $label) = @_;
+    if ($want->{error}) {
+        ok($got->{error}, "$label: fails like the module") or diag explain $got;
+        return;
+    }
+    is_deeply($got, $want, "$label: same answer as the module")
+      or diag explain { got => $got, want => $want };
+}
+
+for my $case (@DOCS) {
+    my ($name, $xml, $simple_differs) = @$case;
+    my $real = real_xmlin($xml);
+    my $got = bridge_xmlin($xml);
+    if ($simple_differs) {
+        # Deliberate (docs/helpers/xml_helper.md): the wire cannot tell this byte string from the
+        # `use utf8` character string with the same ordinals, which the modules parse.
+        ok($real->{error}, "XMLin $name: the module rejects the byte string");
+        is_deeply($got->{result}, real_xmlin(upgraded($xml))->{ok}, "XMLin $name: the bridge reads it as the use-utf8 string");
+        is_deeply(bridge_xpath($c->call_python('xpath', 'load_xml_string', { xml_string => $xml })),
+            real_xpath(XML::XPath->new(xml => upgraded($xml))), "XML::XPath $name: read as the use-utf8 string");
+        is_deeply(bridge_dom($c->call_python('xml_dom_helper', 'parse_string', { parser_id => $parser, xml_string => $xml })),
+            real_dom(XML::DOM::Parser->new->parse(upgraded($xml))), "XML::DOM $name: read as the use-utf8 string");
+        next;
+    }
+    same($got->{success} ? { ok => $got->{result} } : { error => $got->{error} }, $real, "XMLin $name");
+    same(bridge_xpath($c->call_python('xpath', 'load_xml_string', { xml_string => $xml })),
+        (eval { real_xpath(XML::XPath->new(xml => $xml)) } // { error => $@ }), "XML::XPath $name");
+    same(bridge_dom($c->call_python('xml_dom_helper', 'parse_string', { parser_id => $parser, xml_string => $xml })),
+        (eval { real_dom(XML::DOM::Parser->new->parse($xml)) } // { error => $@ }), "XML::DOM $name");
+}
+
+# Results are Perl characters: the module's and the bridge's strings are the same ordinals.
+{
+    my $got = bridge_xmlin("<opt><n>\xe6\x97\xa5\xe6\x9c\xac</n></opt>");
+    is($got->{result}{n}, "\x{65e5}\x{672c}", 'XMLin of UTF-8 bytes gives the two characters (the issue\'s example)');
+    my $dom = $c->call_python('xml_dom_helper', 'parse_string', { parser_id => $parser, xml_string => "<opt>\n <a/>\n <b/>\n</opt>" });
+    is($c->call_python('xml_dom_helper', 'get_child_nodes', { node_id => $dom->{result}{root_node_id} })->{result}{length},
+        scalar(my @k = XML::DOM::Parser->new->parse("<opt>\n <a/>\n <b/>\n</opt>")->getDocumentElement->getChildNodes),
+        'getChildNodes counts whitespace text nodes (5)');
+}
+
+# Files are read raw and decoded by their declared encoding, as the modules read them.
+my $dom_parser = XML::DOM::Parser->new;
+my $i = 0;
+for my $case (@DOCS) {
+    my ($name, $xml) = @$case;
+    next if $xml =~ /[^\x00-\xff]/;    # files hold bytes
+    my $file = "$dir/doc" . $i++ . ".xml";
+    open my $fh, '>:raw', $file or die "$file: $!";
+    print $fh $xml;
+    close $fh;
+    my $got = bridge_xmlin($file, 'file');
+    same($got->{success} ? { ok => $got->{result} } : { error => $got->{error} }, real_xmlin($file), "file XMLin $name");
+    same(bridge_xpath($c->call_python('xpath', 'load_file', { filename => $file })),
+        (eval { real_xpath(XML::XPath->new(filename => $file)) } // { error => $@ }), "file XML::XPath $name");
+    same(bridge_dom($c->call_python('xml_dom_helper', 'parse_file', { parser_id => $parser, filename => $file })),
+        (eval { real_dom($dom_parser->parsefile($file)) } // { error => $@ }), "file XML::DOM $name");
+}
+
+# A missing file: the module's own words.
+{
+    my $f = "$dir/missing.xml";
+    my $got = bridge_xmlin($f, 'file');
+    my $real = real_xmlin($f)->{error};
+    $real =~ s/ at \S+ line \d+\.?\n//;
+    is($got->{error}, $real, 'XMLin missing file: same message');
+    is($got->{error_type}, 'FileNotFoundError', 'XMLin missing file: error_type');
+    eval { XML::XPath->new(filename => $f)->find('/') };
+    (my $xp_err = $@) =~ s/ at \S+ line \d+\.?\n//;
+    is($c->call_python('xpath', 'load_file', { filename => $f })->{error}, $xp_err, 'XML::XPath missing file: same message');
+    eval { $dom_parser->parsefile($f) };
+    (my $dom_err = $@) =~ s/ at \S+ line \d+\.?\n//;
+    is($c->call_python('xml_dom_helper', 'parse_file', { parser_id => $parser, filename => $f })->{error},
+        "XML parsing failed: $dom_err", 'XML::DOM missing file: same message after the helper prefix');
+}
+
+# Sources that are not regular files: a clear error, promptly (the modules would read /dev/zero
+# until memory runs out, or block on the FIFO forever).
+my $fifo = "$dir/pipe.xml";
+mkfifo($fifo, 0600) or die "mkfifo: $!";
+for my $src ('/dev/zero', $fifo, $dir) {
+    my $t0 = time;
+    my @r = (
+        [ xml => bridge_xmlin($src, 'file') ],
+        [ xpath => $c->call_python('xpath', 'load_file', { filename => $src }) ],
+        [ xml_dom_helper => $c->call_python('xml_dom_helper', 'parse_file', { parser_id => $parser, filename => $src }) ],
+    );
+    my $secs = time - $t0;
+    for (@r) {
+        my ($mod, $r) = @$_;
+        ok(!$r->{success}, "$mod $src: fails");
+        like($r->{error}, qr/\Q$src\E.*(not a regular file|a directory)/, "$mod $src: says it is not a regular file");
+    }
+    cmp_ok($secs, '<', 5, sprintf('%s: all three answered in %.2f s', $src, $secs));
+}
+my $alive = $c->call_python('xml', 'xml_in', { source => '<opt><a>1</a></opt>', source_type => 'string', options => {} });
+is_deeply($alive->{result}, { a => 1 }, 'the daemon still serves after them');
+$d->stop;
+
+# A file over CPAN_BRIDGE_MAX_FILE_BYTES: refused with the limit named, not read.
+my $small = TestDaemon->start(CPAN_BRIDGE_MAX_FILE_BYTES => 1000);
+$c = BridgeClient->new;
+$parser = $c->call_python('xml_dom_helper', 'create_parser', {})->{result}{parser_id};
+my $big = "$dir/big.xml";
+open my $fh, '>:raw', $big or die $!;
+print $fh '<opt>' . ('<a>x</a>' x 200) . '</opt>';
+close $fh;
+my $ok = "$dir/ok.xml";
+open $fh, '>:raw', $ok or die $!;
+print $fh "<opt><a>\xe6\x97\xa5</a></opt>";
+close $fh;
+for (
+    [ xml => bridge_xmlin($big, 'file') ],
+    [ xpath => $c->call_python('xpath', 'load_file', { filename => $big }) ],
+    [ xml_dom_helper => $c->call_python('xml_dom_helper', 'parse_file', { parser_id => $parser, filename => $big }) ],
+) {
+    my ($mod, $r) = @$_;
+    ok(!$r->{success}, "$mod: a 1605-byte file over a 1000-byte limit fails");
+    like($r->{error}, qr/\Q$big\E.*larger than 1000 bytes \(CPAN_BRIDGE_MAX_FILE_BYTES\)/, "$mod: the message names the file and the setting");
+}
+is(bridge_xmlin($big, 'file')->{error_type}, 'FileTooLargeError', 'xml: error_type FileTooLargeError');
+is_deeply(bridge_xmlin($ok, 'file')->{result}, real_xmlin($ok)->{ok}, 'a file under the limit is still read');
+$small->stop;
+
+done_testing;
