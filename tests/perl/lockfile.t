@@ -52,7 +52,9 @@ ok(!$again->{success}, 'a second trylock on the same file fails');
 my $r = call('release', { lock_id => $t->{result}{lock_id} });
 ok($r->{success} && $r->{result}{released}, 'release') or diag explain $r;
 ok(!-e "$dir/data.txt.lock", 'release removed the lock file');
-is(call('release', { lock_id => $t->{result}{lock_id} })->{error}, 'Invalid lock ID or lock already released', 'double release');
+$r = call('release', { lock_id => $t->{result}{lock_id} });
+is_deeply([$r->{success} ? 1 : 0, $r->{result}{released} ? 1 : 0], [1, 0], 'double release answers 0, as LockFile::Simple (no croak)');
+is(call('release', { lock_id => 'bogus' })->{error}, 'Invalid lock ID or lock already released', 'a malformed lock id');
 
 # Real LockFile::Simple holds it: the bridge sees "Lock file exists"; after unlock it can lock.
 my $lfs = real();
@@ -65,6 +67,7 @@ ok($r->{success}, 'after the real unlock the bridge locks');
 call('release', { lock_id => $r->{result}{lock_id} });
 
 # --- lock file names: same as LockFile::Simple->lockfile() -----------------------------------
+mkdir "$dir/sub";
 for my $fmt ('%f.lck', '%D/lk_%F.lock', '%F-%p.%%lock', '/tmp/x/%F') {
     my $mm = call('make', { format => $fmt })->{result}{manager_id};
     my $want = real(-format => $fmt)->lockfile("$dir/sub/file.dat", $fmt);
@@ -73,10 +76,14 @@ for my $fmt ('%f.lck', '%D/lk_%F.lock', '%F-%p.%%lock', '/tmp/x/%F') {
     call('cleanup_manager', { manager_id => $mm });
 }
 my $pm = call('trylock', { manager_id => $mid, filename => "$dir/p.dat", lockfile_pattern => "$dir/locks/%F.lock" });
-is($pm->{result}{lockfile}, "$dir/locks/p.dat.lock", 'trylock pattern with %F (parent directory created)');
+like($pm->{error}, qr/No such file or directory/, 'a missing lock directory makes trylock fail, as LockFile::Simple');
+ok(!-e "$dir/locks", '... and is not created');
+mkdir "$dir/locks";
+$pm = call('trylock', { manager_id => $mid, filename => "$dir/p.dat", lockfile_pattern => "$dir/locks/%F.lock" });
+is($pm->{result}{lockfile}, "$dir/locks/p.dat.lock", 'trylock pattern with %F');
 ok(-f "$dir/locks/p.dat.lock", '... file present');
 
-# $VAR expansion from the CALLER's environment (test_env_expansion).
+# A literal ${VAR} is not expanded (LockFile::Simple does not; Perl interpolates "$ENV{X}" itself).
 {
     # /proc/<pid>/environ is the environment the caller was started with: use a child process.
     mkdir "$dir/envdir";
@@ -88,7 +95,10 @@ ok(-f "$dir/locks/p.dat.lock", '... file present');
     open my $ph, '-|', $^X, '-e', $code, $mid or die;
     my $e = decode_json(do { local $/; <$ph> });
     close $ph;
-    is($e->{result}{lockfile}, "$dir/envdir/job.lock", '${VAR} expanded from the caller\'s environment');
+    like($e->{error}, qr/No such file or directory/, 'a literal ${VAR} stays literal (no such directory)');
+    ok(!-e "$dir/envdir/job.lock", '... nothing created in $TEST_LOCKDIR');
+    my $i = call('trylock', { manager_id => $mid, filename => 'job', lockfile_pattern => "$ENV{TEST_LOCKDIR}/%F.lock" });
+    ok($i->{success}, 'a pattern Perl interpolated itself works') or diag explain $i;
     ok(-f "$dir/envdir/job.lock", '... file present');
 }
 
