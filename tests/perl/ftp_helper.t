@@ -85,8 +85,10 @@ subtest 'pwd, mkdir, cwd, rmdir match Net::FTP' => sub {
 subtest 'put and get, binary and ASCII, equal to Net::FTP' => sub {
     my $blob = join('', map { chr(int(rand 256)) } 1 .. 100_000) . "a\r\nb\n";
     spew('blob.bin', $blob);
+    is($ftp->('get_connection_info', { connection_id => $id })->{transfer_mode}, 'ascii', 'a session starts in ASCII mode, as Net::FTP');
+    ok($ftp->('binary', { connection_id => $id })->{success}, 'binary');
     my $r = $ftp->('put', { connection_id => $id, local_file => 'blob.bin', remote_file => 'in/blob.bin' });
-    is_deeply($r, { success => 1, message => "Transfer complete.\n", remote_file => 'in/blob.bin' }, 'binary put (default mode is binary)');
+    is_deeply($r, { success => 1, message => "Transfer complete.\n", remote_file => 'in/blob.bin' }, 'binary put');
     is(slurp("$S->{root}/in/blob.bin"), $blob, 'server has the exact bytes');
     $r = $ftp->('get', { connection_id => $id, remote_file => 'in/blob.bin' });
     is_deeply($r, { success => 1, message => "Transfer complete.\n", local_file => 'blob.bin' }, 'get defaults to the basename');
