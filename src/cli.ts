@@ -32,6 +32,7 @@ Usage:
   cpan-bridge ping | cleanup | stop [--socket PATH]
   cpan-bridge process < request.json              process mode: one request on stdin
   cpan-bridge doctor [--json] [--script-dir DIR]  check this host as CPANBridge.pm will see it; exit 0/1/2
+  cpan-bridge report [--output FILE] [--lines N]  an incident report to attach to a ticket (secrets removed)
   cpan-bridge --print-config | --version | --help
 
 Drop-in: with PYTHON_EXECUTABLE pointing at this binary, CPANBridge.pm's
@@ -94,6 +95,8 @@ function parse(args: string[]) {
       "print-config": { type: "boolean" },
       detached: { type: "boolean" },
       "script-dir": { type: "string" },
+      output: { type: "string", short: "o" },
+      lines: { type: "string" },
     },
   });
 }
@@ -324,6 +327,30 @@ export async function runCli(argv: string[]): Promise<number> {
         );
         console.log(v.json ? JSON.stringify(findings, null, 2) : formatFindings(findings));
         return doctorExitCode(findings);
+      }
+      case "report": {
+        const doctor = await import("./client/doctor/mod.ts");
+        const report = await import("./client/report/mod.ts");
+        const lines = Number(v.lines ?? "200");
+        if (!Number.isInteger(lines) || lines < 0) {
+          console.error("cpan-bridge: --lines needs a whole number; see cpan-bridge --help");
+          return 64;
+        }
+        const scriptDir = v["script-dir"];
+        const host = doctor.realHost(env, {
+          ...(scriptDir ? { scriptDir } : {}),
+          selfPaths: await doctor.selfPaths(env),
+        });
+        const path = v.output ?? report.defaultReportPath();
+        try {
+          await report.writeReport(path, await report.buildReport({ host, lines }));
+        } catch (err) {
+          if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+          console.error(`cpan-bridge: Cannot write the report: ${path} exists (choose --output)`);
+          return 73;
+        }
+        console.log(`Report written to ${path}`);
+        return 0;
       }
       case "help":
         console.log(USAGE);
