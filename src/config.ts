@@ -285,6 +285,18 @@ export const CONFIG_KEYS = {
     default: "",
     doc: "monitoring HTTP listener: PORT, HOST:PORT or an absolute Unix socket path; empty: off",
   },
+  httpMaxConnections: {
+    env: "CPAN_BRIDGE_HTTP_MAX_CONNECTIONS",
+    kind: "int",
+    default: "64",
+    doc: "HTTP monitor: connections served at once; clients past it get a 503 and are closed",
+  },
+  httpHeaderTimeout: {
+    env: "CPAN_BRIDGE_HTTP_HEADER_TIMEOUT",
+    kind: "float",
+    default: "10",
+    doc: "HTTP monitor: seconds a client has to send its request before it is disconnected",
+  },
 } as const satisfies Record<string, KeyDef>;
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;

@@ -22,6 +22,7 @@ import { acceptLoop as runAcceptLoop } from "./server/accept_loop.ts";
 import { serveConnection } from "./server/connection.ts";
 import { bindSocket, type BoundSocket, StartupError } from "./server/socket.ts";
 import { PROTOCOL_VERSION, VERSION } from "./version.ts";
+import { guardProcess } from "./process_guard.ts";
 
 /** Options beyond the configuration. */
 export interface DaemonOptions {
@@ -239,7 +240,10 @@ export async function startDaemon(
   });
 
   const signalHandlers: Array<[Deno.Signal, () => void]> = [];
+  let unguard: (() => void) | undefined;
   if (opts.handleSignals) {
+    // The process-level guard: an unhandled rejection anywhere is logged, never fatal.
+    unguard = guardProcess((m) => log.error(m));
     const onSignal = (sig: Deno.Signal, n: number) => () => {
       log.info(`Received signal ${n}, initiating graceful shutdown...`);
       void stop(sig);
@@ -278,6 +282,7 @@ export async function startDaemon(
       clearTimeout(drainTimer);
       for (const t of timers) clearInterval(t);
       for (const [s, h] of signalHandlers) Deno.removeSignalListener(s, h);
+      unguard?.();
       await host.close();
       try {
         lock?.close();

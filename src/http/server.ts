@@ -3,11 +3,14 @@
  * `startMonitorServer(d, listen)`: serves the monitoring app with `Deno.serve` on loopback TCP
  * (`PORT`), on an address given explicitly (`HOST:PORT`), or on a Unix socket (an absolute path).
  * The socket gets the daemon socket's mode and group, and is never reachable with looser ones.
+ * Connections go through `serveHttp1` (capped, with deadlines), never `Deno.serve`, whose accept
+ * loop ended the process when descriptors ran out.
  */
 
 import type { DaemonContext } from "../daemon_context.ts";
 import { StartupError } from "../server/socket.ts";
 import { createMonitorApp } from "./monitor_app.ts";
+import { type Http1Server, serveHttp1 } from "./http1.ts";
 
 /** Where to listen, parsed from `--http` / `CPAN_BRIDGE_HTTP`. */
 export type ListenAddress =
@@ -97,12 +100,17 @@ function daemonSocketAccess(d: DaemonContext): { mode: number; gid: number | nul
  */
 export async function startMonitorServer(d: DaemonContext, listen: string): Promise<MonitorServer> {
   const where = parseListen(listen);
-  const ac = new AbortController();
   const log = d.logs.daemon;
-  const onError = (err: unknown) => {
-    log.error(`HTTP monitor: ${err instanceof Error ? err.message : err}`);
-    return new Response("Internal error; see the daemon log\n", { status: 500 });
-  };
+  const serve = (
+    listener: Deno.Listener,
+    app: { fetch: (r: Request) => Response | Promise<Response> },
+  ) =>
+    serveHttp1(listener, (req) => app.fetch(req), {
+      maxConnections: Math.max(1, d.config.httpMaxConnections),
+      headerTimeoutMs: d.config.httpHeaderTimeout * 1000,
+      requestTimeoutMs: d.config.httpHeaderTimeout * 1000 + 30_000,
+      log: (level, m) => log[level](m),
+    });
 
   if (where.transport === "unix") {
     await clearStaleSocket(where.path);
@@ -110,19 +118,16 @@ export async function startMonitorServer(d: DaemonContext, listen: string): Prom
     const dir = where.path.slice(0, where.path.lastIndexOf("/")) || "/";
     const privateDir = await Deno.makeTempDir({ dir, prefix: ".cpan-bridge-http-" });
     const tmp = `${privateDir}/s`;
-    let server: Deno.HttpServer<Deno.UnixAddr>;
+    let server: Http1Server | undefined;
     try {
       await Deno.chmod(privateDir, 0o700);
-      const app = createMonitorApp(d);
-      server = Deno.serve(
-        { transport: "unix", path: tmp, signal: ac.signal, onListen: () => {}, onError },
-        app.fetch,
-      );
+      const listener = Deno.listen({ transport: "unix", path: tmp });
+      server = serve(listener, createMonitorApp(d));
       await Deno.chmod(tmp, mode);
       if (gid !== null) await Deno.chown(tmp, null, gid).catch(() => {});
       await Deno.rename(tmp, where.path);
     } catch (err) {
-      ac.abort();
+      await server?.close();
       throw new StartupError(
         `Cannot listen on ${where.path}: ${err instanceof Error ? err.message : err}`,
       );
@@ -132,11 +137,11 @@ export async function startMonitorServer(d: DaemonContext, listen: string): Prom
     const ino = (await Deno.lstat(where.path)).ino;
     const address = `unix:${where.path}`;
     log.info(`HTTP monitor listening on ${address}`);
+    const running = server;
     return {
       address,
       close: async () => {
-        ac.abort();
-        await server.finished;
+        await running.close();
         const st = await Deno.lstat(where.path).catch(() => undefined);
         if (st?.ino === ino) await Deno.remove(where.path).catch(() => {});
       },
@@ -144,16 +149,9 @@ export async function startMonitorServer(d: DaemonContext, listen: string): Prom
   }
 
   const loopback = LOOPBACK.has(where.hostname);
-  const app = createMonitorApp(d, { loopbackHostOnly: loopback });
-  let server: Deno.HttpServer<Deno.NetAddr>;
+  let listener: Deno.TcpListener;
   try {
-    server = Deno.serve({
-      hostname: where.hostname,
-      port: where.port,
-      signal: ac.signal,
-      onListen: () => {},
-      onError,
-    }, app.fetch);
+    listener = Deno.listen({ hostname: where.hostname, port: where.port });
   } catch (err) {
     throw new StartupError(
       `Cannot listen on ${where.hostname}:${where.port} for --http: ${
@@ -161,7 +159,8 @@ export async function startMonitorServer(d: DaemonContext, listen: string): Prom
       }; choose another port`,
     );
   }
-  const a = server.addr;
+  const server = serve(listener, createMonitorApp(d, { loopbackHostOnly: loopback }));
+  const a = listener.addr;
   const host = a.hostname.includes(":") ? `[${a.hostname}]` : a.hostname;
   const address = `http://${host}:${a.port}`;
   log.info(`HTTP monitor listening on ${address}`);
@@ -170,11 +169,5 @@ export async function startMonitorServer(d: DaemonContext, listen: string): Prom
       `HTTP monitor on ${address} is reachable from other hosts and has no authentication; it shows counters, module names and log paths`,
     );
   }
-  return {
-    address,
-    close: async () => {
-      ac.abort();
-      await server.finished;
-    },
-  };
+  return { address, close: () => server.close() };
 }

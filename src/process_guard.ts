@@ -1,0 +1,42 @@
+/**
+ * @module
+ * `guardProcess(log)`: makes an unhandled promise rejection or an uncaught error event anywhere in
+ * the daemon a logged error instead of the end of the process (Deno's default exits, losing every
+ * session, handle and in-flight call and leaving a stale socket). Returns the function that
+ * removes the guard.
+ */
+
+/** Longest error text logged per event, in characters. */
+const MAX_TEXT = 2000;
+
+function describe(reason: unknown): string {
+  const text = reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason);
+  return text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT)}… (${text.length} chars)` : text;
+}
+
+/**
+ * Installs the guard.
+ *
+ * @param log where each survived event goes (error level)
+ * @returns a function that removes the guard again
+ */
+export function guardProcess(log: (message: string) => void): () => void {
+  const onRejection = (e: PromiseRejectionEvent) => {
+    e.preventDefault();
+    try {
+      log(`Unhandled promise rejection (survived): ${describe(e.reason)}`);
+    } catch { /* the log itself failed: nothing more to do */ }
+  };
+  const onError = (e: ErrorEvent) => {
+    e.preventDefault();
+    try {
+      log(`Uncaught error (survived): ${describe(e.error ?? e.message)}`);
+    } catch { /* as above */ }
+  };
+  globalThis.addEventListener("unhandledrejection", onRejection);
+  globalThis.addEventListener("error", onError);
+  return () => {
+    globalThis.removeEventListener("unhandledrejection", onRejection);
+    globalThis.removeEventListener("error", onError);
+  };
+}
