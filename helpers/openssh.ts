@@ -9,7 +9,7 @@
 
 import { basename, posix } from "node:path";
 import type { HandleTable } from "../src/handles.ts";
-import { defineHelper, failure, fn, wrapped } from "./types.ts";
+import { defineHelper, failure, fn, perlText, wrapped } from "./types.ts";
 import type { Args, CallContext } from "./types.ts";
 import { type Attrs, call, connectSsh, type SshConnection } from "./sftp/ssh.ts";
 import { parseSshArgs } from "./sftp/options.ts";
@@ -32,6 +32,10 @@ function connections(ctx: CallContext): HandleTable<SshSession> {
 
 const str = (v: unknown): string | undefined =>
   v === undefined || v === null ? undefined : String(v);
+const textArg = (v: unknown): string | undefined => {
+  const s = str(v);
+  return s === undefined ? undefined : perlText(s);
+};
 const message = (e: unknown) => e instanceof Error ? e.message : String(e);
 
 async function newConnection(args: Args, ctx: CallContext) {
@@ -99,7 +103,9 @@ async function scpPut(args: Args, ctx: CallContext) {
     if (perm === "bad") {
       return fail(`Invalid perm option: ${String(opts.perm)} (use e.g. 0644 or "0644")`);
     }
-    const localArg = str(args.local_file);
+    // Net::OpenSSH hands both paths to scp as the Perl string's bytes; ssh2 and Deno send a JS
+    // string's UTF-8, so a UTF-8 byte string is decoded first (perlText) to arrive as its bytes.
+    const localArg = textArg(args.local_file);
     if (!localArg) return fail("Local file not found: no local_file given");
     const local = await ctx.resolvePath(localArg);
     try {
@@ -109,7 +115,7 @@ async function scpPut(args: Args, ctx: CallContext) {
     } catch {
       return fail(`Local file not found: ${local}`);
     }
-    let target = posix.resolve(s.home, str(args.remote_file) || ".");
+    let target = posix.resolve(s.home, textArg(args.remote_file) || ".");
     try {
       await conn.op("scp_put", ctx.signal, async (touch) => {
         // scp semantics: a directory target receives the file under its own name.

@@ -7,7 +7,7 @@
  * authentication and host key policy live in `ssh.ts`.
  */
 
-import { basename, posix } from "node:path";
+import { basename, dirname, posix } from "node:path";
 import type { HandleTable } from "../../src/handles.ts";
 import { defineHelper, failure, fn, perlText, wrapped } from "../types.ts";
 import type { Args, CallContext } from "../types.ts";
@@ -44,8 +44,15 @@ function sessions(ctx: CallContext): HandleTable<SftpSession> {
 
 const str = (v: unknown): string | undefined =>
   v === undefined || v === null ? undefined : String(v);
-/** A file name from Perl: a UTF-8 byte string means the name Net::SFTP::Foreign would send. */
-const pathArg = (v: unknown): string | undefined => {
+/**
+ * A remote name: Net::SFTP::Foreign sends `Encode::encode(fs_encoding = "utf8", $name)`, the
+ * UTF-8 of the Perl string's characters, so a byte string is encoded once more ("Z\xc3\xbc"
+ * becomes "Z\xc3\x83\xc2\xbc" on disk, tests/perl/sftp_names.t). ssh2 sends a JS string's UTF-8,
+ * and the helper receives exactly the Perl ordinals: the string is passed on unchanged.
+ */
+const pathArg = str;
+/** A local name: Perl opens the string's bytes; Deno opens a JS string's UTF-8 (`perlText`). */
+const localArg = (v: unknown): string | undefined => {
   const s = str(v);
   return s === undefined ? undefined : perlText(s);
 };
@@ -132,32 +139,34 @@ async function ensureParents(s: SftpSession, ctx: CallContext, path: string): Pr
   }
   for (const d of missing) {
     await s.conn.op("mkdir", ctx.signal, () => call<void>((cb) => s.conn.sftp.mkdir(d, cb)))
-      .catch((e) => why(`Couldn't create remote directory '${d}'`, e));
+      .catch((e) => why("Couldn't create remote directory", e));
   }
 }
 
 function put(args: Args, ctx: CallContext) {
   return onSession(args, ctx, async (s) => {
-    const localArg = pathArg(args.local_file);
-    if (!localArg) return failure("put: local_file is required");
-    const local = await ctx.resolvePath(localArg);
+    const localName = localArg(args.local_file);
+    if (!localName) return failure("put: local_file is required");
+    const local = await ctx.resolvePath(localName);
     let size: number, mode: number;
     try {
       const st = await Deno.stat(local);
       if (!st.isFile) return failure(`Local file is not a regular file: ${local}`);
       size = st.size;
       mode = (st.mode ?? 0o644) & 0o777;
-    } catch {
-      return failure(`Local file not found: ${local}`);
+    } catch (e) {
+      const reason = e instanceof Deno.errors.NotFound ? "No such file or directory" : String(e);
+      return failure(`Unable to open local file '${localName}': ${reason}`);
     }
-    const target = remote(s, pathArg(args.remote_file) || basename(local));
+    // The default remote name is the local name's basename, as Perl holds it (then encoded).
+    const target = remote(s, pathArg(args.remote_file) || basename(str(args.local_file)!));
     await ensureParents(s, ctx, target);
     await s.conn.op(
       "put",
       ctx.signal,
       (touch) => call<void>((cb) => s.conn.sftp.fastPut(local, target, { mode, step: touch }, cb)),
     )
-      .catch((e) => why(`Couldn't put '${local}' to remote file '${target}'`, e));
+      .catch((e) => why(`Couldn't open remote file '${target}'`, e));
     ctx.log.info(`${s.label}: put ${local} -> ${target} (${size} bytes)`);
     return wrapped({ local_file: local, remote_file: target, bytes_transferred: size });
   });
@@ -173,9 +182,11 @@ function get(args: Args, ctx: CallContext) {
       ctx.signal,
       () => call<Attrs>((cb) => s.conn.sftp.stat(source, cb)),
     )
-      .catch((e) => why(`Couldn't stat remote file '${source}'`, e));
+      .catch((e) => why("Couldn't stat remote file", e));
     if (isDir(attrs)) return failure(`Remote file '${source}' is a directory`);
-    const local = await ctx.resolvePath(pathArg(args.local_file) || posix.basename(source));
+    const local = await ctx.resolvePath(localArg(args.local_file) || posix.basename(source));
+    // Net::SFTP::Foreign's get creates missing local directories (mkpath, on by default).
+    await Deno.mkdir(dirname(local), { recursive: true }).catch(() => {});
     try {
       await s.conn.op(
         "get",
@@ -257,14 +268,9 @@ function rename(args: Args, ctx: CallContext) {
     const overwrite = truthy(args.overwrite);
     const sftp = s.conn.sftp;
     await s.conn.op("rename", ctx.signal, async () => {
-      if (!overwrite) {
-        const exists = await call<Attrs>((cb) => sftp.stat(to, cb)).then(() => true, () => false);
-        if (exists) {
-          throw new SshError("target exists (pass overwrite => 1 to replace it)", "remote");
-        }
-        return await call<void>((cb) => sftp.rename(from, to, cb));
-      }
-      // posix-rename@openssh.com replaces atomically; plain SFTP rename refuses an existing target.
+      // Without overwrite: plain SFTP rename, which OpenSSH refuses for an existing target.
+      if (!overwrite) return await call<void>((cb) => sftp.rename(from, to, cb));
+      // posix-rename@openssh.com replaces atomically; else remove the target, then rename.
       try {
         return await call<void>((cb) => sftp.ext_openssh_rename(from, to, cb));
       } catch {
@@ -281,12 +287,15 @@ function setcwd(args: Args, ctx: CallContext) {
     const arg = pathArg(args.remote_dir);
     const dir = arg ? remote(s, arg) : s.initialDir;
     const sftp = s.conn.sftp;
+    // Net::SFTP::Foreign's setcwd: realpath, stat, and a directory check, each with its text.
     const real = await s.conn.op("setcwd", ctx.signal, async () => {
-      const r = await call<string>((cb) => sftp.realpath(dir, cb));
-      const a = await call<Attrs>((cb) => sftp.stat(r, cb));
-      if (!isDir(a)) throw new SshError("Not a directory", "remote");
+      const r = await call<string>((cb) => sftp.realpath(dir, cb))
+        .catch((e) => why(`Couldn't get realpath for remote '${dir}'`, e));
+      const a = await call<Attrs>((cb) => sftp.stat(r, cb))
+        .catch((e) => why("Couldn't stat remote file", e));
+      if (!isDir(a)) throw new SshError(`Remote object '${r}' is not a directory`, "remote");
       return r;
-    }).catch((e) => why(`Couldn't change remote directory to '${dir}'`, e));
+    });
     s.currentDir = real;
     return wrapped({ current_dir: real });
   });
@@ -298,7 +307,7 @@ function mkdir(args: Args, ctx: CallContext) {
     if (!arg) return failure("mkdir: remote_dir is required");
     const dir = remote(s, arg);
     await s.conn.op("mkdir", ctx.signal, () => call<void>((cb) => s.conn.sftp.mkdir(dir, cb)))
-      .catch((e) => why(`Couldn't create remote directory '${dir}'`, e));
+      .catch((e) => why("Couldn't create remote directory", e));
     return wrapped({ remote_dir: dir, created_at: now() });
   });
 }
@@ -309,7 +318,7 @@ function remove(args: Args, ctx: CallContext) {
     if (!arg) return failure("remove: remote_file is required");
     const file = remote(s, arg);
     await s.conn.op("remove", ctx.signal, () => call<void>((cb) => s.conn.sftp.unlink(file, cb)))
-      .catch((e) => why(`Couldn't delete remote file '${file}'`, e));
+      .catch((e) => why("Couldn't delete remote file", e));
     return wrapped({ remote_file: file, removed_at: now() });
   });
 }

@@ -192,24 +192,24 @@ export function call<T>(f: (cb: Cb<T>) => void): Promise<T> {
   return new Promise((resolve, reject) => f((err, v) => (err ? reject(err) : resolve(v))));
 }
 
-/** SFTP status codes as the OpenSSH sftp client words them. */
+/** SFTP status codes, for a status reply that carries no text. */
 const SFTP_STATUS: Record<number, string> = {
-  2: "No such file or directory",
+  2: "No such file",
   3: "Permission denied",
   4: "Failure",
   5: "Bad message",
   8: "Operation unsupported",
 };
 
-/** The text of an SFTP or ssh2 error. */
+/**
+ * The text of an SFTP or ssh2 error. A status reply gives the server's own text ("No such
+ * file", "Failure" from OpenSSH), which is what Net::SFTP::Foreign appends to its messages.
+ */
 export function sftpMessage(e: unknown): string {
   const err = e as { code?: unknown; message?: string };
-  if (typeof err?.code === "number" && SFTP_STATUS[err.code]) {
-    const m = err.message ?? "";
-    // OpenSSH's messages are terse ("No such file"); prefer the standard wording.
-    return SFTP_STATUS[err.code] + (m && !SFTP_STATUS[err.code].startsWith(m) ? ` (${m})` : "");
-  }
-  return err?.message ?? String(e);
+  if (err?.message) return err.message;
+  if (typeof err?.code === "number" && SFTP_STATUS[err.code]) return SFTP_STATUS[err.code];
+  return String(e);
 }
 
 /** A network error as a Perl programmer would recognise it. */

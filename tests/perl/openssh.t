@@ -52,7 +52,7 @@ subtest 'password auth: scp_put with perm, directory target, get_error, disconne
     is_deeply($ssh->('scp_put', { connection_id => $id, local_file => 'absent.txt', remote_file => 'x' }), { success => 1, result => 0 }, 'missing local file');
     is($ssh->('get_error', { connection_id => $id })->{result}, "Local file not found: $work/absent.txt", 'get_error says why');
     is($ssh->('scp_put', { connection_id => $id, local_file => 'report.txt', remote_file => '/no/such/dir/x' })->{result}, 0, 'missing remote dir');
-    like($ssh->('get_error', { connection_id => $id })->{result}, qr/^Upload failed: .*No such file or directory/, 'upload failure text');
+    like($ssh->('get_error', { connection_id => $id })->{result}, qr/^Upload failed: .*: No such file$/, 'upload failure text');
     is_deeply($ssh->('disconnect', { connection_id => $id }), { success => 1, result => 1 }, 'disconnect');
     is_deeply($ssh->('disconnect', { connection_id => $id }), { success => 1, result => 1 }, 'idempotent');
 };
