@@ -95,7 +95,22 @@ export const CONFIG_KEYS = {
     env: "CPAN_BRIDGE_MAX_CONNECTIONS",
     kind: "int",
     default: "100",
-    doc: "connections served at once; one more gets a 'Too many connections' error reply",
+    doc:
+      "connections served at once; more are accepted and wait for a slot (pings, test.* and system.* are answered at once)",
+  },
+  connectionWait: {
+    env: "CPAN_BRIDGE_CONNECTION_WAIT",
+    kind: "float",
+    default: "30",
+    doc:
+      "seconds a helper call over CPAN_BRIDGE_MAX_CONNECTIONS waits for a slot before a 'Too many connections' error",
+  },
+  maxQueuedConnections: {
+    env: "CPAN_BRIDGE_MAX_QUEUED_CONNECTIONS",
+    kind: "int",
+    default: "100",
+    doc:
+      "connections accepted beyond CPAN_BRIDGE_MAX_CONNECTIONS to wait; past it the daemon stops accepting until one closes",
   },
   maxRequestSize: {
     env: "CPAN_BRIDGE_MAX_REQUEST_SIZE",
@@ -108,6 +123,26 @@ export const CONFIG_KEYS = {
     kind: "float",
     default: "30",
     doc: "seconds a connection may stay silent while its request is incomplete",
+  },
+  requestDeadline: {
+    env: "CPAN_BRIDGE_REQUEST_DEADLINE",
+    kind: "float",
+    default: "60",
+    doc:
+      "seconds from accept by which the whole request must have arrived, however steadily it trickles in",
+  },
+  maxReplySize: {
+    env: "CPAN_BRIDGE_MAX_REPLY_SIZE",
+    kind: "int",
+    default: "268435456",
+    doc: "reply byte cap; a larger reply is replaced by a 'Reply too large' error reply",
+  },
+  writeTimeout: {
+    env: "CPAN_BRIDGE_WRITE_TIMEOUT",
+    kind: "float",
+    default: "60",
+    doc:
+      "seconds a client has to read its whole reply; past it the daemon closes the connection and frees the reply",
   },
   connectionTimeout: {
     env: "CPAN_BRIDGE_TIMEOUT",
@@ -167,7 +202,8 @@ export const CONFIG_KEYS = {
     env: "CPAN_BRIDGE_MAX_REQUESTS_PER_MINUTE",
     kind: "int",
     default: "2000",
-    doc: "helper calls per minute; past it, helper calls wait (bounded) instead of being refused",
+    doc:
+      "request rate reported as a resource violation (system.health/metrics, the log); not enforced, see CPAN_BRIDGE_THROTTLE_PER_MINUTE",
   },
   maxConcurrentRequests: {
     env: "CPAN_BRIDGE_MAX_CONCURRENT_REQUESTS",
@@ -180,6 +216,13 @@ export const CONFIG_KEYS = {
     kind: "float",
     default: "60",
     doc: "seconds a throttled helper call may wait before it gets a 'Server busy' error",
+  },
+  throttlePerMinute: {
+    env: "CPAN_BRIDGE_THROTTLE_PER_MINUTE",
+    kind: "int",
+    default: "0",
+    doc:
+      "helper calls admitted per minute, shared fairly between clients (claimed PID); past it calls wait (bounded); 0: no cap",
   },
   maxStringLength: {
     env: "CPAN_BRIDGE_MAX_STRING_LENGTH",

@@ -160,7 +160,7 @@ export async function startDaemon(
     throttle: new Throttle(
       {
         maxConcurrent: config.maxConcurrentRequests,
-        maxPerMinute: config.maxRequestsPerMinute,
+        maxPerMinute: config.throttlePerMinute,
         waitMs: config.throttleWait * 1000,
       },
       () => clock.now(),

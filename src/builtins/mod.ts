@@ -19,8 +19,27 @@ import {
   validationConfig,
 } from "./reports.ts";
 
-/** test.* results that get `success: true` from the ops shim. */
+/** test.* results that get `success: true` and a `result` copy from the ops shim. */
 const SHIMMED_TEST = new Set(["ping", "stats", "health"]);
+
+/** How long `test.health` waits for the helpers to finish loading before it answers. */
+export const HEALTH_READY_WAIT_MS = 5_000;
+
+/**
+ * Waits (bounded) for the helper host, so that `test.health` just after start-up reports the
+ * loaded modules instead of a transient "degraded" with none. True once the helpers are loaded
+ * (or failed to load); false if they are still loading after the wait.
+ */
+async function helpersSettled(d: DaemonContext): Promise<boolean> {
+  if (d.host.state() !== "loading") return true;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    d.host.ready.catch(() => {}),
+    new Promise((r) => (timer = setTimeout(r, HEALTH_READY_WAIT_MS))),
+  ]);
+  clearTimeout(timer);
+  return d.host.state() !== "loading";
+}
 
 type Builtin = (d: DaemonContext, req: BridgeRequest) => unknown | Promise<unknown>;
 
@@ -51,8 +70,9 @@ const TEST: Record<string, Builtin> = {
       : p;
     return typeof name === "string" && d.host.modules().includes(name);
   },
-  health: (d) => ({
-    status: healthReport(d).overall_status,
+  // "starting" while the helpers are still loading after the bounded wait: what is true then.
+  health: async (d) => ({
+    status: await helpersSettled(d) ? healthReport(d).overall_status : "starting",
     daemon_version: PROTOCOL_VERSION,
     uptime: uptimeSeconds(d),
     active_connections: d.connections.size,
@@ -142,10 +162,11 @@ const SYSTEM: Record<string, Builtin> = {
 
 /**
  * Runs a built-in. With the ops shim on (contract §13.9), `system.*` results also carry
- * `success: true` and a copy of themselves under `result`, and `test.ping`/`stats`/`health`
- * results carry `success: true`, so the operations guide's one-liners, which read `$r->{success}`
- * and `$r->{result}->{…}` after the v2.00 client unwrapped `result`, print real values.
- * `test.echo` is never altered: it returns the caller's data as sent.
+ * `success: true` and a copy of themselves under `result`, and so do `test.stats`/`health`
+ * (`test.ping`'s copy leaves out `input`, the caller's own data), so the operations guide's
+ * one-liners and test scripts, which read `$r->{success}` and then `$r->{result}->{…}` after the
+ * v2.00 client unwrapped `result`, print real values. `test.echo` and `test.check_module` are
+ * never altered: they return the caller's data as sent.
  *
  * @throws {WireError} unknown test/system function
  */
@@ -162,6 +183,9 @@ export async function runBuiltin(d: DaemonContext, req: BridgeRequest): Promise<
     return result;
   }
   if (req.module === "system") return { ...result, success: true, result: { ...result } };
-  if (SHIMMED_TEST.has(req.function)) return { ...result, success: true };
+  if (SHIMMED_TEST.has(req.function)) {
+    const { input: _input, ...copy } = result as Record<string, unknown>;
+    return { ...result, success: true, result: req.function === "ping" ? copy : { ...result } };
+  }
   return result;
 }

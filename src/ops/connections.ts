@@ -3,6 +3,11 @@
  * Connection bookkeeping for `system.connections` and `system.cleanup` (contract §4.8, §4.9).
  * DEFECT-FIX M4: "stale" means idle longer than the stale timeout, both in the listing and in
  * cleanup, and cleanup closes the stale connection itself, not only its bookkeeping.
+ *
+ * Serving slots (`CPAN_BRIDGE_MAX_CONNECTIONS`): a connection takes a slot when one is free at
+ * accept; one accepted over the limit reads its request and waits (bounded) for a slot
+ * (`waitForSlot`), as clients of the Python daemon waited in the listen backlog. `whenBelow` lets
+ * the accept loop stop accepting at the hard cap and resume as soon as a connection closes.
  */
 
 import { localIso } from "../log/format.ts";
@@ -14,6 +19,8 @@ export interface TrackedConnection {
   requests: number;
   bytesReceived: number;
   bytesSent: number;
+  /** Holds one of the serving slots. */
+  slot: boolean;
   /** Closes the socket (used by cleanup of stale connections). */
   readonly close: () => void;
 }
@@ -23,6 +30,68 @@ const round2 = (x: number) => Math.round(x * 100) / 100;
 export class ConnectionTracker {
   readonly #live = new Map<string, TrackedConnection>();
   #seq = 0;
+  #slots = 0;
+  readonly #slotWaiters: Array<() => void> = [];
+  readonly #sizeWaiters: Array<{ below: number; resolve: () => void }> = [];
+
+  /** Connections holding a serving slot. */
+  get serving(): number {
+    return this.#slots;
+  }
+
+  /** Connections waiting for a slot. */
+  get queued(): number {
+    return this.#slotWaiters.length;
+  }
+
+  /** Takes a slot if fewer than `max` are held. */
+  trySlot(c: TrackedConnection, max: number): boolean {
+    if (c.slot) return true;
+    if (this.#slots >= max) return false;
+    this.#slots++;
+    c.slot = true;
+    return true;
+  }
+
+  /** Waits up to `ms` for a slot, first come first served; resolves whether it got one. */
+  waitForSlot(c: TrackedConnection, max: number, ms: number): Promise<boolean> {
+    if (this.#slotWaiters.length === 0 && this.trySlot(c, max)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        resolve(this.trySlot(c, max));
+      };
+      const timer = setTimeout(() => {
+        const k = this.#slotWaiters.indexOf(wake);
+        if (k >= 0) this.#slotWaiters.splice(k, 1);
+        resolve(false);
+      }, ms);
+      this.#slotWaiters.push(wake);
+    });
+  }
+
+  #releaseSlot(c: TrackedConnection): void {
+    if (!c.slot) return;
+    c.slot = false;
+    this.#slots--;
+    this.#slotWaiters.shift()?.();
+  }
+
+  /** Resolves once fewer than `n` connections are tracked. */
+  whenBelow(n: number): Promise<void> {
+    if (this.#live.size < n) return Promise.resolve();
+    return new Promise((resolve) => this.#sizeWaiters.push({ below: n, resolve }));
+  }
+
+  #shrunk(): void {
+    for (let i = this.#sizeWaiters.length - 1; i >= 0; i--) {
+      const w = this.#sizeWaiters[i]!;
+      if (this.#live.size < w.below) {
+        this.#sizeWaiters.splice(i, 1);
+        w.resolve();
+      }
+    }
+  }
 
   get size(): number {
     return this.#live.size;
@@ -38,14 +107,18 @@ export class ConnectionTracker {
       requests: 0,
       bytesReceived: 0,
       bytesSent: 0,
+      slot: false,
       close,
     };
     this.#live.set(id, c);
     return c;
   }
 
+  /** Forgets a connection and frees its slot. */
   remove(c: TrackedConnection): void {
     this.#live.delete(c.id);
+    this.#releaseSlot(c);
+    this.#shrunk();
   }
 
   staleCount(nowMs: number, staleMs: number): number {
@@ -86,6 +159,7 @@ export class ConnectionTracker {
       if (idle * 1000 > staleMs) {
         details.push({ connection_id: c.id, idle_time: idle });
         this.#live.delete(c.id);
+        this.#shrunk();
         try {
           c.close();
         } catch { /* already closed */ }

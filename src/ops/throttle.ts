@@ -2,12 +2,40 @@
  * @module
  * Throttling of helper calls (contract §6.4). DEFECT-FIX D2: the Python daemon throttled by not
  * accepting connections for 1 s, which made pings fail and clients start rival daemons. Here the
- * accept loop never sleeps; `test.*` and `system.*` are never throttled; a helper call over the
- * concurrency or per-minute limit waits in a bounded queue and, past `throttleWait`, gets a clear
- * "Server busy" error.
+ * accept loop never sleeps; `test.*` and `system.*` are never throttled (they never reach this
+ * class); a helper call over the concurrency limit, or over the optional per-minute budget
+ * (`CPAN_BRIDGE_THROTTLE_PER_MINUTE`, off by default), waits in a bounded queue and, past
+ * `throttleWait`, gets a clear "Server busy" error.
+ *
+ * Fairness: calls are keyed by client (the PID claimed in `request_id`, else the connection; see
+ * `clientScope`). A freed slot goes to the waiting client that uses least (running calls, then
+ * calls in the window), not to the oldest waiter, so one client with many concurrent calls cannot
+ * make another wait behind its queue. Under a per-minute budget, a client past its fair share
+ * (budget ÷ clients seen in the window) may only take what the other clients' unused shares leave.
  */
 
+import { AsyncLocalStorage } from "node:async_hooks";
 import { serverBusy } from "../errors.ts";
+
+/** The client key of the request being handled (set by server/connection.ts around dispatch). */
+export const clientScope: AsyncLocalStorage<string> = new AsyncLocalStorage<string>();
+
+/** Throttle settings. */
+export interface ThrottleOptions {
+  /** Helper calls running at once. */
+  readonly maxConcurrent: number;
+  /** Helper calls admitted per 60 s, shared fairly between clients; 0: no budget. */
+  readonly maxPerMinute: number;
+  /** Milliseconds a call may wait before "Server busy". */
+  readonly waitMs: number;
+}
+
+interface Waiter {
+  readonly client: string;
+  readonly wake: () => void;
+}
+
+const WINDOW_MS = 60_000;
 
 export class Throttle {
   readonly #maxConcurrent: number;
@@ -15,14 +43,17 @@ export class Throttle {
   readonly #waitMs: number;
   readonly #now: () => number;
   #active = 0;
+  readonly #activeBy = new Map<string, number>();
+  /** Calls counted per second, for `requests_per_minute` (all helper calls, budget or not). */
   readonly #buckets = new Array<number>(60).fill(0);
   #bucketSecond = 0;
-  readonly #waiters: Array<() => void> = [];
+  /** Admissions in the last 60 s, oldest first; kept only under a budget (at most the budget). */
+  readonly #admitted: Array<{ at: number; client: string }> = [];
+  readonly #windowBy = new Map<string, number>();
+  readonly #waiters: Waiter[] = [];
+  #expiryTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(
-    opts: { maxConcurrent: number; maxPerMinute: number; waitMs: number },
-    now: () => number,
-  ) {
+  constructor(opts: ThrottleOptions, now: () => number) {
     this.#maxConcurrent = opts.maxConcurrent;
     this.#maxPerMinute = opts.maxPerMinute;
     this.#waitMs = opts.waitMs;
@@ -44,7 +75,7 @@ export class Throttle {
     this.#bucketSecond = Math.max(this.#bucketSecond, s);
   }
 
-  /** Calls counted in the last 60 s. */
+  /** Helper calls counted in the last 60 s. */
   perMinute(): number {
     this.#roll();
     return this.#buckets.reduce((a, b) => a + b, 0);
@@ -56,51 +87,140 @@ export class Throttle {
     this.#buckets[this.#bucketSecond % 60]!++;
   }
 
-  #free(): boolean {
-    return this.#active < this.#maxConcurrent && this.perMinute() < this.#maxPerMinute;
+  #expire(): void {
+    const cut = this.#now() - WINDOW_MS;
+    while (this.#admitted.length > 0 && this.#admitted[0]!.at <= cut) {
+      const { client } = this.#admitted.shift()!;
+      const n = (this.#windowBy.get(client) ?? 1) - 1;
+      if (n > 0) this.#windowBy.set(client, n);
+      else this.#windowBy.delete(client);
+    }
+  }
+
+  /** Whether `client` may start a call now. */
+  #mayStart(client: string): boolean {
+    if (this.#active >= this.#maxConcurrent) return false;
+    const cap = this.#maxPerMinute;
+    if (cap <= 0) return true;
+    this.#expire();
+    const total = this.#admitted.length;
+    if (total >= cap) return false;
+    const mine = this.#windowBy.get(client) ?? 0;
+    const clients = this.#windowBy.size + (this.#windowBy.has(client) ? 0 : 1);
+    const share = Math.max(1, Math.floor(cap / clients));
+    if (mine < share) return true;
+    let reserved = 0;
+    for (const [k, n] of this.#windowBy) if (k !== client) reserved += Math.max(0, share - n);
+    return total + reserved < cap;
+  }
+
+  /** How much a client uses: running calls first, then calls in the window. */
+  #usage(client: string): [number, number] {
+    return [this.#activeBy.get(client) ?? 0, this.#windowBy.get(client) ?? 0];
+  }
+
+  /** Wakes waiters that may start now, least-using client first. */
+  #grant(): void {
+    for (;;) {
+      let best: Waiter | undefined;
+      let bestUse: [number, number] = [Infinity, Infinity];
+      for (const w of this.#waiters) {
+        if (!this.#mayStart(w.client)) continue;
+        const u = this.#usage(w.client);
+        if (u[0] < bestUse[0] || (u[0] === bestUse[0] && u[1] < bestUse[1])) {
+          best = w;
+          bestUse = u;
+        }
+      }
+      if (!best) break;
+      this.#waiters.splice(this.#waiters.indexOf(best), 1);
+      this.#start(best.client);
+      best.wake();
+    }
+    this.#armExpiry();
+  }
+
+  /** Under a budget, re-checks the waiters when the oldest admission leaves the window. */
+  #armExpiry(): void {
+    clearTimeout(this.#expiryTimer);
+    this.#expiryTimer = undefined;
+    if (this.#waiters.length === 0 || this.#admitted.length === 0) return;
+    const ms = Math.max(1, this.#admitted[0]!.at + WINDOW_MS - this.#now() + 1);
+    this.#expiryTimer = setTimeout(() => this.#grant(), ms);
+  }
+
+  #start(client: string): void {
+    this.#active++;
+    this.#activeBy.set(client, (this.#activeBy.get(client) ?? 0) + 1);
+    if (this.#maxPerMinute > 0) {
+      this.#admitted.push({ at: this.#now(), client });
+      this.#windowBy.set(client, (this.#windowBy.get(client) ?? 0) + 1);
+    }
+    this.count();
+  }
+
+  #release(client: string): void {
+    this.#active--;
+    const n = (this.#activeBy.get(client) ?? 1) - 1;
+    if (n > 0) this.#activeBy.set(client, n);
+    else this.#activeBy.delete(client);
+    this.#grant();
   }
 
   /**
    * Waits for a slot. Resolves to a release function, and `waited` true when the call had to wait.
+   * `client` defaults to the key `clientScope` holds for this request.
    *
    * @throws {WireError} BusyError "Server busy: …" after the bounded wait
    */
-  async acquire(signal?: AbortSignal): Promise<{ release: () => void; waited: boolean }> {
+  async acquire(
+    signal?: AbortSignal,
+    client: string = clientScope.getStore() ?? "",
+  ): Promise<{ release: () => void; waited: boolean }> {
     let waited = false;
-    const deadline = this.#now() + this.#waitMs;
-    while (!this.#free()) {
+    // Waiters that may start are woken at once (#grant), so a new call never jumps a queue.
+    if (!this.#mayStart(client)) {
       waited = true;
-      const left = deadline - this.#now();
-      if (left <= 0 || signal?.aborted) {
-        throw serverBusy(
-          this.#active >= this.#maxConcurrent
-            ? `${this.#active} helper calls running (CPAN_BRIDGE_MAX_CONCURRENT_REQUESTS=${this.#maxConcurrent})`
-            : `more than ${this.#maxPerMinute} helper calls in the last minute (CPAN_BRIDGE_MAX_REQUESTS_PER_MINUTE)`,
-        );
-      }
-      // Wake on a release, or re-check the per-minute window every 250 ms.
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          const k = this.#waiters.indexOf(done);
-          if (k >= 0) this.#waiters.splice(k, 1);
-          resolve();
+      const granted = await new Promise<boolean>((resolve) => {
+        const w: Waiter = {
+          client,
+          wake: () => {
+            clearTimeout(timer);
+            signal?.removeEventListener("abort", giveUp);
+            resolve(true);
+          },
         };
-        const timer = setTimeout(done, Math.min(left, 250));
-        this.#waiters.push(done);
+        const giveUp = () => {
+          const k = this.#waiters.indexOf(w);
+          if (k < 0) return;
+          this.#waiters.splice(k, 1);
+          signal?.removeEventListener("abort", giveUp);
+          clearTimeout(timer);
+          resolve(false);
+        };
+        const timer = setTimeout(giveUp, this.#waitMs);
+        signal?.addEventListener("abort", giveUp, { once: true });
+        this.#waiters.push(w);
+        this.#grant();
       });
+      if (!granted) throw serverBusy(this.#why());
+    } else {
+      this.#start(client);
     }
-    this.#active++;
-    this.count();
     let released = false;
     return {
       waited,
       release: () => {
         if (released) return;
         released = true;
-        this.#active--;
-        this.#waiters.shift()?.();
+        this.#release(client);
       },
     };
+  }
+
+  #why(): string {
+    return this.#active >= this.#maxConcurrent
+      ? `${this.#active} helper calls running (CPAN_BRIDGE_MAX_CONCURRENT_REQUESTS=${this.#maxConcurrent})`
+      : `more than ${this.#maxPerMinute} helper calls in the last minute (CPAN_BRIDGE_THROTTLE_PER_MINUTE); calls are shared fairly between clients`;
   }
 }

@@ -6,6 +6,11 @@
  * the reserve to take the waiting client, answers it (a liveness ping normally, anything else
  * with a clear "Server busy" error) and closes it, then takes the reserve back. Clients are
  * refused cleanly instead of hanging in the backlog, and service resumes when descriptors free up.
+ *
+ * At the hard cap (`CPAN_BRIDGE_MAX_CONNECTIONS` + `CPAN_BRIDGE_MAX_QUEUED_CONNECTIONS` open) the
+ * loop stops accepting until a connection closes, so further clients wait in the listen backlog
+ * as they did with the Python daemon; below it, connections over the limit are accepted and wait
+ * for a slot in server/connection.ts, and control requests among them are answered at once.
  */
 
 import type { DaemonContext } from "../daemon_context.ts";
@@ -13,7 +18,7 @@ import { serverBusy } from "../errors.ts";
 import { dispatch, failed } from "../protocol/dispatch.ts";
 import { encodeReply } from "../wire/encoding.ts";
 import { readRequest, writeAll } from "../wire/framing.ts";
-import { PING_PROBE } from "./connection.ts";
+import { isPing } from "./connection.ts";
 
 /** What the loop needs besides the listener. */
 export interface AcceptLoopDeps {
@@ -46,9 +51,10 @@ async function refuse(d: DaemonContext, conn: Deno.Conn, why: string): Promise<v
     const bytes = await readRequest(conn, {
       maxBytes: 65536,
       idleMs: REFUSE_IDLE_MS,
+      deadlineMs: REFUSE_IDLE_MS,
       drainMs: REFUSE_IDLE_MS,
     });
-    if (PING_PROBE.test(new TextDecoder().decode(bytes.subarray(0, 512)))) {
+    if (isPing(bytes)) {
       reply = await dispatch(d, bytes, { client: "reserve" });
     } else {
       d.stats.connectionsRejected++;
@@ -76,7 +82,25 @@ export async function acceptLoop(
   try {
     // Runs until the listener is closed: at shutdown the daemon keeps accepting what is already
     // queued for a short grace (daemon.ts), so the loop must not stop on the flag alone.
+    const hardCap = d.config.maxConnections + Math.max(0, d.config.maxQueuedConnections);
     for (;;) {
+      if (d.connections.size >= hardCap) {
+        if (performance.now() - lastLog > LOG_EVERY_MS) {
+          lastLog = performance.now();
+          d.logs.daemon.warn(
+            `Connection limit reached (${d.config.maxConnections} served, ${d.config.maxQueuedConnections} queued), not accepting until one closes`,
+          );
+        }
+        // Re-checked every 250 ms too, so a stop is never held up by a full house.
+        let tick: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          d.connections.whenBelow(hardCap),
+          new Promise((r) => (tick = setTimeout(r, 250))),
+        ]);
+        clearTimeout(tick);
+        if (stopping() && d.connections.size >= hardCap) return;
+        continue;
+      }
       let conn: Deno.Conn;
       try {
         conn = await listener.accept();

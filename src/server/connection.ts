@@ -1,18 +1,69 @@
 /**
  * @module
  * One client connection (contract §2.3, §6.3): read one request, dispatch it, write every byte
- * of the reply, close. Read failures (oversize, silence, nothing sent) get the contract's error
- * reply; a connection over the limit still gets a reply, and a liveness ping is still answered.
+ * of the reply, close. Read failures (oversize, silence, the total request deadline, nothing
+ * sent) get the contract's error reply.
+ *
+ * Over `CPAN_BRIDGE_MAX_CONNECTIONS` (no serving slot free at accept) a connection is still read
+ * with the configured limits. A control request (`test.*`, `system.*`, recognised whatever the
+ * order of its keys) is answered at once; any other waits up to `CPAN_BRIDGE_CONNECTION_WAIT` for
+ * a slot and is then served, as clients of the Python daemon waited in the listen backlog, and
+ * only past that wait gets "Too many connections".
+ *
+ * Replies: larger than `CPAN_BRIDGE_MAX_REPLY_SIZE` they are replaced by a clear error; a client
+ * that has not read its whole reply within `CPAN_BRIDGE_WRITE_TIMEOUT` is disconnected, which frees
+ * the reply at once instead of at the 300 s stale sweep.
  */
 
 import type { DaemonContext } from "../daemon_context.ts";
 import { tooManyConnections, WireError } from "../errors.ts";
+import { clientScope } from "../ops/throttle.ts";
 import { dispatch, failed, type Reply } from "../protocol/dispatch.ts";
 import { encodeReply } from "../wire/encoding.ts";
-import { readRequest, writeAll } from "../wire/framing.ts";
+import { claimedPid, readRequest, writeAll, WriteDeadline } from "../wire/framing.ts";
 
-/** A liveness ping, recognised from the first bytes of a request. */
-export const PING_PROBE = /^\s*\{[^{}]*"module"\s*:\s*"test"[^{}]*"function"\s*:\s*"ping"/;
+/** Control requests larger than this are not looked at before a slot is free. */
+const CONTROL_PARSE_MAX = 1024 * 1024;
+
+/** A request for a built-in (`test.*`, `system.*`), as recognised before dispatch. */
+export interface ControlRequest {
+  readonly module: "test" | "system";
+  readonly function: unknown;
+}
+
+/**
+ * The module and function when the bytes are a JSON object whose `module` is `test` or `system`
+ * (any key order, any whitespace), else undefined. Only requests up to 1 MiB are looked at.
+ */
+export function controlRequest(bytes: Uint8Array): ControlRequest | undefined {
+  if (bytes.length > CONTROL_PARSE_MAX) return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    return undefined;
+  }
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return undefined;
+  const { module, function: fn } = v as Record<string, unknown>;
+  return module === "test" || module === "system" ? { module, function: fn } : undefined;
+}
+
+/** True for a liveness ping (`test.ping`), whatever the order of its keys. */
+export function isPing(bytes: Uint8Array): boolean {
+  const c = controlRequest(bytes);
+  return c?.module === "test" && c.function === "ping";
+}
+
+/** The reply is larger than `CPAN_BRIDGE_MAX_REPLY_SIZE`. */
+export const replyTooLarge = (n: number, cap: number): WireError =>
+  new WireError(
+    `Reply too large: ${n} bytes (max: ${cap}, CPAN_BRIDGE_MAX_REPLY_SIZE)`,
+    "ValueError",
+  );
+
+function replyParts(d: DaemonContext, reply: Reply): Uint8Array[] {
+  return typeof reply === "string" ? [encodeReply(reply, d.config.encoding)] : reply;
+}
 
 /** Serves one accepted connection to completion. Never throws. */
 export async function serveConnection(d: DaemonContext, conn: Deno.Conn): Promise<void> {
@@ -30,36 +81,56 @@ export async function serveConnection(d: DaemonContext, conn: Deno.Conn): Promis
   d.stats.peakConnections = Math.max(d.stats.peakConnections, d.connections.size);
   const peer = { client: tracked.id };
   if (d.config.debug > 0) d.logs.daemon.debug(`Handling client connection ${tracked.id}`);
-  const over = d.connections.size > d.config.maxConnections;
+  const over = !d.connections.trySlot(tracked, d.config.maxConnections);
   d.inFlight++;
   let reply: Reply;
   const t0 = performance.now();
   try {
     const bytes = await readRequest(conn, {
-      maxBytes: over ? Math.min(65536, d.config.maxRequestSize) : d.config.maxRequestSize,
-      idleMs: over ? 2000 : d.config.readTimeout * 1000,
+      maxBytes: d.config.maxRequestSize,
+      idleMs: d.config.readTimeout * 1000,
+      deadlineMs: d.config.requestDeadline * 1000,
       onBytes: (n) => {
         tracked.lastActivityMs = d.clock.now();
         tracked.bytesReceived += n;
       },
     });
     tracked.requests = 1;
-    if (over && !PING_PROBE.test(new TextDecoder().decode(bytes.subarray(0, 512)))) {
+    if (
+      over && controlRequest(bytes) === undefined &&
+      !await d.connections.waitForSlot(
+        tracked,
+        d.config.maxConnections,
+        d.config.connectionWait * 1000,
+      )
+    ) {
       d.stats.connectionsRejected++;
       d.security.record("connection_limit", "warning", peer, {}, {
         limit: d.config.maxConnections,
         open: d.connections.size,
+        waited_seconds: d.config.connectionWait,
       });
       d.stats.securityEvents++;
       reply = failed(d, tooManyConnections(d.config.maxConnections), "connection.refused", t0);
     } else {
-      reply = await dispatch(d, bytes, peer);
+      const pid = claimedPid(bytes);
+      reply = await clientScope.run(
+        pid === undefined ? `conn:${tracked.id}` : `pid:${pid}`,
+        () => dispatch(d, bytes, peer),
+      );
     }
   } catch (err) {
     if (err instanceof WireError) {
       if (err.message.startsWith("Request too large")) {
         d.stats.requestsRejected++;
         d.security.record("oversized_request", "warning", peer, {}, { error: err.message });
+        d.stats.securityEvents++;
+      } else if (err.message.startsWith("Request timeout - request not received")) {
+        d.security.record("request_deadline", "warning", peer, {}, {
+          error: err.message,
+          deadline_seconds: d.config.requestDeadline,
+          bytes_received: tracked.bytesReceived,
+        });
         d.stats.securityEvents++;
       } else if (err.message.startsWith("Request timeout")) {
         d.security.record("idle_timeout", "warning", peer, {}, {
@@ -71,16 +142,36 @@ export async function serveConnection(d: DaemonContext, conn: Deno.Conn): Promis
     }
     reply = failed(d, err, "request.read", t0);
   }
+  let parts = replyParts(d, reply);
+  const size = parts.reduce((n, p) => n + p.length, 0);
+  if (size > d.config.maxReplySize) {
+    parts = replyParts(
+      d,
+      failed(d, replyTooLarge(size, d.config.maxReplySize), "reply.write", t0),
+    );
+  }
+  reply = "";
+  const deadline = new WriteDeadline(d.config.writeTimeout * 1000);
   try {
-    const parts = typeof reply === "string" ? [encodeReply(reply, d.config.encoding)] : reply;
     for (const data of parts) {
-      await writeAll(conn, data);
+      await writeAll(conn, data, deadline);
       tracked.bytesSent += data.length;
     }
   } catch (err) {
-    // The client went away before reading its reply: nothing to deliver it to.
-    d.logs.daemon.debug(`Error sending response: ${err instanceof Error ? err.message : err}`);
+    if (err instanceof WireError && err.errorType === "TimeoutError") {
+      d.security.record("write_timeout", "warning", peer, {}, {
+        error: err.message,
+        write_timeout_seconds: d.config.writeTimeout,
+      });
+      d.stats.securityEvents++;
+      d.logs.daemon.warn(`Closed connection ${tracked.id}: ${err.message}`);
+    } else {
+      // The client went away before reading its reply: nothing to deliver it to.
+      d.logs.daemon.debug(`Error sending response: ${err instanceof Error ? err.message : err}`);
+    }
   } finally {
+    deadline.clear();
+    parts = [];
     d.inFlight--;
     d.connections.remove(tracked);
     close();

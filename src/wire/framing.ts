@@ -3,11 +3,27 @@
  * Request framing (contract §2.3): a request ends when the bytes received form one complete
  * JSON value, or at EOF. `JsonEndScanner` finds that end incrementally, in one pass over each
  * byte (DEFECT-FIX W5: the Python daemon re-parsed the whole buffer every 4 KiB). `readRequest`
- * applies the size cap as bytes arrive and the idle timeout; `writeAll` writes every byte of a
- * reply (DEFECT-FIX W1: the Python daemon truncated replies above ~200 KB).
+ * applies the size cap as bytes arrive, the idle timeout and a total deadline (a client that
+ * trickles one byte every few seconds cannot hold a connection for ever); `writeAll` writes every
+ * byte of a reply (DEFECT-FIX W1: the Python daemon truncated replies above ~200 KB), within a
+ * deadline when given one, so a client that does not read cannot hold its reply in memory.
  */
 
-import { emptyRequest, readTimeout, requestTooLarge } from "../errors.ts";
+import { emptyRequest, readTimeout, requestTooLarge, WireError } from "../errors.ts";
+
+/** The whole request did not arrive within the total deadline. */
+export const requestDeadlineExceeded = (seconds: number): WireError =>
+  new WireError(
+    `Request timeout - request not received in full within ${seconds} s (CPAN_BRIDGE_REQUEST_DEADLINE)`,
+    "ValueError",
+  );
+
+/** The client did not read its whole reply within the write deadline. */
+export const writeTimedOut = (seconds: number, sent: number, total: number): WireError =>
+  new WireError(
+    `Reply not read within ${seconds} s (CPAN_BRIDGE_WRITE_TIMEOUT): ${sent} of ${total} bytes sent`,
+    "TimeoutError",
+  );
 
 const SP = 0x20, TAB = 0x09, LF = 0x0a, CR = 0x0d;
 const QUOTE = 0x22, BACKSLASH = 0x5c;
@@ -114,6 +130,8 @@ export interface ReadLimits {
   readonly maxBytes: number;
   /** Milliseconds without a byte before the read fails. */
   readonly idleMs: number;
+  /** Milliseconds from the start of the read by which the whole request must have arrived. */
+  readonly deadlineMs?: number;
   /** After a refusal, how long to discard the rest before replying (W6). */
   readonly drainMs?: number;
   /** After a refusal, how many more bytes to discard at most before replying. */
@@ -133,24 +151,29 @@ const DRAIN_CHUNK = 256 * 1024;
  * own, so a large request read in many chunks stays cheap.
  */
 class IdleDeadline {
-  readonly expired: Promise<"timeout">;
+  readonly expired: Promise<"timeout" | "deadline">;
   #last = performance.now();
   #timer: ReturnType<typeof setTimeout> | undefined;
-  #resolve!: (v: "timeout") => void;
+  #resolve!: (v: "timeout" | "deadline") => void;
   readonly #ms: number;
+  /** performance.now() at which the whole read must be over (Infinity: no total deadline). */
+  readonly #hardAt: number;
 
-  constructor(ms: number) {
+  constructor(ms: number, totalMs = Infinity) {
     this.#ms = ms;
+    this.#hardAt = performance.now() + totalMs;
     this.expired = new Promise((r) => (this.#resolve = r));
-    this.#arm(ms);
+    this.#arm(Math.min(ms, totalMs));
   }
 
   #arm(ms: number): void {
     this.#timer = setTimeout(() => {
-      const idle = performance.now() - this.#last;
-      if (idle >= this.#ms) this.#resolve("timeout");
-      else this.#arm(this.#ms - idle);
-    }, ms);
+      const now = performance.now();
+      const idle = now - this.#last;
+      if (now >= this.#hardAt) this.#resolve("deadline");
+      else if (idle >= this.#ms) this.#resolve("timeout");
+      else this.#arm(Math.min(this.#ms - idle, this.#hardAt - now));
+    }, Math.max(0, ms));
   }
 
   /** Records activity: the deadline moves to now + ms. */
@@ -168,7 +191,7 @@ async function readWithin(
   conn: Reader,
   buf: Uint8Array,
   idle: IdleDeadline,
-): Promise<number | null | "timeout"> {
+): Promise<number | null | "timeout" | "deadline"> {
   const n = await Promise.race([conn.read(buf), idle.expired]);
   if (typeof n === "number") idle.touch();
   return n;
@@ -183,7 +206,7 @@ async function drain(conn: Reader, ms: number, maxBytes: number): Promise<void> 
   try {
     while (total < maxBytes && performance.now() < deadline) {
       const n = await readWithin(conn, buf, idle).catch(() => null);
-      if (n === null || n === "timeout") return;
+      if (typeof n !== "number") return;
       total += n;
     }
   } finally {
@@ -194,19 +217,21 @@ async function drain(conn: Reader, ms: number, maxBytes: number): Promise<void> 
 /**
  * Reads one request: the bytes of the first complete JSON value (or everything up to EOF).
  *
- * @throws {WireError} `Request too large…`, `Empty request received` or
- *   `Request timeout - data transmission too slow` (contract §3.4)
+ * @throws {WireError} `Request too large…`, `Empty request received`,
+ *   `Request timeout - data transmission too slow` (contract §3.4) or, past `deadlineMs`,
+ *   `requestDeadlineExceeded`
  */
 export async function readRequest(conn: Reader, limits: ReadLimits): Promise<Uint8Array> {
   const scanner = new JsonEndScanner();
   const chunks: Uint8Array[] = [];
   let total = 0;
-  const idle = new IdleDeadline(limits.idleMs);
+  const idle = new IdleDeadline(limits.idleMs, limits.deadlineMs);
   try {
     for (let size = FIRST_CHUNK;; size = CHUNK) {
       const buf = new Uint8Array(size);
       const n = await readWithin(conn, buf, idle);
       if (n === "timeout") throw readTimeout();
+      if (n === "deadline") throw requestDeadlineExceeded((limits.deadlineMs ?? 0) / 1000);
       if (n === null) break;
       if (n === 0) continue;
       limits.onBytes?.(n);
@@ -240,10 +265,79 @@ export interface Writer {
   write(p: Uint8Array): Promise<number>;
 }
 
-/** Writes every byte, looping over partial writes. */
-export async function writeAll(conn: Writer, data: Uint8Array): Promise<void> {
+/** A deadline shared by the writes of one reply. */
+export class WriteDeadline {
+  readonly expired: Promise<"expired">;
+  readonly ms: number;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(ms: number) {
+    this.ms = ms;
+    this.expired = new Promise((r) => (this.#timer = setTimeout(() => r("expired"), ms)));
+  }
+
+  clear(): void {
+    clearTimeout(this.#timer);
+  }
+}
+
+/**
+ * Writes every byte, looping over partial writes. With a deadline, a write still pending when it
+ * passes fails with `writeTimedOut`; the caller then closes the connection, which ends that write.
+ *
+ * @throws {WireError} `writeTimedOut` past the deadline; the connection's own errors otherwise
+ */
+export async function writeAll(
+  conn: Writer,
+  data: Uint8Array,
+  deadline?: WriteDeadline,
+): Promise<void> {
   let off = 0;
   while (off < data.length) {
-    off += await conn.write(data.subarray(off));
+    if (!deadline) {
+      off += await conn.write(data.subarray(off));
+      continue;
+    }
+    const pending = conn.write(data.subarray(off));
+    const n = await Promise.race([pending, deadline.expired]);
+    if (n === "expired") {
+      pending.catch(() => {}); // rejected when the caller closes the connection
+      throw writeTimedOut(deadline.ms / 1000, off, data.length);
+    }
+    off += n;
   }
+}
+
+/**
+ * The PID a client claims in a top-level `"request_id":"<epoch>_<pid>_<rand>"` (CPANBridge.pm
+ * v2.00's format), found in one pass over the request bytes without parsing them; undefined when
+ * there is none. It is a claim, used only to share throttling fairly between clients.
+ */
+export function claimedPid(bytes: Uint8Array): number | undefined {
+  const KEY = [0x72, 0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x5f, 0x69, 0x64]; // request_id
+  let depth = 0, inString = false, escape = false, start = -1;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (inString) {
+      if (escape) escape = false;
+      else if (b === BACKSLASH) escape = true;
+      else if (b === QUOTE) {
+        inString = false;
+        if (
+          depth === 1 && i - start - 1 === KEY.length &&
+          KEY.every((k, j) => bytes[start + 1 + j] === k)
+        ) {
+          const m = /^\s*:\s*"\d+_(\d+)_\d+"/.exec(
+            new TextDecoder().decode(bytes.subarray(i + 1, Math.min(bytes.length, i + 80))),
+          );
+          if (m) return Number(m[1]) || undefined;
+        }
+      }
+    } else if (b === QUOTE) {
+      inString = true;
+      start = i;
+    } else if (b === LBRACE || b === LBRACKET) depth++;
+    else if (b === RBRACE || b === RBRACKET) depth--;
+  }
+  return undefined;
 }

@@ -69,18 +69,22 @@ Deno.test({
 });
 
 Deno.test({
-  name: "helper calls over the per-minute limit get Server busy; pings are not counted",
+  name: "helper calls over the per-minute budget get Server busy; pings are not counted",
   ...opts,
   fn: async () => {
     await using d = await startTestDaemon({
       CPAN_BRIDGE_MAX_REQUESTS_PER_MINUTE: "3",
+      CPAN_BRIDGE_THROTTLE_PER_MINUTE: "3",
       CPAN_BRIDGE_THROTTLE_WAIT: "0.2",
     }, { helpers: [faultHelper] });
     for (let i = 0; i < 10; i++) await timedPing(d.socket);
     for (let i = 0; i < 3; i++) assert.equal((await slow(d.socket, 1)).success, true);
     const r = await slow(d.socket, 1);
     assert.equal(r.success, false);
-    assert.match(String(r.error), /^Server busy: more than 3 helper calls in the last minute/);
+    assert.match(
+      String(r.error),
+      /^Server busy: more than 3 helper calls in the last minute \(CPAN_BRIDGE_THROTTLE_PER_MINUTE\)/,
+    );
     const res =
       ((await rawJson(d.socket, { module: "system", function: "metrics" })).result as Record<
         string,

@@ -26,7 +26,10 @@ Deno.test({
       "stats",
       "input",
       "success", // ops shim (contract §13.9)
+      "result", // ops shim: a copy without input
     ]);
+    const { input: _input, success: _s, result: copy, ...rest } = res;
+    assert.deepEqual(copy, rest);
     assert.equal(res.message, "pong");
     assert.equal(res.daemon_version, "1.0.0");
     assert.deepEqual(res.input, { x: 1 });
@@ -276,10 +279,14 @@ Deno.test({
 });
 
 Deno.test({
-  name: "daemon replies with an error past CPAN_BRIDGE_MAX_CONNECTIONS but still answers pings",
+  name:
+    "daemon makes a helper call past CPAN_BRIDGE_MAX_CONNECTIONS wait, then replies Too many connections",
   ...opts,
   fn: async () => {
-    await using d = await startTestDaemon({ CPAN_BRIDGE_MAX_CONNECTIONS: "2" });
+    await using d = await startTestDaemon({
+      CPAN_BRIDGE_MAX_CONNECTIONS: "2",
+      CPAN_BRIDGE_CONNECTION_WAIT: "0.3",
+    });
     const held = await Promise.all(
       [1, 2].map(() => Deno.connect({ transport: "unix", path: d.socket })),
     );
@@ -289,6 +296,7 @@ Deno.test({
       const r = await rawJson(d.socket, { module: "datetime_helper", function: "now", params: {} });
       assert.equal(r.success, false);
       assert.match(String(r.error), /^Too many connections: 2 already open/);
+      assert.equal(r.error_type, "BusyError");
       await timedPing(d.socket);
     } finally {
       for (const c of held) c.close();
