@@ -1,58 +1,53 @@
 /**
  * @module
- * `http_helper`: serves HTTPHelper.pm, which replaces LWP::UserAgent, HTTP::Request and
- * WWW::Mechanize (helpers contract §3.2). Stateless; flat results. Requests go through Deno's
- * `fetch`; `verify_ssl: 0` HTTPS requests go through `node:https` (see `insecure.ts`). Redirects
- * follow urllib's rules, proxies come from the CALLER's environment (`http_proxy`, `https_proxy`,
- * `no_proxy`), and `timeout` bounds the whole request.
+ * `http_helper`: serves HTTPHelper.pm, which replaces LWP::UserAgent 6.68 and HTTP::Request
+ * (helpers contract §3.2). Stateless; flat results. Each request is written and read on a raw
+ * socket (`transport.ts`) exactly as LWP writes it (`request_head.ts`): header names as given,
+ * any port, bodies as Perl's bytes, an empty body without `Content-Length`. Redirects follow
+ * LWP (GET and HEAD only, at most 7); failures are LWP's internal 500/400/501 responses; the
+ * body is `decoded_content` (`decoded_content.ts`). Proxies come from the CALLER's environment.
  */
 
-import { defineHelper, fn } from "../types.ts";
+import { defineHelper, fn, perlBytes } from "../types.ts";
 import type { Args, CallContext } from "../types.ts";
-import { insecureRequest } from "./insecure.ts";
-import type { RawResponse } from "./insecure.ts";
+import { decodedContent } from "./decoded_content.ts";
+import { ProxyError, proxyFor } from "./proxy.ts";
+import { requestHead } from "./request_head.ts";
+import type { RawResponse } from "./response_reader.ts";
+import { STATUS_MESSAGES } from "./status_messages.ts";
+import { exchange, ExchangeError } from "./transport.ts";
 
-/** urllib's HTTPRedirectHandler.max_redirections. */
-const MAX_REDIRECTS = 10;
+/** LWP::UserAgent's default max_redirect. */
+const MAX_REDIRECTS = 7;
+/** LWP::UserAgent's default requests_redirectable. */
+const REDIRECTABLE = new Set(["GET", "HEAD"]);
 
-/** The reason phrases of the Python helper (contract §3.2). */
-const REASONS: Record<number, string> = {
-  200: "OK",
-  201: "Created",
-  202: "Accepted",
-  204: "No Content",
-  300: "Multiple Choices",
-  301: "Moved Permanently",
-  302: "Found",
-  304: "Not Modified",
-  307: "Temporary Redirect",
-  400: "Bad Request",
-  401: "Unauthorized",
-  403: "Forbidden",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  408: "Request Timeout",
-  409: "Conflict",
-  410: "Gone",
-  500: "Internal Server Error",
-  501: "Not Implemented",
-  502: "Bad Gateway",
-  503: "Service Unavailable",
-  504: "Gateway Timeout",
-  505: "HTTP Version Not Supported",
-};
-
-/** The table's phrase, else the server's, else "Unknown". */
-function reasonOf(code: number, serverText: string): string {
-  return REASONS[code] ?? (serverText || "Unknown");
+/** What the wrapper reads: code, message, status line, body; `internal` marks LWP's own. */
+interface Outcome {
+  readonly code: number;
+  readonly message: string;
+  readonly content: string;
+  readonly headers: Record<string, string>;
+  readonly internal?: "connect" | "request" | undefined;
 }
 
-/** A network-level failure, mapped to status 500 (contract §3.2 "Error mapping"). */
-class RequestFailure extends Error {
-  constructor(readonly reason: "Connection Error" | "Request Error", message: string) {
-    super(message);
-  }
-}
+/** LWP's `_new_response` for a request it refuses itself: "<code> <message>\n" as the body. */
+const refused = (code: number, message: string): Outcome => ({
+  code,
+  message,
+  content: `${code} ${message}\n`,
+  headers: {},
+  internal: "request",
+});
+
+/** LWP's 500 for a die inside the protocol handler (the message is the die text). */
+const died = (message: string, stage: "connect" | "request"): Outcome => ({
+  code: 500,
+  message,
+  content: `${message}\n`,
+  headers: {},
+  internal: stage,
+});
 
 const truthy = (v: unknown, dflt: boolean) =>
   v === undefined || v === null ? dflt : !(v === false || v === 0 || v === "0" || v === "");
@@ -61,86 +56,83 @@ const truthy = (v: unknown, dflt: boolean) =>
 const titleCase = (name: string) =>
   name.replace(/(^|-)([a-z])/g, (_, d: string, c: string) => d + c.toUpperCase());
 
-/** The proxy for `url` from the caller's environment, as urllib's getproxies/proxy_bypass. */
-async function proxyFor(url: URL, ctx: CallContext): Promise<URL | undefined> {
-  const scheme = url.protocol.replace(":", "");
-  const env = async (n: string) =>
-    (await ctx.callerEnv(n)) ?? (await ctx.callerEnv(n.toUpperCase()));
-  const raw = await env(`${scheme}_proxy`);
-  if (!raw) return undefined;
-  const noProxy = (await env("no_proxy")) ?? "";
-  const host = url.hostname.toLowerCase();
-  const hostPort = `${host}:${url.port || (scheme === "https" ? 443 : 80)}`;
-  for (let name of noProxy.split(",").map((n) => n.trim().toLowerCase()).filter(Boolean)) {
-    if (name === "*") return undefined;
-    name = name.replace(/^\.+/, "");
-    if (host === name || hostPort === name || host.endsWith(`.${name}`)) return undefined;
+/** LWP::UserAgent::request's checks before any connection; a URL or an internal response. */
+function checkUrl(text: string): URL | Outcome {
+  if (text === "") return refused(400, "URL missing");
+  const scheme = /^([A-Za-z][A-Za-z0-9.+-]*):/.exec(text)?.[1]?.toLowerCase();
+  if (!scheme) return refused(400, "URL must be absolute");
+  if (scheme !== "http" && scheme !== "https") {
+    return refused(501, `Protocol scheme '${scheme}' is not supported`);
   }
+  const authority = /^[^:]+:\/\/([^/?#]*)/.exec(text)?.[1]?.replace(/^[^@]*@/, "") ?? "";
+  if (authority === "") return died("No Host option provided", "request");
   try {
-    return new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`);
+    const url = new URL(text);
+    if (url.hostname === "") return died("No Host option provided", "request");
+    return url;
   } catch {
-    throw new RequestFailure(
-      "Connection Error",
-      `Invalid ${scheme}_proxy in the caller's environment`,
-    );
+    // URI accepts what the WHATWG parser refuses; the name lookup then fails.
+    const where = /:\d*$/.test(authority)
+      ? authority
+      : `${authority}:${scheme === "https" ? 443 : 80}`;
+    return died(`Can't connect to ${where} (Name or service not known)`, "connect");
   }
 }
 
-/** One exchange through fetch (certificate verification on). */
-async function viaFetch(
+/** The caller's headers, without undefined values (wrapper: User-Agent is always set). */
+function headersOf(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (v && typeof v === "object" && !Array.isArray(v)) {
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+      if (x !== null && x !== undefined) out[k] = String(x);
+    }
+  }
+  return out;
+}
+
+/** One request/response exchange for `url`, proxy included, as LWP::Protocol::http runs it. */
+async function once(
   url: URL,
   method: string,
   headers: Record<string, string>,
-  body: Uint8Array<ArrayBuffer> | undefined,
-  signal: AbortSignal,
-  proxy: URL | undefined,
-): Promise<RawResponse> {
-  let client: Deno.HttpClient | undefined;
-  if (proxy) {
-    const basicAuth = proxy.username
-      ? {
-        username: decodeURIComponent(proxy.username),
-        password: decodeURIComponent(proxy.password),
-      }
-      : undefined;
-    client = Deno.createHttpClient({
-      proxy: { url: `${proxy.protocol}//${proxy.host}`, basicAuth },
+  body: Uint8Array | undefined,
+  opts: { verify: boolean; timeoutMs: number; ctx: CallContext },
+): Promise<RawResponse | Outcome> {
+  let proxy: URL | undefined;
+  try {
+    proxy = await proxyFor(url, opts.ctx);
+  } catch (err) {
+    if (err instanceof ProxyError) return died(err.message, "connect");
+    throw err;
+  }
+  const https = url.protocol === "https:";
+  const port = Number(url.port || (https ? 443 : 80));
+  const viaProxy = proxy && !https ? proxy : undefined;
+  const proxyAuth = proxy?.username
+    ? `Basic ${
+      btoa(String.fromCharCode(
+        ...perlBytes(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`),
+      ))
+    }`
+    : undefined;
+  const endpoint = proxy
+    ? { host: proxy.hostname, port: Number(proxy.port || 80), tls: https, verify: opts.verify }
+    : { host: url.hostname.replace(/^\[|\]$/g, ""), port, tls: https, verify: opts.verify };
+  try {
+    return await exchange({
+      endpoint,
+      tunnelTo: proxy && https ? { host: url.hostname, port } : undefined,
+      proxyAuth,
+      head: requestHead({ method, url, headers, bodyLength: body?.length ?? 0, proxy: viaProxy }),
+      body,
+      isHead: method === "HEAD",
+      timeoutMs: opts.timeoutMs,
+      signal: opts.ctx.signal,
     });
-  }
-  try {
-    const res = await fetch(url, { method, headers, body, redirect: "manual", signal, client });
-    const bytes = new Uint8Array(await res.arrayBuffer());
-    return {
-      status: res.status,
-      statusText: res.statusText,
-      headers: [...res.headers],
-      body: bytes,
-    };
-  } finally {
-    client?.close();
-  }
-}
-
-/** The innermost cause of a fetch/node error, e.g. "Connection refused (os error 111)". */
-function rootMessage(err: unknown): string {
-  let e: unknown = err;
-  let msg = err instanceof Error ? err.message : String(err);
-  for (let i = 0; i < 5 && e instanceof Error && e.cause; i++) {
-    e = e.cause;
-    if (e instanceof Error && e.message) msg = e.message;
-  }
-  // Deno: "error sending request for url (…): client error (Connect): tcp connect error: X"
-  const tail = /: ([^:]*(?:\(os error \d+\)|certificate[^:]*|dns error[^:]*)(?:: .*)?)$/i.exec(msg);
-  return tail ? tail[1] : msg;
-}
-
-/** Decodes a body with the Content-Type charset, else UTF-8 with replacement characters. */
-function decodeBody(bytes: Uint8Array, contentType: string | undefined): string {
-  const cs = /charset=([^;\s]+)/i.exec(contentType ?? "")?.[1]?.replace(/["']/g, "");
-  try {
-    return new TextDecoder(cs ?? "utf-8").decode(bytes);
-  } catch {
-    return new TextDecoder("utf-8").decode(bytes);
+  } catch (err) {
+    if (!(err instanceof ExchangeError)) throw err;
+    opts.ctx.log.info(`${method} ${url.origin}${url.pathname}: ${err.message}`);
+    return died(err.message, err.stage === "connect" ? "connect" : "request");
   }
 }
 
@@ -148,125 +140,88 @@ function decodeBody(bytes: Uint8Array, contentType: string | undefined): string 
 async function lwpRequest(args: Args, ctx: CallContext): Promise<Record<string, unknown>> {
   const started = performance.now();
   const urlText = String(args.url ?? "");
-  const elapsed = () => (performance.now() - started) / 1000;
-  const fail = (reason: string, statusLine: string, error: string, url = urlText) => ({
-    success: false,
-    status_code: 500,
-    reason,
-    status_line: `500 ${statusLine}`,
-    content: "",
-    body: "",
-    headers: {},
-    url,
-    elapsed: elapsed(),
-    error,
-  });
-  let url: URL;
-  try {
-    url = new URL(urlText);
-    if (url.protocol !== "http:" && url.protocol !== "https:") {
-      throw new TypeError(`unsupported scheme ${url.protocol}`);
-    }
-  } catch (err) {
-    const why = err instanceof Error ? err.message : String(err);
-    return fail(
-      "Internal Error",
-      "Internal Error",
-      `Internal error: invalid URL '${urlText}': ${why}`,
-    );
-  }
-  let method = String(args.method ?? "GET").toUpperCase();
+  const method = String(args.method ?? "GET").toUpperCase();
   const timeoutS = Number(args.timeout ?? 180);
   const timeoutMs = (Number.isFinite(timeoutS) && timeoutS > 0 ? timeoutS : 180) * 1000;
   const verify = truthy(args.verify_ssl, true);
-  const headers: Record<string, string> = {};
-  if (args.headers && typeof args.headers === "object") {
-    for (const [k, v] of Object.entries(args.headers as Record<string, unknown>)) {
-      if (v !== null && v !== undefined) headers[k] = String(v);
-    }
-  }
+  const headers = headersOf(args.headers);
   const form = args.form_encoded_content, content = args.content;
-  const bodyText = form ? String(form) : content ? String(content) : undefined;
-  let body: Uint8Array<ArrayBuffer> | undefined = bodyText === undefined
+  const bodyText = typeof form === "string" && form !== ""
+    ? form
+    : content === undefined || content === null
     ? undefined
-    : new TextEncoder().encode(bodyText);
-  const hasHeader = (n: string) => Object.keys(headers).some((k) => k.toLowerCase() === n);
-  // urllib adds this default to any request with a body.
-  if (body && !hasHeader("content-type")) {
+    : String(content);
+  // Perl bytes out: a byte string as its bytes, a wide-character string as UTF-8.
+  const body = bodyText === undefined ? undefined : perlBytes(bodyText);
+  if (
+    bodyText !== undefined && bodyText === form &&
+    !Object.keys(headers).some((k) => /^content[-_]type$/i.test(k))
+  ) {
+    // HTTP::Request::Common::POST's default for a form.
     headers["Content-Type"] = "application/x-www-form-urlencoded";
   }
-
-  const timeout = AbortSignal.timeout(timeoutMs);
-  const signal = AbortSignal.any([timeout, ctx.signal]);
-  try {
-    for (let hop = 0;; hop++) {
-      const proxy = await proxyFor(url, ctx);
-      let res: RawResponse;
-      try {
-        res = url.protocol === "https:" && !verify
-          ? await insecureRequest(url, method, headers, body, signal, proxy)
-          : await viaFetch(url, method, headers, body, signal, proxy);
-      } catch (err) {
-        if (timeout.aborted) {
-          throw new RequestFailure("Request Error", `timed out after ${timeoutMs / 1000} s`);
-        }
-        if (ctx.signal.aborted) {
-          throw new RequestFailure("Request Error", "request cancelled by the daemon");
-        }
-        throw new RequestFailure("Connection Error", rootMessage(err));
-      }
-      const location = res.headers.find(([k]) => k.toLowerCase() === "location")?.[1];
-      const code = res.status;
-      const redirectable = location && [301, 302, 303, 307, 308].includes(code) &&
-        ((method === "GET" || method === "HEAD") || (method === "POST" && code <= 303));
-      if (redirectable && hop < MAX_REDIRECTS) {
-        url = new URL(location, url);
-        if (method === "POST") {
-          // urllib turns a redirected POST into a GET without body or content headers.
-          method = "GET";
-          body = undefined;
-          for (const k of Object.keys(headers)) {
-            if (/^content-(type|length)$/i.test(k)) delete headers[k];
-          }
-        }
-        continue;
-      }
-      return respond(res, url, elapsed(), method);
+  const checked = checkUrl(urlText);
+  let url: URL | undefined = checked instanceof URL ? checked : undefined;
+  let outcome: Outcome = checked instanceof URL ? refused(500, "unreachable") : checked;
+  for (let redirects = 0; url; redirects++) {
+    const res = await once(url, method, headers, body, { verify, timeoutMs, ctx });
+    if (!("status" in res)) {
+      outcome = res;
+      break;
     }
-  } catch (err) {
-    if (err instanceof RequestFailure) {
-      const prefix = err.reason === "Connection Error" ? "Connection failed" : "Request failed";
-      ctx.log.info(`${method} ${url.origin}${url.pathname}: ${err.message}`);
-      return fail(err.reason, err.message, `${prefix}: ${err.message}`, url.href);
+    const resHeaders: Record<string, string> = {};
+    for (const [k, v] of res.headers) resHeaders[titleCase(k.toLowerCase())] = v;
+    outcome = {
+      code: res.status,
+      message: res.statusText,
+      content: method === "HEAD" ? "" : decodedContent(res.body, res.headers),
+      headers: resHeaders,
+    };
+    // LWP::UserAgent::request: follow 301/302/303/307/308 for GET and HEAD, at most 7 times.
+    if (![301, 302, 303, 307, 308].includes(res.status) || !REDIRECTABLE.has(method)) break;
+    if (redirects >= MAX_REDIRECTS) break;
+    const location = res.headers.find(([k]) => k.toLowerCase() === "location")?.[1] ?? "";
+    let next: URL;
+    try {
+      next = new URL(location, url);
+    } catch {
+      break;
     }
-    const why = err instanceof Error ? err.message : String(err);
-    return fail("Internal Error", "Internal Error", `Internal error: ${why}`, url.href);
+    if (next.protocol !== "http:" && next.protocol !== "https:") break;
+    // The referral never forwards Host or Cookie, nor Referer from https to http.
+    for (const k of Object.keys(headers)) {
+      const lk = k.toLowerCase();
+      if (
+        lk === "host" || lk === "cookie" ||
+        (lk === "referer" && url.protocol === "https:" && next.protocol === "http:")
+      ) delete headers[k];
+    }
+    url = next;
   }
+  return result(outcome, url?.href ?? urlText, (performance.now() - started) / 1000);
 }
 
-/** Builds the flat result; 4xx/5xx (and unfollowed 3xx) are `success: false`, as urllib's HTTPError. */
-function respond(
-  res: RawResponse,
-  url: URL,
-  elapsed: number,
-  method: string,
-): Record<string, unknown> {
-  const headers: Record<string, string> = {};
-  for (const [k, v] of res.headers) headers[titleCase(k.toLowerCase())] = v;
-  const text = method === "HEAD" ? "" : decodeBody(res.body, headers["Content-Type"]);
-  const reason = reasonOf(res.status, res.statusText);
-  const ok = res.status < 300;
+/** The flat result (contract §3.2); `success` is LWP's is_success (2xx only). */
+function result(o: Outcome, url: string, elapsed: number): Record<string, unknown> {
+  // HTTP::Response::status_line: the server's phrase, else HTTP::Status's, else "Unknown code".
+  const phrase = o.message || STATUS_MESSAGES[o.code] || "Unknown code";
+  const ok = o.code >= 200 && o.code < 300;
+  const error = o.internal === "connect"
+    ? `Connection failed: ${o.message}`
+    : o.internal === "request"
+    ? `Request failed: ${o.message}`
+    : `HTTP ${o.code}: ${phrase}`;
   return {
     success: ok,
-    status_code: res.status,
-    reason,
-    status_line: `${res.status} ${reason}`,
-    content: text,
-    body: text,
-    headers,
-    url: url.href,
+    status_code: o.code,
+    reason: o.message,
+    status_line: `${o.code} ${phrase}`,
+    content: o.content,
+    body: o.content,
+    headers: o.headers,
+    url,
     elapsed,
-    ...(ok ? {} : { error: `HTTP ${res.status}: ${reason}` }),
+    ...(ok ? {} : { error }),
   };
 }
 
@@ -280,7 +235,7 @@ function verb(method: string) {
 
 export const httpHelper = defineHelper({
   name: "http_helper",
-  replaces: "HTTPHelper.pm (LWP::UserAgent, HTTP::Request, WWW::Mechanize)",
+  replaces: "HTTPHelper.pm (LWP::UserAgent 6.68, HTTP::Request)",
   functions: {
     lwp_request: fn(
       ["method", "url", "headers", "content", "form_encoded_content", "timeout", "verify_ssl"],

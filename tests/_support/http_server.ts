@@ -3,8 +3,42 @@
  * HTTP test servers for http_helper: one `Deno.serve` app on plain HTTP and on HTTPS with a
  * self-signed certificate made by `openssl req`, and a tiny forward proxy (absolute-form requests
  * and CONNECT tunnels) on a raw TCP listener. Runnable as a script for the Perl tests: prints one
- * JSON line with the addresses and runs until stdin closes.
+ * JSON line with the addresses and runs until stdin closes. Two raw "capture" listeners (one on
+ * an ephemeral port, one on a port the Fetch standard bans) answer every request with the exact
+ * bytes they received, so tests can compare what LWP and http_helper put on the wire.
  */
+
+import zlib from "node:zlib";
+
+/** Ports the Fetch standard calls "bad"; the capture server takes the first one free. */
+const BAD_PORTS = [6666, 6667, 6668, 6669, 6697, 10080, 6000, 4190, 5060, 6665];
+
+/** `n` deterministic pseudo-random bytes (an LCG), so both sides can check every byte. */
+export function blob(n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  let x = 12345;
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}
+
+const hexBytes = (hex: string) =>
+  Uint8Array.from(hex.match(/[0-9a-f]{2}/gi) ?? [], (h) => parseInt(h, 16));
+
+/** `/typed?ct=…&ce=gzip|deflate|deflate-raw|…&hex=…`: those bytes, encoded, with that type. */
+function typed(q: URLSearchParams): Response {
+  let body: Uint8Array = hexBytes(q.get("hex") ?? "");
+  const ce = q.get("ce");
+  if (ce === "gzip") body = zlib.gzipSync(body);
+  else if (ce === "deflate") body = zlib.deflateSync(body);
+  else if (ce === "deflate-raw") body = zlib.deflateRawSync(body);
+  const headers = new Headers();
+  if (q.has("ct")) headers.set("content-type", q.get("ct")!);
+  if (ce) headers.set("content-encoding", ce === "deflate-raw" ? "deflate" : ce);
+  return new Response(body as Uint8Array<ArrayBuffer>, { headers });
+}
 
 /** Routes shared by the HTTP and HTTPS servers. */
 async function handle(req: Request): Promise<Response> {
@@ -41,6 +75,17 @@ async function handle(req: Request): Promise<Response> {
     await new Promise((r) => setTimeout(r, ms));
     return new Response("late");
   }
+  if (p === "/bytes") {
+    return new Response(Uint8Array.from({ length: 256 }, (_, i) => i), {
+      headers: { "content-type": "application/octet-stream" },
+    });
+  }
+  if ((m = /^\/blob\/(\d+)$/.exec(p))) {
+    return new Response(blob(Math.min(Number(m[1]), 64 << 20)) as Uint8Array<ArrayBuffer>, {
+      headers: { "content-type": "application/octet-stream" },
+    });
+  }
+  if (p === "/typed") return typed(url.searchParams);
   if (p === "/latin1") {
     return new Response(Uint8Array.of(0x63, 0x61, 0x66, 0xe9), {
       headers: { "content-type": "text/plain; charset=ISO-8859-1" },
@@ -64,6 +109,10 @@ export interface HttpServers {
   readonly closedPort: number;
   /** A TCP listener that accepts and never answers. */
   readonly silentUrl: string;
+  /** Answers every request with the exact bytes received (`200 Captured`, octet-stream). */
+  readonly captureUrl: string;
+  /** The same on a Fetch-standard "bad" port (6666, 6667, …, 10080), if one was free. */
+  readonly badPortUrl: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -160,7 +209,94 @@ function startProxy(): { port: number; stop(): Promise<void> } {
   };
 }
 
-/** Starts the HTTP, HTTPS, proxy and silent servers on 127.0.0.1. */
+/** The largest request a capture server keeps. */
+const MAX_CAPTURE = 64 << 20;
+
+/** Reads one request (head + Content-Length body) and answers with its exact bytes. */
+async function capture(c: Deno.Conn): Promise<void> {
+  const parts: Uint8Array[] = [];
+  let total = 0, need = -1;
+  const buf = new Uint8Array(65536);
+  const all = () => {
+    const out = new Uint8Array(total);
+    let off = 0;
+    for (const p of parts) {
+      out.set(p, off);
+      off += p.length;
+    }
+    return out;
+  };
+  while (total < MAX_CAPTURE && (need < 0 || total < need)) {
+    const n = await c.read(buf);
+    if (n === null) break;
+    parts.push(buf.slice(0, n));
+    total += n;
+    if (need < 0) {
+      const text = new TextDecoder("latin1").decode(all());
+      const end = text.indexOf("\r\n\r\n");
+      if (end >= 0) {
+        const len = /\r\ncontent-length:\s*(\d+)/i.exec(text.slice(0, end))?.[1];
+        need = end + 4 + Number(len ?? 0);
+      }
+    }
+  }
+  const got = all();
+  const head = new TextEncoder().encode(
+    `HTTP/1.1 200 Captured\r\nContent-Type: application/octet-stream\r\n` +
+      `Content-Length: ${got.length}\r\nConnection: close\r\n\r\n`,
+  );
+  await c.write(head);
+  for (let off = 0; off < got.length;) off += await c.write(got.subarray(off));
+}
+
+/** A raw listener answering every connection with `capture`. */
+function startCapture(port: number): { port: number; stop(): Promise<void> } {
+  const l = Deno.listen({ hostname: "127.0.0.1", port });
+  const open = new Set<Deno.Conn>();
+  const tasks: Promise<void>[] = [];
+  const loop = (async () => {
+    try {
+      for await (const c of l) {
+        open.add(c);
+        tasks.push(
+          capture(c).catch(() => {}).finally(() => {
+            open.delete(c);
+            try {
+              c.close();
+            } catch { /* closed */ }
+          }),
+        );
+      }
+    } catch { /* closed */ }
+  })();
+  return {
+    port: (l.addr as Deno.NetAddr).port,
+    async stop() {
+      l.close();
+      for (const c of open) {
+        try {
+          c.close();
+        } catch { /* closed */ }
+      }
+      await loop;
+      await Promise.all(tasks);
+    },
+  };
+}
+
+/** A capture server on the first free Fetch-"bad" port, or undefined when all are taken. */
+function startBadPortCapture(): ReturnType<typeof startCapture> | undefined {
+  for (const port of BAD_PORTS) {
+    try {
+      return startCapture(port);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.AddrInUse)) throw err;
+    }
+  }
+  return undefined;
+}
+
+/** Starts the HTTP, HTTPS, proxy, silent and capture servers on 127.0.0.1. */
 export async function startHttpServers(): Promise<HttpServers> {
   const dir = await Deno.makeTempDir({ prefix: "cb_http_" });
   const { cert, key } = await makeCert(dir);
@@ -172,6 +308,8 @@ export async function startHttpServers(): Promise<HttpServers> {
   const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const closedPort = (closed.addr as Deno.NetAddr).port;
   closed.close();
+  const cap = startCapture(0);
+  const bad = startBadPortCapture();
   const silent = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const silentConns: Deno.Conn[] = [];
   const silentLoop = (async () => {
@@ -185,6 +323,8 @@ export async function startHttpServers(): Promise<HttpServers> {
     proxyUrl: `http://127.0.0.1:${proxy.port}`,
     closedPort,
     silentUrl: `http://127.0.0.1:${(silent.addr as Deno.NetAddr).port}`,
+    captureUrl: `http://127.0.0.1:${cap.port}`,
+    badPortUrl: bad ? `http://127.0.0.1:${bad.port}` : undefined,
     async stop() {
       ac.abort();
       silent.close();
@@ -193,7 +333,14 @@ export async function startHttpServers(): Promise<HttpServers> {
           c.close();
         } catch { /* closed */ }
       }
-      await Promise.all([plain.finished, secure.finished, proxy.stop(), silentLoop]);
+      await Promise.all([
+        plain.finished,
+        secure.finished,
+        proxy.stop(),
+        silentLoop,
+        cap.stop(),
+        bad?.stop(),
+      ]);
       await Deno.remove(dir, { recursive: true });
     },
   };
@@ -208,6 +355,8 @@ if (import.meta.main) {
     proxy: s.proxyUrl,
     closed_port: s.closedPort,
     silent: s.silentUrl,
+    capture: s.captureUrl,
+    bad_port: s.badPortUrl ?? null,
   }));
   await Deno.stdin.readable.pipeTo(new WritableStream()).catch(() => {});
   await s.stop();

@@ -1,0 +1,156 @@
+/**
+ * @module
+ * Reads one HTTP/1.x response from raw bytes, as Net::HTTP does for LWP: the status line and
+ * header block (bounded), then a body framed by `Transfer-Encoding: chunked`, `Content-Length`
+ * or the end of the connection (LWP always sends `Connection: close`). Interim 1xx responses
+ * are skipped. Pure functions over a growing buffer, so the socket code stays small.
+ */
+
+/** One parsed response. */
+export interface RawResponse {
+  readonly status: number;
+  /** The server's reason phrase, possibly empty (HTTP::Response->message). */
+  readonly statusText: string;
+  readonly headers: [string, string][];
+  readonly body: Uint8Array;
+}
+
+/** The largest status line plus header block accepted. */
+export const MAX_HEAD_BYTES = 256 * 1024;
+
+/** A response the reader cannot parse; `message` is the text LWP would show. */
+export class ResponseFormatError extends Error {}
+
+/** The head, parsed: where the body starts and how it is framed. */
+export interface Head {
+  readonly status: number;
+  readonly statusText: string;
+  readonly headers: [string, string][];
+  readonly bodyStart: number;
+}
+
+function latin1(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return s;
+}
+
+function findCrlfCrlf(buf: Uint8Array, from: number): number {
+  for (let i = Math.max(0, from); i + 3 < buf.length; i++) {
+    if (buf[i] === 13 && buf[i + 1] === 10 && buf[i + 2] === 13 && buf[i + 3] === 10) return i;
+  }
+  return -1;
+}
+
+/** Parses the head at `start`, or returns undefined when it is not complete yet. */
+export function parseHead(buf: Uint8Array, start: number): Head | undefined {
+  const end = findCrlfCrlf(buf, start);
+  if (end < 0) {
+    if (buf.length - start > MAX_HEAD_BYTES) {
+      throw new ResponseFormatError("Header line too long (limit is 262144)");
+    }
+    return undefined;
+  }
+  const lines = latin1(buf.subarray(start, end)).split("\r\n");
+  const m = /^HTTP\/(\d+)\.(\d+)\s+(\d{3})(?:\s(.*))?$/.exec(lines[0] ?? "");
+  if (!m) throw new ResponseFormatError("Bad response status line");
+  const headers: [string, string][] = [];
+  for (const line of lines.slice(1)) {
+    if (/^[ \t]/.test(line) && headers.length) {
+      headers[headers.length - 1][1] += ` ${line.trim()}`;
+      continue;
+    }
+    const i = line.indexOf(":");
+    if (i > 0) headers.push([line.slice(0, i).trim(), line.slice(i + 1).trim()]);
+  }
+  return { status: Number(m[3]), statusText: (m[4] ?? "").trim(), headers, bodyStart: end + 4 };
+}
+
+const header = (h: Head, name: string) => h.headers.find(([k]) => k.toLowerCase() === name)?.[1];
+
+/** Decodes a chunked body, or returns undefined when the last chunk has not arrived. */
+function dechunk(buf: Uint8Array, start: number): Uint8Array | undefined {
+  const parts: Uint8Array[] = [];
+  let at = start;
+  for (;;) {
+    let eol = -1;
+    for (let i = at; i + 1 < buf.length; i++) {
+      if (buf[i] === 13 && buf[i + 1] === 10) {
+        eol = i;
+        break;
+      }
+    }
+    if (eol < 0) return undefined;
+    const size = parseInt(latin1(buf.subarray(at, eol)).split(";")[0].trim(), 16);
+    if (!Number.isFinite(size) || size < 0) {
+      throw new ResponseFormatError("Bad chunk-size in HTTP response");
+    }
+    at = eol + 2;
+    if (size === 0) break;
+    if (buf.length < at + size + 2) return undefined;
+    parts.push(buf.subarray(at, at + size));
+    at += size + 2;
+  }
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+/**
+ * The response in `buf`, or undefined while more bytes are needed. With `eof` the body runs
+ * to the end of what arrived (a short body is returned as it is, as LWP does).
+ */
+export function readResponse(
+  buf: Uint8Array,
+  opts: { readonly isHead: boolean; readonly eof: boolean },
+): RawResponse | undefined {
+  let start = 0;
+  for (let hop = 0; hop < 20; hop++) {
+    const head = parseHead(buf, start);
+    if (!head) {
+      if (opts.eof) {
+        throw new ResponseFormatError(
+          buf.length === 0
+            ? "Server closed connection without sending any data back"
+            : "Unexpected EOF while reading response header",
+        );
+      }
+      return undefined;
+    }
+    if (head.status >= 100 && head.status < 200 && head.status !== 101) {
+      start = head.bodyStart;
+      continue;
+    }
+    const done = (body: Uint8Array): RawResponse => ({
+      status: head.status,
+      statusText: head.statusText,
+      headers: head.headers,
+      body,
+    });
+    if (opts.isHead || head.status === 204 || head.status === 304) {
+      return done(new Uint8Array(0));
+    }
+    const te = header(head, "transfer-encoding")?.toLowerCase() ?? "";
+    if (te.split(/\s*,\s*/).includes("chunked")) {
+      const body = dechunk(buf, head.bodyStart);
+      if (body) return done(body);
+      if (opts.eof) throw new ResponseFormatError("Unexpected EOF in chunked body");
+      return undefined;
+    }
+    const len = header(head, "content-length");
+    if (len !== undefined && /^\d+$/.test(len)) {
+      const n = Number(len);
+      if (buf.length - head.bodyStart >= n) {
+        return done(buf.slice(head.bodyStart, head.bodyStart + n));
+      }
+    }
+    return opts.eof ? done(buf.slice(head.bodyStart)) : undefined;
+  }
+  throw new ResponseFormatError("Too many interim responses");
+}
