@@ -30,6 +30,7 @@ export const MANIFEST: readonly LazyHelper[] = [
       "get_connection_error",
       "get_statement_error",
     ],
+    readOnly: [],
     load: () => import("./database/mod.ts").then((m) => m.databaseHelper),
   },
   {
@@ -37,6 +38,7 @@ export const MANIFEST: readonly LazyHelper[] = [
     aliases: ["xml"],
     replaces: "XMLHelper.pm (XML::Simple)",
     functions: ["xml_in", "xml_out", "escape_xml", "unescape_xml"],
+    readOnly: [],
     load: () => import("./xml_helper/mod.ts").then((m) => m.xmlHelper),
   },
   {
@@ -79,6 +81,7 @@ export const MANIFEST: readonly LazyHelper[] = [
       "xql_find_value",
       "xql_exists",
     ],
+    readOnly: [],
     load: () => import("./xml_dom_helper/mod.ts").then((m) => m.xmlDomHelper),
   },
   {
@@ -98,13 +101,15 @@ export const MANIFEST: readonly LazyHelper[] = [
       "exists",
       "check_lxml_availability",
     ],
+    readOnly: [],
     load: () => import("./xpath.ts").then((m) => m.xpathHelper),
   },
   {
     name: "http_helper",
     aliases: [],
-    replaces: "HTTPHelper.pm (LWP::UserAgent, HTTP::Request, WWW::Mechanize)",
+    replaces: "HTTPHelper.pm (LWP::UserAgent 6.68, HTTP::Request)",
     functions: ["lwp_request", "get", "post", "put", "delete", "head"],
+    readOnly: [],
     load: () => import("./http_helper/mod.ts").then((m) => m.httpHelper),
   },
   {
@@ -112,6 +117,7 @@ export const MANIFEST: readonly LazyHelper[] = [
     aliases: [],
     replaces: "DateTimeHelper.pm (DateTime)",
     functions: ["now"],
+    readOnly: [],
     load: () => import("./datetime_helper.ts").then((m) => m.datetimeHelper),
   },
   {
@@ -119,6 +125,7 @@ export const MANIFEST: readonly LazyHelper[] = [
     aliases: [],
     replaces: "CryptHelper.pm (Crypt::CBC with Crypt::Blowfish / Crypt::Rijndael)",
     functions: ["new", "encrypt", "decrypt", "cleanup_cipher", "hash", "generate_key"],
+    readOnly: [],
     load: () => import("./crypto/mod.ts").then((m) => m.cryptoHelper),
   },
   {
@@ -149,6 +156,7 @@ export const MANIFEST: readonly LazyHelper[] = [
       "get_pool_stats",
       "cleanup_stale_connections",
     ],
+    readOnly: [],
     load: () => import("./ftp_helper/mod.ts").then((m) => m.ftpHelper),
   },
   {
@@ -164,6 +172,7 @@ export const MANIFEST: readonly LazyHelper[] = [
       "close_workbook",
       "ping",
     ],
+    readOnly: [],
     load: () => import("./excel/mod.ts").then((m) => m.excelHelper),
   },
   {
@@ -171,7 +180,8 @@ export const MANIFEST: readonly LazyHelper[] = [
     aliases: [],
     replaces: "LockFileHelper.pm (LockFile::Simple)",
     functions: ["make", "trylock", "lock", "unlock", "release", "cleanup_manager"],
-    load: () => import("./lockfile.ts").then((m) => m.lockfileHelper),
+    readOnly: [],
+    load: () => import("./lockfile/mod.ts").then((m) => m.lockfileHelper),
   },
   {
     name: "logging_helper",
@@ -191,6 +201,7 @@ export const MANIFEST: readonly LazyHelper[] = [
       "log_message",
       "cleanup_logger",
     ],
+    readOnly: [],
     load: () => import("./logging_helper/mod.ts").then((m) => m.loggingHelper),
   },
   {
@@ -198,6 +209,7 @@ export const MANIFEST: readonly LazyHelper[] = [
     aliases: [],
     replaces: "OpenSSHHelper.pm (Net::OpenSSH, scp_put only)",
     functions: ["new", "scp_put", "get_error", "disconnect", "cleanup_connection"],
+    readOnly: [],
     load: () => import("./openssh.ts").then((m) => m.opensshHelper),
   },
   {
@@ -212,6 +224,7 @@ export const MANIFEST: readonly LazyHelper[] = [
       "send_html_email",
       "validate_email",
     ],
+    readOnly: [],
     load: () => import("./email_helper.ts").then((m) => m.emailHelper),
   },
   {
@@ -229,6 +242,7 @@ export const MANIFEST: readonly LazyHelper[] = [
       "get_pool_stats",
       "cleanup_stale_connections",
     ],
+    readOnly: [],
     load: () => import("./smtp_helper/mod.ts").then((m) => m.smtpHelper),
   },
   {
@@ -249,6 +263,7 @@ export const MANIFEST: readonly LazyHelper[] = [
       "is_connected",
       "disconnect",
     ],
+    readOnly: [],
     load: () => import("./sftp/mod.ts").then((m) => m.sftpHelper),
   },
 ];

@@ -105,6 +105,11 @@ export interface HelperDefinition {
   /** Perl wrapper and CPAN module replaced, for docs and `system.info`. */
   readonly replaces: string;
   readonly functions: Readonly<Record<string, HelperFunction>>;
+  /**
+   * The functions that change nothing outside the daemon (no writes, transfers, mail or locks):
+   * `cpan-bridge replay` re-runs only these unless told otherwise.
+   */
+  readonly readOnly?: readonly string[];
   /** Called by the janitor every cleanup interval (contract §11.3 `cleanup_stale_resources`). */
   readonly cleanupStale?: (ctx: CallContext) => Promise<void> | void;
   /** Called once at daemon shutdown, after handle tables are closed. */
@@ -136,6 +141,8 @@ export interface LazyHelper {
   readonly replaces: string;
   /** The names of its wire functions. */
   readonly functions: readonly string[];
+  /** Its read-only functions (`HelperDefinition.readOnly`). */
+  readonly readOnly: readonly string[];
   /** Imports the helper's module. */
   readonly load: () => Promise<HelperDefinition>;
 }

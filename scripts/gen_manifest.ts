@@ -29,6 +29,7 @@ export async function manifestText(): Promise<string> {
     aliases: ${JSON.stringify(def.aliases ?? [])},
     replaces: ${JSON.stringify(def.replaces)},
     functions: ${JSON.stringify(Object.keys(def.functions))},
+    readOnly: ${JSON.stringify(def.readOnly ?? [])},
     load: () => import(${JSON.stringify(found[1])}).then((m) => m.${found[0]}),
   },`);
   }
