@@ -14,6 +14,8 @@ export type AppenderSpec =
     readonly mode: "append" | "write";
     readonly pattern: string;
     readonly threshold?: string;
+    /** `utf8 = 1`: the file has a :utf8 layer (every character goes out as UTF-8). */
+    readonly utf8?: boolean;
   }
   | {
     readonly kind: "screen";
@@ -21,6 +23,9 @@ export type AppenderSpec =
     readonly stderr: boolean;
     readonly pattern: string;
     readonly threshold?: string;
+    readonly utf8?: boolean;
+    /** `autoflush = 1`: STDOUT is not block-buffered. */
+    readonly autoflush?: boolean;
   };
 
 /** What a category gets from a configuration. */
@@ -55,6 +60,7 @@ function appenderOf(props: Map<string, string>, name: string): AppenderSpec | st
   if (!cls) return `Appender ${name} is not defined in the Log4perl configuration`;
   const pattern = layoutPattern(props, base);
   const threshold = props.get(`${base}.Threshold`);
+  const flag = (k: string) => !/^(0|false|)$/i.test(props.get(`${base}.${k}`) ?? "");
   if (/Appender::File$/.test(cls)) {
     const filename = props.get(`${base}.filename`);
     if (!filename) return `Appender ${name} (${cls}) has no filename`;
@@ -65,6 +71,7 @@ function appenderOf(props: Map<string, string>, name: string): AppenderSpec | st
       filename,
       mode: mode === "write" || mode === "clobber" ? "write" : "append",
       pattern,
+      utf8: flag("utf8"),
       ...(threshold ? { threshold } : {}),
     };
   }
@@ -75,6 +82,8 @@ function appenderOf(props: Map<string, string>, name: string): AppenderSpec | st
       name,
       stderr: stderr === undefined ? true : !/^(0|false|)$/i.test(stderr),
       pattern,
+      utf8: flag("utf8"),
+      autoflush: flag("autoflush"),
       ...(threshold ? { threshold } : {}),
     };
   }

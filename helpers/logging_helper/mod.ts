@@ -1,41 +1,64 @@
 /**
  * @module
- * `logging_helper`: serves LogHelper.pm, which replaces Log::Log4perl as used through
+ * `logging_helper`: serves LogHelper.pm, which replaces Log::Log4perl 1.57 as used through
  * CPS::WlaLog (helpers contract §3.8, §2.5). Wrapped results; `logger_id` handles (UUID4).
  *
  * WHERE LOG LINES GO (the decision of §3.8):
  * - A logger has appenders, as in Log4perl. `init_logger` may name them: `config` (Log4perl
- *   configuration text, or the path of a configuration file) with Log::Log4perl::Appender::File
- *   and ::Screen appenders and Simple/Pattern layouts, or the shortcut `filename` (+ `mode`,
- *   `layout`) for one File appender. File names are relative to the Perl CALLER's cwd; files are
- *   opened for append per line (O_APPEND), `mode => "write"` truncates at init as Log4perl does.
- * - Without either, the logger has LogHelper's "sysout" appender: the line is written to the
- *   CALLER's own stdout (Screen appenders: its stderr, or stdout with `stderr = 0`), opened through
- *   `/proc/<caller pid>/fd/N` (the PID in `request_id`; same uid). That is where CPS::WlaLog's lines
- *   went before the bridge, and what Control-M captures. It is done only when it is safe: a pipe,
- *   terminal, socket or /dev/null, or a regular file the caller opened with O_APPEND (`>>`). A
- *   regular file opened without O_APPEND (`> out.log`) is NOT written, because our bytes would be
- *   overwritten by the caller's next write at its own offset; then, as when the PID is unknown, the
- *   call returns `{success:false, error}` and LogHelper prints its own fallback line to the
- *   caller's STDERR, so no line is ever lost. Lines can interleave out of order with what Perl
- *   itself buffers on STDOUT.
- * - The default sysout layout is CPS::WlaLog's `%d{EEE yyyy/MM/dd HH:mm:ss}|%m%n`, with `LEVEL> `
- *   before enhanced DEBUG/ERROR/FATAL messages; configured appenders use their own layouts.
+ *   configuration text, or the path of a configuration file, read bounded) with
+ *   Log::Log4perl::Appender::File and ::Screen appenders and Simple/Pattern layouts, or the shortcut
+ *   `filename` (+ `mode`, `layout`) for one File appender. File names are relative to the Perl
+ *   CALLER's cwd; files are appended to per line, `mode => "write"` truncates at init.
+ * - Without either, the logger has LogHelper's "sysout" appender: CPS::WlaLog's Screen appender on
+ *   the CALLER's own stdout, reached through `/proc/<caller pid>/fd/1` (caller_output.ts decides,
+ *   from what that fd is, when the bytes go out, as the caller's Perl would have written them).
+ * - Layouts: CPS::WlaLog's `%d{EEE yyyy/MM/dd HH:mm:ss}|%m%n`, and `%d|%p> %m%n` for the enhanced
+ *   DEBUG/ERROR/FATAL/logdie lines. The wrapper sends enhanced messages already prefixed
+ *   (`DEBUG: <file> line:<n>: <msg>`), so the text is used as sent.
+ * - Messages are Perl strings: their bytes go out (`perlBytes`), a wide character as UTF-8; an
+ *   appender with `utf8 = 1` encodes every character as UTF-8, as its :utf8 layer does.
  * Levels filter as in Log4perl (the logger's level, and appender Thresholds). Times are the
  * daemon's local time zone.
  */
 
 import { hostname } from "node:os";
-import { defineHelper, failure, fn, wrapped } from "../types.ts";
+import {
+  bytesToPerl,
+  defineHelper,
+  failure,
+  FileReadError,
+  fn,
+  perlBytes,
+  readRegularFile,
+  wrapped,
+} from "../types.ts";
 import type { Args, CallContext } from "../types.ts";
 import type { HandleTable } from "../../src/handles.ts";
 import { levelName, LEVELS, renderPattern } from "./layout.ts";
 import type { LogEvent } from "./layout.ts";
 import { parseProperties, resolve } from "./config.ts";
 import type { AppenderSpec } from "./config.ts";
+import { CallerOutputs } from "./caller_output.ts";
 
 /** CPS::WlaLog's line layout. */
 export const SYSOUT_PATTERN = "%d{EEE yyyy/MM/dd HH:mm:ss}|%m%n";
+/** CPS::WlaLog's layout for enhanced DEBUG/ERROR/FATAL lines (Log4perl's default %d). */
+export const ENHANCED_PATTERN = "%d|%p> %m%n";
+
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const utf8Encoder = new TextEncoder();
+
+/**
+ * The OS path for a Perl string (its bytes), or undefined when they are not UTF-8, which Deno
+ * cannot name. (The SDK has no such rule yet; lockfile has the same five lines.)
+ */
+function osPath(s: string): string | undefined {
+  try {
+    return utf8.decode(perlBytes(s));
+  } catch {
+    return undefined;
+  }
+}
 
 /** Loggers are tiny; keep them a day unused (the wrapper never frees them). */
 const LOGGER_TTL_MS = 24 * 3600 * 1000;
@@ -76,9 +99,23 @@ function errText(e: unknown): string {
   return e instanceof Error ? e.message.replace(/ \(os error \d+\).*$/, "") : String(e);
 }
 
-async function loadConfig(config: string, ctx: CallContext): Promise<string> {
+/** Configuration text (Perl ordinals): inline, or the bytes of the named file, read bounded. */
+async function loadConfig(config: string, ctx: CallContext): Promise<string | { error: string }> {
   if (/[=\n]/.test(config)) return config;
-  return await Deno.readTextFile(await ctx.resolvePath(config));
+  const name = osPath(config);
+  if (name === undefined) {
+    return { error: `Cannot read Log4perl configuration ${config}: the name is not UTF-8 bytes` };
+  }
+  try {
+    return bytesToPerl(
+      await readRegularFile(await ctx.resolvePath(name), ctx.settings.maxFileBytes),
+    );
+  } catch (e) {
+    if (e instanceof FileReadError) {
+      return { error: `Cannot read Log4perl configuration: ${e.message}` };
+    }
+    throw e;
+  }
 }
 
 async function initLogger(args: Args, ctx: CallContext) {
@@ -90,12 +127,8 @@ async function initLogger(args: Args, ctx: CallContext) {
   let specs: AppenderSpec[] = [];
   let appenderName = "sysout";
   if (typeof args.config === "string" && args.config !== "") {
-    let text: string;
-    try {
-      text = await loadConfig(args.config, ctx);
-    } catch (e) {
-      return failure(`Cannot read Log4perl configuration ${args.config}: ${errText(e)}`);
-    }
+    const text = await loadConfig(args.config, ctx);
+    if (typeof text !== "string") return failure(text.error);
     const r = resolve(parseProperties(text), category);
     if (typeof r === "string") return failure(r);
     if (r.level !== undefined) {
@@ -129,7 +162,11 @@ async function initLogger(args: Args, ctx: CallContext) {
       appenders.push(s);
       continue;
     }
-    const path = await ctx.resolvePath(s.filename);
+    const name = osPath(s.filename);
+    if (name === undefined) {
+      return failure(`Cannot open log file ${s.filename}: the name is not UTF-8 bytes`);
+    }
+    const path = await ctx.resolvePath(name);
     try {
       // Log4perl opens (and with mode "write" truncates) the file when the appender is made.
       const key = `${ctx.callerPid ?? 0}:${path}`;
@@ -169,64 +206,9 @@ function setLevel(args: Args, ctx: CallContext) {
   return wrapped({ logger_id: args.logger_id, level, numeric_level: LEVELS[level] });
 }
 
-/** Whether the caller's fd can be appended to without clobbering its own writes. */
-async function fdTarget(pid: number, fd: number): Promise<string | { error: string }> {
-  const path = `/proc/${pid}/fd/${fd}`;
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.stat(path);
-  } catch (e) {
-    return {
-      error: `Cannot reach the caller's ${fd === 1 ? "stdout" : "stderr"} (${path}): ${errText(e)}`,
-    };
-  }
-  if (info.isFile) {
-    const fdinfo = await Deno.readTextFile(`/proc/${pid}/fdinfo/${fd}`).catch(() => "");
-    const flags = /^flags:\s*([0-7]+)/m.exec(fdinfo);
-    if (!flags || (parseInt(flags[1]!, 8) & 0o2000) === 0) {
-      return {
-        error:
-          `The caller's ${
-            fd === 1 ? "stdout" : "stderr"
-          } is a regular file opened without O_APPEND ` +
-          `(use >> to redirect, or a file appender); not writing to it`,
-      };
-    }
-  }
-  return path;
-}
-
-async function writeFd(
-  pid: number | undefined,
-  fd: number,
-  text: string,
-): Promise<string | undefined> {
-  if (pid === undefined) {
-    return "The caller's PID is unknown (no request_id), cannot reach its stdout";
-  }
-  const target = await fdTarget(pid, fd);
-  if (typeof target !== "string") return target.error;
-  try {
-    const f = await Deno.open(target, { write: true, append: true });
-    try {
-      const data = new TextEncoder().encode(text);
-      for (let off = 0; off < data.length;) off += await f.write(data.subarray(off));
-    } finally {
-      f.close();
-    }
-  } catch (e) {
-    return `Cannot write to the caller's ${fd === 1 ? "stdout" : "stderr"}: ${errText(e)}`;
-  }
-  return undefined;
-}
-
-function enhancedText(level: string, args: Args): string {
-  const message = args.message === undefined || args.message === null ? "" : String(args.message);
-  if (!args.enhanced || (args.enhanced as unknown) === "0") return message;
-  const where = `${String(args.filename ?? "")} line:${String(args.line ?? "")}`;
-  if (level === "DEBUG") return `DEBUG: ${where}: ${message}`;
-  if (level === "ERROR" || level === "FATAL") return `${where}: ${message}`;
-  return message;
+/** The bytes an appender writes for a rendered line (Perl print, or a :utf8 layer). */
+function lineBytes(text: string, utf8Layer: boolean | undefined): Uint8Array {
+  return utf8Layer ? utf8Encoder.encode(text) : perlBytes(text);
 }
 
 async function log(
@@ -237,7 +219,8 @@ async function log(
 ) {
   const l = loggers(ctx).get(args.logger_id);
   if (!l) return failure(`Logger not found: ${String(args.logger_id)}`);
-  const message = enhancedText(level, args);
+  // The wrapper sends enhanced messages already prefixed ("DEBUG: <file> line:<n>: <msg>").
+  const message = args.message === undefined || args.message === null ? "" : String(args.message);
   if (LEVELS[level]! < LEVELS[l.level]!) {
     return wrapped({ logged: false, level, message, ...extra });
   }
@@ -259,18 +242,22 @@ async function log(
   const errors: string[] = [];
   for (const a of l.appenders) {
     if (a.threshold && LEVELS[level]! < (LEVELS[levelName(a.threshold) ?? "ALL"] ?? 0)) continue;
-    const shown = a.name === "sysout" && enhanced ? `${level}> ${message}` : message;
-    const text = renderPattern(a.pattern, { ...event, message: shown });
+    const pattern = a.name === "sysout" && enhanced && a.pattern === SYSOUT_PATTERN
+      ? ENHANCED_PATTERN
+      : a.pattern;
+    const text = renderPattern(pattern, { ...event, message });
     lines.push(text.replace(/\n$/, ""));
+    const bytes = lineBytes(text, a.utf8);
     if (a.kind === "file") {
       try {
-        await Deno.writeTextFile(a.path!, text, { append: true });
+        await Deno.writeFile(a.path!, bytes, { append: true });
       } catch (e) {
         errors.push(`Cannot write to log file ${a.filename}: ${errText(e)}`);
       }
     } else {
-      const err = await writeFd(ctx.callerPid, a.stderr ? 2 : 1, text);
-      if (err) errors.push(err);
+      const fd = a.stderr ? 2 : 1;
+      const err = await CallerOutputs.of(ctx).write(ctx.callerPid, fd, bytes, !!a.autoflush);
+      if (err) errors.push(err.error);
     }
   }
   if (errors.length) return failure(errors.join("; "), { level, message });
@@ -314,6 +301,8 @@ export const loggingHelper = defineHelper({
       return wrapped({ logger_id: args.logger_id ?? null, cleaned_up: ok });
     }),
   },
+  // Backstop for the exit poller: flush the lines held for callers that have exited.
+  cleanupStale: (ctx) => CallerOutputs.of(ctx).flushExited(),
 });
 
 export default loggingHelper;

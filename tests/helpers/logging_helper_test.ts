@@ -72,12 +72,15 @@ Deno.test("resolve() inherits levels and appenders up the category tree", () => 
     filename: "app.log",
     mode: "append",
     pattern: "%p %m%n",
+    utf8: false,
   });
   assert.deepEqual(r.appenders[1], {
     kind: "screen",
     name: "Screen",
     stderr: false,
     pattern: "%p - %m%n",
+    utf8: false,
+    autoflush: false,
   });
   const other = resolve(p, "Other");
   assert.ok(typeof other === "object" && other.level === "ERROR");
@@ -129,7 +132,7 @@ Deno.test("logging functions write filtered lines to a file appender", async () 
     await call("log_message", {
       logger_id: id,
       level: "ERROR",
-      message: "m",
+      message: "a.pl line:3: m",
       filename: "a.pl",
       line: 3,
       enhanced: 1,
@@ -175,7 +178,12 @@ Deno.test("logging errors are returned, never thrown", async () => {
     );
     assert.match(
       (await call("init_logger", { config: "missing.conf" }, t.ctx)).error,
-      /^Cannot read Log4perl configuration missing\.conf/,
+      /^Cannot read Log4perl configuration: No such file or directory: '.*\/missing\.conf'$/,
+    );
+    await Deno.mkdir(`${dir}/conf.d`);
+    assert.match(
+      (await call("init_logger", { config: "conf.d" }, t.ctx)).error,
+      /^Cannot read Log4perl configuration: Cannot read '.*conf\.d': a directory$/,
     );
     assert.match(
       (await call("init_logger", {
@@ -192,6 +200,171 @@ Deno.test("logging errors are returned, never thrown", async () => {
     );
   } finally {
     await t.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** A real process whose stdout is `redirect` (a shell redirection), until it is killed. */
+function callerWith(redirect: string): Deno.ChildProcess {
+  return new Deno.Command("sh", { args: ["-c", `exec sleep 30 ${redirect}`] }).spawn();
+}
+
+async function waitFor<T>(probe: () => Promise<T | undefined>, ms = 5000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error("Condition not met before the deadline");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function bytesOf(path: string): Promise<number[]> {
+  return [...await Deno.readFile(path)];
+}
+
+Deno.test("log_info() writes the Perl string's bytes; a utf8 appender encodes characters", async () => {
+  const dir = await Deno.makeTempDir();
+  const t = makeTestContext({ cwd: dir });
+  try {
+    const plain = (await call("init_logger", { filename: "b.log", layout: "%m%n" }, t.ctx)).result;
+    for (const message of ["Z\u00c3\u00bc", "\u65e5", "0", "", null]) {
+      await call("log_info", { logger_id: plain.logger_id, message }, t.ctx);
+    }
+    assert.deepEqual(await bytesOf(`${dir}/b.log`), [
+      ...[0x5a, 0xc3, 0xbc, 10],
+      ...[0xe6, 0x97, 0xa5, 10],
+      ...[0x30, 10],
+      10,
+      10,
+    ]);
+    const conf =
+      "log4perl.rootLogger = INFO, U\nlog4perl.appender.U = Log::Log4perl::Appender::File\n" +
+      "log4perl.appender.U.filename = u.log\nlog4perl.appender.U.utf8 = 1\n" +
+      "log4perl.appender.U.layout = PatternLayout\nlog4perl.appender.U.layout.ConversionPattern = %m%n";
+    const u = (await call("init_logger", { config: conf }, t.ctx)).result;
+    await call("log_info", { logger_id: u.logger_id, message: "Z\u00c3\u00bc" }, t.ctx);
+    assert.deepEqual(await bytesOf(`${dir}/u.log`), [0x5a, 0xc3, 0x83, 0xc2, 0xbc, 10]);
+  } finally {
+    await t.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("log_debug() keeps an enhanced message as sent, in the %d|%p> layout", async () => {
+  const dir = await Deno.makeTempDir();
+  const t = makeTestContext({ cwd: dir });
+  const p = callerWith(`>> ${dir}/out`);
+  try {
+    const ctx = { ...t.ctx, callerPid: p.pid };
+    const id = (await call("init_logger", { level: "DEBUG" }, ctx)).result.logger_id;
+    const sent = "DEBUG: prog.pl line:2: Variable value: 42";
+    const r = await call("log_debug", {
+      logger_id: id,
+      message: sent,
+      filename: "prog.pl",
+      line: 2,
+      enhanced: 1,
+    }, ctx);
+    assert.equal(r.result.message, sent);
+    assert.match(
+      r.result.formatted,
+      /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d\|DEBUG> DEBUG: prog\.pl line:2: Var/,
+    );
+    const i = await call("log_info", { logger_id: id, message: "plain" }, ctx);
+    assert.match(
+      i.result.formatted,
+      /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{4}\/\d\d\/\d\d [\d:]{8}\|plain$/,
+    );
+    assert.equal(await Deno.readTextFile(`${dir}/out`), "", "stdout to a file: Perl buffers it");
+    p.kill();
+    await p.status;
+    const text = await waitFor(async () => {
+      const s = await Deno.readTextFile(`${dir}/out`);
+      return s.split("\n").length === 3 ? s : undefined;
+    });
+    assert.equal(text, `${r.result.formatted}\n${i.result.formatted}\n`);
+  } finally {
+    try {
+      p.kill();
+    } catch { /* exited */ }
+    await p.status;
+    await t.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("CallerOutputs.write() holds a > file until the caller exits, >> in Perl's 8192-byte chunks", async () => {
+  const dir = await Deno.makeTempDir();
+  const t = makeTestContext({ cwd: dir });
+  const clobber = callerWith(`> ${dir}/clobber`);
+  const append = callerWith(`>> ${dir}/append`);
+  try {
+    const line = "x".repeat(99);
+    for (const [p, name] of [[clobber, "clobber"], [append, "append"]] as const) {
+      const ctx = { ...t.ctx, callerPid: p.pid };
+      const id = (await call("init_logger", { layout: "%m%n" }, ctx)).result.logger_id;
+      for (let i = 0; i < 100; i++) {
+        assert.equal((await call("log_info", { logger_id: id, message: line }, ctx)).success, true);
+      }
+      const size = (await Deno.stat(`${dir}/${name}`)).size;
+      assert.equal(size, name === "clobber" ? 0 : 8192, name);
+    }
+    clobber.kill();
+    append.kill();
+    for (const name of ["clobber", "append"]) {
+      await waitFor(
+        async () => ((await Deno.stat(`${dir}/${name}`)).size === 10_000 ? 1 : undefined),
+      );
+      assert.equal(await Deno.readTextFile(`${dir}/${name}`), `${line}\n`.repeat(100));
+    }
+  } finally {
+    for (const p of [clobber, append]) {
+      try {
+        p.kill();
+      } catch { /* exited */ }
+      await p.status;
+    }
+    await t.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("CallerOutputs.write() output held at daemon shutdown is written; other users are refused", async () => {
+  const dir = await Deno.makeTempDir();
+  const t = makeTestContext({ cwd: dir });
+  const p = callerWith(`> ${dir}/held`);
+  const other = new Deno.Command("perl", {
+    args: ["-e", "$( = $) = 65534; $< = $> = 65534; sleep 30"],
+  }).spawn();
+  try {
+    const ctx = { ...t.ctx, callerPid: p.pid };
+    const id = (await call("init_logger", { layout: "%m%n" }, ctx)).result.logger_id;
+    await call("log_info", { logger_id: id, message: "kept" }, ctx);
+    await t.close();
+    assert.equal(await Deno.readTextFile(`${dir}/held`), "kept\n");
+    const t2 = makeTestContext({ cwd: dir });
+    try {
+      const octx = { ...t2.ctx, callerPid: other.pid };
+      await waitFor(async () => {
+        const s = await Deno.readTextFile(`/proc/${other.pid}/status`);
+        return /^Uid:\s+65534/m.test(s) ? 1 : undefined;
+      });
+      const oid = (await call("init_logger", {}, octx)).result.logger_id;
+      assert.match(
+        (await call("log_info", { logger_id: oid, message: "x" }, octx)).error,
+        /runs as another user/,
+      );
+    } finally {
+      await t2.close();
+    }
+  } finally {
+    for (const c of [p, other]) {
+      try {
+        c.kill();
+      } catch { /* exited */ }
+      await c.status;
+    }
     await Deno.remove(dir, { recursive: true });
   }
 });
