@@ -7,7 +7,12 @@
 
 /** One cell as Excel::Writer::XLSX would store it. */
 export type CellValue =
-  | { readonly kind: "number"; readonly value: number }
+  | {
+    readonly kind: "number";
+    readonly value: number;
+    /** The number as Perl stringifies it, which is what Excel::Writer::XLSX puts in `<v>`. */
+    readonly text: string;
+  }
   | { readonly kind: "string"; readonly value: string }
   | { readonly kind: "formula"; readonly value: string; readonly array: boolean }
   | {
@@ -26,6 +31,64 @@ const MAX_URL = 2079;
 
 /** Worksheet.pm's number pattern; Perl's `$` also matches before a final newline. */
 const NUMBER_RE = /^([+-]?)(?=[0-9]|\.[0-9])[0-9]*(\.[0-9]*)?([Ee]([+-]?[0-9]+))?\n?$/;
+
+/** A number cell from a JS number (a JSON number from Perl) or from a Perl string's numification. */
+function numberCell(v: number | string): CellValue {
+  const text = typeof v === "number" ? perlNumberText(v) : perlNumify(v);
+  return { kind: "number", value: Number(text), text };
+}
+
+const IV_MIN = -(2n ** 63n);
+const UV_MAX = 2n ** 64n - 1n;
+
+/**
+ * Perl's stringification of a number (`"$n"`): integers in IV/UV range in full, anything else
+ * as `%.15g`. A JSON number reaches the daemon as a double, so an integer above 2^53 has already
+ * lost its last digits (daemon contract W8); a string keeps them (see `perlNumify`).
+ */
+export function perlNumberText(n: number): string {
+  if (Number.isInteger(n)) {
+    const b = BigInt(n);
+    if (b >= IV_MIN && b <= UV_MAX) return b.toString();
+  }
+  return perlNvText(n);
+}
+
+/** C's `%.15g` as Perl prints an NV ("1e+308", "0.333333333333333", "Inf", "-0" as "0"). */
+export function perlNvText(n: number): string {
+  if (Number.isNaN(n)) return "NaN";
+  if (!Number.isFinite(n)) return n > 0 ? "Inf" : "-Inf";
+  if (n === 0) return "0";
+  const [mant, ex] = n.toExponential(14).split("e");
+  const x = Number(ex);
+  const trim = (t: string) => t.includes(".") ? t.replace(/0+$/, "").replace(/\.$/, "") : t;
+  if (x < -4 || x >= 15) {
+    const digits = String(Math.abs(x)).padStart(2, "0");
+    return `${trim(mant)}e${x < 0 ? "-" : "+"}${digits}`;
+  }
+  return trim(n.toFixed(14 - x));
+}
+
+/**
+ * `$string + 0` in Perl, stringified: leading white space and a sign, then an integer (kept
+ * exactly within IV/UV range, so "12345678901234567890" stays itself) or a decimal/exponent
+ * number (an NV, `%.15g`), "Inf"/"NaN"; trailing garbage is ignored and no number at all is 0.
+ */
+export function perlNumify(s: string): string {
+  const m = /^[\t\n\v\f\r ]*([+-]?)(?:(\d+)(\.\d*)?|(\.\d+))([eE][+-]?\d+)?/.exec(s);
+  if (!m) {
+    const special = /^[\t\n\v\f\r ]*([+-]?)(inf(?:inity)?|nan)/i.exec(s);
+    if (!special) return "0";
+    if (/^nan/i.test(special[2])) return "NaN";
+    return special[1] === "-" ? "-Inf" : "Inf";
+  }
+  const [, sign, int, frac, fracOnly, exp] = m;
+  if (int !== undefined && frac === undefined && exp === undefined) {
+    const b = BigInt(sign + int);
+    if (b >= IV_MIN && b <= UV_MAX) return b.toString();
+  }
+  return perlNvText(Number(sign + (int ?? "") + (frac ?? fracOnly ?? "") + (exp ?? "")));
+}
 
 /** An explicit cell type (the wrapper's write_string/write_number/write_formula), or auto. */
 export type WriteType = "auto" | "string" | "number" | "formula" | "url" | "blank";
@@ -84,10 +147,8 @@ export function classify(data: unknown, type: WriteType = "auto"): Classified {
     ? data
     : String(data);
   switch (type) {
-    case "number": {
-      const n = Number(token);
-      return { cell: { kind: "number", value: Number.isFinite(n) ? n : 0 } };
-    }
+    case "number":
+      return { cell: numberCell(token) };
     case "string":
       return token === "" ? { cell: { kind: "blank" } } : stringCell(String(token));
     case "formula": {
@@ -102,11 +163,9 @@ export function classify(data: unknown, type: WriteType = "auto"): Classified {
       return { cell: { kind: "blank" } };
   }
   if (typeof token === "number") {
-    return Number.isFinite(token)
-      ? { cell: { kind: "number", value: token } }
-      : stringCell(String(token));
+    return Number.isFinite(token) ? { cell: numberCell(token) } : stringCell(String(token));
   }
-  if (NUMBER_RE.test(token)) return { cell: { kind: "number", value: Number(token) } };
+  if (NUMBER_RE.test(token)) return { cell: numberCell(token) };
   if (/^[fh]tt?ps?:\/\//.test(token) || token.startsWith("mailto:")) return urlCell(token);
   if (/^(?:in|ex)ternal:/.test(token)) return urlCell(token);
   if (token.startsWith("=")) {

@@ -6,7 +6,16 @@
  * Excel::Writer::XLSX ignores them (it warns "Unknown method").
  */
 
-import type { Alignment, Border, Borders, BorderStyle, FillPatterns, Font, Style } from "exceljs";
+import type {
+  Alignment,
+  Border,
+  Borders,
+  BorderStyle,
+  Color,
+  FillPatterns,
+  Font,
+  Style,
+} from "exceljs";
 
 /** Named colours of Format.pm `_get_color`, as palette indices. */
 const NAMED_COLORS: Record<string, number> = {
@@ -60,6 +69,9 @@ export function colorArgb(value: unknown): string | undefined {
   const rgb = PALETTE[index - 8];
   return rgb === undefined ? undefined : "FF" + rgb;
 }
+
+/** Colour `indexed="64"` (system background); exceljs writes it though its typings omit it. */
+const INDEXED_64 = { indexed: 64 } as unknown as Partial<Color>;
 
 /** Excel::Writer::XLSX border indices 1..13. */
 const BORDER_STYLES: readonly BorderStyle[] = [
@@ -261,7 +273,8 @@ export function styleOf(props: Readonly<Record<string, unknown>>): Partial<Style
       type: "pattern",
       pattern: PATTERNS[pattern - 1]!,
       ...(fg ? { fgColor: { argb: fg } } : {}),
-      ...(bg ? { bgColor: { argb: bg } } : {}),
+      // Styles.pm `_write_fill`: without a background colour, solid fills get indexed 64.
+      ...(bg ? { bgColor: { argb: bg } } : pattern === 1 ? { bgColor: INDEXED_64 } : {}),
     };
   }
 

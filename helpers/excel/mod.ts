@@ -8,6 +8,10 @@
  * (Excel::Writer::XLSX semantics; the Python helper copied the format at write time).
  * Like `Excel::Writer::XLSX->new`, `create_workbook` creates (truncates) the file at once, so an
  * unwritable path fails early. Relative file names are relative to the Perl caller's cwd.
+ * Number cells carry Perl's text of the number, as Excel::Writer::XLSX writes `<v>$num</v>`
+ * ("12345678901234567890" stays whole); URL cells get its hyperlink format (theme colour 10,
+ * #0000FF, underlined), with the theme written compactly (theme.ts). Compared with the real module
+ * cell by cell in tests/perl/excel.t; differences in docs/helpers/excel.md.
  */
 
 import { defineHelper, failure, fn, wrapped } from "../types.ts";
@@ -17,6 +21,7 @@ import type ExcelJS from "exceljs";
 import { expand } from "./cells.ts";
 import type { CellValue, Placed, WriteType } from "./cells.ts";
 import { KNOWN_PROPERTIES, styleOf } from "./format.ts";
+import { THEME1_XML } from "./theme.ts";
 
 /** Reported as `library`, as the Python helper reported "openpyxl". */
 export const LIBRARY = "exceljs";
@@ -196,6 +201,8 @@ async function writeCell(args: Args, ctx: CallContext) {
 async function save(wb: Workbook): Promise<void> {
   const { default: ExcelJS } = await import("exceljs");
   const book = new ExcelJS.Workbook();
+  // exceljs writes `_themes` as is (an unexposed field, read in Workbook.model).
+  (book as unknown as { _themes: Record<string, string> })._themes = { theme1: THEME1_XML };
   const sheets = wb.sheets.length
     ? wb.sheets
     : [{ id: "", name: "Sheet1", rows: new Map() } as Sheet];
@@ -208,6 +215,11 @@ async function save(wb: Workbook): Promise<void> {
         const x = ws.getCell(r + 1, c + 1);
         switch (cell.kind) {
           case "number":
+            x.value = Number.isFinite(cell.value) ? cell.value : 0;
+            // exceljs writes String(value); Excel::Writer::XLSX writes Perl's text of the
+            // number ("12345678901234567890", "1e+308", "Inf"), so the model carries that text.
+            if (String(x.value) !== cell.text) x.model = { ...x.model, value: cell.text };
+            break;
           case "string":
             x.value = cell.value;
             break;

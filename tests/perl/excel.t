@@ -1,7 +1,10 @@
 #!/usr/bin/perl
-# excel through the daemon (every wire function), and differentially against the real
-# Excel::Writer::XLSX (Debian libexcel-writer-xlsx-perl): the same calls make two files, which an
-# independent reader (Debian python3-openpyxl, test-only) dumps and compares cell by cell.
+# excel (ExcelHelper.pm → Excel::Writer::XLSX 1.10) through the daemon (every wire function), and
+# differentially against the real Excel::Writer::XLSX (Debian libexcel-writer-xlsx-perl): the same
+# calls make two files, which Spreadsheet::ParseXLSX (Debian libspreadsheet-parsexlsx-perl) reads
+# back in this test, cell by cell: value, type, formula, font (colour, underline, bold, italic,
+# name, size), fill, alignment, borders, number format; hyperlinks and the raw <v> text of number
+# cells are read from the sheet XML (ParseXLSX does not report them).
 use strict;
 use warnings;
 use utf8;
@@ -9,107 +12,216 @@ use Test::More;
 use File::Temp qw(tempdir);
 use Cwd qw(getcwd);
 use JSON::PP;
+use Archive::Zip qw(:ERROR_CODES);
 use lib "tests/perl/lib";
 use TestDaemon;
 use BridgeClient;
+use Excel::Writer::XLSX;
+use Spreadsheet::ParseXLSX;
 
 binmode(Test::More->builder->$_, ':encoding(UTF-8)') for qw(output failure_output todo_output);
 
-my $HAVE_XLSX = eval { require Excel::Writer::XLSX; 1 };
-my $PY = '/usr/bin/python3';
-
-my $DUMP = <<'PY';
-import json, sys
-import openpyxl
-def color(c):
-    if c is None: return None
-    if c.type == "rgb": return c.rgb
-    if c.type == "theme": return "theme:%d" % c.theme
-    if c.type == "indexed": return "indexed:%d" % c.indexed
-    return None
-def link(h):
-    if h is None: return None
-    t, l = h.target or "", h.location or ""
-    if l and (not t or t == l): return "#" + l
-    return t + ("#" + l if l else "")
-wb = openpyxl.load_workbook(sys.argv[1])
-out = []
-for ws in wb.worksheets:
-    cells = {}
-    for row in ws.iter_rows():
-        for c in row:
-            if c.value is None and not c.has_style: continue
-            f, fill, b, a = c.font, c.fill, c.border, c.alignment
-            cells[c.coordinate] = {
-                "value": c.value, "type": c.data_type, "bold": bool(f.b), "italic": bool(f.i),
-                "underline": f.u, "font_color": color(f.color), "font_name": f.name, "font_size": f.sz,
-                "fill": fill.fill_type, "fill_fg": color(fill.fgColor) if fill.fill_type else None,
-                "halign": a.horizontal, "valign": a.vertical, "wrap": bool(a.wrap_text),
-                "num_format": c.number_format,
-                "border": [b.left.style, b.right.style, b.top.style, b.bottom.style],
-                "hyperlink": link(c.hyperlink),
-            }
-    out.append({"name": ws.title, "cells": cells})
-print(json.dumps(out, sort_keys=True, default=str))
-PY
-
-sub dump_xlsx {
-    my ($path) = @_;
-    open my $fh, '-|', $PY, '-c', $DUMP, $path or die "python3: $!";
-    local $/;
-    my $json = <$fh>;
-    close $fh;
-    die "openpyxl could not read $path\n" if $?;
-    return JSON::PP->new->utf8->decode($json);
+# ---- the reader: both workbooks go through exactly this ------------------------------------
+sub zip_member {
+    my ($zip, $name) = @_;
+    my $m = $zip->memberNamed($name) or return undef;
+    my $x = $m->contents;
+    utf8::decode($x);
+    return $x;
 }
 
+sub unescape { my $s = shift; $s =~ s/&lt;/</g; $s =~ s/&gt;/>/g; $s =~ s/&quot;/"/g; $s =~ s/&apos;/'/g; $s =~ s/&amp;/&/g; $s }
+
+# sheet name → { A1 => { hyperlink, v } } from the XML that ParseXLSX does not report.
+sub xml_extras {
+    my ($path) = @_;
+    my $zip = Archive::Zip->new;
+    $zip->read($path) == AZ_OK or die "cannot unzip $path";
+    my $wb = zip_member($zip, 'xl/workbook.xml');
+    my $rels = zip_member($zip, 'xl/_rels/workbook.xml.rels');
+    my %target = $rels =~ /<Relationship\b[^>]*?Id="([^"]+)"[^>]*?Target="([^"]+)"/g;
+    my %t2 = $rels =~ /<Relationship\b[^>]*?Target="([^"]+)"[^>]*?Id="([^"]+)"/g;
+    %target = (%target, reverse %t2);
+    my %out;
+    while ($wb =~ /<sheet\b([^>]*)\/>/g) {
+        my $a = $1;
+        my ($name) = $a =~ /\bname="([^"]*)"/;
+        my ($rid) = $a =~ /\br:id="([^"]*)"/;
+        my $file = $target{$rid};
+        $file =~ s{^/?(xl/)?}{xl/};
+        my $xml = zip_member($zip, $file);
+        my ($dir, $base) = $file =~ m{^(.*)/([^/]+)$};
+        my $srels = zip_member($zip, "$dir/_rels/$base.rels") // '';
+        my %link;
+        while ($srels =~ /<Relationship\b([^>]*)\/>/g) {
+            my $r = $1;
+            my ($id) = $r =~ /\bId="([^"]*)"/;
+            my ($t) = $r =~ /\bTarget="([^"]*)"/;
+            $link{$id} = unescape($t);
+        }
+        my %cells;
+        while ($xml =~ /<hyperlink\b([^>]*)\/>/g) {
+            my $h = $1;
+            my ($ref) = $h =~ /\bref="([^"]*)"/;
+            my ($id) = $h =~ /\br:id="([^"]*)"/;
+            my ($loc) = $h =~ /\blocation="([^"]*)"/;
+            $cells{$ref}{link_target} = $id ? $link{$id} : undef;
+            $cells{$ref}{link_location} = defined $loc ? unescape($loc) : undef;
+        }
+        while ($xml =~ /<c\b([^>]*?)(?:\/>|>(.*?)<\/c>)/gs) {
+            my ($attrs, $body) = ($1, $2 // '');
+            my ($ref) = $attrs =~ /\br="([^"]*)"/;
+            my ($t) = $attrs =~ /\bt="([^"]*)"/;
+            next if defined $t;    # only number cells: their <v> is the stored text
+            $cells{$ref}{v} = $1 if $body =~ /<v>([^<]*)<\/v>/ && $body !~ /<f\b/;
+        }
+        $out{$name} = \%cells;
+    }
+    return \%out;
+}
+
+# The address Excel opens: the relationship's target, then "#" and the location.
+sub link_of {
+    my ($x) = @_;
+    return undef unless defined $x->{link_target} || defined $x->{link_location};
+    return ($x->{link_target} // '') . (defined $x->{link_location} ? "#$x->{link_location}" : '');
+}
+
+sub col_name { my $c = shift; my $s = ''; $c++; while ($c) { my $r = ($c - 1) % 26; $s = chr(65 + $r) . $s; $c = int(($c - 1) / 26) } $s }
+
+sub read_xlsx {
+    my ($path) = @_;
+    my $book = Spreadsheet::ParseXLSX->new->parse($path) or die "ParseXLSX could not read $path";
+    my $extras = xml_extras($path);
+    my @sheets;
+    for my $ws ($book->worksheets) {
+        my %cells;
+        my ($rmin, $rmax) = $ws->row_range;
+        my ($cmin, $cmax) = $ws->col_range;
+        for my $r ($rmin .. $rmax) {
+            for my $c ($cmin .. $cmax) {
+                my $cell = $ws->get_cell($r, $c) or next;
+                my $f = $cell->get_format;
+                my $font = $f->{Font};
+                my $addr = col_name($c) . ($r + 1);
+                $cells{$addr} = {
+                    value => $cell->unformatted, type => $cell->type, formula => $cell->{Formula},
+                    bold => $font->{Bold}, italic => $font->{Italic}, underline => $font->{Underline},
+                    underline_style => $font->{UnderlineStyle}, font_color => $font->{Color},
+                    font_name => $font->{Name}, font_size => $font->{Height}, strike => $font->{Strikeout},
+                    fill => $f->{Fill}, halign => $f->{AlignH}, valign => $f->{AlignV}, wrap => $f->{Wrap},
+                    border => $f->{BdrStyle}, border_color => $f->{BdrColor},
+                    num_format => $book->{FormatStr}{ $f->{FmtIdx} },
+                    link => link_of($extras->{ $ws->get_name }{$addr}),
+                    v => $extras->{ $ws->get_name }{$addr}{v},
+                };
+            }
+        }
+        # hyperlinks on cells ParseXLSX skipped
+        for my $addr (keys %{ $extras->{ $ws->get_name } }) {
+            my $x = $extras->{ $ws->get_name }{$addr};
+            $cells{$addr} //= { link => link_of($x) } if defined link_of($x);
+        }
+        push @sheets, { name => $ws->get_name, cells => \%cells };
+    }
+    return \@sheets;
+}
+
+sub show { my $v = shift; defined $v ? (ref $v ? JSON::PP->new->canonical->encode($v) : "$v") : 'undef' }
+
+# Differences between two read-backs; numbers compare as numbers (1e+15 and 1000000000000000
+# are the same double), everything else as text.
+sub differences {
+    my ($got, $want, %o) = @_;
+    my @diffs;
+    push @diffs, 'sheet names: bridge=' . show([map { $_->{name} } @$got]) . ' real=' . show([map { $_->{name} } @$want])
+        if show([map { $_->{name} } @$got]) ne show([map { $_->{name} } @$want]);
+    for my $i (0 .. $#$want) {
+        my ($g, $w) = ($got->[$i]{cells} // {}, $want->[$i]{cells});
+        for my $addr (sort keys %{ { %$g, %$w } }) {
+            my ($gc, $wc) = ($g->{$addr}, $w->{$addr});
+            if (!$gc || !$wc) { push @diffs, "sheet $i $addr: only in " . ($gc ? 'bridge' : 'real') . ' ' . show($gc || $wc); next }
+            for my $k (sort keys %{ { %$gc, %$wc } }) {
+                next if $o{skip} && $o{skip}{"$i!$addr!$k"};
+                my ($a, $b) = ($gc->{$k}, $wc->{$k});
+                next if $k eq 'value' && ($wc->{type} // '') eq 'Numeric' && defined $a && defined $b
+                    && $a =~ /^-?[\d.]+(e[+-]?\d+)?$|^-?Inf$/i && $a == $b && ($gc->{type} // '') eq 'Numeric';
+                push @diffs, "sheet $i $addr $k: bridge=" . show($a) . ' real=' . show($b) if show($a) ne show($b);
+            }
+        }
+    }
+    return @diffs;
+}
+
+# ---- the daemon ------------------------------------------------------------------------
 my $d = TestDaemon->start();
 my $c = BridgeClient->new;
 my $dir = tempdir(CLEANUP => 1);
 my $orig = getcwd();
 
-sub call {
-    my ($f, $p) = @_;
-    my $r = $c->call_python('excel', $f, $p);
-    return $r;
-}
+sub call { $c->call_python('excel', @_) }
 
 # --- errors are returned, not thrown --------------------------------------------------------
 my $r;
 $r = call('create_workbook', { filename => "$dir/no/such/dir/x.xlsx" });
 ok(!$r->{success}, 'create_workbook in a missing directory fails');
 like($r->{error}, qr{^Cannot create workbook .*no/such/dir/x\.xlsx: }, '... with the path in the message');
+ok(!eval { Excel::Writer::XLSX->new("$dir/no/such/dir/x.xlsx") }, '... as Excel::Writer::XLSX->new returns undef');
 $r = call('add_worksheet', { workbook_id => 'nope', name => 'x' });
 is($r->{error}, 'Invalid workbook ID: nope', 'unknown workbook id');
 
 # --- the same script through the bridge and through Excel::Writer::XLSX -------------------
-# Each step: [method, args...] as an ExcelHelper.pm user would write it.
 my @formats = (
     { bold => 1, color => 'red', bg_color => 'yellow', align => 'center', border => 1 },
     { italic => 1, num_format => '0.00', font => 'Arial', size => 14, valign => 'vcenter' },
     { num_format => 14, color => '#1F497D', text_wrap => 1, bottom => 2, align => 'right' },
     { bg_color => 'gray', underline => 1 },
+    { num_format => '#,##0.000;[Red]-#,##0.000', underline => 2, color => 'blue', font_strikeout => 1 },
+    { num_format => '@' },
 );
+no utf8;
+my $LONG = 'x' x 40_000;
 my @writes = (
     # sheet, row, col, data, format index or undef
     [0, 0, 0, 'Name', 0], [0, 0, 1, 'Amount', 0], [0, 0, 2, 'Text', 0],
-    [0, 1, 0, 'Zürich ✓ 日本語 😀', undef], [0, 1, 1, '123', 1], [0, 1, 2, '00123', undef],
+    [0, 1, 0, "Z\xc3\xbcrich \xe2\x9c\x93", undef],       # a UTF-8 byte string
+    [0, 1, 1, '123', 1], [0, 1, 2, '00123', undef],
     [0, 2, 0, 'plain', 3], [0, 2, 1, 45.25, 1], [0, 2, 2, '1.5e3', undef],
     [0, 3, 0, '-.5', undef], [0, 3, 1, '=SUM(B2:B3)', 1], [0, 3, 2, '12abc', undef],
     [0, 4, 0, 'http://example.com/a?b=1#frag', undef], [0, 4, 1, 'mailto:ops@example.com', undef],
     [0, 4, 2, '  42', undef], [0, 5, 0, '', 2], [0, 5, 1, 44197, 2], [0, 5, 2, '+7', undef],
     [0, 6, 0, [1, 'two', ['down1', 'down2']], undef],
+    [0, 7, 0, "caf\xe9", undef],                           # a Latin-1 byte string
+    [0, 7, 1, "\x{65e5}\x{672c}\x{8a9e} \x{1F600} Z\x{fc}rich", undef],   # wide characters
+    [0, 7, 2, '0', undef], [0, 7, 3, '0', 4], [0, 7, 4, '', undef], [0, 7, 5, undef, undef], [0, 7, 6, undef, 3],
+    [0, 8, 0, 'https://example.com/x', 0], [0, 8, 1, 'ftp://files.example.com/x.csv', undef],
+    [0, 8, 2, '{=SUM(B2:B3*2)}', undef], [0, 8, 3, '=A1&"x"', 5], [0, 8, 4, '123', 5],
+    [0, 9, 0, $LONG, undef],
     [1, 0, 0, 'second sheet', undef], [1, 1, 1, "line1\nline2", 2], [1, 2, 0, '1E5', undef],
-    [1, 3, 0, 'internal:Sheet1!A1', undef], [1, 3, 1, 'external:c:/temp/foo.xlsx', undef], [1, 3, 2, 'ftp://files.example.com/x.csv', undef],
+    [1, 3, 0, 'internal:Sheet1!A1', undef], [1, 3, 1, 'external:c:/temp/foo.xlsx', undef],
+    [1, 3, 2, 'ftp://files.example.com/x.csv', undef],
+    # numbers at the edges, as strings (a DB value) and as Perl numbers (JSON numbers on the wire)
+    [2, 0, 0, '12345678901234567890', undef], [2, 0, 1, '9007199254740993', undef],
+    [2, 1, 0, 1e308, undef], [2, 1, 1, '1e308', undef], [2, 1, 2, '1e400', undef],
+    [2, 2, 0, -1e-300 * 1e-300, undef], [2, 2, 1, '-0', undef], [2, 2, 2, '-0.0', undef],
+    [2, 3, 0, 0.1, undef], [2, 3, 1, 1 / 3, undef], [2, 3, 2, 2**64, undef],
+    [2, 4, 0, '18446744073709551616', undef], [2, 4, 1, '-9223372036854775808', undef], [2, 4, 2, '123456789012345678901234', undef],
+    [2, 5, 0, 1e15, undef], [2, 5, 1, 5e-324, undef], [2, 5, 2, '1.5e-7', 1],
+    [2, 6, 0, 9007199254740992, undef], [2, 6, 1, -9007199254740991, undef],
 );
+# Perl integers above 2^53 travel as JSON numbers, which JavaScript's JSON.parse rounds to a double
+# before any helper sees them (daemon contract W8); the strings above keep every digit.
+my @wire_rounded = ([2, 7, 0, 12345678901234567890, undef], [2, 7, 1, 9007199254740993, undef]);
+use utf8;
 
 sub run_real {
-    my ($file) = @_;
+    my ($file, $writes) = @_;
     my $wb = Excel::Writer::XLSX->new($file) or die "new: $!";
-    my @ws = ($wb->add_worksheet(), $wb->add_worksheet('Données'));
+    my @ws = ($wb->add_worksheet(), $wb->add_worksheet('Données'), $wb->add_worksheet('Edges'));
     my @fmt = map { $wb->add_format(%$_) } @formats;
     $fmt[3]->set_bold();    # after the add, as ExcelHelper's set_bold does
-    for my $w (@writes) {
+    local $SIG{__WARN__} = sub { };
+    for my $w (@$writes) {
         my ($s, $row, $col, $data, $fi) = @$w;
         $ws[$s]->write($row, $col, $data, defined $fi ? $fmt[$fi] : ());
     }
@@ -118,7 +230,7 @@ sub run_real {
 }
 
 sub run_bridge {
-    my ($file) = @_;
+    my ($file, $writes) = @_;
     my $wb = call('create_workbook', { filename => $file });
     ok($wb->{success}, 'create_workbook') or diag explain $wb;
     my $id = $wb->{result}{workbook_id};
@@ -127,7 +239,8 @@ sub run_bridge {
     is($s1->{result}{name}, 'Sheet1', 'default sheet name as Excel::Writer::XLSX');
     my $s2 = call('add_worksheet', { workbook_id => $id, name => 'Données' });
     is($s2->{result}{name}, 'Données', 'Unicode sheet name');
-    my @ws = map { $_->{result}{worksheet_id} } $s1, $s2;
+    my $s3 = call('add_worksheet', { workbook_id => $id, name => 'Edges' });
+    my @ws = map { $_->{result}{worksheet_id} } $s1, $s2, $s3;
     my @fmt;
     for my $p (@formats) {
         my $f = call('add_format', { workbook_id => $id, properties => $p });
@@ -137,12 +250,15 @@ sub run_bridge {
         $formats[0], 'add_format echoes the properties');
     my $u = call('update_format', { workbook_id => $id, format_id => $fmt[3], property => 'bold', value => 1 });
     is($u->{result}{property}, 'bold', 'update_format echoes the property');
-    for my $w (@writes) {
+    my $failed = 0;
+    for my $w (@$writes) {
         my ($s, $row, $col, $data, $fi) = @$w;
+        # what ExcelHelper.pm's write/write_string/write_number/write_formula send (no type)
         my $r = call('write_cell', { workbook_id => $id, worksheet_id => $ws[$s], row => $row, col => $col,
             data => $data, defined $fi ? (format_id => $fmt[$fi]) : () });
-        ok($r->{success}, "write_cell ($s,$row,$col)") or diag explain $r;
+        $failed++, diag explain $r unless $r->{success};
     }
+    is($failed, 0, 'every write_cell succeeded (' . scalar(@$writes) . ')');
     call('update_format', { workbook_id => $id, format_id => $fmt[0], property => 'italic', value => 1 });
     my $cl = call('close_workbook', { workbook_id => $id });
     ok($cl->{success}, 'close_workbook') or diag explain $cl;
@@ -153,32 +269,40 @@ sub run_bridge {
 
 # Relative filename: resolved against THIS process's cwd, not the daemon's.
 chdir $dir or die;
-run_bridge('bridge.xlsx');
+run_bridge('bridge.xlsx', \@writes);
 chdir $orig;
 ok(-s "$dir/bridge.xlsx", 'the relative filename landed in the caller\'s cwd');
-
-SKIP: {
-    skip 'Excel::Writer::XLSX not installed (Debian libexcel-writer-xlsx-perl)', 3 unless $HAVE_XLSX;
-    run_real("$dir/real.xlsx");
-    my $got = dump_xlsx("$dir/bridge.xlsx");
-    my $want = dump_xlsx("$dir/real.xlsx");
-    is_deeply([map { $_->{name} } @$got], [map { $_->{name} } @$want], 'same sheet names');
-    my @diffs;
-    for my $i (0 .. $#$want) {
-        my ($g, $w) = ($got->[$i]{cells}, $want->[$i]{cells});
-        for my $addr (sort keys %{ { %$g, %$w } }) {
-            my ($gc, $wc) = ($g->{$addr}, $w->{$addr});
-            if (!$gc || !$wc) { push @diffs, "sheet $i $addr: only in " . ($gc ? 'bridge' : 'real'); next }
-            for my $k (sort keys %$wc) {
-                my ($a, $b) = map { defined $_ ? (ref $_ ? encode_json($_) : "$_") : 'undef' } $gc->{$k}, $wc->{$k};
-                push @diffs, "sheet $i $addr $k: bridge=$a real=$b" if $a ne $b;
-            }
-        }
-    }
-    is(scalar(@diffs), 0, 'cells, types and styles equal Excel::Writer::XLSX (openpyxl reading both)')
+run_real("$dir/real.xlsx", \@writes);
+{
+    my ($got, $want) = (read_xlsx("$dir/bridge.xlsx"), read_xlsx("$dir/real.xlsx"));
+    # exceljs gives an in-workbook link (internal:Sheet1!A1) a redundant external relationship
+    # besides its location; Excel follows the location (docs/helpers/excel.md).
+    my %skip = ('1!A4!link' => 1);
+    my @diffs = differences($got, $want, skip => \%skip);
+    is(scalar(@diffs), 0, 'cells, types, formats and links equal Excel::Writer::XLSX (Spreadsheet::ParseXLSX reading both)')
         or diag join("\n", @diffs);
-    my $cells = $want->[0]{cells};
-    ok(keys %$cells > 15, 'the comparison covered the cells (' . scalar(keys %$cells) . ')');
+    my $n = 0;
+    $n += keys %{ $_->{cells} } for @$want;
+    cmp_ok($n, '>=', 57, "the comparison covered the cells ($n)");
+    is($want->[1]{cells}{A4}{link}, '#Sheet1!A1', 'internal link: Excel::Writer::XLSX writes only the location');
+    is($got->[1]{cells}{A4}{link}, 'Sheet1!A1#Sheet1!A1', 'internal link: exceljs adds a relationship to it (the one known difference)');
+    my $e = $want->[2]{cells};
+    is($e->{A1}{v}, '12345678901234567890', 'Excel::Writer::XLSX stores "12345678901234567890" in full ...');
+    is($got->[2]{cells}{A1}{v}, '12345678901234567890', '... and so does the bridge');
+    is($got->[2]{cells}{B1}{v}, $e->{B1}{v}, '"9007199254740993" the same (' . show($e->{B1}{v}) . ')');
+    is($got->[0]{cells}{A5}{font_color}, '#0000FF', 'a URL cell gets the blue hyperlink colour');
+    is($got->[0]{cells}{A5}{underline}, 1, '... underlined');
+    is($got->[0]{cells}{A2}{value}, $want->[0]{cells}{A2}{value}, 'a UTF-8 byte string is stored as Excel::Writer::XLSX stores it (its Latin-1 reading)');
+}
+
+TODO: {
+    local $TODO = 'JSON numbers above 2^53 are rounded by the wire before the helper (daemon contract W8)';
+    chdir $dir or die;
+    run_bridge('bridge_big.xlsx', \@wire_rounded);
+    chdir $orig;
+    run_real("$dir/real_big.xlsx", \@wire_rounded);
+    my @diffs = differences(read_xlsx("$dir/bridge_big.xlsx"), read_xlsx("$dir/real_big.xlsx"));
+    is(scalar(@diffs), 0, 'Perl integers 12345678901234567890 and 9007199254740993 sent as numbers') or diag join("\n", @diffs);
 }
 
 # --- more error paths -------------------------------------------------------------------
@@ -187,8 +311,15 @@ like(call('add_worksheet', { workbook_id => $wb, name => 'a' x 32 })->{error}, q
 like(call('add_worksheet', { workbook_id => $wb, name => 'a/b' })->{error}, qr/Invalid character/, 'bad sheet name');
 my $ws = call('add_worksheet', { workbook_id => $wb, name => 'Data' })->{result}{worksheet_id};
 like(call('add_worksheet', { workbook_id => $wb, name => 'DATA' })->{error}, qr/already used/, 'duplicate sheet name');
+{
+    my $real = Excel::Writer::XLSX->new("$dir/err_real.xlsx");
+    my $rs = $real->add_worksheet('Data');
+    ok(!eval { $real->add_worksheet('DATA'); 1 }, '... as Excel::Writer::XLSX croaks');
+    is($rs->write(1048576, 0, 1), -2, 'Excel::Writer::XLSX: row out of range returns -2 ...');
+    $real->close;
+}
 like(call('write_cell', { workbook_id => $wb, worksheet_id => $ws, row => 1048576, col => 0, data => 1 })->{error},
-    qr/outside Excel's limits/, 'row out of range');
+    qr/outside Excel's limits/, '... the bridge returns an error');
 is(call('write_cell', { workbook_id => $wb, worksheet_id => 'x', row => 0, col => 0, data => 1 })->{error},
     'Invalid worksheet ID: x', 'unknown worksheet');
 is(call('write_cell', { workbook_id => $wb, worksheet_id => $ws, row => 0, col => 0, data => 1, format_id => 'f' })->{error},
@@ -196,7 +327,7 @@ is(call('write_cell', { workbook_id => $wb, worksheet_id => $ws, row => 0, col =
 is(call('update_format', { workbook_id => $wb, format_id => 'f', property => 'bold', value => 1 })->{error},
     'Invalid format ID: f', 'update_format with an unknown format');
 ok(call('close_workbook', { workbook_id => $wb })->{success}, 'close with no cells');
-is(dump_xlsx("$dir/err.xlsx")->[0]{name}, 'Data', 'the file is a valid workbook');
+is(read_xlsx("$dir/err.xlsx")->[0]{name}, 'Data', 'the file is a valid workbook');
 
 # --- ping (test-only) ----------------------------------------------------------------------
 $r = call('ping', {});
