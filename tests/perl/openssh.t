@@ -9,6 +9,7 @@ use JSON::PP;
 use IPC::Open2;
 use File::Temp qw(tempdir);
 use Time::HiRes qw(time);
+use Net::OpenSSH;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use TestDaemon;
@@ -90,6 +91,72 @@ subtest 'a server that stops answering during the upload' => sub {
     is($ssh->('scp_put', { connection_id => $id, local_file => 'big.bin', remote_file => "$S->{root}/big.bin" })->{result}, 0, 'scp_put false');
     cmp_ok(time - $t0, '<', 6, 'within the timeout');
     like($ssh->('get_error', { connection_id => $id })->{result}, qr/^Upload failed: .*no answer from 127\.0\.0\.1:\d+ within 2 s/, 'clear error');
+};
+
+subtest 'differential: scp_put names and bytes equal the real Net::OpenSSH 0.83' => sub {
+    # The oracle runs scp's legacy protocol (scp -O, the remote shell reads Net::OpenSSH's quoting):
+    # Debian 12's scp defaults to SFTP mode, which does not unquote, so Net::OpenSSH itself fails
+    # there on any name it quotes (asserted below).
+    my $legacy = "$work/scp_legacy";
+    spew($legacy, qq{#!/bin/sh\nexec /usr/bin/scp -O "\$@"\n});
+    chmod 0755, $legacy;
+    my @mo = (port => $S->{port}, user => $S->{user}, timeout => 10, key_path => $S->{key},
+        master_opts => ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR']);
+    my $net = Net::OpenSSH->new($S->{host}, @mo, scp_cmd => $legacy);
+    ok(!$net->error, 'Net::OpenSSH connects with the key') or diag $net->error;
+    my $n = $ssh->('new', { %base, key_path => $S->{key} });
+    my $id = $n->{result}{connection_id};
+    my ($ours, $theirs) = ("$S->{root}/ours", "$S->{root}/theirs");
+    for my $dir ($ours, $theirs) { mkdir($dir) or die "$dir: $!"; chown((getpwnam $S->{user})[2, 3], $dir) }
+    my @cases = (
+        ['plain', 'plain.txt', "a\nb\r\n"],
+        ['"0"', '0', '0'],
+        ['empty file', 'empty', ''],
+        ['binary 0..255', 'bin', join('', map { chr } 0 .. 255) x 4],
+        ['UTF-8 byte string', "Z\xc3\xbcrich", "z"],
+        ['wide characters', "w\x{65e5}\x{672c}", "w"],
+        ['spaces', 'with space', "s"],
+        ['punctuation', 'a-b_c.d,e+f=g', "p"],
+        ['long', 'L' x 200, "l"],
+    );
+    for my $c (@cases) {
+        my ($what, $name, $bytes) = @$c;
+        spew("$work/src", $bytes);
+        my $o = $ssh->('scp_put', { connection_id => $id, local_file => "$work/src", remote_file => "$ours/$name" });
+        my $t = $net->scp_put("$work/src", "$theirs/$name") ? 1 : 0;
+        is_deeply([$o->{result}, $t], [1, 1], "$what: both upload") or diag $net->error;
+    }
+    my $names = sub { opendir my $dh, $_[0] or die; [sort map { join ' ', unpack '(H2)*', $_ } grep { !/^\.\.?$/ } readdir $dh] };
+    is_deeply($names->($ours), $names->($theirs), 'the same names on disk, byte for byte (byte strings are the bytes)');
+    ok(-e "$ours/Z\xc3\xbcrich" && -e "$ours/w\xe6\x97\xa5\xe6\x9c\xac", 'byte string as its bytes, wide string as UTF-8');
+    for my $c (@cases) {
+        is(slurp("$ours/$c->[1]"), slurp("$theirs/$c->[1]"), "$c->[0]: same bytes") if $c->[1] !~ /[^\x00-\xff]/;
+    }
+    my @outcomes = (
+        ['missing local file', "$work/absent", "x_absent"],
+        ['missing remote directory', "$work/src", "/no/such/dir/x"],
+        ['a directory as target', "$work/src", undef],
+        ['a relative remote path (home)', "$work/src", "rel_cb_$$"],
+    );
+    for my $c (@outcomes) {
+        my ($what, $local, $remote) = @$c;
+        my $o = $ssh->('scp_put', { connection_id => $id, local_file => $local, remote_file => $remote // $ours });
+        my $t = $net->scp_put($local, $remote // $theirs) ? 1 : 0;
+        is($o->{result}, $t, "$what: same result ($t)");
+    }
+    ok(-e "$ours/src" && -e "$theirs/src", 'a directory target receives the file under its name');
+    ok(-e "/home/$S->{user}/rel_cb_$$", 'relative remote paths are relative to the home directory');
+    unlink "/home/$S->{user}/rel_cb_$$";
+
+    # Documented differences.
+    spew("$work/src", "l");
+    $ssh->('scp_put', { connection_id => $id, local_file => "$work/src", remote_file => "$ours/caf\xe9" });
+    $net->scp_put("$work/src", "$theirs/caf\xe9");
+    ok(-e "$theirs/caf\xe9" && -e "$ours/caf\xc3\xa9", 'a name that is not UTF-8: Net::OpenSSH sends the byte, ssh2 can only send UTF-8');
+    my $sftp_mode = Net::OpenSSH->new($S->{host}, @mo);
+    ok(!$sftp_mode->scp_put("$work/src", "$theirs/with space 2"), 'Net::OpenSSH with the default scp (SFTP mode) fails on a quoted name');
+    like($sftp_mode->error, qr/^scp failed: child exited with code 1$/, "... and its error text");
+    $ssh->('disconnect', { connection_id => $id });
 };
 
 $d->stop;
