@@ -295,12 +295,12 @@ run_real("$dir/real.xlsx", \@writes);
     is($got->[0]{cells}{A2}{value}, $want->[0]{cells}{A2}{value}, 'a UTF-8 byte string is stored as Excel::Writer::XLSX stores it (its Latin-1 reading)');
 }
 
+chdir $dir or die;
+run_bridge('bridge_big.xlsx', \@wire_rounded);
+chdir $orig;
+run_real("$dir/real_big.xlsx", \@wire_rounded);
 TODO: {
     local $TODO = 'JSON numbers above 2^53 are rounded by the wire before the helper (daemon contract W8)';
-    chdir $dir or die;
-    run_bridge('bridge_big.xlsx', \@wire_rounded);
-    chdir $orig;
-    run_real("$dir/real_big.xlsx", \@wire_rounded);
     my @diffs = differences(read_xlsx("$dir/bridge_big.xlsx"), read_xlsx("$dir/real_big.xlsx"));
     is(scalar(@diffs), 0, 'Perl integers 12345678901234567890 and 9007199254740993 sent as numbers') or diag join("\n", @diffs);
 }
