@@ -220,6 +220,8 @@ sub run_real {
     my @ws = ($wb->add_worksheet(), $wb->add_worksheet('Données'), $wb->add_worksheet('Edges'));
     my @fmt = map { $wb->add_format(%$_) } @formats;
     $fmt[3]->set_bold();    # after the add, as ExcelHelper's set_bold does
+    $fmt[5]->set_color('green'); $fmt[5]->set_bg_color('#C0C0C0'); $fmt[5]->set_align('left');
+    $fmt[5]->set_border(2); $fmt[5]->set_num_format('0.0%');
     local $SIG{__WARN__} = sub { };
     for my $w (@$writes) {
         my ($s, $row, $col, $data, $fi) = @$w;
@@ -250,6 +252,11 @@ sub run_bridge {
         $formats[0], 'add_format echoes the properties');
     my $u = call('update_format', { workbook_id => $id, format_id => $fmt[3], property => 'bold', value => 1 });
     is($u->{result}{property}, 'bold', 'update_format echoes the property');
+    # ExcelHelper.pm's set_color sends font_color; set_bg_color, set_align, set_border, set_num_format
+    for my $p ([font_color => 'green'], [bg_color => '#C0C0C0'], [align => 'left'], [border => 2], [num_format => '0.0%']) {
+        my $r = call('update_format', { workbook_id => $id, format_id => $fmt[5], property => $p->[0], value => $p->[1] });
+        ok($r->{success}, "update_format $p->[0]") or diag explain $r;
+    }
     my $failed = 0;
     for my $w (@$writes) {
         my ($s, $row, $col, $data, $fi) = @$w;
