@@ -33,6 +33,8 @@ Usage:
   cpan-bridge process < request.json              process mode: one request on stdin
   cpan-bridge doctor [--json] [--script-dir DIR]  check this host as CPANBridge.pm will see it; exit 0/1/2
   cpan-bridge report [--output FILE] [--lines N]  an incident report to attach to a ticket (secrets removed)
+  cpan-bridge proxy --upstream OLD.sock --capture FILE [--socket PATH]   forward to OLD.sock, capture every exchange
+  cpan-bridge replay FILE [--socket PATH] [--all] [--json]               replay a capture here; exit 1 on a difference
   cpan-bridge --print-config | --version | --help
 
 Drop-in: with PYTHON_EXECUTABLE pointing at this binary, CPANBridge.pm's
@@ -97,6 +99,9 @@ function parse(args: string[]) {
       "script-dir": { type: "string" },
       output: { type: "string", short: "o" },
       lines: { type: "string" },
+      upstream: { type: "string" },
+      capture: { type: "string" },
+      all: { type: "boolean" },
     },
   });
 }
@@ -351,6 +356,48 @@ export async function runCli(argv: string[]): Promise<number> {
         }
         console.log(`Report written to ${path}`);
         return 0;
+      }
+      case "proxy": {
+        if (!v.upstream || !v.capture) {
+          console.error(
+            "cpan-bridge: proxy needs --upstream SOCKET and --capture FILE; see --help",
+          );
+          return 64;
+        }
+        const { startProxy } = await import("./client/capture/proxy.ts");
+        const proxy = await startProxy({
+          upstream: v.upstream,
+          socket,
+          capture: v.capture,
+          socketMode: config.socketMode,
+          log: (m) => console.error(m),
+        });
+        console.error(`cpan-bridge proxy: ${socket} -> ${v.upstream}, capturing to ${v.capture}`);
+        const stopped = Promise.withResolvers<void>();
+        for (const sig of ["SIGTERM", "SIGINT"] as const) {
+          Deno.addSignalListener(sig, () => stopped.resolve());
+        }
+        await stopped.promise;
+        await proxy.close();
+        console.error(`cpan-bridge proxy: stopped after ${proxy.capture.written} exchanges`);
+        return 0;
+      }
+      case "replay": {
+        const file = positionals[1];
+        if (!file) {
+          console.error("cpan-bridge: replay needs a capture FILE; see cpan-bridge --help");
+          return 64;
+        }
+        const { replay, formatReplay } = await import("./client/capture/replay.ts");
+        const r = await replay(file, socket, { all: v.all === true });
+        if (v.json) {
+          console.log(JSON.stringify(
+            { ...r, byFunction: Object.fromEntries(r.byFunction) },
+            null,
+            2,
+          ));
+        } else console.log(formatReplay(r));
+        return [...r.byFunction.values()].some((t) => t.different > 0) ? 1 : 0;
       }
       case "help":
         console.log(USAGE);
