@@ -16,7 +16,7 @@ import { runCli, startTestDaemon } from "../../_support/daemon.ts";
  * A stub of the Python daemon: forwards each request to `real` and changes what the Python
  * daemon changes (its runtime facts), plus one deliberately different answer (echo of `wrong`).
  */
-async function startStubUpstream(path: string, real: string) {
+function startStubUpstream(path: string, real: string) {
   const listener = Deno.listen({ transport: "unix", path });
   const served = (async () => {
     for await (const conn of listener) {
@@ -65,7 +65,7 @@ function concat(chunks: Uint8Array[]): Uint8Array {
 Deno.test("proxy forwards byte for byte and captures; replay sorts replies into identical, equivalent, different, skipped", async () => {
   await using real = await startTestDaemon();
   const dir = await Deno.makeTempDir({ prefix: "capture-" });
-  const stub = await startStubUpstream(`${dir}/old.sock`, real.socket);
+  const stub = startStubUpstream(`${dir}/old.sock`, real.socket);
   const capture = `${dir}/capture.jsonl`;
   const proxy = await startProxy({
     upstream: `${dir}/old.sock`,
