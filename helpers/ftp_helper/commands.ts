@@ -89,9 +89,7 @@ export async function login(args: Args, ctx: CallContext) {
 /** `cwd`: Net::FTP's cwd (no argument or blanks mean "/", ".." means CDUP). */
 export async function cwd(args: Args, ctx: CallContext) {
   return await onSession(args, ctx, "Directory change failed", async (s) => {
-    const dir = str(args.directory);
-    const d = dir !== undefined && /\S/.test(dir) ? dir : "/";
-    const r = await expect(s, d === ".." ? "CDUP" : `CWD ${d}`, is2xx);
+    const r = await expect(s, cwdLine(str(args.directory)), is2xx);
     return { success: true, message: r.message };
   });
 }
@@ -148,28 +146,46 @@ export async function rename(args: Args, ctx: CallContext) {
   });
 }
 
-/** `mkdir`: MKD; with `recurse`, each path element in turn, as Net::FTP's mkdir($dir, 1). */
+/** Net::FTP's cwd argument: no directory or blanks mean "/", ".." means CDUP. */
+function cwdLine(dir: string | undefined): string {
+  const d = dir !== undefined && /\S/.test(dir) ? dir : "/";
+  return d === ".." ? "CDUP" : `CWD ${d}`;
+}
+
+/**
+ * `mkdir`: Net::FTP 3.14's mkdir($dir[, $recurse]), step for step. Success returns `$dir` as
+ * given; with `recurse`, after a failed MKD of the whole path, each element is created in turn
+ * (the path continuing from the server's quoted reply); if the last one fails but the directory
+ * can be entered, it is `$dir` (the working directory is restored), and message() is the failed
+ * MKD's.
+ */
 export async function mkdir(args: Args, ctx: CallContext) {
   return await onSession(args, ctx, "Mkdir failed", async (s) => {
     const dir = str(args.directory);
     if (!dir) return failure("Mkdir failed: no directory given");
-    if (!flag(args.recurse, false)) {
-      const r = await expect(s, `MKD ${dir}`, is2xx);
-      return { success: true, directory: quotedPath(r) ?? dir, message: r.message };
-    }
+    const first = await s.client.command(`MKD ${dir}`);
+    s.lastMessage = first.message;
+    if (is2xx(first.code)) return { success: true, directory: dir, message: first.message };
+    if (!flag(args.recurse, false)) throw new FtpError("reply", first.raw, first);
     let path = "";
-    let last: FtpReply | undefined;
+    let last = first;
     for (const part of dir.split(/(?=\/+)/)) {
       path += part;
       last = await s.client.command(`MKD ${path}`);
       s.lastMessage = last.message;
+      if (is2xx(last.code)) path = quotedPath(last) ?? path;
     }
-    if (last && is2xx(last.code)) {
-      return { success: true, directory: quotedPath(last) ?? dir, message: last.message };
+    if (is2xx(last.code)) return { success: true, directory: path, message: last.message };
+    const pwdReply = await s.client.command("PWD");
+    const cur = is2xx(pwdReply.code) ? quotedPath(pwdReply) : undefined;
+    let entered = false;
+    if (cur && cur !== "0") {
+      entered = is2xx((await s.client.command(cwdLine(dir))).code);
+      if (entered) await s.client.command(cwdLine(cur));
     }
-    const probe = await s.client.command(`CWD ${dir}`);
-    if (!is2xx(probe.code)) throw new FtpError("reply", last!.raw, last);
-    return { success: true, directory: dir, message: last!.message };
+    s.lastMessage = last.message;
+    if (!entered) throw new FtpError("reply", last.raw, last);
+    return { success: true, directory: dir, message: last.message };
   });
 }
 

@@ -79,7 +79,7 @@ Deno.test("ftp_helper against vsftpd: every function and its flat result", async
       assert.equal(p.directory, server.root);
       const m = await call(ctx, "mkdir", { connection_id: id, directory: "sub" });
       assert.equal(m.success, true);
-      assert.equal(m.directory, `${server.root}/sub`);
+      assert.equal(m.directory, "sub", "Net::FTP returns the directory as given");
       const deep = await call(ctx, "mkdir", {
         connection_id: id,
         directory: "sub/a/b",

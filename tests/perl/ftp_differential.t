@@ -155,12 +155,24 @@ subtest 'mkdir, rmdir, delete, rename: results and message() equal Net::FTP' => 
         ['rmdir missing', sub { $ftp->('rmdir', { connection_id => $id, directory => 'm0' }) }, sub { $net->rmdir('m0') }],
         ['cwd missing', sub { $ftp->('cwd', { connection_id => $id, directory => 'nope' }) }, sub { $net->cwd('nope') }],
     );
+    push @steps,
+        ['recursive mkdir', sub { $ftp->('mkdir', { connection_id => $id, directory => 'r1/r2/0', recurse => 1 }) }, sub { $net->mkdir('r1/r2/0', 1) }],
+        ['recursive mkdir, all there', sub { $ftp->('mkdir', { connection_id => $id, directory => 'r1/r2/0', recurse => 1 }) }, sub { $net->mkdir('r1/r2/0', 1) }],
+        ['recursive mkdir over a file', sub { $ftp->('mkdir', { connection_id => $id, directory => 'f1.dat/x', recurse => 1 }) }, sub { $net->mkdir('f1.dat/x', 1) }],
+        ['size', sub { $ftp->('size', { connection_id => $id, remote_file => 'f8.dat' }) }, sub { $net->size('f8.dat') }],
+        ['size of a missing file', sub { $ftp->('size', { connection_id => $id, remote_file => 'nope' }) }, sub { $net->size('nope') }],
+        ['mdtm of a missing file', sub { $ftp->('mdtm', { connection_id => $id, remote_file => 'nope' }) }, sub { $net->mdtm('nope') }];
     for my $s (@steps) {
         my ($what, $o, $t) = @$s;
         my $r = $o->();
-        my $ok = $t->() ? 1 : 0;
+        my $tv = $t->();
+        my $ok = $tv ? 1 : 0;
         is($r->{success}, $ok, "$what: same outcome ($ok)");
         is($msg->(), $net->message, "$what: same message()");
+        (my $tp = $tv // '') =~ s{/theirs\b}{/ours}g;
+        is($r->{directory}, $tp, "$what: same returned path") if $what =~ /mkdir/ && $ok;
+        is($r->{size}, $tv, "$what: same size") if $what eq 'size';
+        is($ftp->('pwd', { connection_id => $id })->{directory} =~ s{/ours\b}{/theirs}gr, $net->pwd, "$what: same working directory");
     }
     is_deeply(names($R_OURS), names($R_THEIRS), 'the same tree on disk');
 };
