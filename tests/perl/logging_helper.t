@@ -90,10 +90,11 @@ like($fl, qr/^\[INFO \] Db main \S+:\d+ \d+ \d{4}-\d\d % connected/m, 'the compa
     $r = call('set_level', { logger_id => $id, level => 'DEBUG' });
     is_deeply([$r->{result}{level}, $r->{result}{numeric_level}], ['DEBUG', 10000], 'set_level');
     ok(call('log_debug', { logger_id => $id, message => 'shown' })->{result}{logged}, 'now logged');
-    $r = call('log_debug', { logger_id => $id, message => 'where', filename => 'x.pl', line => 7, enhanced => 1 });
-    is($r->{result}{message}, 'DEBUG: x.pl line:7: where', 'enhanced DEBUG text');
-    $r = call('log_error', { logger_id => $id, message => 'bad', filename => 'x.pl', line => 8, enhanced => 1 });
-    is($r->{result}{message}, 'x.pl line:8: bad', 'enhanced ERROR text');
+    # LogHelper::WlaLog sends enhanced messages already prefixed: they are used as sent.
+    $r = call('log_debug', { logger_id => $id, message => 'DEBUG: x.pl line:7: where', filename => 'x.pl', line => 7, enhanced => 1 });
+    is($r->{result}{message}, 'DEBUG: x.pl line:7: where', 'enhanced DEBUG text, not prefixed twice');
+    $r = call('log_error', { logger_id => $id, message => 'x.pl line:8: bad', filename => 'x.pl', line => 8, enhanced => 1 });
+    is($r->{result}{message}, 'x.pl line:8: bad', 'enhanced ERROR text, not prefixed twice');
     ok(call('log_warning', { logger_id => $id, message => 'w' })->{success}, 'log_warning');
     ok(call('log_message', { logger_id => $id, level => 'info', message => 'm' })->{success}, 'log_message');
     like(call('log_message', { logger_id => $id, level => 'LOUD', message => 'm' })->{error}, qr/Unknown log level/, 'log_message bad level');
@@ -107,7 +108,7 @@ like($fl, qr/^\[INFO \] Db main \S+:\d+ \d+ \d{4}-\d\d % connected/m, 'the compa
         . "FATAL f\nINFO i\nWARN w2\nFATAL dying\n", 'the file has exactly the logged lines');
     like(call('log_info', { logger_id => 'nope', message => 'x' })->{error}, qr/^Logger not found/, 'unknown logger');
     like(call('set_level', { logger_id => $id, level => 'LOUD' })->{error}, qr/Unknown log level/, 'bad level');
-    like(call('init_logger', { category => 'x', config => "$dir/missing.conf" })->{error}, qr/Cannot read Log4perl configuration/,
+    like(call('init_logger', { category => 'x', config => "$dir/missing.conf" })->{error}, qr/^Cannot read Log4perl configuration: No such file or directory: '\Q$dir\E\/missing.conf'$/,
         'missing configuration file');
     ok(call('cleanup_logger', { logger_id => $id })->{result}{cleaned_up}, 'cleanup_logger');
 }
@@ -118,37 +119,16 @@ like($fl, qr/^\[INFO \] Db main \S+:\d+ \d+ \d{4}-\d\d % connected/m, 'the compa
         my $c = BridgeClient->new;
         my $id = $c->call_python('logging_helper', 'init_logger', { category => 'main', level => 'DEBUG' })->{result}{logger_id};
         my $r1 = $c->call_python('logging_helper', 'log_info', { logger_id => $id, message => 'hello sysout' });
-        my $r2 = $c->call_python('logging_helper', 'log_error', { logger_id => $id, message => 'oops', filename => 'job.pl', line => 3, enhanced => 1 });
+        my $r2 = $c->call_python('logging_helper', 'log_error', { logger_id => $id, message => 'job.pl line:3: oops', filename => 'job.pl', line => 3, enhanced => 1 });
         print STDERR ($r1->{success} && $r2->{success} ? "ok\n" : "fail $r1->{error}\n")};
     open my $ph, '-|', $^X, '-e', $code or die;
     my @lines = <$ph>;
     close $ph;
     is(scalar @lines, 2, 'two lines reached the caller\'s stdout');
     like($lines[0] // '', qr{^(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{4}/\d\d/\d\d \d\d:\d\d:\d\d\|hello sysout\n$}, 'WlaLog layout');
-    like($lines[1] // '', qr{\|ERROR> job\.pl line:3: oops\n$}, 'enhanced ERROR in the sysout layout');
+    like($lines[1] // '', qr{^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\|ERROR> job\.pl line:3: oops\n$}, 'enhanced ERROR in the %d|%p> layout');
 
-    # stdout redirected to a file without O_APPEND: refused, so LogHelper's own fallback prints.
-    my $out = "$dir/clobber.out";
-    my $pid = fork // die;
-    if (!$pid) {
-        open STDOUT, '>', $out or die; open STDERR, '>', "$out.err" or die;
-        exec $^X, '-e', q{use lib "tests/perl/lib"; use BridgeClient; my $c = BridgeClient->new;
-            my $id = $c->call_python('logging_helper', 'init_logger', {})->{result}{logger_id};
-            my $r = $c->call_python('logging_helper', 'log_info', { logger_id => $id, message => 'x' });
-            print STDERR $r->{success} ? "ok\n" : "refused: $r->{error}\n"};
-    }
-    waitpid($pid, 0);
-    like(slurp("$out.err"), qr/^refused: .*without O_APPEND/, 'a non-append stdout file is refused with a clear error');
-    is(-s $out, 0, '... and not written');
-    $pid = fork // die;
-    if (!$pid) {
-        open STDOUT, '>>', $out or die;
-        exec $^X, '-e', q{use lib "tests/perl/lib"; use BridgeClient; my $c = BridgeClient->new;
-            my $id = $c->call_python('logging_helper', 'init_logger', {})->{result}{logger_id};
-            $c->call_python('logging_helper', 'log_info', { logger_id => $id, message => 'appended' })};
-    }
-    waitpid($pid, 0);
-    like(slurp($out), qr/\|appended\n$/, 'an O_APPEND stdout file (>>) is written');
+    # Files named with > and >>: tests/perl/logging_redirect.t runs real scripts both ways.
 }
 
 $d->stop;
