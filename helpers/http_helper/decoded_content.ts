@@ -136,7 +136,9 @@ export function decodedContent(body: Uint8Array, headers: readonly [string, stri
   }
   let text = encodeDecode(charset, b);
   if (text === undefined) return bytesToPerl(body);
-  if (xml) {
+  // decoded_content's `content_is_text || (my $is_xml = content_is_xml)` short-circuits: the
+  // declaration is removed for application/xml and *+xml, never for text/xml.
+  if (xml && !type.startsWith("text/")) {
     text = text.replace(/^\ufeff/, "");
     const decl = /^(\s*<\?xml[^\x00]*?\?>)/.exec(text)?.[1];
     if (decl) {

@@ -6,6 +6,8 @@
  * sequence is one U+FFFD under strict `utf-8`; lax `utf8` keeps surrogates and nonchars).
  * Latin-1 labels are the bytes; `TextDecoder` is used only for labels it does not turn into
  * windows-1252. An unknown charset returns `undefined` (Encode's "Unknown encoding").
+ * One deliberate difference: lax `utf8` decodes a sequence above U+10FFFF to a Perl character
+ * (e.g. chr(0x110000)) that neither JavaScript nor the JSON wire can hold; it becomes U+FFFD.
  */
 
 import { bytesToPerl } from "../types.ts";
@@ -128,7 +130,7 @@ export function encodeDecode(charset: string, bytes: Uint8Array): string | undef
   if (wide) return new TextDecoder(wide, { ignoreBOM: true }).decode(bytes);
   if (cs === "utf-32le" || cs === "utf-32be") return utf32(bytes, cs.endsWith("le"));
   if (cs === "utf-16" || cs === "utf-32") {
-    // Encode needs a BOM here and dies without one ("Unrecognised BOM").
+    // Encode::Unicode reads the BOM; without one (and CHECK = 0) it reads big-endian.
     const le16 = bytes[0] === 0xff && bytes[1] === 0xfe,
       be16 = bytes[0] === 0xfe && bytes[1] === 0xff;
     if (cs === "utf-16" && (le16 || be16)) {
@@ -138,7 +140,9 @@ export function encodeDecode(charset: string, bytes: Uint8Array): string | undef
     const le32 = bytes[0] === 0xff && bytes[1] === 0xfe && bytes[2] === 0 && bytes[3] === 0;
     const be32 = bytes[0] === 0 && bytes[1] === 0 && bytes[2] === 0xfe && bytes[3] === 0xff;
     if (cs === "utf-32" && (le32 || be32)) return utf32(bytes.subarray(4), le32);
-    return undefined;
+    return cs === "utf-16"
+      ? new TextDecoder("utf-16be", { ignoreBOM: true }).decode(bytes)
+      : utf32(bytes, false);
   }
   let decoder: TextDecoder;
   try {

@@ -27,7 +27,10 @@ export function blob(n: number): Uint8Array {
 const hexBytes = (hex: string) =>
   Uint8Array.from(hex.match(/[0-9a-f]{2}/gi) ?? [], (h) => parseInt(h, 16));
 
-/** `/typed?ct=…&ce=gzip|deflate|deflate-raw|…&hex=…`: those bytes, encoded, with that type. */
+/**
+ * `/typed?ct=…&ce=gzip|deflate|deflate-raw&hex=…`: those bytes, encoded, with that type;
+ * `ce_header=…` sends that Content-Encoding over the bytes as they are.
+ */
 function typed(q: URLSearchParams): Response {
   let body: Uint8Array = hexBytes(q.get("hex") ?? "");
   const ce = q.get("ce");
@@ -37,6 +40,8 @@ function typed(q: URLSearchParams): Response {
   const headers = new Headers();
   if (q.has("ct")) headers.set("content-type", q.get("ct")!);
   if (ce) headers.set("content-encoding", ce === "deflate-raw" ? "deflate" : ce);
+  // A Content-Encoding header over bytes that are NOT so encoded (corrupt or unsupported).
+  if (q.has("ce_header")) headers.set("content-encoding", q.get("ce_header")!);
   return new Response(body as Uint8Array<ArrayBuffer>, { headers });
 }
 

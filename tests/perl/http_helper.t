@@ -140,6 +140,11 @@ subtest 'failures: LWP\'s internal responses, same status lines' => sub {
         is_deeply($view->(@$r{qw(status_code status_line reason success)}),
             $view->($real->code, $real->status_line, $real->message, $real->is_success), "'$url': same as LWP")
           or diag explain [$r->{status_line}, $real->status_line];
+        # The body's first line too, without Perl's " at FILE line N." (documented difference).
+        my ($want) = split /\n/, $real->decoded_content // '';
+        $want =~ s/ at \S+ line \d+\.$// if defined $want;
+        my ($got) = split /\n/, $r->{content};
+        is($got // '', $want // '', "'$url': same first body line as LWP");
     }
     my $t0 = time;
     my $r = $http->('lwp_request', wrapper_get("$S->{silent}/", timeout => 2));
