@@ -6,6 +6,8 @@
  * Every read and write has a time limit; a silent server closes the connection, never blocks.
  */
 
+import { perlBytes } from "../types.ts";
+
 /** One SMTP reply: code and text lines. */
 export interface SmtpReply {
   readonly code: number;
@@ -22,8 +24,6 @@ export class SmtpIoError extends Error {
     this.name = "SmtpIoError";
   }
 }
-
-const enc = new TextEncoder();
 
 /** One SMTP connection. */
 export class SmtpClient {
@@ -159,7 +159,8 @@ export class SmtpClient {
   /** Sends one command line and reads its reply. */
   async command(line: string): Promise<SmtpReply> {
     this.trace?.(`C: ${line}`);
-    await this.write(enc.encode(`${line}\r\n`));
+    // Net::Cmd writes the command's bytes: a Perl byte string as is (the Perl string rule).
+    await this.write(perlBytes(`${line}\r\n`));
     return await this.readReply();
   }
 }
@@ -177,7 +178,8 @@ function netMessage(e: unknown): string {
  * first chunk. Works on bytes held in a latin1 string, like Perl's byte strings.
  */
 export function stuffChunk(line: string, last: string): { out: string; last: string } {
-  if (line === "") return { out: "", last };
+  // Net::Cmd: even an empty chunk marks the start of the data ("" → at the start of a line).
+  if (line === "") return { out: "", last: last === "" ? "\n" : last };
   if (last === "") last = "\n";
   let first = "";
   if (last === "\r") {

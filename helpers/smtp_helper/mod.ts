@@ -8,7 +8,7 @@
  */
 
 import type { HandleTable } from "../../src/handles.ts";
-import { defineHelper, failure, fn } from "../types.ts";
+import { bytesToPerl, defineHelper, failure, fn, perlBytes } from "../types.ts";
 import type { Args, CallContext } from "../types.ts";
 import {
   dataEnd,
@@ -78,20 +78,12 @@ export function smtpAddr(a: string): string {
 }
 
 /**
- * The bytes Net::SMTP would write for a Perl string. The daemon hands helpers Perl's characters
- * (a byte string "\xc3\xbc" arrives as two characters), and Net::Cmd writes characters up to
- * 0xFF as single bytes; so does this. A string with wider characters (which Net::SMTP refuses with
- * "Wide character in syswrite") is sent as UTF-8 instead.
+ * The bytes Net::SMTP would write for a Perl string (the Perl string rule, `perlBytes`): a byte
+ * string as is; a string with a wider character as its UTF-8, where Net::Cmd dies with "Wide
+ * character in syswrite" (docs/helpers/smtp_helper.md). Held one character per byte for
+ * `stuffChunk`.
  */
-function byteString(s: string): string {
-  // deno-lint-ignore no-control-regex
-  if (/^[\u0000-\u00ff]*$/.test(s)) return s;
-  const b = new TextEncoder().encode(s);
-  let out = "";
-  for (let i = 0; i < b.length; i += 8192) out += String.fromCharCode(...b.subarray(i, i + 8192));
-  return out;
-}
-const bytesOf = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
+const byteString = (s: string): string => bytesToPerl(perlBytes(s));
 
 /**
  * Runs `op` on the session under its lock. Reply errors keep the connection (as Net::SMTP does);
@@ -238,7 +230,7 @@ function datasend(args: Args, ctx: CallContext) {
     if (d !== undefined && d !== null) {
       const text = Array.isArray(d) ? d.map(String).join("") : String(d);
       const { out, last } = stuffChunk(byteString(text), s.lastCh);
-      if (out) await s.client.write(bytesOf(out));
+      if (out) await s.client.write(perlBytes(out));
       s.lastCh = last;
       s.dataBytes += out.length;
       return { success: true, bytes_sent: out.length };
@@ -247,7 +239,7 @@ function datasend(args: Args, ctx: CallContext) {
     if (s.lastCh === "") {
       return failure("Message send failed: no data to send (call datasend with the message first)");
     }
-    await s.client.write(bytesOf(dataEnd(s.lastCh)));
+    await s.client.write(perlBytes(dataEnd(s.lastCh)));
     const r = await s.client.readReply();
     s.state = "connected";
     s.sender = null;

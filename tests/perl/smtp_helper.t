@@ -78,6 +78,62 @@ subtest 'the same message through real Net::SMTP: identical DATA bytes' => sub {
     like(message_file(1, 'eml'), qr/Gr\xc3\xbc\xc3\x9fe \xe2\x9c\x93 UTF-8\r\n/, 'UTF-8 bytes arrive unchanged');
 };
 
+# Sends one message through the bridge and the same through real Net::SMTP; returns the two
+# recordings (raw DATA bytes and envelope) from the sink.
+my $seen = 2;
+sub both_ways {
+    my (%m) = @_;
+    my $id = $smtp->('new', { host => $S->{host}, port => $S->{port}, timeout => 10, localhost => $m{hello} })->{connection_id};
+    my @r = ($smtp->('mail', { connection_id => $id, sender => $m{from} }), $smtp->('to', { connection_id => $id, recipient => $m{to} }),
+        $smtp->('data', { connection_id => $id }), map({ $smtp->('datasend', { connection_id => $id, data => $_ }) } @{ $m{chunks} }),
+        $smtp->('datasend', { connection_id => $id }));
+    $smtp->('quit', { connection_id => $id });
+    my $ok = !grep { !$_->{success} } @r;
+    my $n = Net::SMTP->new($S->{host}, Port => $S->{port}, Timeout => 10, Hello => $m{hello}) or die "Net::SMTP: $@";
+    my $real_ok = $n->mail($m{from}) && $n->to($m{to}) && $n->data;
+    $real_ok &&= $n->datasend($_) for @{ $m{real_chunks} // $m{chunks} };
+    $real_ok &&= $n->dataend;
+    $n->quit;
+    my ($b, $r) = ($seen + 1, $seen + 2);
+    $seen += 2;
+    return { ok => $ok, replies => \@r, raw => message_file($b, 'raw'), env => message_file($b, 'json') },
+           { ok => $real_ok, raw => message_file($r, 'raw'), env => message_file($r, 'json') };
+}
+
+subtest 'Perl strings through both: byte strings, binary, "0", empty, wide characters' => sub {
+    my $binary = join '', map { chr } 0 .. 255;
+    my @cases = (
+        [ 'UTF-8 byte strings in envelope, hello, header and body', hello => "h\xc3\xa9llo.test", from => "J\xc3\xb6rg <j\xc3\xb6rg\@example.test>",
+          to => "\xc3\xa5sa\@example.test", chunks => ["Subject: Gr\xc3\xbc\xc3\x9fe aus Z\xc3\xbcrich\n\n", "K\xc3\xb6ln \xe2\x9c\x93\n"] ],
+        [ 'Latin-1 byte strings', hello => 'client.test', from => 'job@example.test', to => 'ops@example.test',
+          chunks => ["Subject: caf\xe9\n\n", "na\xefve r\xe9sum\xe9\n"] ],
+        [ 'binary 0..255 (CR, LF, NUL, dots, high bytes)', hello => 'client.test', from => 'job@example.test', to => 'ops@example.test',
+          chunks => ["X-Bin: yes\n\n", $binary, "\n.$binary\n"] ],
+        [ '"0" chunks', hello => 'client.test', from => 'job@example.test', to => 'ops@example.test', chunks => ['0', "\n", '0'] ],
+        [ 'an empty chunk before the data', hello => 'client.test', from => 'job@example.test', to => 'ops@example.test', chunks => ['', "x\n"] ],
+        [ 'only an empty chunk: an empty message', hello => 'client.test', from => 'job@example.test', to => 'ops@example.test', chunks => [''] ],
+        [ 'a long body (1 MiB of lines)', hello => 'client.test', from => 'job@example.test', to => 'ops@example.test',
+          chunks => [ join('', map { ($_ % 7 ? "line $_\n" : ".dot $_\r\n") } 1 .. 100_000) ] ],
+    );
+    for my $case (@cases) {
+        my ($name, %m) = @$case;
+        my ($ours, $theirs) = both_ways(%m);
+        ok($ours->{ok}, "$name: every call succeeded") or diag explain $ours->{replies};
+        ok($theirs->{ok}, "$name: Net::SMTP succeeded");
+        ok(defined $ours->{raw} && $ours->{raw} eq ($theirs->{raw} // ''), "$name: same DATA bytes as Net::SMTP (" . length($theirs->{raw} // '') . ' bytes)')
+            or diag(unpack('H*', substr($ours->{raw} // '', 0, 80)) . "\n" . unpack('H*', substr($theirs->{raw} // '', 0, 80)));
+        is($ours->{env}, $theirs->{env}, "$name: same envelope and hello as Net::SMTP");
+    }
+    # Wide characters: Net::SMTP dies in syswrite; the bridge sends their UTF-8 (the Perl string
+    # rule), which is what Net::SMTP sends for the encoded string.
+    my $wide = "Subject: \x{65e5}\x{672c} caf\x{e9}\n\nbody \x{1F600}\n";
+    my $utf8 = $wide;
+    utf8::encode($utf8);
+    my ($ours, $theirs) = both_ways(hello => 'client.test', from => 'job@example.test', to => 'ops@example.test', chunks => [$wide], real_chunks => [$utf8]);
+    ok($ours->{ok} && $theirs->{ok}, 'wide characters: both sent');
+    is($ours->{raw}, $theirs->{raw}, 'wide characters: the bridge sends the UTF-8 bytes')
+};
+
 subtest 'state errors, rejected recipient, unknown id' => sub {
     my $id = $smtp->('new', { host => "$S->{host}:$S->{port}", timeout => 10 })->{connection_id};
     is_deeply($smtp->('datasend', { connection_id => $id, data => 'x' }), { success => 0, error => 'Cannot call datasend() in state: connected' }, 'datasend before data');
