@@ -9,8 +9,8 @@
 
 import type { Dsn } from "./dsn.ts";
 
-/** A value as Perl sees it after a fetch: a string, or undef. */
-export type WireValue = string | null;
+/** A value as Perl sees it after a fetch: a string, undef, or an array ref (PostgreSQL arrays). */
+export type WireValue = string | null | WireValue[];
 
 /** A value Perl sent to bind: JSON scalars (booleans arrive as JSON::PP booleans). */
 export type BindScalar = string | number | boolean | null;
@@ -32,11 +32,29 @@ export interface ColumnMeta {
 /** Kind of an OUT/INOUT bind (`bind_param_inout` `param_type.ora_type`: 112 CLOB, 113 BLOB). */
 export type OutKind = "string" | "clob" | "blob";
 
+/** bind_param attributes: DBI's `SQL_*` type code, DBD::Pg's `pg_type`, DBD::Oracle's `ora_type`. */
+export interface BindAttr {
+  readonly sqlType?: number;
+  readonly pgType?: number;
+  readonly oraType?: number;
+}
+
+/** DBI `SQL_*` type codes that mean binary data (SQL_BLOB, SQL_BINARY, SQL_VARBINARY, SQL_LONGVARBINARY). */
+export const SQL_BINARY_TYPES: ReadonlySet<number> = new Set([30, -2, -3, -4]);
+
+/** A statement's text around its placeholders: `parts[0] ?ordinals[0] parts[1] …`. */
+export interface SqlTemplate {
+  readonly parts: readonly string[];
+  readonly ordinals: readonly number[];
+}
+
 /** One value bound to one distinct placeholder, in placeholder order. */
 export interface BoundValue {
   /** The placeholder's key: "1", "2"… for `?`/`:1`, the name (without colon) for `:name`. */
   readonly key: string;
   readonly value: BindScalar;
+  /** The bind_param attributes given for this placeholder, if any. */
+  readonly attr?: BindAttr;
   /** Set for OUT/INOUT binds. */
   readonly out?: { readonly size: number; readonly kind: OutKind };
 }
@@ -45,7 +63,11 @@ export interface BoundValue {
 export interface DriverResult {
   /** Columns of a row-returning statement, else null. */
   readonly columns: readonly ColumnMeta[] | null;
-  /** Rows changed by DML (driver count); 0 for queries. */
+  /**
+   * The count DBI gives for this statement (`$sth->execute`, or `$dbh->do` when `ExecOptions.mode`
+   * is "do"), 0 where DBI says "0E0": rows changed by DML; for queries what the DBD reports at
+   * execute (DBD::Pg: all rows, DBD::SQLite and DBD::Oracle: 0).
+   */
   readonly rowsAffected: number;
   /** Up to `max` further rows; an empty array at the end. */
   fetch(max: number): Promise<WireValue[][]>;
@@ -89,11 +111,20 @@ export function bufferedResult(
 export interface ExecOptions {
   /** Commit after the statement (DBI AutoCommit on and no begin_work in progress). */
   readonly autoCommit: boolean;
+  /** `$dbh->do` (counts as the DBD's do does) or `$sth->execute` (the default). */
+  readonly mode?: "do" | "execute";
+  /** The statement around its placeholders, for a driver that renders them per execution. */
+  readonly template?: SqlTemplate;
 }
 
 /** An open connection. Calls never overlap: the helper serialises them per connection. */
 export interface DriverConnection {
   execute(sql: string, binds: readonly BoundValue[], opts: ExecOptions): Promise<DriverResult>;
+  /**
+   * Compiles `sql` without running it, where the DBD does so at prepare (DBD::SQLite); rejects
+   * with the driver's error for bad SQL. Absent when the DBD defers to execute (DBD::Pg).
+   */
+  check?(sql: string): Promise<void>;
   commit(): Promise<void>;
   rollback(): Promise<void>;
   /** Cheap liveness check (Oracle `SELECT 1 FROM DUAL`); rejects when the connection is dead. */
@@ -128,13 +159,11 @@ export interface Driver {
   connect(req: ConnectRequest): Promise<DriverConnection>;
   /** The text Perl sees for an error from this driver (DBI errstr style). */
   errorText(err: unknown): string;
-}
-
-/** Hex of bytes, upper case (how Oracle shows RAW as text). */
-export function hexOf(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += b.toString(16).padStart(2, "0");
-  return s.toUpperCase();
+  /**
+   * The text of a failed connect as `$DBI::errstr` shows it. Without it the helper reports
+   * "Cannot connect to <target>: <errorText>".
+   */
+  connectErrorText?(err: unknown, req: ConnectRequest): string;
 }
 
 /** The message of anything thrown. */

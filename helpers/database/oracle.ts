@@ -16,7 +16,9 @@ import type {
   DriverResult,
   WireValue,
 } from "./driver.ts";
-import { hexOf, messageOf } from "./driver.ts";
+import { messageOf, SQL_BINARY_TYPES } from "./driver.ts";
+import { bytesToPerl, perlBytes, perlText } from "../types.ts";
+import { Buffer } from "node:buffer";
 
 /** An oracledb DbType object (`oracledb.DB_TYPE_NUMBER`…): `name` like "DB_TYPE_NUMBER", `num`. */
 export interface OracleDbType {
@@ -150,7 +152,8 @@ export function fetchTypeFor(
 /** A fetched value as Perl sees it. */
 export function oracleWire(v: unknown): WireValue {
   if (v === null || v === undefined) return null;
-  if (v instanceof Uint8Array) return hexOf(v);
+  // BLOB and RAW data are bytes in Perl (DBD::Oracle with LongReadLen): one character per byte.
+  if (v instanceof Uint8Array) return bytesToPerl(v);
   if (v instanceof Date) return v.toISOString().replace("T", " ").replace(/\.\d+Z$/, "");
   return String(v);
 }
@@ -170,13 +173,30 @@ function columnOf(m: OracleMeta): ColumnMeta {
   };
 }
 
+/**
+ * The value oracledb gets for an IN bind. Unverified assumptions about DBD::Oracle (no Oracle
+ * here): with an AL32UTF8 client character set it sends a Perl byte string's bytes, which the
+ * server reads as UTF-8, hence `perlText`; `ora_type` 113 (ORA_BLOB), 23/24 (RAW/LONG RAW) or a
+ * binary SQL_* type binds the raw bytes.
+ */
+function bindValue(b: BoundValue): unknown {
+  const v = b.value;
+  if (typeof v !== "string") return v;
+  const ora = b.attr?.oraType;
+  const sql = b.attr?.sqlType;
+  if (ora === 113 || ora === 23 || ora === 24 || (sql !== undefined && SQL_BINARY_TYPES.has(sql))) {
+    return Buffer.from(perlBytes(v));
+  }
+  return perlText(v);
+}
+
 /** Oracle bind: an array for `:1…:n` in order, else an object by name. */
 function bindsOf(
   api: OracleDbApi,
   binds: readonly BoundValue[],
 ): Record<string, unknown> | unknown[] {
   const one = (b: BoundValue): unknown => {
-    if (!b.out) return b.value;
+    if (!b.out) return bindValue(b);
     const type = b.out.kind === "clob" ? api.CLOB : b.out.kind === "blob" ? api.BLOB : api.STRING;
     const def: OracleBindDef = {
       dir: b.value === null ? api.BIND_OUT : api.BIND_INOUT,

@@ -1,11 +1,15 @@
 /**
  * @module
- * PostgreSQL driver on `pg` (imported on first connect). Values come back as PostgreSQL's text
- * output, as DBD::Pg returns them (dates in the session's DateStyle, numerics exact), except
- * booleans, which DBD::Pg turns into 1/0. AutoCommit off opens a transaction before the first
- * statement, as DBD::Pg does. Rows of a query are read in full at execute.
+ * PostgreSQL driver on `pg` (imported on first connect), answering as DBD::Pg 3.16 does: values
+ * as `pg_values.ts` converts them, binds sent as the Perl string's characters (DBD::Pg upgrades a
+ * byte string, so `"Z\xc3\xbcrich"` is stored as the 7 characters it holds), cut at a NUL as
+ * libpq's text parameters are, and as raw bytes for bytea binds (`{pg_type => 17}`, `SQL_BLOB`,
+ * `SQL_VARBINARY`…). Errors read as libpq prints them. AutoCommit off opens a transaction before
+ * the first statement, as DBD::Pg does. Rows of a query are read in full at execute, so execute
+ * reports the row count, as DBD::Pg's does.
  */
 
+import { Buffer } from "node:buffer";
 import type {
   BoundValue,
   ColumnMeta,
@@ -15,7 +19,11 @@ import type {
   DriverResult,
   WireValue,
 } from "./driver.ts";
-import { bufferedResult, hexOf, messageOf } from "./driver.ts";
+import { bufferedResult, messageOf, SQL_BINARY_TYPES } from "./driver.ts";
+import { perlBytes } from "../types.ts";
+import { perlNumberText } from "./perl_number.ts";
+import { isServerError, libpqConnectMessage, libpqMessage, type PgTarget } from "./pg_errors.ts";
+import { pgWireValue } from "./pg_values.ts";
 
 /** Type names of common OIDs (pg_type.typname, in format_type's spelling). */
 const PG_TYPES: Record<number, string> = {
@@ -46,6 +54,48 @@ const PG_TYPES: Record<number, string> = {
 
 /** Text parser that keeps PostgreSQL's text output (no JS Date or number conversion). */
 const RAW_TYPES = { getTypeParser: () => (v: string) => v };
+
+/** The pg type DBD::Pg declares for a bind_param SQL_* type (its types table). */
+const SQL_TO_PG: Record<number, number> = {
+  1: 1042,
+  2: 1700,
+  3: 1700,
+  4: 23,
+  5: 21,
+  6: 701,
+  7: 700,
+  8: 701,
+  9: 1082,
+  11: 1114,
+  12: 1043,
+  16: 16,
+  91: 1082,
+  93: 1114,
+  [-1]: 25,
+  [-5]: 20,
+};
+
+/** The SQL text each failed query was sent with (for libpq's LINE display), and connect targets. */
+const queryOfError = new WeakMap<object, string>();
+const targetOfError = new WeakMap<object, PgTarget>();
+
+/** The parameter type DBD::Pg declares for a bind (0: the server infers it). */
+function paramType(b: BoundValue): number {
+  if (b.attr?.pgType !== undefined) return b.attr.pgType;
+  const t = b.attr?.sqlType;
+  if (t === undefined) return 0;
+  return SQL_BINARY_TYPES.has(t) ? 17 : SQL_TO_PG[t] ?? 0;
+}
+
+/** The value DBD::Pg sends: text up to a NUL, or the raw bytes for a bytea parameter. */
+function paramValue(b: BoundValue, type: number): string | Buffer | null {
+  const v = b.value;
+  if (v === null) return null;
+  const text = typeof v === "number" ? perlNumberText(v) : String(v);
+  if (type === 17) return Buffer.from(perlBytes(text));
+  const nul = text.indexOf("\0");
+  return nul < 0 ? text : text.slice(0, nul);
+}
 
 /** Connection error codes: admin shutdown, crash, cannot connect now. */
 const LOST_CODES = new Set([
@@ -84,14 +134,6 @@ function columnOf(
   };
 }
 
-function wireOf(v: unknown, oid: number): WireValue {
-  if (v === null || v === undefined) return null;
-  if (oid === 16) return v === "t" ? "1" : "0";
-  if (oid === 17 && typeof v === "string" && v.startsWith("\\x")) return v.slice(2).toUpperCase();
-  if (v instanceof Uint8Array) return hexOf(v);
-  return typeof v === "string" ? v : String(v);
-}
-
 // deno-lint-ignore no-explicit-any
 type PgClient = any;
 
@@ -127,12 +169,22 @@ class PgConnection implements DriverConnection {
       await this.#client.query("BEGIN");
       this.#inTxn = true;
     }
-    const res = await this.#client.query({
-      text: sql,
-      values: binds.map((b) => b.value),
-      rowMode: "array",
-      types: RAW_TYPES,
-    });
+    const types = binds.map(paramType);
+    let reply;
+    try {
+      reply = await this.#client.query({
+        text: sql,
+        values: binds.map((b, i) => paramValue(b, types[i])),
+        rowMode: "array",
+        // pg sends `types` as the Parse message's parameter types and asks it for result parsers.
+        types: Object.assign(types, RAW_TYPES),
+      });
+    } catch (e) {
+      if (e && typeof e === "object") queryOfError.set(e, sql);
+      throw e;
+    }
+    // Several statements in one simple query: DBD::Pg (PQexec) reports the last one.
+    const res = Array.isArray(reply) ? reply[reply.length - 1] : reply;
     const fields: {
       name: string;
       dataTypeID: number;
@@ -142,11 +194,12 @@ class PgConnection implements DriverConnection {
     const isQuery = fields.length > 0;
     const oids = fields.map((f) => f.dataTypeID);
     const rows: WireValue[][] = isQuery
-      ? (res.rows as unknown[][]).map((r) => r.map((v, i) => wireOf(v, oids[i])))
+      ? (res.rows as unknown[][]).map((r) => r.map((v, i) => pgWireValue(v, oids[i])))
       : [];
+    // DBD::Pg's execute and do both return the row count of a query, "0E0" for DDL.
     return bufferedResult(
       isQuery ? fields.map(columnOf) : null,
-      isQuery ? 0 : (res.rowCount ?? 0),
+      isQuery ? rows.length : (res.rowCount ?? 0),
       rows,
       binds,
     );
@@ -201,16 +254,20 @@ export const postgresDriver: Driver = {
     try {
       await client.connect();
     } catch (e) {
+      const address = client.connection?.stream?.remoteAddress;
+      if (e && typeof e === "object") targetOfError.set(e, { host, port, address });
       await client.end().catch(() => {});
       throw e;
     }
     return new PgConnection(client);
   },
   errorText(err: unknown): string {
-    const e = err as { severity?: string; message?: string; code?: string };
-    if (e && typeof e === "object" && e.severity && e.message) {
-      return `${e.severity}:  ${e.message}`;
-    }
+    if (isServerError(err)) return libpqMessage(err, queryOfError.get(err as object));
     return messageOf(err);
+  },
+  connectErrorText(err: unknown, req: ConnectRequest): string {
+    const t = err && typeof err === "object" ? targetOfError.get(err) : undefined;
+    const d = req.dsn.driver === "pg" ? req.dsn : undefined;
+    return libpqConnectMessage(err, t ?? { host: d?.host ?? "", port: d?.port ?? 5432 });
   },
 };

@@ -7,7 +7,7 @@
  * bind_param, do_statement).
  */
 
-import type { BindScalar, BoundValue, OutKind } from "./driver.ts";
+import type { BindAttr, BindScalar, BoundValue, OutKind, SqlTemplate } from "./driver.ts";
 
 /** SQL with its placeholders rewritten, and the distinct placeholder keys in order. */
 export interface CompiledSql {
@@ -16,6 +16,8 @@ export interface CompiledSql {
   readonly keys: readonly string[];
   /** True when any placeholder was `:name`. */
   readonly named: boolean;
+  /** The SQL around the placeholders and their ordinals, for drivers that render per execution. */
+  readonly template: SqlTemplate;
 }
 
 const IDENT_START = /[A-Za-z_]/;
@@ -30,6 +32,17 @@ export function compileSql(
   let named = false;
   let out = "";
   let qmarks = 0;
+  const parts: string[] = [];
+  const ordinals: number[] = [];
+  let partStart = 0;
+  const place = (key: string): string => {
+    const ordinal = ordinalOf(key);
+    parts.push(out.slice(partStart));
+    ordinals.push(ordinal);
+    const rendered = render(ordinal, key);
+    partStart = out.length + rendered.length;
+    return rendered;
+  };
   const ordinalOf = (key: string): number => {
     const i = keys.indexOf(key);
     if (i >= 0) return i + 1;
@@ -62,7 +75,7 @@ export function compileSql(
       i = stop;
     } else if (c === "?") {
       qmarks++;
-      out += render(ordinalOf(String(qmarks)), String(qmarks));
+      out += place(String(qmarks));
       i++;
     } else if (c === ":" && next === ":") {
       out += "::";
@@ -71,7 +84,7 @@ export function compileSql(
       let j = i + 1;
       while (j < sql.length && /[0-9]/.test(sql[j])) j++;
       const key = String(Number(sql.slice(i + 1, j)));
-      out += render(ordinalOf(key), key);
+      out += place(key);
       i = j;
     } else if (
       c === ":" && next !== undefined && IDENT_START.test(next) &&
@@ -81,14 +94,15 @@ export function compileSql(
       while (j < sql.length && IDENT.test(sql[j])) j++;
       const key = sql.slice(i + 1, j).toLowerCase();
       named = true;
-      out += render(ordinalOf(key), key);
+      out += place(key);
       i = j;
     } else {
       out += c;
       i++;
     }
   }
-  return { text: out, keys, named };
+  parts.push(out.slice(partStart));
+  return { text: out, keys, named, template: { parts, ordinals } };
 }
 
 /** Index just past the closing quote (doubled quotes are escapes). */
@@ -127,6 +141,27 @@ export function toBindScalar(v: unknown): BindScalar {
   return JSON.stringify(v);
 }
 
+/**
+ * The attributes of a bind_param as the wrapper sends them (`attr`): DBI's `SQL_*` type as a bare
+ * number or `{TYPE => n}`, or a driver's own `{pg_type => n}` / `{ora_type => n}`.
+ */
+export function toBindAttr(attr: unknown): BindAttr | undefined {
+  if (typeof attr === "number" || (typeof attr === "string" && /^-?[0-9]+$/.test(attr))) {
+    return { sqlType: Number(attr) };
+  }
+  if (!attr || typeof attr !== "object" || Array.isArray(attr)) return undefined;
+  const o = attr as Record<string, unknown>;
+  const num = (v: unknown) =>
+    typeof v === "number" || (typeof v === "string" && /^-?[0-9]+$/.test(v))
+      ? Number(v)
+      : undefined;
+  const out: { sqlType?: number; pgType?: number; oraType?: number } = {};
+  if (num(o.TYPE) !== undefined) out.sqlType = num(o.TYPE);
+  if (num(o.pg_type) !== undefined) out.pgType = num(o.pg_type);
+  if (num(o.ora_type) !== undefined) out.oraType = num(o.ora_type);
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
 /** An OUT/INOUT bind registered with bind_param_inout. */
 export interface OutBindSpec {
   readonly initial: BindScalar;
@@ -144,10 +179,15 @@ export function resolveBinds(
   positional: readonly BindScalar[],
   named: ReadonlyMap<string, BindScalar>,
   outs: ReadonlyMap<string, OutBindSpec> = new Map(),
+  attrs: ReadonlyMap<string, BindAttr> = new Map(),
 ): BoundValue[] | string {
+  const withAttr = (b: BoundValue): BoundValue => {
+    const attr = attrs.get(b.key);
+    return attr ? { ...b, attr } : b;
+  };
   if (compiled.keys.length === 0) {
     // No placeholders we know: pass values through (PostgreSQL `$1`); the server checks them.
-    return positional.map((value, i) => ({ key: String(i + 1), value }));
+    return positional.map((value, i) => withAttr({ key: String(i + 1), value }));
   }
   const positionalKeys = compiled.keys.filter((k) => /^[0-9]+$/.test(k)).length;
   if (
@@ -178,7 +218,7 @@ export function resolveBinds(
       const label = /^[0-9]+$/.test(key) ? `placeholder ${key}` : `placeholder :${key}`;
       return `No value bound for ${label} (${compiled.keys.length} placeholders, ${positional.length} values given)`;
     }
-    bound.push({ key, value });
+    bound.push(withAttr({ key, value }));
   }
   return bound;
 }

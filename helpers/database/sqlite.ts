@@ -1,39 +1,44 @@
 /**
  * @module
- * SQLite driver on `node:sqlite` (`DatabaseSync`). Integers are read as BigInt so none lose
- * precision, and every value reaches Perl as a string (blobs as upper-case hex). Column types are
- * the declared types, as DBD::SQLite reports them. AutoCommit off opens a transaction before the
- * first statement. The file name is resolved against the caller's cwd.
+ * SQLite driver on `node:sqlite` (`DatabaseSync`), answering as DBD::SQLite 1.72 does without
+ * `sqlite_unicode`: binds are TEXT holding the Perl string's bytes (`perlBytes`, see
+ * `sqlite_binds.ts`), SQL_BLOB binds are BLOBs, SQL_INTEGER/SQL_DOUBLE binds numbers; TEXT and
+ * BLOB results come back as their bytes (`bytesToPerl`), integers in full, reals as Perl prints
+ * them ("0.3"). Statements compile at prepare, so bad SQL fails there. Counts follow DBD::SQLite:
+ * a query's execute says "0E0", DML the rows changed, and a `do` without bind values (which
+ * DBD::SQLite runs through sqlite3_exec) SQLite's changes() of the last DML. Column types are the
+ * declared types. AutoCommit off opens a transaction before the first statement. The file name is
+ * resolved against the caller's cwd.
  */
 
 import type {
-  BindScalar,
   BoundValue,
   ColumnMeta,
   ConnectRequest,
   Driver,
   DriverConnection,
   DriverResult,
+  ExecOptions,
   WireValue,
 } from "./driver.ts";
-import { bufferedResult, hexOf, messageOf } from "./driver.ts";
+import { bufferedResult, messageOf } from "./driver.ts";
+import { bindSql, readSql, sqliteBind, sqliteResult } from "./sqlite_binds.ts";
 
 type SqliteModule = typeof import("node:sqlite");
 type Database = InstanceType<SqliteModule["DatabaseSync"]>;
+type Statement = ReturnType<Database["prepare"]>;
+
+/** SQLite's message for SQLITE_CANTOPEN, which node:sqlite follows with ": <path>". */
+const CANTOPEN = "unable to open database file";
 
 /** How long a statement waits for another connection's write lock (DBD::SQLite: 30 s). */
 const BUSY_WAIT_MS = 30_000;
 
-function wireOf(v: unknown): WireValue {
-  if (v === null || v === undefined) return null;
-  if (v instanceof Uint8Array) return hexOf(v);
-  return String(v);
-}
-
-function bindOf(v: BindScalar): string | number | bigint | null {
-  if (typeof v === "boolean") return v ? 1 : 0;
-  if (typeof v === "number" && Number.isInteger(v)) return BigInt(v);
-  return v;
+/** setReturnArrays exists at runtime (Node 24 API) but not in Deno's type declarations. */
+function arrays(stmt: Statement): Statement {
+  (stmt as unknown as { setReturnArrays(on: boolean): void }).setReturnArrays(true);
+  stmt.setReadBigInts(true);
+  return stmt;
 }
 
 class SqliteConnection implements DriverConnection {
@@ -48,6 +53,12 @@ class SqliteConnection implements DriverConnection {
     return this.lost !== undefined;
   }
 
+  check(sql: string): Promise<void> {
+    if (this.lost) return Promise.reject(new Error(`database is closed (${this.lost})`));
+    this.#db.prepare(sql);
+    return Promise.resolve();
+  }
+
   /**
    * Runs the statement, retrying while another connection holds the write lock. The wait is
    * asynchronous (busy_timeout would block the helper thread), up to DBD::SQLite's 30 s.
@@ -55,7 +66,7 @@ class SqliteConnection implements DriverConnection {
   async execute(
     sql: string,
     binds: readonly BoundValue[],
-    opts: { autoCommit: boolean },
+    opts: ExecOptions,
   ): Promise<DriverResult> {
     const deadline = Date.now() + BUSY_WAIT_MS;
     for (let pause = 2;; pause = Math.min(pause * 2, 100)) {
@@ -71,35 +82,40 @@ class SqliteConnection implements DriverConnection {
     }
   }
 
-  #execute(sql: string, binds: readonly BoundValue[], opts: { autoCommit: boolean }): DriverResult {
+  #execute(sql: string, binds: readonly BoundValue[], opts: ExecOptions): DriverResult {
     if (this.lost) throw new Error(`database is closed (${this.lost})`);
     if (!opts.autoCommit && !this.#db.isTransaction) this.#db.exec("BEGIN");
-    const stmt = this.#db.prepare(sql);
-    const values = binds.map((b) => bindOf(b.value));
+    const values = binds.map(sqliteBind);
+    const text = opts.template ? bindSql(opts.template, values) : sql;
+    const stmt = this.#db.prepare(text);
     const cols = stmt.columns();
-    let rows: WireValue[][] = [];
-    let changes = 0;
-    if (cols.length > 0) {
-      stmt.setReadBigInts(true);
-      // setReturnArrays exists at runtime (Node 24 API) but not in Deno's type declarations.
-      (stmt as unknown as { setReturnArrays(on: boolean): void }).setReturnArrays(true);
-      rows = (stmt.all(...values) as unknown as unknown[][]).map((r) => r.map(wireOf));
-    } else {
-      changes = Number(stmt.run(...values).changes);
+    if (cols.length === 0) {
+      const changes = Number(stmt.run(...values.map((v) => v.value)).changes);
+      return bufferedResult(null, changes, [], binds);
     }
-    const columns: ColumnMeta[] | null = cols.length > 0
-      ? cols.map((c) => ({
-        name: c.name,
-        type: c.type ?? null,
-        type_code: null,
-        display_size: null,
-        internal_size: null,
-        precision: null,
-        scale: null,
-        nullable: null,
-      }))
-      : null;
-    return bufferedResult(columns, changes, rows, binds);
+    let rows: WireValue[][];
+    const wrapped = this.#prepareOrUndefined(readSql(text, cols.length));
+    if (wrapped) {
+      const raw = arrays(wrapped).all(...values.map((v) => v.value)) as unknown as unknown[][];
+      rows = raw.map((r) => cols.map((_, i) => sqliteResult(r[2 * i], r[2 * i + 1])));
+    } else {
+      // Not wrappable (PRAGMA, RETURNING…): text comes back through node:sqlite's UTF-8 decoding.
+      const raw = arrays(stmt).all(...values.map((v) => v.value)) as unknown as unknown[][];
+      rows = raw.map((r) => r.map((v) => sqliteResult(v, undefined)));
+    }
+    // DBD::SQLite: execute of a query says "0E0"; do without binds (sqlite3_exec) says changes().
+    const count = opts.mode === "do" && binds.length === 0
+      ? Number((this.#db.prepare("SELECT changes()").get() as Record<string, unknown>)["changes()"])
+      : 0;
+    return bufferedResult(cols.map(columnOf), count, rows, binds);
+  }
+
+  #prepareOrUndefined(sql: string): Statement | undefined {
+    try {
+      return this.#db.prepare(sql);
+    } catch {
+      return undefined;
+    }
   }
 
   commit(): Promise<void> {
@@ -127,6 +143,19 @@ class SqliteConnection implements DriverConnection {
   }
 }
 
+function columnOf(c: { name: string; type: string | null }): ColumnMeta {
+  return {
+    name: c.name,
+    type: c.type ?? null,
+    type_code: null,
+    display_size: null,
+    internal_size: null,
+    precision: null,
+    scale: null,
+    nullable: null,
+  };
+}
+
 /** The SQLite driver. */
 export const sqliteDriver: Driver = {
   dbType: "sqlite",
@@ -140,4 +169,10 @@ export const sqliteDriver: Driver = {
     return new SqliteConnection(db);
   },
   errorText: (err: unknown) => messageOf(err),
+  // DBI->connect's errstr is SQLite's own text ("unable to open database file"); node:sqlite
+  // appends the path to that one.
+  connectErrorText(err: unknown): string {
+    const m = messageOf(err);
+    return m.startsWith(CANTOPEN) ? CANTOPEN : m;
+  },
 };

@@ -31,6 +31,19 @@ export interface ContractTarget {
   readonly singleWriter?: boolean;
   /** The password is checked (false for SQLite). */
   readonly checksPassword: boolean;
+  /** What a wrong password's error starts with (`$DBI::errstr` of the DBD). */
+  readonly wrongPassword?: RegExp;
+  /**
+   * The counts DBI gives for a query: `$sth->execute` ("rows": DBD::Pg's row count, "zero":
+   * "0E0"), and `$dbh->do` without binds ("changes": DBD::SQLite's sqlite3_changes() of the last
+   * DML, here 2).
+   */
+  readonly queryCounts: {
+    readonly execute: "rows" | "zero";
+    readonly do: "rows" | "zero" | "changes";
+  };
+  /** Bad SQL fails at prepare, as DBD::SQLite's prepare does (DBD::Pg defers it to execute). */
+  readonly prepareChecks: boolean;
   /** Drops every server session of the test user (pg_terminate_backend), if the target can. */
   readonly killSessions?: () => Promise<void>;
   /** Called once at the end. */
@@ -120,6 +133,8 @@ export function runDatabaseContract(name: string, makeTarget: () => Promise<Cont
           ]);
           assert.deepEqual(r, { success: true, rows_affected: 1 });
         }
+        const none = await query(cid, "UPDATE items SET name = name WHERE id > ?", [99]);
+        assert.equal(none.rows_affected, "0E0", "DBI's do says zero-but-true");
         const u = await query(cid, "UPDATE items SET name = name WHERE id > ?", [1]);
         assert.equal(u.rows_affected, 2);
       });
@@ -129,7 +144,11 @@ export function runDatabaseContract(name: string, makeTarget: () => Promise<Cont
         async () => {
           const r = await query(cid, "SELECT id, name FROM items ORDER BY id");
           assert.deepEqual(r.rows, [["1", "apple"], ["2", "pear"], ["3", "plum"]]);
-          assert.equal(r.rows_affected, 3);
+          const want = { rows: 3, zero: "0E0", changes: 2 }[target.queryCounts.do];
+          assert.equal(r.rows_affected, want, "rows_affected is what $dbh->do returns");
+          const ddl = await query(cid, "CREATE TABLE ddl_probe (x INTEGER)");
+          assert.equal(ddl.rows_affected, target.queryCounts.do === "changes" ? 2 : "0E0");
+          await query(cid, "DROP TABLE ddl_probe");
           assert.deepEqual((r.column_info as R).names, [col("id"), col("name")]);
           const ei = await call("execute_immediate", {
             connection_id: cid,
@@ -140,7 +159,7 @@ export function runDatabaseContract(name: string, makeTarget: () => Promise<Cont
       );
 
       await t.step(
-        "execute_statement() peeks: rows_affected 1 with data, 0 without; column_info",
+        "execute_statement() reports the DBD's execute count for a query; column_info",
         async () => {
           const { e } = await prepareExec(
             cid,
@@ -148,7 +167,7 @@ export function runDatabaseContract(name: string, makeTarget: () => Promise<Cont
             [1],
           );
           assert.equal(e.success, true, String(e.error));
-          assert.equal(e.rows_affected, 1);
+          assert.equal(e.rows_affected, target.queryCounts.execute === "rows" ? 3 : 0);
           const ci = e.column_info as R;
           assert.equal(ci.count, 3);
           assert.deepEqual(ci.names, [col("id"), col("name"), col("price")]);
@@ -324,9 +343,22 @@ export function runDatabaseContract(name: string, makeTarget: () => Promise<Cont
       });
 
       await t.step("errors are returned, recorded for get_*_error, and never thrown", async () => {
-        const { sid, e } = await prepareExec(cid, "SELECT * FROM no_such_table");
+        const p = await call("prepare", { connection_id: cid, sql: "SELECT * FROM no_such_table" });
+        if (target.prepareChecks) {
+          assert.equal(p.success, false, "bad SQL fails at prepare");
+          assert.match(p.error as string, /no such table: no_such_table/);
+          assert.equal(
+            (await call("get_connection_error", { connection_id: cid })).errstr,
+            p.error,
+          );
+        }
+        const { sid, e } = await prepareExec(
+          cid,
+          target.prepareChecks ? "SELECT * FROM items WHERE id = ?" : "SELECT * FROM no_such_table",
+          target.prepareChecks ? [1, 2] : [],
+        );
         assert.equal(e.success, false);
-        assert.match(e.error as string, /no_such_table|does not exist/i);
+        assert.match(e.error as string, /no_such_table|does not exist|bind variables/i);
         const se = await call("get_statement_error", { statement_id: sid });
         assert.equal(se.success, true);
         assert.equal(se.errstr, e.error);
@@ -482,7 +514,7 @@ export function runDatabaseContract(name: string, makeTarget: () => Promise<Cont
             password: secret,
           });
           assert.equal(r.success, false);
-          assert.match(r.error as string, /^Cannot connect to /);
+          assert.match(r.error as string, target.wrongPassword ?? /^Cannot connect to /);
           assert.ok(!(r.error as string).includes(secret), r.error as string);
           assert.ok(!tc.logs.join("\n").includes(secret));
           assert.ok(!tc.logs.join("\n").includes(target.password));

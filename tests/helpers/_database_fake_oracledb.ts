@@ -128,7 +128,9 @@ export function createFakeOracle(dir: string, password = "tiger"): FakeOracle {
         if (!this.db.isTransaction) this.db.exec("BEGIN");
         const r = stmt.run(plain);
         if (options.autoCommit) this.db.exec("COMMIT");
-        return { rowsAffected: Number(r.changes) };
+        // oracledb reports rowsAffected for DML only (SQLite's changes() is stale after DDL).
+        const dml = /^\s*(INSERT|UPDATE|DELETE|MERGE)\b/i.test(sql);
+        return { rowsAffected: dml ? Number(r.changes) : undefined };
       }
       (stmt as unknown as { setReturnArrays(on: boolean): void }).setReturnArrays(true);
       const rows = stmt.all(plain) as unknown as unknown[][];
