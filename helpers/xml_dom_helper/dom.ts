@@ -8,6 +8,7 @@
 import { DOMParser } from "@xmldom/xmldom";
 import type { Document, Node } from "@xmldom/xmldom";
 import { documentFromPerl } from "./document_bytes.ts";
+import { expandEntities, subsetText } from "./entities.ts";
 
 export const ELEMENT_NODE = 1;
 export const ATTRIBUTE_NODE = 2;
@@ -52,6 +53,8 @@ function declOf(data: string): XmlDecl {
 export function parseXml(text: string): ParseOutcome {
   const source = text.startsWith("\uFEFF") ? text.slice(1) : text;
   if (source.trim() === "") return { ok: false, error: "Cannot parse XML: the document is empty" };
+  const expanded = expandEntities(source);
+  if (!expanded.ok) return { ok: false, error: `Cannot parse XML: ${expanded.error}` };
   let doc: Document;
   try {
     const parser = new DOMParser({
@@ -59,7 +62,7 @@ export function parseXml(text: string): ParseOutcome {
         if (level !== "warning") throw new SyntaxError(message);
       },
     });
-    doc = parser.parseFromString(source, "text/xml");
+    doc = parser.parseFromString(expanded.text, "text/xml");
   } catch (err) {
     const e = err as Error & { locator?: { lineNumber?: number; columnNumber?: number } };
     const cause = e.cause instanceof Error ? e.cause.message : e.message;
@@ -78,6 +81,8 @@ export function parseXml(text: string): ParseOutcome {
     }
   }
   if (!doc.documentElement) return { ok: false, error: "Cannot parse XML: no root element" };
+  const doctype = doc.doctype as unknown as { internalSubset?: string } | null;
+  if (doctype && expanded.decls.length > 0) doctype.internalSubset = subsetText(expanded.decls);
   mergeText(doc);
   return { ok: true, value: { doc, decl } };
 }
@@ -228,9 +233,11 @@ function write(node: Node, out: string[], decl?: XmlDecl): void {
         systemId?: string;
         internalSubset?: string;
       };
+      // xmldom keeps the literals' quotes; XML::DOM prints them double-quoted.
+      const unquote = (v: string | undefined) => (v ?? "").replace(/^(["'])([\s\S]*)\1$/, "$2");
       let s = `<!DOCTYPE ${dt.name}`;
-      if (dt.publicId) s += ` PUBLIC "${dt.publicId}" "${dt.systemId ?? ""}"`;
-      else if (dt.systemId) s += ` SYSTEM "${dt.systemId}"`;
+      if (dt.publicId) s += ` PUBLIC "${unquote(dt.publicId)}" "${unquote(dt.systemId)}"`;
+      else if (dt.systemId) s += ` SYSTEM "${unquote(dt.systemId)}"`;
       if (dt.internalSubset) s += ` [${dt.internalSubset}]`;
       out.push(`${s}>`);
       return;

@@ -14,6 +14,7 @@
 import { DOMParser } from "@xmldom/xmldom";
 import type { Attr, Element, Node } from "@xmldom/xmldom";
 import type { KeyAttrMap, Options } from "./options.ts";
+import { expandEntities } from "../xml_dom_helper/entities.ts";
 import { XmlSimpleError } from "./options.ts";
 import { isBlank, normaliseSpace, truthy } from "./text.ts";
 
@@ -56,7 +57,9 @@ export function parseDocument(text: string): Element {
         throw new SyntaxError(message);
       },
     });
-    const doc = parser.parseFromString(source, "text/xml");
+    const expanded = expandEntities(source);
+    if (!expanded.ok) throw new SyntaxError(expanded.error);
+    const doc = parser.parseFromString(expanded.text, "text/xml");
     if (!doc.documentElement) throw new SyntaxError("no root element");
     return doc.documentElement;
   } catch (err) {

@@ -1,0 +1,158 @@
+/**
+ * @module
+ * Internal general entities (`<!DOCTYPE r [<!ENTITY e "val">]>`), which expat and libxml expand
+ * and xmldom rejects ("entity not found"). `expandEntities` reads the internal subset's ENTITY
+ * declarations (character references in a literal are replaced when it is read, as XML 1.0 §4.5
+ * says) and substitutes `&name;` in the document body outside comments, CDATA sections and
+ * processing instructions; the replacement text is expanded again, so it may hold markup and
+ * other entities. Recursion and amplification are bounded (expat's own limits: 100× the input
+ * once past 8 MiB). `subsetLines` gives the declarations the way XML::DOM's `toString` prints the
+ * internal subset.
+ */
+
+/** One declaration of the internal subset, in source order. */
+export interface SubsetDecl {
+  readonly kind: "ENTITY" | "ELEMENT" | "ATTLIST" | "NOTATION";
+  /** The declaration as XML::DOM prints it (without the leading space). */
+  readonly text: string;
+}
+
+/** The expanded document text and the internal subset's declarations. */
+export type Expanded =
+  | { ok: true; text: string; decls: readonly SubsetDecl[] }
+  | { ok: false; error: string };
+
+const NAME = "[\\p{L}_:][\\p{L}\\p{N}_.:\\-\\u00B7]*";
+const DECL = new RegExp(
+  `<!(ENTITY|ELEMENT|ATTLIST|NOTATION)\\s+((?:"[^"]*"|'[^']*'|[^"'>])*)>|<!--[\\s\\S]*?-->|<\\?[\\s\\S]*?\\?>`,
+  "gu",
+);
+const ENTITY_BODY = new RegExp(
+  `^(%\\s+)?(${NAME})\\s+(?:("[^"]*"|'[^']*')|(SYSTEM|PUBLIC)\\s+((?:"[^"]*"|'[^']*')(?:\\s+(?:"[^"]*"|'[^']*'))?)(?:\\s+NDATA\\s+(${NAME}))?)\\s*$`,
+  "u",
+);
+const BODY_TOKEN = new RegExp(
+  `<!--[\\s\\S]*?-->|<!\\[CDATA\\[[\\s\\S]*?\\]\\]>|<\\?[\\s\\S]*?\\?>|&(${NAME});`,
+  "gu",
+);
+const MAX_DEPTH = 40;
+const AMPLIFICATION_START = 8 * 1024 * 1024;
+const AMPLIFICATION_FACTOR = 100;
+
+/** Where the DOCTYPE's internal subset is: `[start, end)` inside the brackets, and the `>`. */
+function findSubset(text: string): { start: number; end: number; close: number } | null {
+  const m = /<!DOCTYPE\s/.exec(text);
+  if (!m) return null;
+  let i = m.index + m[0].length;
+  let quote = "";
+  for (; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quote) {
+      if (ch === quote) quote = "";
+    } else if (ch === '"' || ch === "'") quote = ch;
+    else if (ch === ">") return null;
+    else if (ch === "[") break;
+  }
+  const start = i + 1;
+  quote = "";
+  for (i = start; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quote) {
+      if (ch === quote) quote = "";
+    } else if (ch === '"' || ch === "'") quote = ch;
+    else if (text.startsWith("<!--", i)) {
+      const e = text.indexOf("-->", i + 4);
+      if (e < 0) return null;
+      i = e + 2;
+    } else if (ch === "]") {
+      const close = text.indexOf(">", i);
+      return close < 0 ? null : { start, end: i, close };
+    }
+  }
+  return null;
+}
+
+function charRefs(s: string): string {
+  return s.replace(/&#(?:x([0-9A-Fa-f]+)|([0-9]+));/g, (whole, hex, dec) => {
+    const cp = hex !== undefined ? Number.parseInt(hex, 16) : Number.parseInt(dec, 10);
+    return cp > 0 && cp <= 0x10ffff ? String.fromCodePoint(cp) : whole;
+  });
+}
+
+/** XML::DOM quotes a literal with `"` unless it holds one. */
+function quoted(v: string): string {
+  return v.includes('"') ? `'${v}'` : `"${v}"`;
+}
+
+/** Expands the document's internal general entities; text without any is returned unchanged. */
+export function expandEntities(text: string): Expanded {
+  const where = findSubset(text);
+  if (!where) return { ok: true, text, decls: [] };
+  const subset = text.slice(where.start, where.end);
+  const entities = new Map<string, string>();
+  const entityDecls: SubsetDecl[] = [];
+  const elementDecls: SubsetDecl[] = [];
+  const attlistDecls: SubsetDecl[] = [];
+  for (const m of subset.matchAll(DECL)) {
+    if (!m[1]) continue; // a comment or PI
+    const kind = m[1] as SubsetDecl["kind"];
+    const body = m[2]!.trim().replace(/\s+/g, " ");
+    if (kind !== "ENTITY") {
+      // XML::DOM prints ATTLIST default values single-quoted.
+      if (kind === "ATTLIST") {
+        attlistDecls.push({ kind, text: `<!${kind} ${body.replace(/"([^"']*)"/g, "'$1'")}>` });
+      } else elementDecls.push({ kind, text: `<!${kind} ${body}>` });
+      continue;
+    }
+    const e = ENTITY_BODY.exec(m[2]!.trim());
+    if (!e) return { ok: false, error: `syntax error in the DOCTYPE: <!ENTITY ${body}>` };
+    const [, percent, name, literal, ext, ids, ndata] = e;
+    if (literal !== undefined) {
+      const value = charRefs(literal.slice(1, -1));
+      // The first declaration binds (XML 1.0 §4.2).
+      if (!percent && !entities.has(name!)) entities.set(name!, value);
+      entityDecls.push({ kind, text: `<!ENTITY ${percent ? "% " : ""}${name} ${quoted(value)}>` });
+    } else {
+      const lits = ids!.match(/"[^"]*"|'[^']*'/g)!.map((l) => quoted(l.slice(1, -1)));
+      entityDecls.push({
+        kind,
+        text: `<!ENTITY ${percent ? "% " : ""}${name} ${ext} ${lits.join(" ")}${
+          ndata ? ` NDATA ${ndata}` : ""
+        }>`,
+      });
+    }
+  }
+  const decls = [...entityDecls, ...elementDecls, ...attlistDecls];
+  if (entities.size === 0) return { ok: true, text, decls };
+
+  const limit = Math.max(AMPLIFICATION_START, text.length * AMPLIFICATION_FACTOR);
+  let produced = 0;
+  const expand = (s: string, depth: number, open: ReadonlySet<string>): string =>
+    s.replace(BODY_TOKEN, (whole, name: string | undefined) => {
+      if (name === undefined || !entities.has(name)) return whole;
+      if (open.has(name)) throw new EntityError(`recursive entity reference: &${name};`);
+      if (depth >= MAX_DEPTH) throw new EntityError(`entity nesting deeper than ${MAX_DEPTH}`);
+      const out = expand(entities.get(name)!, depth + 1, new Set([...open, name]));
+      produced += out.length;
+      if (produced > limit) {
+        throw new EntityError(
+          "limit on input amplification factor (from DTD and entities) breached",
+        );
+      }
+      return out;
+    });
+  try {
+    const head = text.slice(0, where.close + 1);
+    return { ok: true, text: head + expand(text.slice(where.close + 1), 0, new Set()), decls };
+  } catch (err) {
+    if (err instanceof EntityError) return { ok: false, error: err.message };
+    throw err;
+  }
+}
+
+class EntityError extends Error {}
+
+/** The internal subset as XML::DOM's `toString` prints it: one declaration per line. */
+export function subsetText(decls: readonly SubsetDecl[]): string {
+  return "\n" + decls.map((d) => ` ${d.text}\n`).join("");
+}
