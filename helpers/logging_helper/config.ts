@@ -16,6 +16,8 @@ export type AppenderSpec =
     readonly threshold?: string;
     /** `utf8 = 1`: the file has a :utf8 layer (every character goes out as UTF-8). */
     readonly utf8?: boolean;
+    /** false when the layout sets `message_chomp_before_newline = 0`. */
+    readonly chomp?: boolean;
   }
   | {
     readonly kind: "screen";
@@ -26,6 +28,7 @@ export type AppenderSpec =
     readonly utf8?: boolean;
     /** `autoflush = 1`: STDOUT is not block-buffered. */
     readonly autoflush?: boolean;
+    readonly chomp?: boolean;
   };
 
 /** What a category gets from a configuration. */
@@ -48,6 +51,14 @@ export function parseProperties(text: string): Map<string, string> {
   return out;
 }
 
+/** PatternLayout's `message_chomp_before_newline` (default 1). */
+function layoutChomps(props: Map<string, string>, base: string): boolean {
+  // SimpleLayout is not a PatternLayout: it never chomps.
+  if (/SimpleLayout$/.test(props.get(`${base}.layout`) ?? "SimpleLayout")) return false;
+  const v = props.get(`${base}.layout.message_chomp_before_newline`);
+  return v === undefined || !/^(0|false|)$/i.test(v);
+}
+
 function layoutPattern(props: Map<string, string>, base: string): string {
   const layout = props.get(`${base}.layout`) ?? "Log::Log4perl::Layout::SimpleLayout";
   if (/SimpleLayout$/.test(layout)) return "%p - %m%n";
@@ -60,6 +71,7 @@ function appenderOf(props: Map<string, string>, name: string): AppenderSpec | st
   if (!cls) return `Appender ${name} is not defined in the Log4perl configuration`;
   const pattern = layoutPattern(props, base);
   const threshold = props.get(`${base}.Threshold`);
+  const chomp = layoutChomps(props, base) ? {} : { chomp: false };
   const flag = (k: string) => !/^(0|false|)$/i.test(props.get(`${base}.${k}`) ?? "");
   if (/Appender::File$/.test(cls)) {
     const filename = props.get(`${base}.filename`);
@@ -72,6 +84,7 @@ function appenderOf(props: Map<string, string>, name: string): AppenderSpec | st
       mode: mode === "write" || mode === "clobber" ? "write" : "append",
       pattern,
       utf8: flag("utf8"),
+      ...chomp,
       ...(threshold ? { threshold } : {}),
     };
   }
@@ -84,6 +97,7 @@ function appenderOf(props: Map<string, string>, name: string): AppenderSpec | st
       pattern,
       utf8: flag("utf8"),
       autoflush: flag("autoflush"),
+      ...chomp,
       ...(threshold ? { threshold } : {}),
     };
   }

@@ -125,8 +125,14 @@ function lastParts(s: string, n: string | undefined, sep: RegExp, join: string):
   return parts.slice(-Number(n)).join(join);
 }
 
-/** Renders a Log4perl ConversionPattern for one event. */
-export function renderPattern(pattern: string, e: LogEvent): string {
+/**
+ * Renders a Log4perl ConversionPattern for one event. As PatternLayout's default
+ * `message_chomp_before_newline`, a pattern with `%m%n` drops one trailing newline of the
+ * message (so a message ending in "\n" is not followed by an empty line); `%m{chomp}` always does.
+ */
+export function renderPattern(pattern: string, e: LogEvent, chompBeforeNewline = true): string {
+  const chomp = (m: string) => (m.endsWith("\n") ? m.slice(0, -1) : m);
+  const message = chompBeforeNewline && pattern.includes("%m%n") ? chomp(e.message) : e.message;
   return pattern.replace(
     /%(-?\d+)?(?:\.(\d+))?([a-zA-Z%])(?:\{([^}]*)\})?/g,
     (
@@ -139,7 +145,7 @@ export function renderPattern(pattern: string, e: LogEvent): string {
       let s: string;
       switch (conv) {
         case "m":
-          s = e.message;
+          s = arg === "chomp" ? chomp(message) : message;
           break;
         case "n":
           s = "\n";
@@ -159,7 +165,7 @@ export function renderPattern(pattern: string, e: LogEvent): string {
           break;
         }
         case "F":
-          s = e.filename;
+          s = lastParts(e.filename, arg, /\//, "/");
           break;
         case "L":
           s = String(e.line);

@@ -111,6 +111,10 @@ async function loadConfig(config: string, ctx: CallContext): Promise<string | { 
       await readRegularFile(await ctx.resolvePath(name), ctx.settings.maxFileBytes),
     );
   } catch (e) {
+    // Log4perl's own text for a missing file; the reader's clear text for the refusals it adds.
+    if (e instanceof FileReadError && e.kind === "not_found") {
+      return { error: `Cannot open ${config} (No such file or directory)` };
+    }
     if (e instanceof FileReadError) {
       return { error: `Cannot read Log4perl configuration: ${e.message}` };
     }
@@ -175,7 +179,7 @@ async function initLogger(args: Args, ctx: CallContext) {
       await Deno.writeFile(path, new Uint8Array(0), { append: !clobber, create: true });
       if (clobber) seen.add(key);
     } catch (e) {
-      return failure(`Cannot open log file ${s.filename}: ${errText(e)}`);
+      return failure(`Can't open ${s.filename} (${errText(e)})`); // Log4perl's text
     }
     appenders.push({ ...s, path });
   }
@@ -245,7 +249,7 @@ async function log(
     const pattern = a.name === "sysout" && enhanced && a.pattern === SYSOUT_PATTERN
       ? ENHANCED_PATTERN
       : a.pattern;
-    const text = renderPattern(pattern, { ...event, message });
+    const text = renderPattern(pattern, { ...event, message }, a.chomp !== false);
     lines.push(text.replace(/\n$/, ""));
     const bytes = lineBytes(text, a.utf8);
     if (a.kind === "file") {

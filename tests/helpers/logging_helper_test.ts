@@ -81,6 +81,7 @@ Deno.test("resolve() inherits levels and appenders up the category tree", () => 
     pattern: "%p - %m%n",
     utf8: false,
     autoflush: false,
+    chomp: false,
   });
   const other = resolve(p, "Other");
   assert.ok(typeof other === "object" && other.level === "ERROR");
@@ -174,11 +175,11 @@ Deno.test("logging errors are returned, never thrown", async () => {
     );
     assert.match(
       (await call("init_logger", { filename: "no/dir/x.log" }, t.ctx)).error,
-      /^Cannot open log file no\/dir\/x\.log: No such file/,
+      /^Can't open no\/dir\/x\.log \(No such file or directory\)$/,
     );
     assert.match(
       (await call("init_logger", { config: "missing.conf" }, t.ctx)).error,
-      /^Cannot read Log4perl configuration: No such file or directory: '.*\/missing\.conf'$/,
+      /^Cannot open missing\.conf \(No such file or directory\)$/,
     );
     await Deno.mkdir(`${dir}/conf.d`);
     assert.match(

@@ -108,7 +108,7 @@ like($fl, qr/^\[INFO \] Db main \S+:\d+ \d+ \d{4}-\d\d % connected/m, 'the compa
         . "FATAL f\nINFO i\nWARN w2\nFATAL dying\n", 'the file has exactly the logged lines');
     like(call('log_info', { logger_id => 'nope', message => 'x' })->{error}, qr/^Logger not found/, 'unknown logger');
     like(call('set_level', { logger_id => $id, level => 'LOUD' })->{error}, qr/Unknown log level/, 'bad level');
-    like(call('init_logger', { category => 'x', config => "$dir/missing.conf" })->{error}, qr/^Cannot read Log4perl configuration: No such file or directory: '\Q$dir\E\/missing.conf'$/,
+    like(call('init_logger', { category => 'x', config => "$dir/missing.conf" })->{error}, qr/^Cannot open \Q$dir\E\/missing.conf \(No such file or directory\)$/,
         'missing configuration file');
     ok(call('cleanup_logger', { logger_id => $id })->{result}{cleaned_up}, 'cleanup_logger');
 }
