@@ -16,6 +16,7 @@ import { requestHead } from "./request_head.ts";
 import type { RawResponse } from "./response_reader.ts";
 import { STATUS_MESSAGES } from "./status_messages.ts";
 import { exchange, ExchangeError } from "./transport.ts";
+import { escapeLikeUri } from "./uri.ts";
 
 /** LWP::UserAgent's default max_redirect. */
 const MAX_REDIRECTS = 7;
@@ -67,7 +68,7 @@ function checkUrl(text: string): URL | Outcome {
   const authority = /^[^:]+:\/\/([^/?#]*)/.exec(text)?.[1]?.replace(/^[^@]*@/, "") ?? "";
   if (authority === "") return died("No Host option provided", "request");
   try {
-    const url = new URL(text);
+    const url = new URL(escapeLikeUri(text));
     if (url.hostname === "") return died("No Host option provided", "request");
     return url;
   } catch {
@@ -93,6 +94,7 @@ function headersOf(v: unknown): Record<string, string> {
 /** One request/response exchange for `url`, proxy included, as LWP::Protocol::http runs it. */
 async function once(
   url: URL,
+  uri: string,
   method: string,
   headers: Record<string, string>,
   body: Uint8Array | undefined,
@@ -123,7 +125,14 @@ async function once(
       endpoint,
       tunnelTo: proxy && https ? { host: url.hostname, port } : undefined,
       proxyAuth,
-      head: requestHead({ method, url, headers, bodyLength: body?.length ?? 0, proxy: viaProxy }),
+      head: requestHead({
+        method,
+        url,
+        uri,
+        headers,
+        bodyLength: body?.length ?? 0,
+        proxy: viaProxy,
+      }),
       body,
       isHead: method === "HEAD",
       timeoutMs: opts.timeoutMs,
@@ -162,9 +171,10 @@ async function lwpRequest(args: Args, ctx: CallContext): Promise<Record<string, 
   }
   const checked = checkUrl(urlText);
   let url: URL | undefined = checked instanceof URL ? checked : undefined;
+  let uri = escapeLikeUri(urlText);
   let outcome: Outcome = checked instanceof URL ? refused(500, "unreachable") : checked;
   for (let redirects = 0; url; redirects++) {
-    const res = await once(url, method, headers, body, { verify, timeoutMs, ctx });
+    const res = await once(url, uri, method, headers, body, { verify, timeoutMs, ctx });
     if (!("status" in res)) {
       outcome = res;
       break;
@@ -197,8 +207,9 @@ async function lwpRequest(args: Args, ctx: CallContext): Promise<Record<string, 
       ) delete headers[k];
     }
     url = next;
+    uri = next.href;
   }
-  return result(outcome, url?.href ?? urlText, (performance.now() - started) / 1000);
+  return result(outcome, url ? uri : urlText, (performance.now() - started) / 1000);
 }
 
 /** The flat result (contract §3.2); `success` is LWP's is_success (2xx only). */

@@ -7,6 +7,7 @@
  */
 
 import { perlBytes } from "../types.ts";
+import { hostOf, pathQueryOf, withoutFragment } from "./uri.ts";
 
 /** HTTP::Headers' @general_headers, @request_headers, @response_headers, @entity_headers. */
 const HEADER_ORDER = [
@@ -55,7 +56,10 @@ export function headerFields(headers: Record<string, string>): Map<string, Field
 /** What `requestHead` needs. */
 export interface HeadInput {
   readonly method: string;
+  /** The parsed URL (for its credentials). */
   readonly url: URL;
+  /** The URL text as URI holds it (`escapeLikeUri`): the request target and `Host` come from it. */
+  readonly uri: string;
   readonly headers: Record<string, string>;
   readonly bodyLength: number;
   /** Set for a plain-HTTP request through a proxy: absolute-form target, proxy credentials. */
@@ -79,7 +83,7 @@ export function requestHead(input: HeadInput): Uint8Array {
   if (url.username && !fields.has("authorization")) {
     init("Authorization", `Basic ${basic(url.username, url.password)}`);
   }
-  init("Host", url.host);
+  init("Host", hostOf(input.uri));
   if (input.proxy?.username && !fields.has("proxy-authorization")) {
     init("Proxy-Authorization", `Basic ${basic(input.proxy.username, input.proxy.password)}`);
   }
@@ -119,7 +123,7 @@ export function requestHead(input: HeadInput): Uint8Array {
   }
   if (!connection.some((c) => c.toLowerCase() === "close")) connection.push("close");
   first.push(`Connection: ${connection.join(", ")}`);
-  const target = input.proxy ? url.href.replace(/#.*$/, "") : `${url.pathname || "/"}${url.search}`;
+  const target = input.proxy ? withoutFragment(input.uri) : pathQueryOf(input.uri);
   const text = [`${method} ${target} HTTP/1.1`, ...first, ...lines, "", ""].join("\r\n");
   return perlBytes(text);
 }

@@ -176,6 +176,7 @@ export async function exchange(input: ExchangeInput): Promise<RawResponse> {
     const parts: Uint8Array[] = [];
     let total = 0;
     let head: Head | undefined;
+    let tail: number[] = [];
     let settled = false;
     const finish = (err: ExchangeError | undefined, res?: RawResponse) => {
       if (settled) return;
@@ -209,8 +210,9 @@ export async function exchange(input: ExchangeInput): Promise<RawResponse> {
       }
       const h = (n: string) => head!.headers.find(([k]) => k.toLowerCase() === n)?.[1];
       if (/chunked/i.test(h("transfer-encoding") ?? "")) {
-        const t = chunk.subarray(Math.max(0, chunk.length - 4));
-        return t.length === 4 && t[0] === 13 && t[1] === 10 && t[2] === 13 && t[3] === 10;
+        // The last chunk ends the body with CRLF CRLF, possibly split across reads.
+        tail = [...tail, ...chunk.subarray(Math.max(0, chunk.length - 4))].slice(-4);
+        return tail.join() === "13,10,13,10";
       }
       const len = h("content-length");
       return len !== undefined && total - head.bodyStart >= Number(len);

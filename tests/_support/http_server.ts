@@ -91,6 +91,19 @@ async function handle(req: Request): Promise<Response> {
     });
   }
   if (p === "/typed") return typed(url.searchParams);
+  if (p === "/chunked") {
+    // A streamed body: Deno.serve sends it with Transfer-Encoding: chunked.
+    const data = blob(100_000);
+    let i = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (i >= data.length) return c.close();
+        c.enqueue(data.slice(i, i + 9_999));
+        i += 9_999;
+      },
+    });
+    return new Response(stream, { headers: { "content-type": "application/octet-stream" } });
+  }
   if (p === "/latin1") {
     return new Response(Uint8Array.of(0x63, 0x61, 0x66, 0xe9), {
       headers: { "content-type": "text/plain; charset=ISO-8859-1" },

@@ -219,6 +219,9 @@ Deno.test("http_helper against local servers", async (t) => {
     await t.step("bodies: bytes for binary types, decoded text for text types", async () => {
       const all = await call(ctx, "get", { url: `${s.httpUrl}/bytes` });
       assert.equal(all.content, String.fromCharCode(...Array.from({ length: 256 }, (_, i) => i)));
+      const chunked = await call(ctx, "get", { url: `${s.httpUrl}/chunked` });
+      assert.equal((chunked.headers as R)["Transfer-Encoding"], "chunked");
+      assert.equal((chunked.content as string).length, 100_000);
       const big = await call(ctx, "get", { url: `${s.httpUrl}/blob/3000000` });
       assert.equal((big.content as string).length, 3_000_000);
       const utf8 = await call(ctx, "get", {

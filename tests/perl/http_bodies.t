@@ -48,6 +48,7 @@ sub show { my $s = shift; join ' ', map { sprintf '%02x', ord } split //, substr
 my @cases = (
     # [name, url]
     ['octet-stream 0..255', "$S->{http}/bytes"],
+    ['chunked transfer coding, 100,000 binary bytes', "$S->{http}/chunked"],
     ['octet-stream ending fa fb fc fd fe ff', typed(ct => 'application/octet-stream', hex => '00 41 fa fb fc fd fe ff')],
     ['image/png', typed(ct => 'image/png', hex => '89504e470d0a1a0a 0000000d49484452 ff d8 80')],
     ['application/zip', typed(ct => 'application/zip', hex => '504b0304 1400 0000 0800 c3a9 ff')],

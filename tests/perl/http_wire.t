@@ -27,6 +27,8 @@ END { if ($srv_pid) { close $srv_in; waitpid($srv_pid, 0) } }
 my $d = TestDaemon->start;
 my $c = BridgeClient->new;
 my $ua = LWP::UserAgent->new(timeout => 10);
+my @warnings;
+$SIG{__WARN__} = sub { push @warnings, $_[0] };
 
 # What HTTPHelper.pm sends: method, url, headers (User-Agent always), content, timeout, verify_ssl.
 sub bridge {
@@ -66,6 +68,11 @@ my @cases = (
     ['HEAD', 'HEAD', "$cap/hd", []],
     ['a right Content-Length given by the caller stays in place', 'POST', "$cap/cl", ['Content-Length' => 3, 'Content-Type' => 'text/plain'], 'abc'],
     ['a wrong Content-Length is fixed', 'POST', "$cap/cl2", ['Content-Length' => 9], 'abc'],
+    ['a byte-string path and query are percent-encoded byte for byte', 'GET', "$cap/caf\xc3\xa9 x?q=\xc3\xa9&r=a b|c^d`{}<>'\"#frag", []],
+    ['a wide-character URL is percent-encoded as UTF-8', 'GET', "$cap/\x{65e5}?k=caf\x{e9}", []],
+    ['query characters the WHATWG parser would re-encode', 'GET', "$cap/q?a='x'&b=%41%zz&c=\\", []],
+    ['no path: "/"', 'GET', "$cap", []],
+    ['only a query', 'GET', "$cap?x=1", []],
     ['userinfo in the URL becomes Basic Authorization', 'GET', do { (my $u = $cap) =~ s{//}{//us%65r:p%40ss@}; "$u/auth" }, []],
 );
 for my $case (@cases) {
@@ -112,6 +119,9 @@ SKIP: {
         "port $port (a Fetch \"bad port\") is reachable, same bytes as LWP");
     is(bridge('GET', "$S->{bad_port}/x", [])->{status_line}, '200 Captured', 'the server\'s own reason phrase');
 }
+
+is_deeply([map { /^(.*?) at \S+ line \d+\.$/ ? $1 : $_ } @warnings], ['Content-Length header value was wrong, fixed'],
+    'the only warning is LWP\'s own, for the wrong Content-Length');
 
 $d->stop;
 done_testing;
