@@ -156,6 +156,13 @@ export const CONFIG_KEYS = {
     default: "600",
     doc: "seconds a helper call may run before its caller gets a timeout error",
   },
+  helperWorkers: {
+    env: "CPAN_BRIDGE_HELPER_WORKERS",
+    kind: "int",
+    default: "2",
+    doc:
+      "helper worker threads; a client process's calls (and handles) stay on one, a worker stuck past the timeout is replaced",
+  },
   maxFileBytes: {
     env: "CPAN_BRIDGE_MAX_FILE_BYTES",
     kind: "int",

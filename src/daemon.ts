@@ -8,7 +8,7 @@ import type { Clock } from "./clock.ts";
 import { systemClock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import type { DaemonContext } from "./daemon_context.ts";
-import { WorkerHost } from "./host/worker_host.ts";
+import { WorkerPool } from "./host/worker_pool.ts";
 import type { HelperHost } from "./host/types.ts";
 import { type Logs, openLogs } from "./log/mod.ts";
 import { pyListRepr } from "./log/format.ts";
@@ -119,7 +119,8 @@ export async function startDaemon(
 
   const hostLog = (level: "debug" | "info" | "warn" | "error", m: string) => log[level](m);
   log.info("Loading helper modules...");
-  const host = opts.host ? opts.host(hostLog) : new WorkerHost(
+  const host = opts.host ? opts.host(hostLog) : new WorkerPool(
+    config.helperWorkers,
     {
       handleTtlMs: config.handleTtl * 1000,
       helperTimeoutMs: config.helperTimeout * 1000,

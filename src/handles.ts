@@ -17,10 +17,19 @@ export interface HandleOptions<T> {
   readonly dispose?: (value: T, reason: string) => void | Promise<void>;
   /** Id generator; the default is `<prefix>_<epoch>_<8 hex>` (contract §11.4). */
   readonly newId?: () => string;
+  /** Told of every id added and removed (the worker host routes and reports lost handles). */
+  readonly onChange?: (event: "add" | "delete", id: string) => void;
+}
+
+/** A handle used by a process other than the one that opened it. */
+export class HandleOwnerError extends Error {
+  override name = "HandleOwnerError";
 }
 
 interface Entry<T> {
   value: T;
+  /** The client PID that opened the handle (claimed in request_id); undefined: anyone. */
+  owner: number | undefined;
   lastUsed: number;
   busy: number;
   tail: Promise<unknown>;
@@ -47,10 +56,63 @@ export class HandleTable<T> {
     return `${this.prefix}_${Math.floor(this.#clock.now() / 1000)}_${tail}`;
   }
 
-  /** Stores a value and returns its new id. */
-  add(value: T, id: string = this.#newId()): string {
-    this.#entries.set(id, { value, lastUsed: this.#clock.now(), busy: 0, tail: Promise.resolve() });
+  /** Stores a value and returns its new id. `owner`: the client PID that may use it. */
+  add(value: T, id: string = this.#newId(), owner?: number): string {
+    this.#entries.set(id, {
+      value,
+      owner,
+      lastUsed: this.#clock.now(),
+      busy: 0,
+      tail: Promise.resolve(),
+    });
+    this.#opts.onChange?.("add", id);
     return id;
+  }
+
+  /** The PID that owns a handle (undefined: unknown id, or no owner). */
+  ownerOf(id: unknown): number | undefined {
+    return typeof id === "string" ? this.#entries.get(id)?.owner : undefined;
+  }
+
+  /**
+   * This table as one client sees it: handles it adds are its own, and using another client's
+   * handle throws {@linkcode HandleOwnerError}; `ids()` lists only its own.
+   */
+  viewFor(pid: number | undefined): HandleTable<T> {
+    const check = (id: unknown) => {
+      if (typeof id !== "string") return;
+      const e = this.#entries.get(id);
+      if (e && e.owner !== undefined && e.owner !== pid) {
+        throw new HandleOwnerError(
+          `Cannot use ${this.prefix} handle ${id}: it belongs to another client process (PID ${e.owner}); handles are usable only by the process that opened them`,
+        );
+      }
+    };
+    return new Proxy(this, {
+      get(target, prop) {
+        switch (prop) {
+          case "add":
+            return (value: T, id?: string) => target.add(value, id, pid);
+          case "get":
+          case "has":
+          case "withLock":
+          case "delete":
+            return (id: string, ...rest: unknown[]) => {
+              check(id);
+              // deno-lint-ignore no-explicit-any
+              return (target as any)[prop](id, ...rest);
+            };
+          case "ids":
+            return () =>
+              target.ids().filter((id) => {
+                const o = target.#entries.get(id)?.owner;
+                return o === undefined || o === pid;
+              });
+        }
+        const v = Reflect.get(target, prop, target);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
   }
 
   /** The value for an id, marking it used now; undefined when unknown or expired. */
@@ -107,6 +169,7 @@ export class HandleTable<T> {
     const e = this.#entries.get(id);
     if (!e) return false;
     this.#entries.delete(id);
+    this.#opts.onChange?.("delete", id);
     await this.#opts.dispose?.(e.value, reason);
     return true;
   }

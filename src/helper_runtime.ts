@@ -116,14 +116,20 @@ export class HelperRuntime {
   readonly #clock: Clock;
   readonly #log: LogFn;
   readonly #closing = new AbortController();
+  readonly #onHandle?: (event: "add" | "delete", id: string) => void;
 
-  /** `helpers`: definitions, or lazy entries (helpers/manifest.ts) loaded on first call. */
+  /**
+   * `helpers`: definitions, or lazy entries (helpers/manifest.ts) loaded on first call.
+   * `onHandle`: told of every handle id opened and closed (the worker pool's routing).
+   */
   constructor(
     helpers: readonly (HelperDefinition | LazyHelper)[],
     settings: HelperSettings,
     clock: Clock,
     log: LogFn,
+    onHandle?: (event: "add" | "delete", id: string) => void,
   ) {
+    this.#onHandle = onHandle;
     for (const h of helpers) {
       const slot: Slot = isLazy(h) ? { name: h.name, functions: h.functions, load: h.load } : {
         name: h.name,
@@ -233,10 +239,12 @@ export class HelperRuntime {
           t = new HandleTable<T>({
             ...opts,
             idleTtlMs: opts.idleTtlMs ?? this.#settings.handleTtlMs,
+            onChange: this.#onHandle,
           }, this.#clock);
           this.#tables.set(key, t as HandleTable<unknown>);
         }
-        return t;
+        // Handles are the opening client's own (by the PID it claims in request_id).
+        return t.viewFor(pid);
       },
     };
   }

@@ -24,10 +24,11 @@ export class InProcessHost implements HelperHost {
     clock: Clock,
     log: LogFn,
     ascii = true,
+    onHandle?: (event: "add" | "delete", id: string) => void,
   ) {
     this.#ascii = ascii;
     this.#timeoutMs = settings.helperTimeoutMs;
-    this.#runtime = new HelperRuntime(helpers, settings, clock, log);
+    this.#runtime = new HelperRuntime(helpers, settings, clock, log, onHandle);
   }
 
   state(): "ready" {

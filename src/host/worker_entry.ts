@@ -39,6 +39,7 @@ self.onmessage = async (e: MessageEvent<Msg>) => {
         systemClock,
         (level, message) => post({ kind: "log", level, message }),
         m.ascii,
+        (event, id) => post({ kind: "handle", event, id }),
       );
       post({ kind: "ready", modules: host.modules(), functions: [...host.functions()] });
     } catch (err) {

@@ -29,6 +29,18 @@ export class WorkerHost implements HelperHost {
   readonly #settings: HelperSettings;
   /** Calls abandoned after their timeout. */
   abandoned = 0;
+  /** Handle ids open in this worker (reported by its runtime). */
+  readonly handleIds = new Set<string>();
+  /** Called when a call is abandoned at its timeout (the pool checks the worker's health). */
+  onTimedOut?: (call: HostCall) => void;
+  #terminated = false;
+
+  #active = 0;
+
+  /** Calls started on this worker and not yet settled. */
+  get inFlight(): number {
+    return this.#active;
+  }
 
   /**
    * `ascii`: results are ASCII-escaped JSON (encoding "repair"). `extraHelperModules`: URLs of
@@ -72,6 +84,10 @@ export class WorkerHost implements HelperHost {
       case "log":
         this.#log(m.level, m.message);
         break;
+      case "handle":
+        if (m.event === "add") this.handleIds.add(m.id);
+        else this.handleIds.delete(m.id);
+        break;
       case "result": {
         const p = this.#pending.get(m.id);
         if (!p) return; // abandoned
@@ -106,6 +122,15 @@ export class WorkerHost implements HelperHost {
   }
 
   async call(call: HostCall, signal: AbortSignal): Promise<Uint8Array> {
+    this.#active++;
+    try {
+      return await this.#call(call, signal);
+    } finally {
+      this.#active--;
+    }
+  }
+
+  async #call(call: HostCall, signal: AbortSignal): Promise<Uint8Array> {
     await this.ready;
     const id = ++this.#seq;
     const timeoutMs = this.#settings.helperTimeoutMs;
@@ -121,6 +146,7 @@ export class WorkerHost implements HelperHost {
           } s (request ${call.requestId})`,
         );
         reject(helperTimedOut(call.module, call.function, timeoutMs / 1000));
+        this.onTimedOut?.(call);
       }, timeoutMs);
       const onAbort = () => {
         if (!this.#pending.delete(id)) return;
@@ -153,6 +179,7 @@ export class WorkerHost implements HelperHost {
   }
 
   #op<T>(op: string, timeoutMs = 30_000): Promise<T> {
+    if (this.#terminated) return Promise.reject(new Error("Helper worker was terminated"));
     const id = ++this.#seq;
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -166,6 +193,29 @@ export class WorkerHost implements HelperHost {
       });
       this.#worker.postMessage({ kind: "op", id, op });
     });
+  }
+
+  /** True when the worker's thread answers within `ms` (false: it is stuck in a call). */
+  async responsive(ms: number): Promise<boolean> {
+    if (this.#terminated) return false;
+    return await this.#op("ping", ms).then(() => true, () => false);
+  }
+
+  /**
+   * Ends the worker thread at once; every call waiting on it gets `err`. Its handles are gone.
+   */
+  terminate(err: Error): void {
+    if (this.#terminated) return;
+    this.#terminated = true;
+    this.#worker.terminate();
+    for (const [id, p] of this.#pending) {
+      this.#pending.delete(id);
+      p.reject(err);
+    }
+    for (const [id, cb] of this.#ops) {
+      this.#ops.delete(id);
+      cb({ ok: false, value: err.message });
+    }
   }
 
   async sweep(): Promise<number> {
@@ -184,6 +234,7 @@ export class WorkerHost implements HelperHost {
   }
 
   async close(): Promise<void> {
+    if (this.#terminated) return;
     try {
       await this.ready;
       await this.#op("close", 10_000);

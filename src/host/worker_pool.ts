@@ -1,0 +1,205 @@
+/**
+ * @module
+ * `WorkerPool`: helper calls on N Worker threads (`CPAN_BRIDGE_HELPER_WORKERS`), so one slow call
+ * no longer holds up every client's helper calls. Routing keeps state together: every call of
+ * one client process (the PID it claims in `request_id`) goes to the worker it was given at its
+ * first call, the least busy then; calls without a PID go to worker 0. A client's handles
+ * therefore live in the worker its calls reach (handles are usable only by the process that
+ * opened them, see `handles.ts`).
+ *
+ * A call that runs past `CPAN_BRIDGE_HELPER_TIMEOUT` is answered with a TimeoutError; if its
+ * worker's thread then does not answer a probe, it is terminated and replaced by a fresh one. The
+ * calls waiting on it get a clear error, and a later call naming one of its handles is told the
+ * handle was lost, instead of the helper's "unknown id".
+ */
+
+import { helperFailed, WireError } from "../errors.ts";
+import { callerPidOf, type LogFn } from "../helper_runtime.ts";
+import type { HelperSettings } from "../../helpers/types.ts";
+import type { HelperHost, HostCall } from "./types.ts";
+import { WorkerHost } from "./worker_host.ts";
+
+/** How long a worker has to answer the probe after one of its calls timed out. */
+const PROBE_MS = 1_000;
+/** Lost handle ids remembered (oldest forgotten first). */
+const MAX_LOST = 10_000;
+/** Client PIDs remembered with their worker (oldest forgotten first). */
+const MAX_CLIENTS = 10_000;
+/** Strings of params looked at for a handle id: depth and count bounds. */
+const SCAN_DEPTH = 2;
+const SCAN_STRINGS = 64;
+
+export class WorkerPool implements HelperHost {
+  readonly ready: Promise<void>;
+  readonly #workers: WorkerHost[] = [];
+  readonly #make: () => WorkerHost;
+  readonly #log: LogFn;
+  readonly #timeoutS: number;
+  readonly #byPid = new Map<number, number>();
+  readonly #lost = new Map<string, string>();
+  #replaced = 0;
+  #abandonedBefore = 0;
+
+  /** `size`: worker threads (at least 1); the other arguments are {@linkcode WorkerHost}'s. */
+  constructor(
+    size: number,
+    settings: HelperSettings,
+    log: LogFn,
+    ascii = true,
+    extraHelperModules: readonly string[] = [],
+  ) {
+    this.#log = log;
+    this.#timeoutS = settings.helperTimeoutMs / 1000;
+    this.#make = () => new WorkerHost(settings, log, ascii, extraHelperModules);
+    for (let i = 0; i < Math.max(1, Math.floor(size)); i++) this.#workers.push(this.#spawn(i));
+    this.ready = Promise.all(this.#workers.map((w) => w.ready)).then(() => {});
+    this.ready.catch(() => {});
+  }
+
+  #spawn(index: number): WorkerHost {
+    const w = this.#make();
+    w.onTimedOut = (call) => void this.#check(index, w, call);
+    return w;
+  }
+
+  /** After a timeout: replaces the worker when its thread is stuck. */
+  async #check(index: number, w: WorkerHost, call: HostCall): Promise<void> {
+    if (await w.responsive(PROBE_MS)) return;
+    if (this.#workers[index] !== w) return; // already replaced
+    const why =
+      `helper worker ${index} was restarted because ${call.module}.${call.function} ran past CPAN_BRIDGE_HELPER_TIMEOUT (${this.#timeoutS} s) and did not stop`;
+    for (const id of w.handleIds) {
+      this.#lost.set(id, why);
+      if (this.#lost.size > MAX_LOST) this.#lost.delete(this.#lost.keys().next().value!);
+    }
+    this.#log(
+      "error",
+      `${why}; ${w.inFlight} waiting call(s) failed and ${w.handleIds.size} handle(s) were lost`,
+    );
+    this.#abandonedBefore += w.abandoned;
+    w.terminate(new WireError(`Error in helper call: ${why}; retry`, "RuntimeError"));
+    this.#replaced++;
+    const fresh = this.#spawn(index);
+    this.#workers[index] = fresh;
+    fresh.ready.catch((err) =>
+      this.#log("error", `Replacement helper worker ${index} failed to load: ${err}`)
+    );
+  }
+
+  /** Calls abandoned after their timeout, all workers together. */
+  get abandoned(): number {
+    return this.#abandonedBefore + this.#workers.reduce((n, w) => n + w.abandoned, 0);
+  }
+
+  /** Workers replaced because a call ran past the timeout. */
+  get replaced(): number {
+    return this.#replaced;
+  }
+
+  /** Worker threads. */
+  get size(): number {
+    return this.#workers.length;
+  }
+
+  state(): "loading" | "ready" | "failed" {
+    const states = this.#workers.map((w) => w.state());
+    if (states.includes("failed")) return "failed";
+    return states.includes("loading") ? "loading" : "ready";
+  }
+
+  modules(): readonly string[] {
+    return this.#workers[0]!.modules();
+  }
+
+  functions(): ReadonlyMap<string, readonly string[]> {
+    return this.#workers[0]!.functions();
+  }
+
+  /** The worker index for a call: sticky per client PID, worker 0 without one. */
+  #route(requestId: string): number {
+    const pid = callerPidOf(requestId);
+    if (pid === undefined || this.#workers.length === 1) return 0;
+    const known = this.#byPid.get(pid);
+    if (known !== undefined) return known;
+    let best = 0;
+    for (let i = 1; i < this.#workers.length; i++) {
+      if (this.#workers[i]!.inFlight < this.#workers[best]!.inFlight) best = i;
+    }
+    this.#byPid.set(pid, best);
+    if (this.#byPid.size > MAX_CLIENTS) this.#byPid.delete(this.#byPid.keys().next().value!);
+    return best;
+  }
+
+  /**
+   * The first string of params (bounded look: depth 2, 64 strings of at most 200 chars) that
+   * `known` accepts.
+   */
+  #findId<R>(params: unknown, known: (s: string) => R | undefined): R | undefined {
+    let budget = SCAN_STRINGS;
+    const look = (v: unknown, depth: number): R | undefined => {
+      if (budget <= 0) return undefined;
+      if (typeof v === "string") {
+        budget--;
+        return v.length <= 200 ? known(v) : undefined;
+      }
+      if (depth >= SCAN_DEPTH || v === null || typeof v !== "object") return undefined;
+      for (const x of Array.isArray(v) ? v : Object.values(v as Record<string, unknown>)) {
+        const hit = look(x, depth + 1);
+        if (hit !== undefined || budget <= 0) return hit;
+      }
+      return undefined;
+    };
+    return look(params, 0);
+  }
+
+  async call(call: HostCall, signal: AbortSignal): Promise<Uint8Array> {
+    if (this.#lost.size > 0) {
+      const lost = this.#findId(call.params, (s) => (this.#lost.has(s) ? s : undefined));
+      if (lost !== undefined) {
+        throw helperFailed(
+          call.module,
+          call.function,
+          `handle ${lost} was lost: ${this.#lost.get(lost)}; open a new one`,
+        );
+      }
+    }
+    // A call naming a handle goes where the handle lives (its owner check then speaks); any
+    // other call goes to its client's worker.
+    let index: number | undefined;
+    if (this.#workers.length > 1) {
+      index = this.#findId(call.params, (s) => {
+        const i = this.#workers.findIndex((w) => w.handleIds.has(s));
+        return i < 0 ? undefined : i;
+      });
+    }
+    return await this.#workers[index ?? this.#route(call.requestId)]!.call(call, signal);
+  }
+
+  async sweep(): Promise<number> {
+    const n = await Promise.all(this.#workers.map((w) => w.sweep().catch(() => 0)));
+    // Forget clients whose process is gone (their handles are theirs alone).
+    for (const pid of [...this.#byPid.keys()]) {
+      try {
+        Deno.statSync(`/proc/${pid}`);
+      } catch {
+        this.#byPid.delete(pid);
+      }
+    }
+    return n.reduce((a, b) => a + b, 0);
+  }
+
+  async cleanupStale(): Promise<void> {
+    await Promise.all(this.#workers.map((w) => w.cleanupStale().catch(() => {})));
+  }
+
+  async handleCounts(): Promise<Record<string, number>> {
+    const all = await Promise.all(this.#workers.map((w) => w.handleCounts()));
+    const out: Record<string, number> = {};
+    for (const c of all) for (const [k, v] of Object.entries(c)) out[k] = (out[k] ?? 0) + v;
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#workers.map((w) => w.close()));
+  }
+}
