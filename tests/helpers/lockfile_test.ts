@@ -1,5 +1,15 @@
 import assert from "node:assert/strict";
-import { configOf, expandFormat, lockfileHelper, pidAlive } from "../../helpers/lockfile/mod.ts";
+import {
+  configOf,
+  expandFormat,
+  lockfileHelper,
+  lockId,
+  managerId,
+  parseLockId,
+  parseManagerId,
+  pidAlive,
+} from "../../helpers/lockfile/mod.ts";
+import type { LockConfig } from "../../helpers/lockfile/config.ts";
 import type { CallContext } from "../../helpers/types.ts";
 import { makeTestContext } from "../_support/context.ts";
 
@@ -267,4 +277,29 @@ Deno.test("release() works from the lock id alone, as after a daemon restart", a
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("parseLockId() and parseManagerId() accept only their own well-formed ids", () => {
+  const ref = { path: "/t/a.lock", stamp: "42", filename: "a", lockfile: "a.lock", managerId: "m" };
+  assert.deepEqual(parseLockId(lockId(ref)), ref);
+  for (
+    const bad of [
+      undefined,
+      7,
+      "",
+      "lock1.",
+      "lock1.!!",
+      "lock_1_abc",
+      `lock1.${"A".repeat(20_000)}`,
+    ]
+  ) {
+    assert.equal(parseLockId(bad), undefined, String(bad).slice(0, 20));
+  }
+  const relative = lockId({ ...ref, path: "a.lock" });
+  assert.equal(parseLockId(relative), undefined, "a path that is not absolute");
+  assert.equal(parseLockId(lockId({ ...ref, stamp: "x" })), undefined, "a stamp that is no PID");
+  const m = managerId({ config: { ...configOf({ hold: 5 }) as LockConfig }, ownerPid: 9 });
+  assert.deepEqual(parseManagerId(m)?.config.hold, 5);
+  assert.equal(parseManagerId(lockId(ref)), undefined);
+  assert.notEqual(m, managerId({ config: configOf({ hold: 5 }) as LockConfig, ownerPid: 9 }));
 });
