@@ -5,17 +5,52 @@
  * Python helper; optional AUTH with Mail::Sender's `auth`/`authid`/`authpwd`). DEFECT-FIX (§2.5):
  * results carry `success` (Python omitted it) and failures are returned, never thrown, so a
  * message is never re-sent by the client's retry. Attachment paths are relative to the caller's
- * cwd (§2.4).
+ * cwd (§2.4) and read bounded (`readRegularFile`). Bodies are the Perl strings' bytes and the
+ * subject decodes to them (docs/helpers/email_helper.md: Mail::Sender is not in Debian, so the
+ * basis is its 0.903 source and MailHelper.pm's calls).
  */
 
 import { Buffer } from "node:buffer";
 import { basename } from "node:path";
 import nodemailer from "nodemailer";
-import { defineHelper, failure, fn, perlText } from "./types.ts";
+import {
+  defineHelper,
+  failure,
+  FileReadError,
+  fn,
+  isByteString,
+  perlBytes,
+  perlText,
+  readRegularFile,
+} from "./types.ts";
 import type { Args, CallContext } from "./types.ts";
 
 const str = (v: unknown): string | undefined =>
   v === undefined || v === null ? undefined : perlText(String(v));
+
+/**
+ * A body as the bytes Mail::Sender writes (the Perl string rule): a byte string as is, so Latin-1
+ * or binary bytes are not re-encoded; a string with a wider character as its UTF-8.
+ */
+const bodyBytes = (v: unknown): Buffer | undefined =>
+  v === undefined || v === null ? undefined : Buffer.from(perlBytes(String(v)));
+
+/**
+ * The Subject as bytes. Mail::Sender without `charset` (MailHelper.pm sends none) writes the
+ * subject's bytes raw; nodemailer writes RFC 2047 encoded words, so the bytes are what the
+ * reader decodes: text (ASCII, UTF-8 bytes, wide characters) is given to nodemailer as text, a
+ * byte string that is not UTF-8 becomes an ISO-8859-1 encoded word of exactly those bytes.
+ */
+function subjectHeader(
+  v: unknown,
+): { subject?: string; header?: { prepared: true; value: string } } {
+  if (v === undefined || v === null) return { subject: "" };
+  const raw = String(v);
+  const text = perlText(raw);
+  if (text !== raw || !isByteString(raw) || !/[\u0080-\u00ff]/.test(raw)) return { subject: text };
+  const b64 = Buffer.from(perlBytes(raw)).toString("base64");
+  return { header: { prepared: true, value: `=?ISO-8859-1?B?${b64}?=` } };
+}
 
 /** `to`/`cc`/`bcc` as a comma-separated string or an array. */
 const addrList = (v: unknown): string[] =>
@@ -53,12 +88,13 @@ async function attachment(a: Record<string, unknown>, ctx: CallContext) {
   const path = await ctx.resolvePath(file);
   let content: Uint8Array;
   try {
-    content = await Deno.readFile(path);
+    content = await readRegularFile(path, ctx.settings.maxFileBytes);
   } catch (e) {
+    if (!(e instanceof FileReadError)) throw e;
     throw new Error(
-      `Cannot read attachment ${path}: ${
-        e instanceof Deno.errors.NotFound ? "No such file or directory" : (e as Error).message
-      }`,
+      e.kind === "not_found"
+        ? `Cannot read attachment ${path}: No such file or directory`
+        : `Cannot read attachment ${path}: ${e.message}`,
     );
   }
   const disposition = str(a.disposition)?.split(";")[0].trim().toLowerCase();
@@ -77,8 +113,8 @@ async function attachment(a: Record<string, unknown>, ctx: CallContext) {
 }
 
 interface Mail {
-  body?: string;
-  html?: string;
+  body?: unknown;
+  html?: unknown;
   bodyEncoding?: unknown;
   attachments?: Record<string, unknown>[];
 }
@@ -121,6 +157,11 @@ async function send(args: Args, ctx: CallContext, mail: Mail): Promise<Record<st
   const onAbort = () => transport.close();
   ctx.signal.addEventListener("abort", onAbort, { once: true });
   const enc = transferEncoding(mail.bodyEncoding);
+  const subject = subjectHeader(args.subject);
+  const headers: Record<string, string | { prepared: boolean; value: string }> = parseHeaders(
+    args.headers,
+  );
+  if (subject.header) headers.Subject = subject.header;
   try {
     const info = await transport.sendMail({
       from,
@@ -128,10 +169,12 @@ async function send(args: Args, ctx: CallContext, mail: Mail): Promise<Record<st
       ...(addrList(args.cc).length ? { cc: addrList(args.cc) } : {}),
       ...(addrList(args.bcc).length ? { bcc: addrList(args.bcc) } : {}),
       ...(str(args.replyto) ? { replyTo: str(args.replyto) } : {}),
-      subject: str(args.subject) ?? "",
-      ...(mail.html !== undefined ? { html: mail.html } : { text: mail.body ?? "" }),
+      ...(subject.subject !== undefined ? { subject: subject.subject } : {}),
+      ...(mail.html !== undefined && mail.html !== null
+        ? { html: bodyBytes(mail.html) }
+        : { text: bodyBytes(mail.body) ?? "" }),
       ...(enc === "base64" || enc === "quoted-printable" ? { textEncoding: enc } : {}),
-      headers: parseHeaders(args.headers),
+      headers,
       attachments,
     });
     ctx.log.info(
@@ -180,7 +223,7 @@ export const emailHelper = defineHelper({
       [...COMMON, "body", "body_encoding", "attachments", "headers", "multipart_type"],
       (a, ctx) =>
         send(a, ctx, {
-          body: str(a.body) ?? str(a.msg),
+          body: a.body ?? a.msg,
           bodyEncoding: a.body_encoding,
           attachments: Array.isArray(a.attachments) ? a.attachments : [],
         }),
@@ -193,7 +236,7 @@ export const emailHelper = defineHelper({
           ? a.file.map(String)
           : (str(a.file) ?? "").split(",").filter(Boolean);
         return send(a, ctx, {
-          body: str(a.msg),
+          body: a.msg,
           attachments: files.map((file) => ({ file: file.trim() })),
         });
       },
@@ -201,21 +244,21 @@ export const emailHelper = defineHelper({
     ),
     send_simple: fn(
       [...COMMON, "msg"],
-      (a, ctx) => send(a, ctx, { body: str(a.msg) ?? str(a.body) }),
+      (a, ctx) => send(a, ctx, { body: a.msg ?? a.body }),
       {
         variadic: true,
       },
     ),
     send_email: fn(
       [...COMMON, "body"],
-      (a, ctx) => send(a, ctx, { body: str(a.body) ?? str(a.msg) }),
+      (a, ctx) => send(a, ctx, { body: a.body ?? a.msg }),
       {
         variadic: true,
       },
     ),
     send_html_email: fn(
       [...COMMON, "html"],
-      (a, ctx) => send(a, ctx, { html: str(a.html) ?? str(a.body) ?? "" }),
+      (a, ctx) => send(a, ctx, { html: a.html ?? a.body ?? "" }),
       { variadic: true },
     ),
     validate_email: fn(["email"], validateEmail),

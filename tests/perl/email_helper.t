@@ -13,6 +13,7 @@ use IPC::Open2;
 use File::Temp qw(tempdir);
 use Time::HiRes qw(time sleep);
 use MIME::Base64 qw(decode_base64);
+use MIME::QuotedPrint ();
 use Encode qw(decode);
 use FindBin;
 use lib "$FindBin::Bin/lib";
@@ -86,9 +87,106 @@ subtest 'send_with_file, send_email, send_html_email, validate_email' => sub {
     is($mail->('validate_email', { email => 'not an address' })->{valid}, 0, 'invalid address');
 };
 
+# The bytes a reader gets back from a message: RFC 2047 words decoded to bytes, bodies decoded
+# from quoted-printable/base64; line ends canonical (CRLF → LF) for comparison.
+sub find_message {
+    my ($rcpt) = @_;
+    my $deadline = time + 10;
+    while (time < $deadline) {
+        for my $j (glob("$mails/*.json")) {
+            my $env = eval { decode_json(slurp($j)) } or next;
+            next unless grep { $_ eq $rcpt } @{ $env->{to} };
+            (my $eml = $j) =~ s/\.json$/.eml/;
+            return slurp($eml);
+        }
+        sleep 0.02;
+    }
+    return undef;
+}
+sub header_bytes {
+    my ($m, $name) = @_;
+    my ($head) = split /\r\n\r\n/, $m, 2;
+    $head =~ s/\r\n[ \t]+/ /g;
+    my ($v) = $head =~ /^\Q$name\E: (.*)$/mi or return undef;
+    $v =~ s/\r$//;
+    $v =~ s/(\?=)\s+(=\?)/$1$2/g;
+    $v =~ s{=\?[^?]+\?([BbQq])\?([^?]*)\?=}{ uc $1 eq 'B' ? decode_base64($2) : do { (my $q = $2) =~ tr/_/ /; MIME::QuotedPrint::decode_qp($q) } }ge;
+    return $v;
+}
+sub part_bytes {    # the body of a single-part message, or the first text part of a multipart one
+    my ($m) = @_;
+    my ($head, $body) = split /\r\n\r\n/, $m, 2;
+    if ($head =~ /boundary="?([^";\r\n]+)"?/) {
+        my $b = $1;
+        my ($part) = $body =~ /--\Q$b\E\r\n(.*?)\r\n--\Q$b\E/s;
+        ($head, $body) = split /\r\n\r\n/, $part, 2;
+    } else {
+        $body =~ s/\r\n\z//;
+    }
+    my ($cte) = $head =~ /^Content-Transfer-Encoding: (\S+)/mi;
+    $body = lc($cte // '') eq 'quoted-printable' ? MIME::QuotedPrint::decode_qp($body)
+          : lc($cte // '') eq 'base64' ? decode_base64($body) : $body;
+    $body =~ s/\r\n/\n/g;
+    return $body;
+}
+
+subtest 'the Perl string rule: subject, body and file name bytes arrive as those bytes' => sub {
+    my $no_crlf = join '', map { chr } grep { $_ != 10 && $_ != 13 } 0 .. 255;
+    my @cases = (
+        [ 'UTF-8 byte strings', "Gr\xc3\xbc\xc3\x9fe aus Z\xc3\xbcrich \xe2\x9c\x93", "K\xc3\xb6ln \xe2\x82\xac\nzweite Zeile\n" ],
+        [ 'Latin-1 byte strings (not UTF-8)', "caf\xe9 cr\xe8me", "na\xefve r\xe9sum\xe9\n" ],
+        [ 'binary body (all bytes but CR/LF)', 'binary', $no_crlf ],
+        [ '"0"', '0', '0' ],
+        [ 'empty body', 'empty', '' ],
+    );
+    my $i = 0;
+    for my $case (@cases) {
+        my ($name, $subject, $body) = @$case;
+        my $rcpt = 'rule' . ++$i . '@example.test';
+        my $r = $mail->('send_simple', { %base, to => $rcpt, subject => $subject, msg => $body });
+        is($r->{success}, 1, "$name: sent") or diag explain $r;
+        my $m = find_message($rcpt);
+        is(header_bytes($m, 'Subject'), $subject, "$name: the subject decodes to the Perl bytes");
+        (my $want = $body) =~ s/\n\z//;    # SMTP: a message's last line break is the terminator's
+        is(part_bytes($m), $want, "$name: the body decodes to the Perl bytes");
+    }
+    # wide characters: their UTF-8, as Perl prints them
+    my ($ws, $wb) = ("\x{65e5}\x{672c} caf\x{e9}", "body \x{1F600} \x{e9}\n");
+    my $r = $mail->('send_multipart', { %base, to => 'rule-wide@example.test', subject => $ws, body => $wb, body_encoding => 'quoted-printable',
+        attachments => [] });
+    is($r->{success}, 1, 'wide characters: sent') or diag explain $r;
+    my $m = find_message('rule-wide@example.test');
+    is(header_bytes($m, 'Subject'), Encode::encode('UTF-8', $ws), 'wide characters: the subject is their UTF-8');
+    is(part_bytes($m) . "\n", Encode::encode('UTF-8', $wb), 'wide characters: the body is their UTF-8');
+    # a file name given as a UTF-8 byte string names the file with those bytes on disk
+    my $fname = "r\xc3\xa9sum\xc3\xa9.txt";
+    spew($fname, "cv\n");
+    $r = $mail->('send_multipart', { %base, to => 'rule-file@example.test', subject => 'file', body => 'see',
+        attachments => [ { file => $fname, ctype => 'text/plain', encoding => 'base64', name => $fname,
+            disposition => "attachment; filename=$fname", description => 'Attached file' } ] });
+    is($r->{success}, 1, 'byte-string file name: the file is found') or diag explain $r;
+    $m = find_message('rule-file@example.test');
+    # RFC 2231 (filename*0*=utf-8''…) in Content-Disposition, RFC 2047 in Content-Type's name
+    my ($fn) = $m =~ /filename\*0?\*?=utf-8''([^;\r\n]+)/i;
+    $fn =~ s/%([0-9A-Fa-f]{2})/chr hex $1/ge if defined $fn;
+    my ($ct_name) = $m =~ /^Content-Type: text\/plain; name="([^"]+)"/mi;
+    is(header_bytes("X: $ct_name\r\n\r\n", 'X'), $fname, 'byte-string file name: Content-Type name decodes to the same bytes');
+    is($fn, $fname, 'byte-string file name: the attachment is named with the same bytes');
+};
+
+subtest 'attachments are read bounded, regular files only' => sub {
+    mkdir 'adir';
+    like($mail->('send_with_file', { %base, to => 'x@example.test', subject => 's', msg => 'm', file => 'adir' })->{error},
+        qr{^Cannot read attachment \Q$work\E/adir: Cannot read '\Q$work\E/adir': a directory$}, 'a directory');
+    like($mail->('send_with_file', { %base, to => 'x@example.test', subject => 's', msg => 'm', file => '/dev/zero' })->{error},
+        qr{^Cannot read attachment /dev/zero: .*not a regular file}, '/dev/zero is refused, not read forever');
+};
+
 subtest 'AUTH (authid/authpwd) and a wrong password' => sub {
-    is($mail->('send_simple', { %base, to => 'g@example.test', subject => 's', msg => 'm', authid => 'mailer', authpwd => 'mail-pw' })->{success}, 1, 'authenticated');
-    is(decode_json(do { message(6); slurp("$mails/6.json") })->{user}, 'mailer', 'the sink saw the user');
+    is($mail->('send_simple', { %base, to => 'auth@example.test', subject => 's', msg => 'm', authid => 'mailer', authpwd => 'mail-pw' })->{success}, 1, 'authenticated');
+    find_message('auth@example.test');
+    my ($env) = grep { grep { $_ eq 'auth@example.test' } @{ $_->{to} } } map { decode_json(slurp($_)) } glob("$mails/*.json");
+    is($env->{user}, 'mailer', 'the sink saw the user');
     is_deeply($mail->('send_simple', { %base, to => 'g@example.test', subject => 's', msg => 'm', authid => 'mailer', authpwd => 'wrong' }),
         { success => 0, status => 'failed', error => "Cannot send mail via $S->{host}:$S->{port}: authentication failed (535)" }, 'wrong password');
 };
