@@ -26,6 +26,39 @@ function fail(err: unknown, fn: string) {
   return failure(`${fn} failed: ${(err as Error)?.message ?? err}`, { error_type: "RuntimeError" });
 }
 
+/** strerror() of the errors an open for writing gives, as Perl's `$!` prints them. */
+function strerror(err: unknown): string {
+  if (err instanceof Deno.errors.NotFound) return "No such file or directory";
+  if (err instanceof Deno.errors.PermissionDenied) return "Permission denied";
+  if (err instanceof Deno.errors.IsADirectory) return "Is a directory";
+  return (err as Error).message;
+}
+
+/**
+ * XMLout's `open(my $out, '>', $file)` + `binmode ':utf8'`: the characters as UTF-8 (a byte
+ * string's characters each become their UTF-8, exactly as the module writes them). A FIFO or
+ * device (other than /dev/null) is refused: opening one could block the daemon.
+ */
+async function writeOutputFile(name: string, path: string, xml: string): Promise<void> {
+  try {
+    const st = await Deno.stat(path);
+    if (!st.isFile && path !== "/dev/null") {
+      throw new XmlSimpleError(
+        `open(${name}): ${st.isDirectory ? "Is a directory" : "not a regular file"}`,
+        "OSError",
+      );
+    }
+  } catch (err) {
+    if (err instanceof XmlSimpleError) throw err;
+    // Not there yet: open creates it.
+  }
+  try {
+    await Deno.writeTextFile(path, xml);
+  } catch (err) {
+    throw new XmlSimpleError(`open(${name}): ${strerror(err)}`, "OSError");
+  }
+}
+
 /** `XMLin($source, %options)`. */
 async function xmlIn(args: Record<string, unknown>, ctx: CallContext) {
   try {
@@ -53,12 +86,7 @@ async function xmlOutFn(args: Record<string, unknown>, ctx: CallContext) {
     }
     const xml = xmlOut(args.data, opt, (m) => ctx.log.debug(`XMLout: ${m}`));
     if (opt.outputfile === null) return wrapped(xml);
-    const path = await ctx.resolvePath(opt.outputfile);
-    try {
-      await Deno.writeTextFile(path, xml);
-    } catch (err) {
-      throw new XmlSimpleError(`open(${path}): ${(err as Error).message}`, "OSError");
-    }
+    await writeOutputFile(opt.outputfile, await ctx.resolvePath(opt.outputfile), xml);
     return wrapped(1);
   } catch (err) {
     return fail(err, "XMLout");

@@ -162,6 +162,36 @@ for my $case (@DOCS) {
         'getChildNodes counts whitespace text nodes (5)');
 }
 
+# Query strings are Perl strings too: the modules compare them as characters with the decoded
+# document, so a UTF-8 byte-string expression does not match, a Latin-1 one does.
+{
+    my $xml = "<r><gr\xc3\xb6\xc3\x9fe>caf\xc3\xa9</gr\xc3\xb6\xc3\x9fe></r>";
+    my $real = XML::XPath->new(xml => $xml);
+    my $doc = $c->call_python('xpath', 'load_xml_string', { xml_string => $xml })->{result}{document_id};
+    for my $q ("count(//*[.='caf\xc3\xa9'])", "count(//*[.='caf\xe9'])", "count(//*[.='caf\x{e9}\x{65e5}'])", "count(//gr\xc3\xb6\xc3\x9fe)", "name(/r/*)") {
+        my $want = eval { local *STDERR; open STDERR, '>', '/dev/null'; $real->find($q)->value };
+        my $got = $c->call_python('xpath', 'find_nodes', { document_id => $doc, xpath => $q });
+        my $label = "XML::XPath query as characters: " . join('', map { ord > 126 ? sprintf('\\x{%x}', ord) : $_ } split //, $q);
+        if (defined $want) { is($got->{result}{value}, $want, $label) }
+        else { ok(!$got->{success}, "$label: fails like the module") or diag explain $got }
+    }
+    my $rd = XML::DOM::Parser->new->parse($xml);
+    my $p = $c->call_python('xml_dom_helper', 'parse_string', { parser_id => $parser, xml_string => $xml })->{result};
+    for my $tag ("gr\xc3\xb6\xc3\x9fe", "gr\xf6\xdfe") {
+        is($c->call_python('xml_dom_helper', 'get_elements_by_tag_name', { document_id => $p->{document_id}, tag_name => $tag })->{result}{length},
+            scalar(my @l = $rd->getElementsByTagName($tag)), "XML::DOM getElementsByTagName as characters: " . join('', map { sprintf '\\x%02x', ord } split //, $tag));
+    }
+    # Values set through the DOM are kept as given (XML::DOM stores the Perl string).
+    my $root = $rd->getDocumentElement;
+    $root->setAttribute('b', "\xe6\x97\xa5");
+    $root->appendChild($rd->createTextNode("Z\xc3\xbcrich"));
+    $c->call_python('xml_dom_helper', 'set_attribute', { node_id => $p->{root_node_id}, attr_name => 'b', value => "\xe6\x97\xa5" });
+    my $t = $c->call_python('xml_dom_helper', 'create_text_node', { document_id => $p->{document_id}, data => "Z\xc3\xbcrich" })->{result}{node_id};
+    $c->call_python('xml_dom_helper', 'append_child', { parent_id => $p->{root_node_id}, child_id => $t });
+    is($c->call_python('xml_dom_helper', 'to_string', { document_id => $p->{document_id} })->{result}{xml_string}, $rd->toString,
+        'XML::DOM toString after setting byte-string values');
+}
+
 # XMLout keeps the data's characters as they are (byte strings stay bytes, wide stays wide); with
 # OutputFile the module writes through a :utf8 layer, so the file's bytes must match too.
 {
@@ -243,6 +273,22 @@ for my $src ('/dev/zero', $fifo, $dir) {
         like($r->{error}, qr/\Q$src\E.*(not a regular file|a directory)/, "$mod $src: says it is not a regular file");
     }
     cmp_ok($secs, '<', 5, sprintf('%s: all three answered in %.2f s', $src, $secs));
+}
+{
+    my $t0 = time;
+    my $r = $c->call_python('xml', 'xml_out', { data => { a => 1 }, options => { OutputFile => $fifo } });
+    ok(!$r->{success}, 'XMLout OutputFile on a FIFO is refused (the module would block until a reader comes)');
+    like($r->{error}, qr/^open\(\Q$fifo\E\): not a regular file$/, 'XMLout FIFO: in open()\'s words');
+    cmp_ok(time - $t0, '<', 5, 'XMLout FIFO: promptly');
+    my $nodir = "$dir/no/such/dir/out.xml";
+    $r = $c->call_python('xml', 'xml_out', { data => { a => 1 }, options => { OutputFile => $nodir } });
+    my $want = eval { XML::Simple->new->XMLout({ a => 1 }, OutputFile => $nodir); '' } // $@;
+    $want =~ s/ at \S+ line \d+\.?\n//;
+    is($r->{error}, $want, 'XMLout OutputFile in a missing directory: the module\'s message');
+    $r = $c->call_python('xml', 'xml_out', { data => { a => 1 }, options => { OutputFile => $dir } });
+    $want = eval { XML::Simple->new->XMLout({ a => 1 }, OutputFile => $dir); '' } // $@;
+    $want =~ s/ at \S+ line \d+\.?\n//;
+    is($r->{error}, $want, 'XMLout OutputFile on a directory: the module\'s message');
 }
 my $alive = $c->call_python('xml', 'xml_in', { source => '<opt><a>1</a></opt>', source_type => 'string', options => {} });
 is_deeply($alive->{result}, { a => 1 }, 'the daemon still serves after them');
