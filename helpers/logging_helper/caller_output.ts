@@ -155,17 +155,21 @@ export class CallerOutputs {
           opened.file.close();
         }
       }
-      s = opened;
-      this.#table.add(s, key);
+      // Another call of the same caller may have opened it meanwhile: keep one stream.
+      s = this.#table.get(key);
+      if (s) {
+        opened.file.close();
+      } else {
+        s = opened;
+        this.#table.add(s, key);
+      }
     }
     const stream = s;
-    return await this.#table.withLock(key, async () => {
-      try {
-        return await this.#put(stream, data);
-      } catch (e) {
-        return { error: `Cannot write to the caller's ${streamName(fd)}: ${reason(e)}` };
-      }
-    });
+    try {
+      return await this.#table.withLock(key, () => this.#put(stream, data));
+    } catch (e) {
+      return { error: `Cannot write to the caller's ${streamName(fd)}: ${reason(e)}` };
+    }
   }
 
   async #open(
