@@ -6,6 +6,8 @@
  * are skipped. Pure functions over a growing buffer, so the socket code stays small.
  */
 
+import zlib from "node:zlib";
+
 /** One parsed response. */
 export interface RawResponse {
   readonly status: number;
@@ -103,6 +105,31 @@ function dechunk(buf: Uint8Array, start: number): Uint8Array | undefined {
 }
 
 /**
+ * Net::HTTP::read_entity_body: `chunked` must come last; the codings before it (gzip,
+ * deflate, identity, which LWP's `TE: deflate,gzip;q=0.3` invites) are undone in reverse.
+ */
+function undoTransferCodings(te: string, body: Uint8Array): Uint8Array {
+  const codings = te.toLowerCase().split(/\s*,\s*/);
+  if (codings.pop() !== "chunked") {
+    throw new ResponseFormatError(`Chunked must be last Transfer-Encoding '${te}'`);
+  }
+  while (codings.length && codings[codings.length - 1] === "chunked") codings.pop();
+  let out = body;
+  for (const c of codings.reverse()) {
+    if (c === "identity") continue;
+    if (c !== "gzip" && c !== "deflate") {
+      throw new ResponseFormatError(`Can't handle transfer encoding '${te}'`);
+    }
+    try {
+      out = c === "gzip" ? zlib.gunzipSync(out) : zlib.inflateSync(out);
+    } catch (err) {
+      throw new ResponseFormatError(`Can't ${c === "gzip" ? "gunzip" : "inflate"} content: ${err}`);
+    }
+  }
+  return out;
+}
+
+/**
  * The response in `buf`, or undefined while more bytes are needed. With `eof` the body runs
  * to the end of what arrived (a short body is returned as it is, as LWP does).
  */
@@ -136,12 +163,14 @@ export function readResponse(
     if (opts.isHead || head.status === 204 || head.status === 304) {
       return done(new Uint8Array(0));
     }
-    const te = header(head, "transfer-encoding")?.toLowerCase() ?? "";
-    if (te.split(/\s*,\s*/).includes("chunked")) {
+    const te = header(head, "transfer-encoding");
+    if (te !== undefined) {
       const body = dechunk(buf, head.bodyStart);
-      if (body) return done(body);
-      if (opts.eof) throw new ResponseFormatError("Unexpected EOF in chunked body");
-      return undefined;
+      if (!body) {
+        if (opts.eof) throw new ResponseFormatError("Unexpected EOF in chunked body");
+        return undefined;
+      }
+      return done(undoTransferCodings(te, body));
     }
     const len = header(head, "content-length");
     if (len !== undefined && /^\d+$/.test(len)) {

@@ -209,7 +209,7 @@ export async function exchange(input: ExchangeInput): Promise<RawResponse> {
         return true;
       }
       const h = (n: string) => head!.headers.find(([k]) => k.toLowerCase() === n)?.[1];
-      if (/chunked/i.test(h("transfer-encoding") ?? "")) {
+      if (h("transfer-encoding") !== undefined) {
         // The last chunk ends the body with CRLF CRLF, possibly split across reads.
         tail = [...tail, ...chunk.subarray(Math.max(0, chunk.length - 4))].slice(-4);
         return tail.join() === "13,10,13,10";

@@ -227,6 +227,56 @@ function startProxy(): { port: number; stop(): Promise<void> } {
   };
 }
 
+/** Chunked framing of `body` in pieces of `size` bytes. */
+function chunked(body: Uint8Array, size: number): Uint8Array {
+  const parts: number[] = [];
+  const enc = new TextEncoder();
+  for (let i = 0; i < body.length; i += size) {
+    const piece = body.subarray(i, i + size);
+    parts.push(...enc.encode(`${piece.length.toString(16)}\r\n`), ...piece, 13, 10);
+  }
+  parts.push(...enc.encode("0\r\n\r\n"));
+  return Uint8Array.from(parts);
+}
+
+/**
+ * What a capture listener answers instead of the captured bytes, for paths Deno.serve cannot
+ * produce: `/raw/te-gzip` and `/raw/te-deflate` (a transfer coding under `chunked`, which
+ * LWP's `TE` header invites), `/raw/reason` (a reason phrase of the server's own).
+ */
+function cannedResponse(start: string): Uint8Array | undefined {
+  const path = /^[A-Z]+ (\S+)/.exec(start)?.[1] ?? "";
+  const text = new TextEncoder().encode(
+    "caf\u00e9 \u65e5\u672c over a transfer coding\n".repeat(50),
+  );
+  const head = (status: string, extra: string) =>
+    new TextEncoder().encode(
+      `HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\n${extra}Connection: close\r\n\r\n`,
+    );
+  const join = (a: Uint8Array, b: Uint8Array) => {
+    const out = new Uint8Array(a.length + b.length);
+    out.set(a);
+    out.set(b, a.length);
+    return out;
+  };
+  if (path === "/raw/te-gzip") {
+    return join(
+      head("200 OK", "Transfer-Encoding: gzip, chunked\r\n"),
+      chunked(zlib.gzipSync(text), 100),
+    );
+  }
+  if (path === "/raw/te-deflate") {
+    return join(
+      head("200 OK", "Transfer-Encoding: deflate, chunked\r\n"),
+      chunked(zlib.deflateSync(text), 7),
+    );
+  }
+  if (path === "/raw/reason") {
+    return join(head("203 Fine By Me", "Content-Length: 2\r\n"), new TextEncoder().encode("ok"));
+  }
+  return undefined;
+}
+
 /** The largest request a capture server keeps. */
 const MAX_CAPTURE = 64 << 20;
 
@@ -259,6 +309,11 @@ async function capture(c: Deno.Conn): Promise<void> {
     }
   }
   const got = all();
+  const canned = cannedResponse(new TextDecoder("latin1").decode(got.subarray(0, 200)));
+  if (canned) {
+    for (let off = 0; off < canned.length;) off += await c.write(canned.subarray(off));
+    return;
+  }
   const head = new TextEncoder().encode(
     `HTTP/1.1 200 Captured\r\nContent-Type: application/octet-stream\r\n` +
       `Content-Length: ${got.length}\r\nConnection: close\r\n\r\n`,

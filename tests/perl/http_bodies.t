@@ -49,6 +49,9 @@ my @cases = (
     # [name, url]
     ['octet-stream 0..255', "$S->{http}/bytes"],
     ['chunked transfer coding, 100,000 binary bytes', "$S->{http}/chunked"],
+    ['Transfer-Encoding: gzip, chunked', "$S->{capture}/raw/te-gzip"],
+    ['Transfer-Encoding: deflate, chunked', "$S->{capture}/raw/te-deflate"],
+    ['the server\'s own reason phrase', "$S->{capture}/raw/reason"],
     ['octet-stream ending fa fb fc fd fe ff', typed(ct => 'application/octet-stream', hex => '00 41 fa fb fc fd fe ff')],
     ['image/png', typed(ct => 'image/png', hex => '89504e470d0a1a0a 0000000d49484452 ff d8 80')],
     ['application/zip', typed(ct => 'application/zip', hex => '504b0304 1400 0000 0800 c3a9 ff')],
