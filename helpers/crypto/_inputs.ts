@@ -6,7 +6,14 @@
  */
 
 import type { Args, CallContext } from "../types.ts";
-import { bytesToPerl, FileReadError, isByteString, perlBytes, readRegularFile } from "../types.ts";
+import {
+  bytesToPerl,
+  FileReadError,
+  isByteString,
+  perlBytes,
+  perlText,
+  readRegularFile,
+} from "../types.ts";
 import { CryptoInputError } from "./_crypt_cbc.ts";
 import { hexToBytes } from "./_hex.ts";
 
@@ -75,7 +82,8 @@ export async function ciphertextBytes(
  * reading it without an `:encoding` layer would pass to Crypt::CBC.
  */
 export async function readKeyFile(ctx: CallContext, path: string): Promise<string> {
-  const abs = await ctx.resolvePath(path);
+  // A UTF-8 byte-string file name names the file with those bytes (the Perl string rule).
+  const abs = await ctx.resolvePath(perlText(path));
   let bytes: Uint8Array;
   try {
     bytes = await readRegularFile(abs, ctx.settings.maxFileBytes);

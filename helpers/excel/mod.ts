@@ -14,7 +14,7 @@
  * cell by cell in tests/perl/excel.t; differences in docs/helpers/excel.md.
  */
 
-import { defineHelper, failure, fn, wrapped } from "../types.ts";
+import { defineHelper, failure, fn, perlText, wrapped } from "../types.ts";
 import type { Args, CallContext } from "../types.ts";
 import type { HandleTable } from "../../src/handles.ts";
 import type ExcelJS from "exceljs";
@@ -71,7 +71,8 @@ async function createWorkbook(args: Args, ctx: CallContext) {
   if (typeof filename !== "string" || filename === "") {
     return failure("Filename required for new workbook");
   }
-  const path = await ctx.resolvePath(filename);
+  // A UTF-8 byte-string file name names the file with those bytes (the Perl string rule).
+  const path = await ctx.resolvePath(perlText(filename));
   try {
     await Deno.writeFile(path, new Uint8Array(0));
   } catch (e) {

@@ -351,9 +351,19 @@ for my $cipher (qw(Blowfish Rijndael)) {
     like($w->{error}, qr/bad padding \(wrong key/, "$cipher wrong key: ... saying why");
 }
 
-# ---- key_file is read bounded, regular files only ----
+# ---- key_file is read bounded, regular files only; a byte-string name is those bytes ----
 {
     my $dir = tempdir(CLEANUP => 1);
+    {
+        no utf8;
+        my $kf = "$dir/schl\xc3\xbcssel.key";
+        open my $fh, '>:raw', $kf or die $!;
+        print $fh "Z\xc3\xbcrich-secret\n";
+        close $fh;
+        my $id = new_id(key_file => $kf, cipher => 'Blowfish', salt => 'saltsalt');
+        is_bytes(b_encrypt($id, 'x'), cbc(-key => "Z\xc3\xbcrich-secret", -cipher => 'Blowfish', -salt => 'saltsalt')->encrypt('x'),
+            'key_file with a byte-string name: found, and its bytes are the key');
+    }
     like(bridge('new', { key_file => $dir })->{error}, qr{^Cannot read key_file \Q$dir\E: Cannot read '\Q$dir\E': a directory}, 'key_file: a directory is refused');
     like(bridge('new', { key_file => '/dev/zero' })->{error}, qr{^Cannot read key_file /dev/zero: .*not a regular file}, 'key_file: /dev/zero is refused, not read forever');
 }

@@ -312,6 +312,23 @@ TODO: {
     is(scalar(@diffs), 0, 'Perl integers 12345678901234567890 and 9007199254740993 sent as numbers') or diag join("\n", @diffs);
 }
 
+# --- a file name given as a UTF-8 byte string names the file with those bytes, as in Perl ---
+{
+    my $name = "$dir/r\xc3\xa9sum\xc3\xa9.xlsx";
+    my $real = Excel::Writer::XLSX->new("$dir/real-r\xc3\xa9sum\xc3\xa9.xlsx");
+    $real->add_worksheet->write(0, 0, 'x');
+    $real->close;
+    ok(-s "$dir/real-r\xc3\xa9sum\xc3\xa9.xlsx", 'Excel::Writer::XLSX: the byte-string name is the file name');
+    my $id = call('create_workbook', { filename => $name })->{result}{workbook_id};
+    my $ws = call('add_worksheet', { workbook_id => $id })->{result}{worksheet_id};
+    call('write_cell', { workbook_id => $id, worksheet_id => $ws, row => 0, col => 0, data => 'x' });
+    ok(call('close_workbook', { workbook_id => $id })->{success}, 'bridge: byte-string file name written');
+    ok(-s $name, 'bridge: the file has the same name bytes');
+    opendir my $dh, $dir or die;
+    my @mojibake = grep { /\xc3\x83/ } readdir $dh;
+    is_deeply(\@mojibake, [], 'no double-encoded file name');
+}
+
 # --- more error paths -------------------------------------------------------------------
 my $wb = call('create_workbook', { filename => "$dir/err.xlsx" })->{result}{workbook_id};
 like(call('add_worksheet', { workbook_id => $wb, name => 'a' x 32 })->{error}, qr/must be <= 31 chars/, 'long sheet name');
