@@ -46,6 +46,8 @@ export const SQL_BINARY_TYPES: ReadonlySet<number> = new Set([30, -2, -3, -4]);
 export interface SqlTemplate {
   readonly parts: readonly string[];
   readonly ordinals: readonly number[];
+  /** Each placeholder as written: "?", ":1", ":name". */
+  readonly sources: readonly string[];
 }
 
 /** One value bound to one distinct placeholder, in placeholder order. */
@@ -153,6 +155,11 @@ export interface ConnectRequest {
 export interface Driver {
   /** `db_type` reported to Perl: "oracle", "postgresql" or "sqlite". */
   readonly dbType: string;
+  /**
+   * `$dbh->do` binds only as many values as the statement has placeholders and ignores the rest
+   * (DBD::SQLite's do); otherwise extra values are an error, as in DBI's own do.
+   */
+  readonly doIgnoresExtraBinds?: boolean;
   /** Renders placeholder number `ordinal` (1-based) with key `key` in this database's syntax. */
   placeholder(ordinal: number, key: string): string;
   /** Opens a connection; rejects with the library's error on failure. */

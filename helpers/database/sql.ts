@@ -34,11 +34,13 @@ export function compileSql(
   let qmarks = 0;
   const parts: string[] = [];
   const ordinals: number[] = [];
+  const sources: string[] = [];
   let partStart = 0;
-  const place = (key: string): string => {
+  const place = (key: string, source: string): string => {
     const ordinal = ordinalOf(key);
     parts.push(out.slice(partStart));
     ordinals.push(ordinal);
+    sources.push(source);
     const rendered = render(ordinal, key);
     partStart = out.length + rendered.length;
     return rendered;
@@ -75,7 +77,7 @@ export function compileSql(
       i = stop;
     } else if (c === "?") {
       qmarks++;
-      out += place(String(qmarks));
+      out += place(String(qmarks), "?");
       i++;
     } else if (c === ":" && next === ":") {
       out += "::";
@@ -84,7 +86,7 @@ export function compileSql(
       let j = i + 1;
       while (j < sql.length && /[0-9]/.test(sql[j])) j++;
       const key = String(Number(sql.slice(i + 1, j)));
-      out += place(key);
+      out += place(key, sql.slice(i, j));
       i = j;
     } else if (
       c === ":" && next !== undefined && IDENT_START.test(next) &&
@@ -94,7 +96,7 @@ export function compileSql(
       while (j < sql.length && IDENT.test(sql[j])) j++;
       const key = sql.slice(i + 1, j).toLowerCase();
       named = true;
-      out += place(key);
+      out += place(key, sql.slice(i, j));
       i = j;
     } else {
       out += c;
@@ -102,7 +104,7 @@ export function compileSql(
     }
   }
   parts.push(out.slice(partStart));
-  return { text: out, keys, named, template: { parts, ordinals } };
+  return { text: out, keys, named, template: { parts, ordinals, sources } };
 }
 
 /** Index just past the closing quote (doubled quotes are escapes). */

@@ -23,6 +23,9 @@ import type {
 } from "./driver.ts";
 import { bufferedResult, messageOf } from "./driver.ts";
 import { bindSql, readSql, sqliteBind, sqliteResult } from "./sqlite_binds.ts";
+import { bytesToPerl, perlText } from "../types.ts";
+
+const utf8 = new TextEncoder();
 
 type SqliteModule = typeof import("node:sqlite");
 type Database = InstanceType<SqliteModule["DatabaseSync"]>;
@@ -55,7 +58,7 @@ class SqliteConnection implements DriverConnection {
 
   check(sql: string): Promise<void> {
     if (this.lost) return Promise.reject(new Error(`database is closed (${this.lost})`));
-    this.#db.prepare(sql);
+    this.#db.prepare(perlText(sql));
     return Promise.resolve();
   }
 
@@ -86,9 +89,13 @@ class SqliteConnection implements DriverConnection {
     if (this.lost) throw new Error(`database is closed (${this.lost})`);
     if (!opts.autoCommit && !this.#db.isTransaction) this.#db.exec("BEGIN");
     const values = binds.map(sqliteBind);
-    const text = opts.template ? bindSql(opts.template, values) : sql;
+    // DBD::SQLite hands SQLite the statement's bytes; node:sqlite takes text and encodes it as
+    // UTF-8, so a byte string goes in decoded (exact whenever it is UTF-8, as nearly all are).
+    const text = perlText(opts.template ? bindSql(opts.template, values) : sql);
     const stmt = this.#db.prepare(text);
-    const cols = stmt.columns();
+    // Column names and declared types as the statement was written (no TEXT casts).
+    const plain = opts.template ? perlText(bindSql(opts.template, values, true)) : text;
+    const cols = plain === text ? stmt.columns() : this.#db.prepare(plain).columns();
     if (cols.length === 0) {
       const changes = Number(stmt.run(...values.map((v) => v.value)).changes);
       return bufferedResult(null, changes, [], binds);
@@ -143,9 +150,10 @@ class SqliteConnection implements DriverConnection {
   }
 }
 
+/** Column metadata; the name is bytes, as DBD::SQLite's NAME is. */
 function columnOf(c: { name: string; type: string | null }): ColumnMeta {
   return {
-    name: c.name,
+    name: bytesToPerl(utf8.encode(c.name)),
     type: c.type ?? null,
     type_code: null,
     display_size: null,
@@ -159,6 +167,7 @@ function columnOf(c: { name: string; type: string | null }): ColumnMeta {
 /** The SQLite driver. */
 export const sqliteDriver: Driver = {
   dbType: "sqlite",
+  doIgnoresExtraBinds: true,
   placeholder: (ordinal) => `?${ordinal}`,
   async connect(req: ConnectRequest): Promise<DriverConnection> {
     if (req.dsn.driver !== "sqlite") throw new TypeError("not a SQLite DSN");

@@ -58,11 +58,16 @@ export function sqliteBind(b: BoundValue): SqliteValue {
   return { value: perlBytes(text), asText: true };
 }
 
-/** The statement text for these values: `?n`, or `(CAST(?n AS TEXT)||'')` for byte TEXT. */
-export function bindSql(t: SqlTemplate, values: readonly SqliteValue[]): string {
+/**
+ * The statement text for these values: a `?` stays `?` (SQLite numbers it as we do, and names an
+ * unaliased column after the text, as with DBD::SQLite), other placeholders become `?n`, and a
+ * byte TEXT value `(CAST(?n AS TEXT)||'')` unless `plain` (the text whose column names count).
+ */
+export function bindSql(t: SqlTemplate, values: readonly SqliteValue[], plain = false): string {
   let out = t.parts[0] ?? "";
   t.ordinals.forEach((ordinal, i) => {
-    out += values[ordinal - 1]?.asText ? `(CAST(?${ordinal} AS TEXT)||'')` : `?${ordinal}`;
+    if (!plain && values[ordinal - 1]?.asText) out += `(CAST(?${ordinal} AS TEXT)||'')`;
+    else out += t.sources[i] === "?" ? "?" : `?${ordinal}`;
     out += t.parts[i + 1] ?? "";
   });
   return out;

@@ -163,7 +163,10 @@ export function doStatement(args: Args, ctx: CallContext): Promise<Reply> {
     }
     const conn = await native();
     const compiled = compileSql(args.sql, c.driver.placeholder);
-    const values = Array.isArray(args.bind_values) ? args.bind_values.map(toBindScalar) : [];
+    let values = Array.isArray(args.bind_values) ? args.bind_values.map(toBindScalar) : [];
+    if (c.driver.doIgnoresExtraBinds && compiled.keys.length > 0) {
+      values = values.slice(0, compiled.keys.length);
+    }
     const binds = resolveBinds(compiled, values, new Map());
     if (typeof binds === "string") throw new DbFailure(binds);
     const res = await conn.execute(compiled.text, binds, {

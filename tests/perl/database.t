@@ -50,6 +50,8 @@ sub db { plain($c->call_python('database', @_)) }
     sub prepare {
         my ($self, $sql) = @_;
         my $r = main::db('prepare', { connection_id => $self->{id}, sql => $sql });
+        $self->{errstr} = $r->{success} ? undef : $r->{error};
+        return undef unless $r->{success};
         return bless { dbh => $self, id => $r->{statement_id}, bind_params => {} }, 'Bridge::STH';
     }
     sub begin_work { main::db('begin_transaction', { connection_id => $_[0]{id} })->{success} }
@@ -100,8 +102,7 @@ sub scenario {
     $o{insert} = [map { $dbh->do("INSERT INTO fruit VALUES (?, ?, ?, ?)", undef, @$_) }
         [1, 'apple', '1.25', '2024-01-02'], [2, 'pear', undef, undef], [3, 'plum', '10', '2024-12-31']];
     $o{update} = $dbh->do("UPDATE fruit SET name = name WHERE id > ?", undef, 1);
-    # Documented difference: DBI's do() says "0E0" for no rows, DBIHelper's do() passes 0 on.
-    $o{update_none} = 0 + $dbh->do("UPDATE fruit SET name = name WHERE id > ?", undef, 99);
+    $o{update_none} = $dbh->do("UPDATE fruit SET name = name WHERE id > ?", undef, 99);    # "0E0"
     my $sth = $dbh->prepare("SELECT id, name, price, picked FROM fruit WHERE id >= ? ORDER BY id");
     $sth->execute(1);
     $o{names} = [@{ $sth->{NAME} }];
@@ -119,10 +120,11 @@ sub scenario {
     $bp->bind_param(2, 2);
     $bp->execute;
     $o{bind_param} = $bp->fetchall_arrayref;
-    # Documented difference: DBD::SQLite fails at prepare, the bridge (like the Python helper) at execute.
+    # DBD::SQLite fails at prepare (undef, errstr set), DBD::Pg at execute.
     my $bad = $dbh->prepare("SELECT * FROM no_such_table");
+    $o{bad_prepared} = $bad ? 1 : 0;
     $bad->execute if $bad;
-    ($o{error}) = split /\n/, (($bad && $bad->errstr) // $dbh->errstr // '');
+    $o{error} = ($bad && $bad->errstr) // $dbh->errstr // '';
     $o{txn} = [];
     $dbh->begin_work;
     $dbh->do("INSERT INTO fruit VALUES (9, 'gone', NULL, NULL)");
@@ -136,7 +138,7 @@ sub scenario {
 
 sub real_dbh {
     my ($dsn, $u, $p) = @_;
-    return DBI->connect($dsn, $u, $p, { RaiseError => 0, PrintError => 0, AutoCommit => 1 }) or die $DBI::errstr;
+    return DBI->connect($dsn, $u, $p, { RaiseError => 0, PrintError => 0, PrintWarn => 0, AutoCommit => 1 }) || die $DBI::errstr;
 }
 
 # --- differential: PostgreSQL --------------------------------------------------------------------
@@ -145,10 +147,10 @@ ok($pdbh, "connect to PostgreSQL through the bridge") or diag($perr);
 my $real_pg = real_dbh($PG->{dsn}, $PG->{user}, $PG->{password});
 my $want = scenario($real_pg, 'pg');
 my $got = scenario($pdbh, 'pg');
-# Documented difference: DBD::Pg returns the full errstr with LINE/position lines; compared on line 1.
-is_deeply($got, $want, "PostgreSQL: the bridge matches DBI + DBD::Pg (rows, NULLs, names, counts, first error line)")
+is_deeply($got, $want, "PostgreSQL: the bridge matches DBI + DBD::Pg (rows, NULLs, names, counts, errstr)")
   or diag(explain({ got => $got, want => $want }));
-is($got->{error}, 'ERROR:  relation "no_such_table" does not exist', 'PostgreSQL error text as DBD::Pg shows it');
+is($got->{error}, qq{ERROR:  relation "no_such_table" does not exist\nLINE 1: SELECT * FROM no_such_table\n                      ^},
+    'PostgreSQL error text as DBD::Pg shows it, with libpq\'s LINE display');
 
 # --- differential: SQLite (relative path: the caller's cwd) -------------------------------------
 my $work = tempdir('cb_db_t_XXXXXX', TMPDIR => 1, CLEANUP => 1);
@@ -160,7 +162,9 @@ ok(-f "$work/bridge.db", "a relative SQLite dbname is created in the Perl caller
 my $real_sq = real_dbh("dbi:SQLite:dbname=$work/real.db", "", "");
 $want = scenario($real_sq, 'sqlite');
 $got = scenario($sdbh, 'sqlite');
-is_deeply($got, $want, "SQLite: the bridge matches DBI + DBD::SQLite") or diag(explain({ got => $got, want => $want }));
+is_deeply($got, $want, "SQLite: the bridge matches DBI + DBD::SQLite (prepare fails on a missing table)")
+  or diag(explain({ got => $got, want => $want }));
+is_deeply([@$got{qw(bad_prepared error update_none)}], [0, 'no such table: no_such_table', '0E0'], 'SQLite: prepare returned undef with errstr; do said 0E0');
 chdir $oldcwd;
 
 # --- wrong password: never echoed, never logged -------------------------------------------------
