@@ -19,13 +19,39 @@ export type ErrorType =
   | "TimeoutError"
   | "BusyError";
 
-/** An error whose message and type go to the client as they are. */
+/** Largest error text sent to a client (and kept in `recent_errors`), in UTF-8 bytes. */
+export const MAX_ERROR_BYTES = 8192;
+
+const enc = new TextEncoder();
+
+/**
+ * `s` cut to at most `maxBytes` UTF-8 bytes (never inside a character), with a note of how
+ * much was left out. Short texts come back unchanged.
+ *
+ * @example
+ * ```ts
+ * boundText("x".repeat(100_000), 1024).length < 1100; // true
+ * ```
+ */
+export function boundText(s: string, maxBytes: number): string {
+  if (s.length * 3 <= maxBytes) return s;
+  if (s.length <= maxBytes) {
+    const whole = enc.encodeInto(s, new Uint8Array(maxBytes));
+    if (whole.read === s.length) return s;
+  }
+  const note = ` … [${s.length} characters, cut to ${maxBytes} bytes]`;
+  const buf = new Uint8Array(Math.max(0, maxBytes - enc.encode(note).length));
+  const { written } = enc.encodeInto(s, buf);
+  return new TextDecoder().decode(buf.subarray(0, written)) + note;
+}
+
+/** An error whose message and type go to the client as they are (bounded in bytes). */
 export class WireError extends Error {
   override name = "WireError";
   readonly errorType: ErrorType;
 
   constructor(message: string, errorType: ErrorType, options?: ErrorOptions) {
-    super(message, options);
+    super(boundText(message, MAX_ERROR_BYTES), options);
     this.errorType = errorType;
   }
 }

@@ -9,6 +9,10 @@ import type { Config } from "../config.ts";
 import { defaultLogDir } from "../config.ts";
 import { LogFile, type LogFileStats } from "./file_sink.ts";
 import { daemonLine, jsonLine, type Level, securityLine } from "./format.ts";
+import { boundText } from "../errors.ts";
+
+/** Largest log message in UTF-8 bytes: one client's junk cannot rotate every other line away. */
+const MAX_LINE_BYTES = 16_384;
 
 /** Writes lines of one log at a level. */
 export interface LineLogger {
@@ -65,7 +69,8 @@ export function openLogs(
   const debugOn = config.debug > 0;
 
   const make = (file: LogFile, kind: "daemon" | "security", echo?: LogFile): LineLogger => {
-    const emit = (level: Level, message: string) => {
+    const emit = (level: Level, raw: string) => {
+      const message = boundText(raw, MAX_LINE_BYTES);
       const t = now();
       if (json) {
         file.write(jsonLine(t, kind, level, message));

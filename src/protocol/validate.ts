@@ -103,6 +103,18 @@ export function pyTypeName(v: unknown): string {
   return "dict";
 }
 
+/** Longest key shown in a path, and longest path, in characters (error texts echo them). */
+const MAX_KEY_SHOWN = 64;
+const MAX_PATH = 512;
+
+/** `path.key`, with a long key cut and a path past MAX_PATH no longer growing. */
+function childPath(path: string, key: string | number): string {
+  if (path.length >= MAX_PATH) return path.endsWith("…") ? path : `${path}…`;
+  if (typeof key === "number") return `${path}[${key}]`;
+  const k = key.length > MAX_KEY_SHOWN ? `${key.slice(0, MAX_KEY_SHOWN)}…(${key.length})` : key;
+  return `${path}.${k}`;
+}
+
 interface Walk {
   strings: Array<[string, string]>; // [path, value]
   limitErrors: string[];
@@ -140,12 +152,12 @@ function walkParams(params: unknown, config: Config): Walk {
         );
         continue;
       }
-      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], `${path}[${i}]`, depth + 1]);
+      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], childPath(path, i), depth + 1]);
     } else {
       const entries = Object.entries(v as Record<string, unknown>);
       for (let i = entries.length - 1; i >= 0; i--) {
         const [k, x] = entries[i]!;
-        stack.push([x, `${path}.${k}`, depth + 1]);
+        stack.push([x, childPath(path, k), depth + 1]);
       }
     }
   }
@@ -183,7 +195,9 @@ export function validateRequest(raw: Record<string, unknown>, deps: ValidationDe
 
   // 3. Schema.
   for (const key of Object.keys(raw)) {
-    if (!ALLOWED_KEYS.includes(key)) errors.push(`Additional property not allowed: ${key}`);
+    if (!ALLOWED_KEYS.includes(key)) {
+      errors.push(`Additional property not allowed: ${childPath("", key).slice(1)}`);
+    }
   }
   for (const field of ["module", "function", "request_id", "perl_caller", "client_version"]) {
     if (!(field in raw)) continue;
