@@ -87,6 +87,7 @@ export interface Sftp {
   rename(a: string, b: string, cb: Cb<void>): void;
   ext_openssh_rename(a: string, b: string, cb: Cb<void>): void;
   chmod(p: string, mode: number, cb: Cb<void>): void;
+  setstat(p: string, attrs: Partial<Attrs>, cb: Cb<void>): void;
   fastPut(local: string, remote: string, opts: XferOpts, cb: Cb<void>): void;
   fastGet(remote: string, local: string, opts: XferOpts, cb: Cb<void>): void;
   end(): void;

@@ -34,6 +34,7 @@ sub spew  { my ($f, $x) = @_; open my $fh, '>:raw', $f or die "$f: $!"; print $f
 sub names { my ($dir) = @_; opendir my $dh, $dir or die "$dir: $!"; [sort grep { !/^\.\.?$/ } readdir $dh] }
 sub hex_of { my ($s) = @_; utf8::encode($s) if utf8::is_utf8($s); join ' ', unpack '(H2)*', $s }
 
+umask 027;    # copy_perm masks with the caller's umask, not the daemon's or the server's
 my $work = tempdir('cb_sftp_diff_XXXXXX', TMPDIR => 1, CLEANUP => 1);
 mkdir "$work/$_" or die for qw(ours theirs);
 my ($R_OURS, $R_THEIRS) = ("$S->{root}/ours", "$S->{root}/theirs");
@@ -72,6 +73,8 @@ subtest 'put: remote names on disk and file bytes equal Net::SFTP::Foreign' => s
         my ($what, $name) = @$n;
         my ($cw, $bytes) = @{ $contents[$i++ % @contents] };
         spew("$work/src$i", $bytes);
+        chmod 0751, "$work/src$i";
+        utime 1_000_000_000, 1_000_000_000 + $i, "$work/src$i";
         my $o = $sftp->('put', { session_id => $id, local_file => "$work/src$i", remote_file => $name });
         my $t = $net->put("$work/src$i", $name) ? 1 : 0;
         is_deeply([$o->{success}, $t], [1, 1], "$what: both succeed") or diag explain [$o, $net->error];
@@ -80,6 +83,7 @@ subtest 'put: remote names on disk and file bytes equal Net::SFTP::Foreign' => s
     ok(-e "$R_OURS/Z\xc3\x83\xc2\xbcrich.txt", 'a byte-string name is UTF-8-encoded once more, as Net::SFTP::Foreign does');
     for my $f (@{ names($R_THEIRS) }) {
         is(slurp("$R_OURS/$f"), slurp("$R_THEIRS/$f"), 'bytes of ' . hex_of(substr $f, 0, 8));
+        is_deeply([(stat "$R_OURS/$f")[2, 9]], [(stat "$R_THEIRS/$f")[2, 9]], '... mode and mtime (copy_perm, copy_time)');
     }
 };
 
@@ -104,6 +108,7 @@ subtest 'get: local bytes equal, names as given' => sub {
         my $t = defined $net->get($name, "$work/theirs/got") ? 1 : 0;
         is_deeply([$o->{success}, $t], [1, 1], "$what: both succeed");
         is(slurp("$work/ours/got"), slurp("$work/theirs/got"), "$what: same bytes");
+        is_deeply([(stat "$work/ours/got")[2, 9]], [(stat "$work/theirs/got")[2, 9]], "$what: same local mode and mtime");
     }
     my $o = $sftp->('get', { session_id => $id, remote_file => '0', local_file => "$work/ours/new/dir/got" });
     my $t = defined $net->get('0', "$work/theirs/new/dir/got") ? 1 : 0;

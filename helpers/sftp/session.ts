@@ -1,0 +1,89 @@
+/**
+ * @module
+ * The server side of one Net::SFTP::Foreign object and the table that holds them, how Perl
+ * strings become remote and local names, and `onSession`, which runs one operation under the
+ * session's lock and records its failure for `error()`.
+ */
+
+import { posix } from "node:path";
+import type { HandleTable } from "../../src/handles.ts";
+import { failure, perlText } from "../types.ts";
+import type { Args, CallContext } from "../types.ts";
+import { type Attrs, type SshConnection, SshError } from "./ssh.ts";
+
+/** One Net::SFTP::Foreign object's server side. */
+export interface SftpSession {
+  readonly conn: SshConnection;
+  readonly label: string;
+  readonly initialDir: string;
+  currentDir: string;
+  lastError: string | null;
+}
+
+export function sessions(ctx: CallContext): HandleTable<SftpSession> {
+  return ctx.handles<SftpSession>("sessions", {
+    prefix: "sftp",
+    newId: () => crypto.randomUUID(),
+    dispose: (s, reason) => {
+      ctx.log.info(`closing SFTP session ${s.label}: ${reason}`);
+      s.conn.close(reason);
+    },
+  });
+}
+
+export const str = (v: unknown): string | undefined =>
+  v === undefined || v === null ? undefined : String(v);
+/**
+ * A remote name: Net::SFTP::Foreign sends `Encode::encode(fs_encoding = "utf8", $name)`, the
+ * UTF-8 of the Perl string's characters, so a byte string is encoded once more ("Z\xc3\xbc"
+ * becomes "Z\xc3\x83\xc2\xbc" on disk, tests/perl/sftp_names.t). ssh2 sends a JS string's UTF-8,
+ * and the helper receives exactly the Perl ordinals: the string is passed on unchanged.
+ */
+export const pathArg = str;
+/** A local name: Perl opens the string's bytes; Deno opens a JS string's UTF-8 (`perlText`). */
+export const localArg = (v: unknown): string | undefined => {
+  const s = str(v);
+  return s === undefined ? undefined : perlText(s);
+};
+export const truthy = (v: unknown): boolean =>
+  !(v === undefined || v === null || v === false || v === 0 || v === "0" || v === "");
+export const now = () => new Date().toISOString();
+export const isDir = (a: Attrs) => (a.mode & 0o170000) === 0o040000;
+
+/** Runs `op` on a live session under its lock; failures are recorded for `error` and returned. */
+export async function onSession(
+  args: Args,
+  ctx: CallContext,
+  op: (s: SftpSession) => Promise<Record<string, unknown>>,
+): Promise<Record<string, unknown>> {
+  const table = sessions(ctx);
+  const id = str(args.session_id) ?? "";
+  if (!table.get(id)) {
+    return failure(`Invalid session ID: ${id} (unknown, disconnected or idle-expired)`);
+  }
+  return await table.withLock(id, async (s) => {
+    if (s.conn.closed) {
+      s.lastError =
+        `Not connected to ${s.label} (${s.conn.closeReason}); create a new Net::SFTP::Foreign object`;
+      return failure(s.lastError);
+    }
+    try {
+      const r = await op(s);
+      if (r.success !== false) s.lastError = null;
+      else s.lastError = String(r.error);
+      return r;
+    } catch (e) {
+      s.lastError = e instanceof Error ? e.message : String(e);
+      return failure(s.lastError);
+    }
+  });
+}
+
+/** Resolves a remote path against the session's current directory. */
+export const remote = (s: SftpSession, p: string) => posix.resolve(s.currentDir, p);
+
+/** Wraps an operation's error with Net::SFTP::Foreign's wording. */
+export function why(prefix: string, e: unknown): never {
+  const m = e instanceof Error ? e.message : String(e);
+  throw new SshError(`${prefix}: ${m}`, e instanceof SshError ? e.kind : "remote");
+}

@@ -1,0 +1,131 @@
+/**
+ * @module
+ * `sftp` put and get, as Net::SFTP::Foreign 1.93 does them by default: missing directories are
+ * created on the receiving side (mkpath), and the copy gets the source's permissions masked by
+ * the Perl caller's umask (copy_perm) and its access and modification times (copy_time).
+ */
+
+import { basename, dirname, posix } from "node:path";
+import { failure, wrapped } from "../types.ts";
+import type { Args, CallContext } from "../types.ts";
+import { type Attrs, call, SshError } from "./ssh.ts";
+import {
+  isDir,
+  localArg,
+  now,
+  onSession,
+  pathArg,
+  remote,
+  type SftpSession,
+  str,
+  why,
+} from "./session.ts";
+
+/** Creates the missing parents of a remote path, as Net::SFTP::Foreign 1.93's put (mkpath => 1). */
+async function ensureParents(s: SftpSession, ctx: CallContext, path: string): Promise<void> {
+  const missing: string[] = [];
+  for (let d = posix.dirname(path); d !== "/" && d !== "."; d = posix.dirname(d)) {
+    try {
+      await s.conn.op("stat", ctx.signal, () => call<Attrs>((cb) => s.conn.sftp.stat(d, cb)));
+      break;
+    } catch (e) {
+      if (e instanceof SshError && e.kind !== "remote") throw e;
+      missing.unshift(d);
+    }
+  }
+  for (const d of missing) {
+    await s.conn.op("mkdir", ctx.signal, () => call<void>((cb) => s.conn.sftp.mkdir(d, cb)))
+      .catch((e) => why("Couldn't create remote directory", e));
+  }
+}
+
+/**
+ * The Perl caller's umask (Net::SFTP::Foreign masks copied permissions with `umask`), from
+ * `/proc/<pid>/status`; 022 when it cannot be read.
+ */
+async function callerUmask(ctx: CallContext): Promise<number> {
+  if (ctx.callerPid === undefined) return 0o022;
+  try {
+    const status = await Deno.readTextFile(`/proc/${ctx.callerPid}/status`);
+    const m = /^Umask:\s*([0-7]+)$/m.exec(status);
+    return m ? parseInt(m[1], 8) : 0o022;
+  } catch {
+    return 0o022;
+  }
+}
+
+export function put(args: Args, ctx: CallContext) {
+  return onSession(args, ctx, async (s) => {
+    const localName = localArg(args.local_file);
+    if (!localName) return failure("put: local_file is required");
+    const local = await ctx.resolvePath(localName);
+    let st: Deno.FileInfo;
+    try {
+      st = await Deno.stat(local);
+      if (!st.isFile) return failure(`Local file is not a regular file: ${local}`);
+    } catch (e) {
+      const reason = e instanceof Deno.errors.NotFound ? "No such file or directory" : String(e);
+      return failure(`Unable to open local file '${localName}': ${reason}`);
+    }
+    // The default remote name is the local name's basename, as Perl holds it (then encoded).
+    const target = remote(s, pathArg(args.remote_file) || basename(str(args.local_file)!));
+    const size = st.size;
+    const mode = ((st.mode ?? 0o644) & 0o777) & ~await callerUmask(ctx);
+    await ensureParents(s, ctx, target);
+    const sftp = s.conn.sftp;
+    await s.conn.op(
+      "put",
+      ctx.signal,
+      (touch) => call<void>((cb) => sftp.fastPut(local, target, { mode, step: touch }, cb)),
+    )
+      .catch((e) => why(`Couldn't open remote file '${target}'`, e));
+    // copy_perm and copy_time: the server's umask applied to the open; set both explicitly.
+    const [atime, mtime] = [st.atime, st.mtime].map((d) => Math.floor((d?.getTime() ?? 0) / 1000));
+    await s.conn.op(
+      "setstat",
+      ctx.signal,
+      () => call<void>((cb) => sftp.setstat(target, { mode, atime, mtime }, cb)),
+    )
+      .catch((e) => why("Couldn't setstat remote file", e));
+    ctx.log.info(`${s.label}: put ${local} -> ${target} (${size} bytes)`);
+    return wrapped({ local_file: local, remote_file: target, bytes_transferred: size });
+  });
+}
+
+export function get(args: Args, ctx: CallContext) {
+  return onSession(args, ctx, async (s) => {
+    const remoteArg = pathArg(args.remote_file);
+    if (!remoteArg) return failure("get: remote_file is required");
+    const source = remote(s, remoteArg);
+    const attrs = await s.conn.op(
+      "stat",
+      ctx.signal,
+      () => call<Attrs>((cb) => s.conn.sftp.stat(source, cb)),
+    )
+      .catch((e) => why("Couldn't stat remote file", e));
+    if (isDir(attrs)) return failure(`Remote file '${source}' is a directory`);
+    const local = await ctx.resolvePath(localArg(args.local_file) || posix.basename(source));
+    // Net::SFTP::Foreign's get creates missing local directories (mkpath, on by default).
+    await Deno.mkdir(dirname(local), { recursive: true }).catch(() => {});
+    try {
+      await s.conn.op(
+        "get",
+        ctx.signal,
+        (touch) => call<void>((cb) => s.conn.sftp.fastGet(source, local, { step: touch }, cb)),
+      );
+    } catch (e) {
+      await Deno.remove(local).catch(() => {}); // no partial file left behind
+      why(`Couldn't get remote file '${source}' to '${local}'`, e);
+    }
+    // copy_perm and copy_time, on the local copy.
+    await Deno.chmod(local, (attrs.mode & 0o777) & ~await callerUmask(ctx));
+    await Deno.utime(local, attrs.atime, attrs.mtime);
+    ctx.log.info(`${s.label}: get ${source} -> ${local} (${attrs.size} bytes)`);
+    return wrapped({
+      remote_file: source,
+      local_file: local,
+      bytes_transferred: attrs.size,
+      transferred_at: now(),
+    });
+  });
+}
