@@ -34,14 +34,17 @@ const ASCII = new Set(["us-ascii", "ascii"]);
 const UTF8 = new Set(["utf-8", "utf8"]);
 const UTF16 = new Set(["utf-16", "utf16", "utf-16le", "utf-16be", "ucs-2"]);
 
-/** A document given as a Perl string (the `xml => …` / `parse($string)` / XMLin string case). */
-export function documentFromPerl(s: string): DecodedDocument {
-  return decodeDocument(perlBytes(s), s);
+/**
+ * A document given as a Perl string (the `xml => …` / `parse($string)` / XMLin string case).
+ * `encoding` overrides the document's own, as XML::Parser's ProtocolEncoding does.
+ */
+export function documentFromPerl(s: string, encoding?: string): DecodedDocument {
+  return decodeDocument(perlBytes(s), s, encoding);
 }
 
 /** A document read raw from a file. */
-export function documentFromFile(bytes: Uint8Array): DecodedDocument {
-  return decodeDocument(bytes, undefined);
+export function documentFromFile(bytes: Uint8Array, encoding?: string): DecodedDocument {
+  return decodeDocument(bytes, undefined, encoding);
 }
 
 /** The encoding label a document's bytes declare: BOM, then XML declaration, else "utf-8". */
@@ -91,13 +94,23 @@ function checkedText(text: string): DecodedDocument {
   return { ok: true, text };
 }
 
-function decodeDocument(bytes: Uint8Array, perlString: string | undefined): DecodedDocument {
-  const r = decodeBytes(bytes, perlString);
+function decodeDocument(
+  bytes: Uint8Array,
+  perlString: string | undefined,
+  encoding: string | undefined,
+): DecodedDocument {
+  const r = decodeBytes(bytes, perlString, encoding);
   return r.ok ? checkedText(r.text) : r;
 }
 
-function decodeBytes(bytes: Uint8Array, perlString: string | undefined): DecodedDocument {
-  const { label, bom } = declaredEncoding(bytes);
+function decodeBytes(
+  bytes: Uint8Array,
+  perlString: string | undefined,
+  encoding: string | undefined,
+): DecodedDocument {
+  const { label, bom } = encoding
+    ? { label: encoding.toLowerCase(), bom: false }
+    : declaredEncoding(bytes);
   if (UTF8.has(label)) {
     try {
       return {

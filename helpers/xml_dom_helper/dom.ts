@@ -32,6 +32,14 @@ export interface ParsedXml {
   readonly decl: XmlDecl | undefined;
 }
 
+/** XML::DOM::Parser options the helper honours (create_parser's KeepCDATA, ProtocolEncoding). */
+export interface ParseOptions {
+  /** Keep CDATA sections as CDATASection nodes (else they are text, merged with their neighbours). */
+  readonly keepCdata?: boolean;
+  /** Decode the bytes in this encoding, whatever the document declares. */
+  readonly encoding?: string;
+}
+
 /** Parse result: the document, or an error message for the Perl caller. */
 export type ParseOutcome = { ok: true; value: ParsedXml } | { ok: false; error: string };
 
@@ -50,7 +58,7 @@ function declOf(data: string): XmlDecl {
  * errors, as with expat. The XML declaration and whitespace between top-level nodes are taken out
  * of the tree, because expat (hence XML::DOM and XML::XPath) never reports them as nodes.
  */
-export function parseXml(text: string): ParseOutcome {
+export function parseXml(text: string, opts: ParseOptions = {}): ParseOutcome {
   const source = text.startsWith("\uFEFF") ? text.slice(1) : text;
   if (source.trim() === "") return { ok: false, error: "Cannot parse XML: the document is empty" };
   const expanded = expandEntities(source);
@@ -83,7 +91,7 @@ export function parseXml(text: string): ParseOutcome {
   if (!doc.documentElement) return { ok: false, error: "Cannot parse XML: no root element" };
   const doctype = doc.doctype as unknown as { internalSubset?: string } | null;
   if (doctype && expanded.decls.length > 0) doctype.internalSubset = subsetText(expanded.decls);
-  mergeText(doc);
+  mergeText(doc, opts.keepCdata === true);
   return { ok: true, value: { doc, decl } };
 }
 
@@ -91,7 +99,8 @@ export function parseXml(text: string): ParseOutcome {
  * Turns CDATA sections into text and merges adjacent text, as expat reports them to XML::DOM
  * (without KeepCDATA) and XML::XPath: one text node per run of character data.
  */
-function mergeText(doc: Document): void {
+function mergeText(doc: Document, keepCdata: boolean): void {
+  if (keepCdata) return void doc.normalize();
   const walk = (n: Node) => {
     for (let c: Node | null = n.firstChild; c; c = c.nextSibling) {
       if (c.nodeType === CDATA_SECTION_NODE) {
@@ -113,10 +122,10 @@ function cleanMessage(message: string): string {
  * Parses a document given as a Perl string: its bytes decoded by the document's declared
  * encoding first (`documentFromPerl`), as XML::Parser hands a Perl string to expat.
  */
-export function parsePerlXml(xml: string): ParseOutcome {
-  const text = documentFromPerl(xml);
+export function parsePerlXml(xml: string, opts: ParseOptions = {}): ParseOutcome {
+  const text = documentFromPerl(xml, opts.encoding);
   if (!text.ok) return { ok: false, error: `Cannot parse XML: ${text.error}` };
-  return parseXml(text.text);
+  return parseXml(text.text, opts);
 }
 
 /** The XPath 1.0 string-value of a node (what XML::XPath `string_value` returns). */
@@ -216,9 +225,11 @@ function write(node: Node, out: string[], decl?: XmlDecl): void {
       out.push(`${n.name}="${encodeText(String(n.value))}"`);
       return;
     case TEXT_NODE:
-    // XML::DOM's parser turns CDATA into text unless KeepCDATA is set, so it prints as text.
-    case CDATA_SECTION_NODE:
       out.push(encodeText(String(n.data)));
+      return;
+    // Only with KeepCDATA: otherwise the parser made the section text.
+    case CDATA_SECTION_NODE:
+      out.push(`<![CDATA[${String(n.data)}]]>`);
       return;
     case COMMENT_NODE:
       out.push(`<!--${String(n.data).replaceAll("--", "&#45;&#45;")}-->`);

@@ -9,7 +9,7 @@
 import type { CallContext } from "../types.ts";
 import { FileReadError, readRegularFile } from "../types.ts";
 import { parseXml } from "./dom.ts";
-import type { ParsedXml } from "./dom.ts";
+import type { ParsedXml, ParseOptions } from "./dom.ts";
 import { documentFromFile } from "./document_bytes.ts";
 
 /** File outcome: the parsed document and absolute path, or an error (`openError` when unread). */
@@ -25,6 +25,7 @@ export async function readXmlFile(
   filename: unknown,
   ctx: CallContext,
   missing: (filename: string) => string,
+  opts: ParseOptions = {},
 ): Promise<FileOutcome> {
   if (typeof filename !== "string" || filename === "") {
     return { ok: false, error: "Missing filename", openError: true };
@@ -38,11 +39,11 @@ export async function readXmlFile(
     const error = err.kind === "not_found" ? missing(filename) : err.message;
     return { ok: false, error, openError: true, kind: err.kind };
   }
-  const text = documentFromFile(bytes);
+  const text = documentFromFile(bytes, opts.encoding);
   if (!text.ok) {
     return { ok: false, error: `Cannot parse XML: ${text.error} (${path})`, openError: false };
   }
-  const parsed = parseXml(text.text);
+  const parsed = parseXml(text.text, opts);
   if (!parsed.ok) return { ok: false, error: `${parsed.error} (${path})`, openError: false };
   return { ok: true, value: parsed.value, path };
 }

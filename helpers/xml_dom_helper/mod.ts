@@ -24,7 +24,7 @@ import {
   stringValue,
   TEXT_NODE,
 } from "./dom.ts";
-import type { ParsedXml } from "./dom.ts";
+import type { ParsedXml, ParseOptions } from "./dom.ts";
 import { readXmlFile } from "./file.ts";
 import { runQuery } from "./query.ts";
 import type { DocEntry, Found } from "./store.ts";
@@ -119,17 +119,24 @@ function domCall(what: string, body: () => void): Record<string, unknown> {
 async function parseInto(
   ctx: CallContext,
   parserId: unknown,
-  parsed: () => Promise<Found<ParsedXml>>,
+  parsed: (opts: ParseOptions) => Promise<Found<ParsedXml>>,
   source: string,
 ) {
-  if (!parsers(ctx).get(parserId)) {
+  const parser = parsers(ctx).get(parserId);
+  if (!parser) {
     return failure(
       `Unknown parser_id '${
         String(parserId)
       }': call create_parser first (parsers expire when idle)`,
     );
   }
-  const p = await parsed();
+  const o = parser.options;
+  const p = await parsed({
+    keepCdata: truthy(o.KeepCDATA),
+    ...(typeof o.ProtocolEncoding === "string" && o.ProtocolEncoding !== ""
+      ? { encoding: o.ProtocolEncoding }
+      : {}),
+  });
   if (!p.ok) return failure(`XML parsing failed: ${p.error}`);
   const s = store(ctx);
   const doc = s.addDocument(p.value.doc, p.value.decl, source);
@@ -181,7 +188,7 @@ export const xmlDomHelper = defineHelper({
       return parseInto(
         ctx,
         a.parser_id,
-        () => Promise.resolve(parsePerlXml(a.xml_string as string)),
+        (opts) => Promise.resolve(parsePerlXml(a.xml_string as string, opts)),
         "string",
       );
     }),
@@ -192,8 +199,13 @@ export const xmlDomHelper = defineHelper({
           ctx,
           a.parser_id,
           // XML::DOM::Parser parsefile's own words for a file it cannot open.
-          () =>
-            readXmlFile(a.filename, ctx, (f) => `Couldn't open ${f}:\nNo such file or directory`),
+          (opts) =>
+            readXmlFile(
+              a.filename,
+              ctx,
+              (f) => `Couldn't open ${f}:\nNo such file or directory`,
+              opts,
+            ),
           String(a.filename),
         ),
     ),

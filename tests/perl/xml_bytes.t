@@ -192,6 +192,16 @@ for my $case (@DOCS) {
         'XML::DOM toString after setting byte-string values');
 }
 
+# XML::DOM::Parser options that change what is parsed: KeepCDATA, ProtocolEncoding.
+for my $o ([ KeepCDATA => 1 ], [ ProtocolEncoding => 'ISO-8859-1' ], [ ProtocolEncoding => 'UTF-8' ], [ KeepCDATA => 0 ]) {
+    my $p = $c->call_python('xml_dom_helper', 'create_parser', {@$o})->{result}{parser_id};
+    for my $xml ("<r>a<![CDATA[<\xc3\xa9>]]>c<x/></r>", qq{<?xml version="1.0" encoding="ISO-8859-1"?><r>\xc3\xa9</r>}) {
+        my $want = eval { real_dom(XML::DOM::Parser->new(@$o)->parse($xml)) } // { error => $@ };
+        same(bridge_dom($c->call_python('xml_dom_helper', 'parse_string', { parser_id => $p, xml_string => $xml })), $want,
+            "XML::DOM @$o: " . ($xml =~ /CDATA/ ? 'CDATA' : 'declared Latin-1'));
+    }
+}
+
 # XMLout keeps the data's characters as they are (byte strings stay bytes, wide stays wide); with
 # OutputFile the module writes through a :utf8 layer, so the file's bytes must match too.
 {
