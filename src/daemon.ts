@@ -22,7 +22,7 @@ import { acceptLoop as runAcceptLoop } from "./server/accept_loop.ts";
 import { serveConnection } from "./server/connection.ts";
 import { bindSocket, type BoundSocket, StartupError } from "./server/socket.ts";
 import { PROTOCOL_VERSION, VERSION } from "./version.ts";
-import { guardProcess } from "./process_guard.ts";
+import { disableCoreDumps, guardProcess } from "./process_guard.ts";
 
 /** Options beyond the configuration. */
 export interface DaemonOptions {
@@ -245,6 +245,9 @@ export async function startDaemon(
   if (opts.handleSignals) {
     // The process-level guard: an unhandled rejection anywhere is logged, never fatal.
     unguard = guardProcess((m) => log.error(m));
+    // Core dumps would hold passwords and keys (the shipped systemd unit also sets LimitCORE=0).
+    const coreErr = disableCoreDumps();
+    if (coreErr) log.warn(`Could not disable core dumps (RLIMIT_CORE): ${coreErr}`);
     const onSignal = (sig: Deno.Signal, n: number) => () => {
       log.info(`Received signal ${n}, initiating graceful shutdown...`);
       void stop(sig);

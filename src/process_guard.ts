@@ -40,3 +40,32 @@ export function guardProcess(log: (message: string) => void): () => void {
     globalThis.removeEventListener("error", onError);
   };
 }
+
+/** Linux `RLIMIT_CORE`. */
+const RLIMIT_CORE = 4;
+
+/**
+ * Sets the core-dump size limit (soft and hard) of this process to 0, so a crash never writes
+ * passwords, keys or session data to disk. Returns an error text when it could not (no libc,
+ * FFI not permitted), undefined on success.
+ */
+export function disableCoreDumps(): string | undefined {
+  if (Deno.build.os !== "linux") return "not Linux";
+  if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
+    return "no FFI permission (the binary is built without --allow-ffi; rely on LimitCORE=0 or ulimit -c 0)";
+  }
+  try {
+    const libc = Deno.dlopen("libc.so.6", {
+      setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
+    });
+    try {
+      const rl = new BigUint64Array([0n, 0n]); // struct rlimit { rlim_cur, rlim_max }
+      const rc = libc.symbols.setrlimit(RLIMIT_CORE, new Uint8Array(rl.buffer));
+      return rc === 0 ? undefined : `setrlimit returned ${rc}`;
+    } finally {
+      libc.close();
+    }
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
