@@ -31,9 +31,10 @@ esac
 
 # The permissions the program needs, and nothing more: helpers read and write the caller's files
 # and reach any host; the config reads the whole environment; umask needs plain --allow-sys
-# (docs/binary.md); detaching runs setsid. No --allow-ffi, no remote imports, no other programs.
+# (docs/binary.md); detaching runs setsid; `install` runs systemctl. No --allow-ffi, no remote
+# imports, no other programs.
 perms=(--allow-read --allow-write --allow-net --allow-env --allow-sys
-  --allow-run=/usr/bin/setsid,/bin/setsid)
+  --allow-run=/usr/bin/setsid,/bin/setsid,/usr/bin/systemctl,/bin/systemctl)
 # Same V8 tuning as scripts/cpan-bridge.
 v8flags=(--v8-flags=--max-semi-space-size=1)
 

@@ -35,6 +35,7 @@ Usage:
   cpan-bridge report [--output FILE] [--lines N]  an incident report to attach to a ticket (secrets removed)
   cpan-bridge proxy --upstream OLD.sock --capture FILE [--socket PATH]   forward to OLD.sock, capture every exchange
   cpan-bridge replay FILE [--socket PATH] [--all] [--json]               replay a capture here; exit 1 on a difference
+  cpan-bridge install [--prefix /usr/local] [--systemd [--user NAME] [--socket PATH]] [--logrotate] [--uninstall]
   cpan-bridge --print-config | --version | --help
 
 Drop-in: with PYTHON_EXECUTABLE pointing at this binary, CPANBridge.pm's
@@ -102,6 +103,14 @@ function parse(args: string[]) {
       upstream: { type: "string" },
       capture: { type: "string" },
       all: { type: "boolean" },
+      prefix: { type: "string" },
+      systemd: { type: "boolean" },
+      "systemd-dir": { type: "string" },
+      user: { type: "string" },
+      logrotate: { type: "boolean" },
+      "logrotate-dir": { type: "string" },
+      "no-enable": { type: "boolean" },
+      uninstall: { type: "boolean" },
     },
   });
 }
@@ -398,6 +407,50 @@ export async function runCli(argv: string[]): Promise<number> {
           ));
         } else console.log(formatReplay(r));
         return [...r.byFunction.values()].some((t) => t.different > 0) ? 1 : 0;
+      }
+      case "install": {
+        const { install, uninstall, InstallError } = await import("./client/install/mod.ts");
+        const prefix = v.prefix ?? "/usr/local";
+        const log = (line: string) => console.log(line);
+        const enable = v["no-enable"] ? false : undefined;
+        try {
+          if (v.uninstall) {
+            await uninstall({ prefix, log, ...(enable === undefined ? {} : { enable }) });
+            return 0;
+          }
+          const exe = Deno.execPath();
+          const binary = SELF_EXTRACTING
+            ? env.CPAN_BRIDGE_SELF
+            : /\/deno$/.test(exe)
+            ? undefined
+            : exe;
+          if (!binary) {
+            console.error(
+              "cpan-bridge: install needs the single binary: build it (deno task build), then run dist/cpan-bridge install",
+            );
+            return 64;
+          }
+          await install({
+            prefix,
+            binary,
+            selfExtracting: SELF_EXTRACTING,
+            systemd: v.systemd === true,
+            logrotate: v.logrotate === true,
+            log,
+            ...(v["systemd-dir"] ? { systemdDir: v["systemd-dir"] } : {}),
+            ...(v["logrotate-dir"] ? { logrotateDir: v["logrotate-dir"] } : {}),
+            ...(v.user ? { user: v.user } : {}),
+            ...(v.socket ? { socket: v.socket } : {}),
+            ...(enable === undefined ? {} : { enable }),
+          });
+          return 0;
+        } catch (err) {
+          if (!(err instanceof InstallError) && !(err instanceof Deno.errors.PermissionDenied)) {
+            throw err;
+          }
+          console.error(`cpan-bridge: ${(err as Error).message}`);
+          return 1;
+        }
       }
       case "help":
         console.log(USAGE);

@@ -9,7 +9,11 @@
  * and renames it into place; every run then execs the runtime from there with the baked-in flags
  * (launch_config.h), keeping the caller's argv[0] and arguments.
  *
- * <cache> is $CPAN_BRIDGE_CACHE_DIR, else $XDG_CACHE_HOME/cpan-bridge, else
+ * A system install (`cpan-bridge install`) unpacks the runtime once into <bindir>/../lib/cpan-bridge,
+ * owned by root and writable by nobody else; when <version>-<id> is complete there, every user runs
+ * from it and nothing is unpacked per user.
+ *
+ * Otherwise <cache> is $CPAN_BRIDGE_CACHE_DIR, else $XDG_CACHE_HOME/cpan-bridge, else
  * $HOME/.cache/cpan-bridge, else ${TMPDIR:-/tmp}/cpan-bridge-<uid>; a directory is used only if
  * it and every directory above it belong to this user or root and are not writable by others
  * (sticky directories such as /tmp excepted), and not on a filesystem mounted noexec.
@@ -73,8 +77,8 @@ static int mkdir_p(const char *path) {
 }
 
 /* True when `dir` and every directory above it are owned by us or root and not writable by
- * others (unless sticky), and `dir` itself is ours and writable by nobody else. */
-static int dir_is_private(const char *dir, char *why, size_t whylen) {
+ * others (unless sticky), and `dir` itself is owned by `owner` and writable by nobody else. */
+static int dir_is_owned(const char *dir, uid_t owner, char *why, size_t whylen) {
     char real[PATH_MAX];
     struct stat st;
     uid_t me = geteuid();
@@ -82,10 +86,10 @@ static int dir_is_private(const char *dir, char *why, size_t whylen) {
         snprintf(why, whylen, "%s: %s", dir, strerror(errno));
         return 0;
     }
-    if (lstat(real, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != me ||
+    if (lstat(real, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != owner ||
         (st.st_mode & 022) != 0) {
         snprintf(why, whylen, "%s is not a directory owned by uid %u and writable only by it", real,
-                 (unsigned)me);
+                 (unsigned)owner);
         return 0;
     }
     for (char *slash = strrchr(real, '/'); slash; slash = strrchr(real, '/')) {
@@ -98,6 +102,27 @@ static int dir_is_private(const char *dir, char *why, size_t whylen) {
         }
         if (slash == real) break;
     }
+    return 1;
+}
+
+static int dir_is_private(const char *dir, char *why, size_t whylen) {
+    return dir_is_owned(dir, geteuid(), why, whylen);
+}
+
+/* The system install's copy of this build, <dir of the binary>/../lib/cpan-bridge/<name>, when it
+ * is complete and owned by root (or by us). Writes it to `out`. */
+static int system_dir(const char *self, const char *name, char *out) {
+    char bindir[PATH_MAX], cand[PATH_MAX], mark[PATH_MAX], why[PATH_MAX + 128];
+    snprintf(bindir, sizeof bindir, "%s", self);
+    char *slash = strrchr(bindir, '/');
+    if (!slash || slash == bindir) return 0;
+    *slash = 0;
+    if ((size_t)snprintf(cand, sizeof cand, "%s/../lib/cpan-bridge/%s", bindir, name) >= sizeof cand)
+        return 0;
+    join(mark, cand, DONE_MARK);
+    if (access(mark, R_OK) != 0) return 0;
+    if (!dir_is_owned(cand, 0, why, sizeof why) && !dir_is_private(cand, why, sizeof why)) return 0;
+    if (!realpath(cand, out)) return 0;
     return 1;
 }
 
@@ -381,12 +406,15 @@ int main(int argc, char **argv) {
     if (n <= 0) die("Cannot find this binary through /proc/self/exe: %s", strerror(errno));
     self[n] = 0;
 
-    cache_base(base);
     snprintf(name, sizeof name, "%s-%s", CB_VERSION, CB_ID);
-    join(final, base, name);
-    join(mark, final, DONE_MARK);
-    if (access(mark, F_OK) != 0) unpack(base, final);
-    if (!dir_is_private(final, why, sizeof why)) die("Refusing to run from %s", why);
+    const char *forced = getenv("CPAN_BRIDGE_CACHE_DIR");
+    if ((forced && *forced) || !system_dir(self, name, final)) {
+        cache_base(base);
+        join(final, base, name);
+        join(mark, final, DONE_MARK);
+        if (access(mark, F_OK) != 0) unpack(base, final);
+        if (!dir_is_private(final, why, sizeof why)) die("Refusing to run from %s", why);
+    }
 
     join(runtime, final, CB_RUNTIME);
     size_t nargs = sizeof CB_ARGS / sizeof CB_ARGS[0];

@@ -10,32 +10,17 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use File::Temp qw(tempdir);
 use File::Copy qw(copy);
-use File::Find qw(find);
 use IPC::Open3 qw(open3);
 use Symbol qw(gensym);
 use JSON::PP;
 use POSIX ":sys_wait_h";
 use Time::HiRes qw(time sleep);
 use TestDaemon;
+use TestBinary;
 use BridgeClient;
 
-my $root = TestDaemon::root();
-my $dist = "$root/dist/cpan-bridge";
-
 # ---- build when missing or stale ----
-sub newest_source {
-    my $newest = 0;
-    my @roots = map { "$root/$_" } qw(main.ts deno.json deno.lock src helpers scripts/build_binary.sh scripts/build);
-    find({ no_chdir => 1, wanted => sub { my $m = (lstat $_)[9]; $newest = $m if -f _ && $m > $newest } },
-        grep { -e } @roots);
-    return $newest;
-}
-if (!-x $dist || (stat $dist)[9] < newest_source()) {
-    diag('building dist/cpan-bridge (scripts/build_binary.sh)');
-    my $t0 = time;
-    system('bash', "$root/scripts/build_binary.sh") == 0 or BAIL_OUT('scripts/build_binary.sh failed');
-    diag(sprintf 'built in %.0f s', time - $t0);
-}
+my $dist = TestBinary::ensure_built();
 ok(-x $dist, 'dist/cpan-bridge exists');
 
 # ---- an empty directory, a minimal environment ----
