@@ -7,7 +7,7 @@
  */
 
 import { perlBytes } from "../types.ts";
-import { hostOf, pathQueryOf, withoutFragment } from "./uri.ts";
+import { hostOf, pathQueryOf } from "./uri.ts";
 
 /** HTTP::Headers' @general_headers, @request_headers, @response_headers, @entity_headers. */
 const HEADER_ORDER = [
@@ -123,7 +123,7 @@ export function requestHead(input: HeadInput): Uint8Array {
   }
   if (!connection.some((c) => c.toLowerCase() === "close")) connection.push("close");
   first.push(`Connection: ${connection.join(", ")}`);
-  const target = input.proxy ? withoutFragment(input.uri) : pathQueryOf(input.uri);
+  const target = input.proxy ? input.uri : pathQueryOf(input.uri);
   const text = [`${method} ${target} HTTP/1.1`, ...first, ...lines, "", ""].join("\r\n");
   return perlBytes(text);
 }

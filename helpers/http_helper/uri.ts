@@ -3,7 +3,7 @@
  * The URL text as Perl's URI module holds it, for the request line and `Host` header LWP
  * writes: `URI->new` percent-encodes the Perl bytes of every character outside URI's allowed
  * set (a byte string's bytes, a wide-character string's UTF-8), and LWP sends `path_query`
- * and `authority` as they then stand. The WHATWG parser (`new URL`) is used only to find the
+ * and `authority` as they then stand (and the whole URL, fragment included, to a proxy). The WHATWG parser (`new URL`) is used only to find the
  * host and port to connect to; its own re-encodings (`'` in queries, `\` as `/`, lower-cased
  * hosts) never reach the wire.
  */
@@ -34,9 +34,4 @@ export function hostOf(escaped: string): string {
 export function pathQueryOf(escaped: string): string {
   const pq = PARTS.exec(escaped)?.[2] ?? "";
   return pq.startsWith("/") ? pq : `/${pq}`;
-}
-
-/** The URL without its fragment, the request target LWP sends to a proxy. */
-export function withoutFragment(escaped: string): string {
-  return escaped.replace(/#.*$/s, "");
 }

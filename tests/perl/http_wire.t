@@ -120,6 +120,27 @@ SKIP: {
     is(bridge('GET', "$S->{bad_port}/x", [])->{status_line}, '200 Captured', 'the server\'s own reason phrase');
 }
 
+subtest 'plain HTTP through the caller\'s proxy: absolute-form target, proxy credentials' => sub {
+    # http_helper reads http_proxy from the CALLING process, so the bridge call runs in a child.
+    my $script = q{
+        use lib $ARGV[0]; use BridgeClient;
+        my $r = BridgeClient->new->call_python('http_helper', 'lwp_request', { method => 'GET', url => $ARGV[1],
+            headers => { 'User-Agent' => 'LWP::UserAgent/6.00' }, timeout => 10, verify_ssl => 1 });
+        binmode STDOUT; print unpack('H*', $r->{content});
+    };
+    for my $proxy ($cap, do { (my $p = $cap) =~ s{//}{//pu:p%3Aw@}; $p }) {
+        local $ENV{http_proxy} = $proxy;
+        open(my $kid, '-|', $^X, '-e', $script, "$FindBin::Bin/lib", 'http://service.invalid/p?q=1#f') or die "fork: $!";
+        my $bridge = pack('H*', do { local $/; <$kid> } // '');
+        close $kid;
+        my $pua = LWP::UserAgent->new(timeout => 10);
+        $pua->proxy(['http'], $proxy);
+        my $real = $pua->request(HTTP::Request->new(GET => 'http://service.invalid/p?q=1#f', ['User-Agent' => 'LWP::UserAgent/6.00']));
+        is($bridge, $real->content, "proxy $proxy: same bytes as LWP with that proxy");
+        like($bridge, qr{^GET http://service\.invalid/p\?q=1#f HTTP/1\.1\r\n}, 'absolute-form request line, fragment included as LWP sends it');
+    }
+};
+
 is_deeply([map { /^(.*?) at \S+ line \d+\.$/ ? $1 : $_ } @warnings], ['Content-Length header value was wrong, fixed'],
     'the only warning is LWP\'s own, for the wrong Content-Length');
 
