@@ -76,8 +76,9 @@ function fileErrorType(o: { openError: boolean; kind?: string }): string {
 
 function loadXmlString(args: { xml_string?: unknown }, ctx: CallContext) {
   const xml = args.xml_string;
-  if (typeof xml !== "string" || xml.trim() === "") {
-    return fail("XML string must be a non-empty string");
+  // An empty or blank string goes to the parser, which fails as expat does ("no element found").
+  if (typeof xml !== "string") {
+    return fail("Missing xml_string: XML::XPath needs the document text");
   }
   const parsed = parsePerlXml(xml);
   if (!parsed.ok) return fail(parsed.error);

@@ -60,7 +60,9 @@ function declOf(data: string): XmlDecl {
  */
 export function parseXml(text: string, opts: ParseOptions = {}): ParseOutcome {
   const source = text.startsWith("\uFEFF") ? text.slice(1) : text;
-  if (source.trim() === "") return { ok: false, error: "Cannot parse XML: the document is empty" };
+  if (source.trim() === "") {
+    return { ok: false, error: "Cannot parse XML: no element found (the document is empty)" };
+  }
   const expanded = expandEntities(source);
   if (!expanded.ok) return { ok: false, error: `Cannot parse XML: ${expanded.error}` };
   let doc: Document;

@@ -192,6 +192,17 @@ for my $case (@DOCS) {
         'XML::DOM toString after setting byte-string values');
 }
 
+# Empty, blank and "0" documents: every module fails, and so does the bridge.
+for my $xml ('', '   ', '0', "\n") {
+    (my $label = $xml) =~ s/\n/\\n/;
+    ok(!eval { XML::XPath->new(xml => $xml)->findnodes('/'); 1 }, "XML::XPath rejects '$label'");
+    my $r = $c->call_python('xpath', 'load_xml_string', { xml_string => $xml });
+    ok(!$r->{success}, "xpath load_xml_string '$label' fails too");
+    like($r->{error}, qr/^Cannot parse XML: /, "xpath '$label': as a parse error");
+    ok(!eval { XML::DOM::Parser->new->parse($xml); 1 }, "XML::DOM rejects '$label'");
+    ok(!$c->call_python('xml_dom_helper', 'parse_string', { parser_id => $parser, xml_string => $xml })->{success}, "xml_dom_helper parse_string '$label' fails too");
+}
+
 # XML::DOM::Parser options that change what is parsed: KeepCDATA, ProtocolEncoding.
 for my $o ([ KeepCDATA => 1 ], [ ProtocolEncoding => 'ISO-8859-1' ], [ ProtocolEncoding => 'UTF-8' ], [ KeepCDATA => 0 ]) {
     my $p = $c->call_python('xml_dom_helper', 'create_parser', {@$o})->{result}{parser_id};
