@@ -6,6 +6,9 @@
  * what they see with DBI.
  */
 
+const IV_MIN = -(2n ** 63n);
+const UV_MAX = 2n ** 64n - 1n;
+
 /** Perl's `"$nv"` for a double: `%.15g`, with Perl's spellings of the special values. */
 export function perlNv(n: number): string {
   if (Number.isNaN(n)) return "NaN";
@@ -21,12 +24,17 @@ export function perlNv(n: number): string {
 }
 
 /**
- * A JSON number from Perl as the string Perl would bind: a safe integer in full (an IV), anything
- * else as an NV. JSON cannot tell an IV from a whole NV (`1e15` and `1000000000000000` arrive
- * alike), so a whole number is taken as the IV it almost always is.
+ * A JSON number from Perl as the string Perl would bind: a whole number in IV/UV range in full,
+ * anything else as an NV. JSON cannot tell an IV from a whole NV, so a whole number is taken as
+ * the IV it almost always is; above 2^53 it has already lost digits in the daemon's JSON parse
+ * (daemon contract W8), so such values must be bound as strings to arrive exactly.
  */
 export function perlNumberText(n: number): string {
-  return Number.isSafeInteger(n) ? String(n) : perlNv(n);
+  if (Number.isInteger(n)) {
+    const b = BigInt(n);
+    if (b >= IV_MIN && b <= UV_MAX) return b.toString();
+  }
+  return perlNv(n);
 }
 
 /** Perl's text of a number the server sent as text (float4/float8): parsed as a double, `%.15g`. */

@@ -194,6 +194,16 @@ my $rs = DBI->connect("dbi:SQLite:dbname=$work/real.db", "", "", { RaiseError =>
         my $h = shift;
         [q_($h, "SELECT ?", [1, 2]), q_($h, "SELECT ?, ?", [1]), do_($h, "SELECT ?", 1, 2)];
     });
+    $S->('named :name placeholders with bind_param', sub {
+        my $h = shift;
+        my $sth = $h->prepare("SELECT :a || '-' || :b, :a") or return $h->errstr;
+        $sth->bind_param(':a', "Z\xc3\xbc");
+        $sth->bind_param(':b', 0);
+        [$sth->execute, $sth->fetchall_arrayref];
+    });
+    $S->('numbers computed in Perl bind as Perl prints them', sub {
+        q_($_[0], "SELECT ?, ?, ?, ?, typeof(?)", [0.1 + 0.2, 1e300, -1 * 0.0, 2**40, 1e-7])
+    });
     # Documented difference: $sth->rows after fetching (DBD::SQLite counts fetched rows; DBIHelper's
     # rows is the execute reply).
     {
@@ -270,6 +280,22 @@ my $rp = DBI->connect($PG->{dsn}, $PG->{user}, $PG->{password}, { RaiseError => 
          q_($h, "SELECT n FROM $t WHERE false"),
          q_($h, "UPDATE $t SET n = n WHERE n > ?", [99]),
          q_($h, "DELETE FROM $t WHERE n >= ?", [3])];
+    });
+    $P->('named :name placeholders with bind_param', sub {
+        my $h = shift;
+        my $sth = $h->prepare("SELECT :a::text || '-' || :b::text, :a::text") or return $h->errstr;
+        $sth->bind_param(':a', "Z\xc3\xbc");
+        $sth->bind_param(':b', 0);
+        [$sth->execute, $sth->fetchall_arrayref];
+    });
+    $P->('numbers computed in Perl bind as Perl prints them', sub {
+        q_($_[0], "SELECT ?::text, ?::text, ?::text, ?::text, ?::float8", [0.1 + 0.2, 1e300, -1 * 0.0, 2**40, 1e-7])
+    });
+    $P->('fetchrow_hashref with a non-ASCII alias', sub {
+        my $h = shift;
+        my $sth = $h->prepare(qq{SELECT 1 AS "Z\xc3\xbcrich", NULL AS nada, 'x'::bytea AS b, ARRAY[1] AS a});
+        $sth->execute;
+        $sth->fetchrow_hashref;
     });
     $P->('bad SQL: execute fails with the full libpq text', sub { q_($_[0], "SELECT * FROM no_such_table WHERE x = ?", [1]) });
     $P->('syntax error with LINE and cursor', sub { do_($_[0], "SELEC 1") });
