@@ -41,15 +41,31 @@ export function expandFormat(format: string, file: string, pid: number): string 
     .replaceAll("\x01", "%");
 }
 
-/** True when a process with this PID exists (`kill 0, $pid`; EPERM means it exists). */
-export function pidAlive(pid: number): boolean {
+/**
+ * True when a process with this PID exists, LockFile::Simple's `kill 0, $pid` (a zombie counts,
+ * EPERM counts): /proc/<pid>, else a signal 0. When neither may be looked at (Deno refuses both
+ * without --allow-all / --allow-run), the process counts as alive.
+ */
+export async function pidAlive(pid: number): Promise<boolean> {
   if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    await Deno.stat(`/proc/${pid}`);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound && (await procMounted())) return false;
+  }
   try {
     process.kill(pid, 0);
     return true;
   } catch (e) {
-    return (e as { code?: string }).code === "EPERM";
+    // ESRCH: no such process. EPERM: it exists. Anything else (no permission to look, e.g. Deno's
+    // NotCapable): unknown, so alive; a lock that cannot be checked is never broken as stale.
+    return (e as { code?: string }).code !== "ESRCH";
   }
+}
+
+async function procMounted(): Promise<boolean> {
+  return await Deno.stat("/proc/self").then(() => true, () => false);
 }
 
 /** An OS error as Perl's `$!` reads. */
@@ -95,7 +111,7 @@ export async function breakStale(ctx: CallContext, c: LockConfig, file: string, 
   if (!m) return;
   const pid = Number(m[1]);
   if (c.nfs && m[2] !== Deno.hostname()) return;
-  if (pidAlive(pid)) return;
+  if (await pidAlive(pid)) return;
   try {
     await Deno.remove(path);
     ctx.log.warn(`UNLOCKED ${file} (stale lock by PID ${pid}${c.nfs ? ` on ${m[2]}` : ""})`);

@@ -274,7 +274,7 @@ async function cleanupStale(ctx: CallContext) {
   const t = managers(ctx);
   for (const id of t.ids()) {
     const m = t.get(id);
-    if (!m || pidAlive(m.ownerPid)) continue;
+    if (!m || (await pidAlive(m.ownerPid))) continue;
     const n = await releaseAll(ctx, id, m, m.config.autoclean);
     const what = m.config.autoclean ? `, ${n} lock(s) released` : "";
     ctx.log.info(`Lock manager of exited PID ${m.ownerPid} dropped${what}`);

@@ -57,10 +57,18 @@ function reason(e: unknown): string {
   return e instanceof Error ? e.message.replace(/ \(os error \d+\).*$/s, "") : String(e);
 }
 
-/** The caller's start time, or undefined when it has exited (or is a zombie). */
+/**
+ * The caller's start time, or undefined when it has exited (or is a zombie).
+ * @throws when /proc cannot be read (Deno requires --allow-all for /proc/<pid>)
+ */
 async function startTime(pid: number): Promise<string | undefined> {
-  const stat = await Deno.readTextFile(`/proc/${pid}/stat`).catch(() => undefined);
-  if (stat === undefined) return undefined;
+  let stat: string;
+  try {
+    stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   if (fields[0] === "Z" || fields[0] === "X") return undefined;
   return fields[19];
@@ -137,7 +145,12 @@ export class CallerOutputs {
     }
     const key = `${pid}:${fd}`;
     let s = this.#table.get(key);
-    const started = await startTime(pid);
+    let started: string | undefined;
+    try {
+      started = await startTime(pid);
+    } catch (e) {
+      return { error: `Cannot look up the caller (PID ${pid}) in /proc: ${reason(e)}` };
+    }
     if (s && s.started !== started) {
       await this.#table.delete(key, "caller exited");
       s = undefined;
@@ -254,7 +267,7 @@ export class CallerOutputs {
     streams.sort((a, b) => a.s.pid - b.s.pid || b.s.fd - a.s.fd);
     const alive = new Map<number, string | undefined>();
     for (const { key, s } of streams) {
-      if (!alive.has(s.pid)) alive.set(s.pid, await startTime(s.pid));
+      if (!alive.has(s.pid)) alive.set(s.pid, await startTime(s.pid).catch(() => s.started));
       if (alive.get(s.pid) !== s.started) await this.#table.delete(key, "caller exited");
     }
   }

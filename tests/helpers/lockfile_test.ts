@@ -65,9 +65,10 @@ Deno.test("configOf() takes make() options with or without dashes", () => {
 });
 
 Deno.test("pidAlive() tells live from dead processes", async () => {
-  assert.equal(pidAlive(Deno.pid), true);
-  assert.equal(pidAlive(await deadPid()), false);
-  assert.equal(pidAlive(1), true, "EPERM or not, PID 1 exists");
+  assert.equal(await pidAlive(Deno.pid), true);
+  assert.equal(await pidAlive(await deadPid()), false);
+  assert.equal(await pidAlive(1), true, "EPERM or not, PID 1 exists");
+  assert.equal(await pidAlive(0), false);
 });
 
 Deno.test("trylock/release write and remove a LockFile::Simple lock file", async () => {
@@ -302,4 +303,16 @@ Deno.test("parseLockId() and parseManagerId() accept only their own well-formed 
   assert.deepEqual(parseManagerId(m)?.config.hold, 5);
   assert.equal(parseManagerId(lockId(ref)), undefined);
   assert.notEqual(m, managerId({ config: configOf({ hold: 5 }) as LockConfig, ownerPid: 9 }));
+});
+
+Deno.test({
+  name: "pidAlive() counts a PID it may not look at as alive (never breaks such a lock)",
+  permissions: { read: false, run: false },
+  fn: async () => {
+    assert.equal(await pidAlive(999_999_999), true);
+  },
+});
+
+Deno.test("pidAlive() sees a PID above pid_max as dead when it may look", async () => {
+  assert.equal(await pidAlive(999_999_999), false);
 });
