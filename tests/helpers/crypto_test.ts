@@ -547,3 +547,21 @@ Deno.test("concurrent encrypt() calls on one cipher each get their own salt", ()
     );
     assert.deepEqual(opened.map((d) => d.decrypted), texts);
   }));
+
+Deno.test("new() reads key_file bounded by maxFileBytes, regular files only", async () => {
+  const tmp = await Deno.makeTempDir();
+  const t = makeTestContext({ module: "crypto", cwd: tmp, maxFileBytes: 16 });
+  try {
+    await Deno.writeTextFile(`${tmp}/big.key`, "k".repeat(17));
+    assert.match(
+      await err(t.ctx, "new", { key_file: "big.key" }),
+      /^Cannot read key_file .*big\.key: Cannot read '.*big\.key': larger than 16 bytes/,
+    );
+    assert.match(await err(t.ctx, "new", { key_file: tmp }), /: a directory$/);
+    await Deno.writeTextFile(`${tmp}/ok.key`, "k".repeat(16));
+    assert.ok(await newId(t.ctx, { key_file: "ok.key" }));
+  } finally {
+    await t.close();
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
