@@ -6,6 +6,9 @@
  * queue is full, lines are dropped and counted instead.
  */
 
+import { gunzipSync, gzipSync } from "node:zlib";
+import { Buffer } from "node:buffer";
+
 /** Options of one log file. */
 export interface LogFileOptions {
   /** Rotate before a write would make the file larger than this; 0 disables rotation. */
@@ -30,6 +33,50 @@ export interface LogFileStats {
 
 const enc = new TextEncoder();
 
+/**
+ * Finishes a gzip rotation a crash (SIGKILL) interrupted: `<path>.rotating` is the file that was
+ * being compressed. When `<path>.1.gz` already holds exactly its lines, the leftover goes;
+ * otherwise (missing, empty or corrupt `.1.gz`) it is compressed into `.1.gz` again. A partial
+ * `<path>.1.gz.tmp` is removed. Returns what was done, for the log; never throws.
+ */
+export function recoverRotation(path: string): string | undefined {
+  const tmp = `${path}.rotating`;
+  const gz = `${path}.1.gz`;
+  try {
+    Deno.removeSync(`${gz}.tmp`);
+  } catch { /* none */ }
+  let data: Uint8Array;
+  try {
+    data = Deno.readFileSync(tmp);
+  } catch {
+    return undefined;
+  }
+  try {
+    let complete = false;
+    try {
+      const old = gunzipSync(Deno.readFileSync(gz));
+      complete = old.length === data.length && Buffer.compare(old, data) === 0;
+    } catch { /* missing or corrupt */ }
+    if (!complete) {
+      const out = Deno.openSync(`${gz}.tmp`, { write: true, createNew: true, mode: 0o640 });
+      try {
+        const z = gzipSync(data);
+        let off = 0;
+        while (off < z.length) off += out.writeSync(z.subarray(off));
+      } finally {
+        out.close();
+      }
+      Deno.renameSync(`${gz}.tmp`, gz);
+    }
+    Deno.removeSync(tmp);
+    return complete
+      ? `removed ${tmp}, left by an interrupted rotation (${gz} was complete)`
+      : `recovered ${tmp}, left by an interrupted rotation, into ${gz} (${data.length} bytes)`;
+  } catch (err) {
+    return `could not recover ${tmp}: ${err instanceof Error ? err.message : err}`;
+  }
+}
+
 /** Opens a file for appending, creating it; throws a clear error when the directory is unusable. */
 function openAppend(path: string): Deno.FsFile {
   return Deno.openSync(path, { append: true, create: true, mode: 0o640 });
@@ -38,6 +85,8 @@ function openAppend(path: string): Deno.FsFile {
 /** A rotating, non-blocking log file, or stderr when `path` is "-". */
 export class LogFile {
   readonly path: string;
+  /** What start-up recovery of an interrupted rotation did (undefined: nothing to do). */
+  recovered: string | undefined;
   readonly #opts: LogFileOptions;
   #file: Deno.FsFile | null;
   #size = 0;
@@ -62,6 +111,7 @@ export class LogFile {
       return;
     }
     try {
+      this.recovered = recoverRotation(path);
       this.#file = openAppend(path);
       this.#size = this.#file.statSync().size;
     } catch (err) {
@@ -211,9 +261,13 @@ async function writeFully(
   while (off < data.length) off += await w.write(data.subarray(off));
 }
 
+/** Compresses `src` to `dst` through `<dst>.tmp`: `dst` is never seen empty or partial. */
 async function gzipFile(src: string, dst: string): Promise<void> {
+  const part = `${dst}.tmp`;
+  await Deno.remove(part).catch(() => {});
   const input = await Deno.open(src, { read: true });
-  const output = await Deno.open(dst, { write: true, create: true, truncate: true, mode: 0o640 });
+  const output = await Deno.open(part, { write: true, createNew: true, mode: 0o640 });
   await input.readable.pipeThrough(new CompressionStream("gzip")).pipeTo(output.writable);
+  await Deno.rename(part, dst);
   await Deno.remove(src);
 }

@@ -91,8 +91,12 @@ export function openLogs(
     };
   };
 
+  const daemon = make(daemonFile, "daemon");
+  for (const f of [daemonFile, securityFile]) {
+    if (f.recovered) daemon.warn(`Log start-up: ${f.recovered}`);
+  }
   return {
-    daemon: make(daemonFile, "daemon"),
+    daemon,
     security: make(securityFile, "security", daemonFile),
     stats: () => ({ daemon: daemonFile.stats(), security: securityFile.stats() }),
     dropped: () => daemonFile.stats().dropped + securityFile.stats().dropped,
