@@ -41,8 +41,11 @@ const AMPLIFICATION_FACTOR = 100;
 
 /** Where the DOCTYPE's internal subset is: `[start, end)` inside the brackets, and the `>`. */
 function findSubset(text: string): { start: number; end: number; close: number } | null {
+  // Only in the prolog: before the first start tag.
   const m = /<!DOCTYPE\s/.exec(text);
   if (!m) return null;
+  const firstTag = /<[\p{L}_:]/u.exec(text);
+  if (firstTag && firstTag.index < m.index) return null;
   let i = m.index + m[0].length;
   let quote = "";
   for (; i < text.length; i++) {

@@ -3,6 +3,7 @@ import { xmlHelper } from "../../helpers/xml_helper/mod.ts";
 import { makeTestContext } from "../_support/context.ts";
 import { makeDocument } from "../../scripts/bench_xml.ts";
 import { documentFromFile, documentFromPerl } from "../../helpers/xml_dom_helper/document_bytes.ts";
+import { expandEntities } from "../../helpers/xml_dom_helper/entities.ts";
 
 // deno-lint-ignore no-explicit-any
 type R = { success: boolean; result?: any; error?: string; error_type?: string };
@@ -396,4 +397,13 @@ Deno.test("documentFromFile() rejects invalid UTF-8 instead of guessing", () => 
   assert.match(r.ok ? "" : r.error, /not valid UTF-8 \(first bad byte at offset 3\)/);
   const bom = documentFromFile(new Uint8Array([0xef, 0xbb, 0xbf, 0x3c, 0x61, 0x2f, 0x3e]));
   assert.deepEqual(bom, { ok: true, text: "<a/>" });
+});
+
+Deno.test("expandEntities() expands only a prolog DOCTYPE's internal entities", () => {
+  const body = `<r><!-- <!DOCTYPE x [<!ENTITY e "no">]> -->&amp;</r>`;
+  assert.deepEqual(expandEntities(body), { ok: true, text: body, decls: [] });
+  const r = expandEntities(`<!DOCTYPE r [<!ENTITY e "v&#233;">]><r a="&e;"><!--&e;-->&e;</r>`);
+  assert.equal(r.ok && r.text, `<!DOCTYPE r [<!ENTITY e "v&#233;">]><r a="vé"><!--&e;-->vé</r>`);
+  const loop = expandEntities(`<!DOCTYPE r [<!ENTITY a "&b;"><!ENTITY b "&a;">]><r>&a;</r>`);
+  assert.equal(loop.ok, false);
 });
