@@ -50,7 +50,7 @@ export async function newSession(args: Args, ctx: CallContext) {
     const session: FtpSession = {
       client,
       host: hostArg,
-      ownerPid: ctx.callerPid,
+      index: index(ctx),
       state: "connected",
       // DEFECT-FIX (contract §3.6): Python started in binary; Net::FTP starts in ASCII.
       transferMode: "ascii",
@@ -61,7 +61,7 @@ export async function newSession(args: Args, ctx: CallContext) {
       lastUsed: now,
     };
     const id = sessions(ctx).add(session);
-    index(ctx).set(id, session);
+    session.index.set(id, session);
     ctx.log.info(`Connected to ${host}:${port} as ${id}`);
     return { success: true, connection_id: id, message: greeting.message };
   } catch (err) {

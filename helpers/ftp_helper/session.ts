@@ -20,8 +20,8 @@ export type State = "connected" | "logged_in" | "closed";
 export interface FtpSession {
   readonly client: FtpClient;
   readonly host: string;
-  /** PID of the Perl process that created it (from `request_id`), when known. */
-  readonly ownerPid: number | undefined;
+  /** The index of its creator's sessions (see `index`), to leave when closed. */
+  readonly index: Map<string, FtpSession>;
   state: State;
   /** Net::FTP starts in ASCII (TYPE A) until `binary()` is called. */
   transferMode: "binary" | "ascii";
@@ -34,25 +34,26 @@ export interface FtpSession {
 }
 
 /**
- * Every open session by id, for statistics that must not count as use (a `get` on the sessions
- * table resets the idle timer). One entry, never expired.
+ * The calling Perl process's open sessions by id, for statistics that must not count as use (a
+ * `get` on the sessions table resets the idle timer). One never-expiring entry per caller PID,
+ * owned by that caller like every handle, so each process sees only its own sessions.
  */
 export function index(ctx: CallContext): Map<string, FtpSession> {
   const t = ctx.handles<Map<string, FtpSession>>("index", { prefix: "ftpidx", idleTtlMs: 0 });
-  let m = t.get("all");
-  if (!m) t.add(m = new Map(), "all");
+  const key = `pid_${ctx.callerPid ?? "unknown"}`;
+  let m = t.get(key);
+  if (!m) t.add(m = new Map(), key);
   return m;
 }
 
 /** The daemon's table of FTP sessions. */
 export function sessions(ctx: CallContext): HandleTable<FtpSession> {
-  const all = index(ctx);
   return ctx.handles<FtpSession>("connections", {
     prefix: "ftp",
     idleTtlMs: FTP_IDLE_TTL_MS,
     dispose: async (s) => {
       s.state = "closed";
-      for (const [id, v] of all) if (v === s) all.delete(id);
+      for (const [id, v] of s.index) if (v === s) s.index.delete(id);
       if (s.client.closed) return;
       s.client.timeoutMs = Math.min(s.client.timeoutMs, 2000);
       s.client.signal = undefined;

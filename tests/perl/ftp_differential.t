@@ -159,6 +159,8 @@ subtest 'mkdir, rmdir, delete, rename: results and message() equal Net::FTP' => 
         ['recursive mkdir', sub { $ftp->('mkdir', { connection_id => $id, directory => 'r1/r2/0', recurse => 1 }) }, sub { $net->mkdir('r1/r2/0', 1) }],
         ['recursive mkdir, all there', sub { $ftp->('mkdir', { connection_id => $id, directory => 'r1/r2/0', recurse => 1 }) }, sub { $net->mkdir('r1/r2/0', 1) }],
         ['recursive mkdir over a file', sub { $ftp->('mkdir', { connection_id => $id, directory => 'f1.dat/x', recurse => 1 }) }, sub { $net->mkdir('f1.dat/x', 1) }],
+        ['put of a missing local file', sub { $ftp->('put', { connection_id => $id, local_file => "$work/absent", remote_file => 'x' }) }, sub { local $SIG{__WARN__} = sub {}; $net->put("$work/absent", 'x') }],
+        ['put into a missing remote directory', sub { $ftp->('put', { connection_id => $id, local_file => "$work/src.txt", remote_file => 'no/such/x' }) }, sub { $net->put("$work/src.txt", 'no/such/x') }],
         ['size', sub { $ftp->('size', { connection_id => $id, remote_file => 'f8.dat' }) }, sub { $net->size('f8.dat') }],
         ['size of a missing file', sub { $ftp->('size', { connection_id => $id, remote_file => 'nope' }) }, sub { $net->size('nope') }],
         ['mdtm of a missing file', sub { $ftp->('mdtm', { connection_id => $id, remote_file => 'nope' }) }, sub { $net->mdtm('nope') }];

@@ -144,6 +144,19 @@ subtest 'diagnostics and quit' => sub {
     my $p = $ftp->('get_pool_stats', {});
     is_deeply([@$p{qw(success total_connections logged_in)}], [1, 1, 1], 'pool stats');
     is_deeply($p->{connection_ids}, [$id], 'connection ids');
+    pipe(my $rd, my $wr) or die $!;
+    my $pid = fork // die $!;
+    if (!$pid) {    # another Perl process
+        close $rd;
+        print $wr encode_json(BridgeClient->new->call_python('ftp_helper', 'get_pool_stats', {}));
+        close $wr;
+        require POSIX;
+        POSIX::_exit(0);
+    }
+    close $wr;
+    my $other = plain(decode_json(do { local $/; <$rd> }));
+    waitpid($pid, 0);
+    is_deeply([@$other{qw(total_connections connection_ids)}], [0, []], 'another process does not see these connection ids');
     is_deeply($ftp->('cleanup_stale_connections', {}), { success => 1, removed => 0 }, 'nothing stale');
     is_deeply($ftp->('quit', { connection_id => $id }), { success => 1 }, 'quit');
     is_deeply($ftp->('quit', { connection_id => $id }), { success => 1 }, 'quit again');
