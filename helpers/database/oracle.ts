@@ -152,10 +152,21 @@ export function fetchTypeFor(
 /** A fetched value as Perl sees it. */
 export function oracleWire(v: unknown): WireValue {
   if (v === null || v === undefined) return null;
-  // BLOB and RAW data are bytes in Perl (DBD::Oracle with LongReadLen): one character per byte.
+  // BLOB and LONG RAW data are bytes in Perl (DBD::Oracle with LongReadLen): one char per byte.
   if (v instanceof Uint8Array) return bytesToPerl(v);
   if (v instanceof Date) return v.toISOString().replace("T", " ").replace(/\.\d+Z$/, "");
   return String(v);
+}
+
+/**
+ * A RAW column value as DBD::Oracle returns it: fetched as a string, which Oracle renders as
+ * upper-case hex (unverified here: no Oracle). BLOB and LONG RAW stay bytes.
+ */
+export function oracleRawWire(v: unknown): WireValue {
+  if (!(v instanceof Uint8Array)) return oracleWire(v);
+  let s = "";
+  for (const b of v) s += b.toString(16).padStart(2, "0");
+  return s.toUpperCase();
 }
 
 function columnOf(m: OracleMeta): ColumnMeta {
@@ -261,6 +272,7 @@ class OracleConnection implements DriverConnection {
       }
     }
     const rs = res.resultSet;
+    const rawColumn = (res.metaData ?? []).map((m) => m.dbType?.name === "DB_TYPE_RAW");
     return {
       columns: res.metaData && rs ? res.metaData.map(columnOf) : null,
       rowsAffected: res.rowsAffected ?? 0,
@@ -268,7 +280,7 @@ class OracleConnection implements DriverConnection {
       fetch: async (max: number) => {
         if (!rs) return [];
         const rows = await rs.getRows(max);
-        return rows.map((r) => r.map(oracleWire));
+        return rows.map((r) => r.map((v, i) => (rawColumn[i] ? oracleRawWire : oracleWire)(v)));
       },
       close: async () => {
         await rs?.close().catch(() => {});

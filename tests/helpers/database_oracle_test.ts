@@ -12,6 +12,7 @@ import { createDatabaseHelper, databaseHelper } from "../../helpers/database/mod
 import {
   createOracleDriver,
   fetchTypeFor,
+  oracleRawWire,
   oracleTypeName,
   oracleWire,
 } from "../../helpers/database/oracle.ts";
@@ -101,6 +102,28 @@ Deno.test("Oracle driver: binds, fetch types and options reach oracledb as DBD::
     assert.equal(call.options.outFormat, ORA.OUT_FORMAT_ARRAY);
     assert.equal(call.options.resultSet, true);
     assert.equal(call.options.autoCommit, false, "AutoCommit 0 reaches execute");
+    // Unverified DBD::Oracle assumption (AL32UTF8 client): a UTF-8 byte string is sent as its text.
+    const p = (await helper.functions.prepare.run(
+      { connection_id: c.connection_id, sql: "SELECT ? AS a, ? AS b FROM DUAL" },
+      tc.ctx,
+    )) as R;
+    const e = (await helper.functions.execute_statement.run({
+      connection_id: c.connection_id,
+      statement_id: p.statement_id,
+      bind_values: ["Z\u00c3\u00bcrich", "\u0000\u00ff"],
+      bind_params: {
+        "1": { value: "Z\u00c3\u00bcrich", attr: null },
+        "2": { value: "\u0000\u00ff", attr: { ora_type: 113 } },
+      },
+    }, tc.ctx)) as R;
+    assert.equal(e.success, true, String(e.error));
+    const sent = fake.calls.at(-1)!.binds as unknown[];
+    assert.equal(sent[0], "Z\u00fcrich");
+    assert.deepEqual(
+      new Uint8Array(sent[1] as Uint8Array),
+      new Uint8Array([0, 255]),
+      "ORA_BLOB: bytes",
+    );
     const bad = (await helper.functions.connect.run({
       dsn: "dbi:Oracle:XE",
       username: "scott",
@@ -152,7 +175,8 @@ Deno.test("Oracle type mapping: names as the Python helper reported, strings for
   }
   assert.equal(fetchTypeFor(ORA, { name: "X", dbType: ORA.DB_TYPE_BLOB })?.type, ORA.BUFFER);
   assert.equal(fetchTypeFor(ORA, { name: "X", dbType: ORA.DB_TYPE_VARCHAR }), undefined);
-  assert.equal(oracleWire(new Uint8Array([0, 171, 255])), "\u0000\u00ab\u00ff", "BLOB/RAW: bytes");
+  assert.equal(oracleWire(new Uint8Array([0, 171, 255])), "\u0000\u00ab\u00ff", "BLOB: bytes");
+  assert.equal(oracleRawWire(new Uint8Array([0, 171, 255])), "00ABFF", "RAW: hex, as DBD::Oracle");
   assert.equal(oracleWire(null), null);
   assert.equal(oracleWire(12.5), "12.5");
 });
