@@ -14,13 +14,7 @@
 import type { Node } from "@xmldom/xmldom";
 import type { CallContext } from "./types.ts";
 import { defineHelper, failure, fn, wrapped } from "./types.ts";
-import {
-  ATTRIBUTE_NODE,
-  ELEMENT_NODE,
-  parsePerlXml,
-  PROCESSING_INSTRUCTION_NODE,
-  stringValue,
-} from "./xml_dom_helper/dom.ts";
+import { ATTRIBUTE_NODE, ELEMENT_NODE, parsePerlXml, stringValue } from "./xml_dom_helper/dom.ts";
 import { readXmlFile } from "./xml_dom_helper/file.ts";
 import { runQuery } from "./xml_dom_helper/query.ts";
 import type { DocEntry } from "./xml_dom_helper/store.ts";
@@ -43,7 +37,8 @@ function nodeData(s: DocStore, doc: DocEntry, node: Node) {
     for (const a of Array.from(attrs)) {
       if (a.name !== "xmlns" && !a.name.startsWith("xmlns:")) attributes[a.name] = a.value;
     }
-  } else if (node.nodeType === ATTRIBUTE_NODE || node.nodeType === PROCESSING_INSTRUCTION_NODE) {
+  } else if (node.nodeType === ATTRIBUTE_NODE) {
+    // XML::XPath's getName is undef for text, comment and processing-instruction nodes.
     name = node.nodeName;
   }
   return { name, value: stringValue(node), attributes, node_id: s.idFor(doc, node) };

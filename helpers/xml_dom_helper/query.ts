@@ -201,7 +201,13 @@ export function runQuery(expr: string, context: Node, xql: boolean): QueryOutcom
   }
   if (Array.isArray(r)) return { ok: true, value: { kind: "nodes", nodes: r as Node[] } };
   if (typeof r === "number") {
-    return { ok: true, value: { kind: "scalar", type: "number", value: perlNumber(r) } };
+    // XML::XPath::Number prints infinities as "Infinity" / "-Infinity" (Perl's own "Inf").
+    const value = !xql && r === Infinity
+      ? "Infinity"
+      : !xql && r === -Infinity
+      ? "-Infinity"
+      : perlNumber(r);
+    return { ok: true, value: { kind: "scalar", type: "number", value } };
   }
   if (typeof r === "boolean") {
     return { ok: true, value: { kind: "scalar", type: "boolean", value: r ? "1" : "0" } };
