@@ -194,6 +194,21 @@ my $rs = DBI->connect("dbi:SQLite:dbname=$work/real.db", "", "", { RaiseError =>
         my $h = shift;
         [q_($h, "SELECT ?", [1, 2]), q_($h, "SELECT ?, ?", [1]), do_($h, "SELECT ?", 1, 2)];
     });
+    $S->('query shapes read through the byte-preserving wrapper keep order, names and types', sub {
+        my $h = shift;
+        [do_($h, "CREATE TABLE w (g TEXT, x INTEGER, y REAL)"),
+         do_($h, "INSERT INTO w VALUES ('b\xc3\xa9', 1, 0.5), ('a', 2, 1.25), ('b\xc3\xa9', 3, NULL), ('c', 4, 1e20)"),
+         q_($h, "SELECT g, SUM(x), MAX(y) FROM w GROUP BY g ORDER BY g DESC"),
+         q_($h, "SELECT x FROM w UNION SELECT x + 10 FROM w ORDER BY 1 DESC LIMIT 3 OFFSET 1"),
+         q_($h, "SELECT g, x, SUM(x) OVER (PARTITION BY g ORDER BY x) FROM w ORDER BY x"),
+         q_($h, "WITH r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 3) SELECT n, 'Z\xc3\xbc' FROM r"),
+         q_($h, "SELECT a.x, b.x, a.g FROM w a JOIN w b ON a.x = b.x - 1 ORDER BY a.x"),
+         q_($h, "SELECT * FROM w WHERE g = ? ORDER BY x;  ", ["b\xc3\xa9"]),
+         q_($h, "VALUES (1, 'x'), (2, 'y')"),
+         q_($h, "PRAGMA table_info(w)"),
+         q_($h, "INSERT INTO w VALUES (?, 5, 2.5) RETURNING g, x, y", ["d\xc3\xa9"]),
+         do_($h, "DROP TABLE w")];
+    });
     $S->('named :name placeholders with bind_param', sub {
         my $h = shift;
         my $sth = $h->prepare("SELECT :a || '-' || :b, :a") or return $h->errstr;
