@@ -11,7 +11,8 @@ import { basename, posix } from "node:path";
 import type { HandleTable } from "../src/handles.ts";
 import { defineHelper, failure, fn, perlText, wrapped } from "./types.ts";
 import type { Args, CallContext } from "./types.ts";
-import { type Attrs, call, connectSsh, type SshConnection } from "./sftp/ssh.ts";
+import { type Attrs, call, type SshConnection } from "./sftp/ssh.ts";
+import { connectSsh } from "./sftp/connect.ts";
 import { parseSshArgs } from "./sftp/options.ts";
 
 /** One Net::OpenSSH object's server side. */

@@ -4,13 +4,14 @@
  * Wrapped results; one session per `session_id` (a UUID), closed after the daemon's handle idle
  * TTL; calls on one session run one at a time. Remote relative paths resolve against the
  * session's `setcwd` directory, local ones against the Perl caller's cwd (§2.4). Connection,
- * authentication and host key policy live in `ssh.ts`, names in `session.ts`, transfers in
+ * authentication and host key policy live in `connect.ts` and `ssh.ts`, names in `session.ts`, transfers in
  * `transfer.ts`, listings in `listing.ts`.
  */
 
 import { defineHelper, failure, fn, wrapped } from "../types.ts";
 import type { Args, CallContext } from "../types.ts";
-import { type Attrs, call, connectSsh, SshError, type SshTarget } from "./ssh.ts";
+import { type Attrs, call, SshError, type SshTarget } from "./ssh.ts";
+import { connectSsh } from "./connect.ts";
 import { parseSshArgs } from "./options.ts";
 import {
   isDir,
