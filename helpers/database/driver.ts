@@ -126,7 +126,7 @@ export interface DriverConnection {
    * Compiles `sql` without running it, where the DBD does so at prepare (DBD::SQLite); rejects
    * with the driver's error for bad SQL. Absent when the DBD defers to execute (DBD::Pg).
    */
-  check?(sql: string): Promise<void>;
+  check?(sql: string, template?: SqlTemplate): Promise<void>;
   commit(): Promise<void>;
   rollback(): Promise<void>;
   /** Cheap liveness check (Oracle `SELECT 1 FROM DUAL`); rejects when the connection is dead. */

@@ -19,6 +19,7 @@ import type {
   DriverConnection,
   DriverResult,
   ExecOptions,
+  SqlTemplate,
   WireValue,
 } from "./driver.ts";
 import { bufferedResult, messageOf } from "./driver.ts";
@@ -56,9 +57,9 @@ class SqliteConnection implements DriverConnection {
     return this.lost !== undefined;
   }
 
-  check(sql: string): Promise<void> {
+  check(sql: string, template?: SqlTemplate): Promise<void> {
     if (this.lost) return Promise.reject(new Error(`database is closed (${this.lost})`));
-    this.#db.prepare(perlText(sql));
+    this.#db.prepare(perlText(template ? bindSql(template, [], true) : sql));
     return Promise.resolve();
   }
 
@@ -91,11 +92,13 @@ class SqliteConnection implements DriverConnection {
     const values = binds.map(sqliteBind);
     // DBD::SQLite hands SQLite the statement's bytes; node:sqlite takes text and encodes it as
     // UTF-8, so a byte string goes in decoded (exact whenever it is UTF-8, as nearly all are).
-    const text = perlText(opts.template ? bindSql(opts.template, values) : sql);
-    const stmt = this.#db.prepare(text);
-    // Column names and declared types as the statement was written (no TEXT casts).
-    const plain = opts.template ? perlText(bindSql(opts.template, values, true)) : text;
-    const cols = plain === text ? stmt.columns() : this.#db.prepare(plain).columns();
+    // The statement as written (`?` kept) first: its errors, column names and declared types
+    // are DBD::SQLite's; then, if a value needs it, the one with TEXT casts that runs.
+    const plain = perlText(opts.template ? bindSql(opts.template, values, true) : sql);
+    const written = this.#db.prepare(plain);
+    const cols = written.columns();
+    const text = opts.template ? perlText(bindSql(opts.template, values)) : plain;
+    const stmt = text === plain ? written : this.#db.prepare(text);
     if (cols.length === 0) {
       const changes = Number(stmt.run(...values.map((v) => v.value)).changes);
       return bufferedResult(null, changes, [], binds);

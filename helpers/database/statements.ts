@@ -24,7 +24,7 @@ export function prepare(args: Args, ctx: CallContext): Promise<Reply> {
     const compiled = compileSql(args.sql, c.driver.placeholder);
     // DBD::SQLite compiles at prepare: bad SQL makes prepare return undef with errstr set.
     const conn = await native();
-    await conn.check?.(compiled.text);
+    await conn.check?.(compiled.text, compiled.template);
     const { stmts } = tables(ctx);
     const sid = stmts.add({
       connId: args.connection_id as string,

@@ -183,6 +183,7 @@ my $rs = DBI->connect("dbi:SQLite:dbname=$work/real.db", "", "", { RaiseError =>
         $sth->fetchrow_hashref;
     });
     $S->('prepare of bad SQL returns undef and sets errstr', sub { q_($_[0], "SELEC 1") });
+    $S->('a syntax error next to a placeholder names it as written', sub { [q_($_[0], "SELECT ? ?", [1, 2]), do_($_[0], "SELECT ? ?", 1, 2)] });
     $S->('prepare on a missing table fails at prepare', sub { q_($_[0], "SELECT * FROM no_such_table") });
     $S->('do of bad SQL', sub { do_($_[0], "INSERT INTO no_such_table VALUES (1)") });
     $S->('constraint violation at execute', sub {
