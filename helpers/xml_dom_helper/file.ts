@@ -7,7 +7,7 @@
  */
 
 import type { CallContext } from "../types.ts";
-import { FileReadError, readRegularFile } from "../types.ts";
+import { FileReadError, perlText, readRegularFile } from "../types.ts";
 import { parseXml } from "./dom.ts";
 import type { ParsedXml, ParseOptions } from "./dom.ts";
 import { documentFromFile } from "./document_bytes.ts";
@@ -30,7 +30,8 @@ export async function readXmlFile(
   if (typeof filename !== "string" || filename === "") {
     return { ok: false, error: "Missing filename", openError: true };
   }
-  const path = await ctx.resolvePath(filename);
+  // A file name is bytes to Perl's open(): a UTF-8 byte string names the same file as text.
+  const path = await ctx.resolvePath(perlText(filename));
   let bytes: Uint8Array;
   try {
     bytes = await readRegularFile(path, ctx.settings.maxFileBytes);

@@ -12,7 +12,7 @@
  */
 
 import type { CallContext } from "../types.ts";
-import { defineHelper, failure, fn, wrapped } from "../types.ts";
+import { defineHelper, failure, fn, perlText, wrapped } from "../types.ts";
 import { handleOptions, XmlSimpleError } from "./options.ts";
 import { readSource } from "./source.ts";
 import { escapeValue, perlString, unescapeValue } from "./text.ts";
@@ -86,7 +86,8 @@ async function xmlOutFn(args: Record<string, unknown>, ctx: CallContext) {
     }
     const xml = xmlOut(args.data, opt, (m) => ctx.log.debug(`XMLout: ${m}`));
     if (opt.outputfile === null) return wrapped(xml);
-    await writeOutputFile(opt.outputfile, await ctx.resolvePath(opt.outputfile), xml);
+    // A file name is bytes to Perl's open(): a UTF-8 byte string names the same file as text.
+    await writeOutputFile(opt.outputfile, await ctx.resolvePath(perlText(opt.outputfile)), xml);
     return wrapped(1);
   } catch (err) {
     return fail(err, "XMLout");

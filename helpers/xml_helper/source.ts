@@ -4,12 +4,13 @@
  * anything else as a file name, looked up in SearchPath when it has no directory part, else
  * relative to the current directory: here the CALLER's (helpers contract §2.4). Strings and files
  * are both bytes to the parser, decoded as libxml does: BOM, else the declared encoding, else
- * UTF-8 (`document_bytes.ts`; invalid bytes in a file are an error, not a silent Latin-1
+ * UTF-8 (`document_bytes.ts`; file names are bytes to Perl, so a UTF-8 byte string names the file
+ * its text names: `perlText`; invalid bytes in a file are an error, not a silent Latin-1
  * fallback as in the old Python helper). Files are read bounded, regular files only.
  */
 
 import type { CallContext } from "../types.ts";
-import { FileReadError, readRegularFile } from "../types.ts";
+import { FileReadError, perlText, readRegularFile } from "../types.ts";
 import type { DecodedDocument } from "../xml_dom_helper/document_bytes.ts";
 import { documentFromFile, documentFromPerl } from "../xml_dom_helper/document_bytes.ts";
 import { XmlSimpleError } from "./options.ts";
@@ -66,16 +67,16 @@ async function findXmlFile(
   ctx: CallContext,
 ): Promise<string> {
   if (file.includes("/")) {
-    const path = await ctx.resolvePath(file);
+    const path = await ctx.resolvePath(perlText(file));
     if (await exists(path)) return path;
   } else {
     for (const dir of searchPath) {
-      const path = await ctx.resolvePath(`${dir.replace(/\/+$/, "")}/${file}`);
+      const path = await ctx.resolvePath(perlText(`${dir.replace(/\/+$/, "")}/${file}`));
       if (await exists(path)) return path;
     }
   }
   if (searchPath.length === 0) {
-    const path = await ctx.resolvePath(file);
+    const path = await ctx.resolvePath(perlText(file));
     if (await exists(path)) return path;
     throw new XmlSimpleError(
       `File does not exist: ${file}` + (path === file ? "" : ` (looked for ${path})`),

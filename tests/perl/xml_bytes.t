@@ -259,6 +259,28 @@ for my $case (@DOCS) {
         (eval { real_dom($dom_parser->parsefile($file)) } // { error => $@ }), "file XML::DOM $name");
 }
 
+# File names are bytes too: a UTF-8 byte-string name reaches the same file as Perl's open().
+{
+    my $sub = "$dir/caf\xc3\xa9";
+    mkdir $sub or die "$sub: $!";
+    my $file = "$sub/d\xc3\xa9j\xc3\xa0.xml";
+    open my $fh, '>:raw', $file or die "$file: $!";
+    print $fh "<opt><n>\xe6\x97\xa5</n></opt>";
+    close $fh;
+    my $got = bridge_xmlin($file, 'file');
+    is_deeply($got->{result}, real_xmlin($file)->{ok}, 'XMLin: a UTF-8 byte-string file name');
+    $got = $c->call_python('xml', 'xml_in', { source => "d\xc3\xa9j\xc3\xa0.xml", source_type => 'file', options => { SearchPath => [$sub] } });
+    is_deeply($got->{result}, XML::Simple->new->XMLin("d\xc3\xa9j\xc3\xa0.xml", SearchPath => [$sub]), 'XMLin: the same through SearchPath');
+    is_deeply(bridge_xpath($c->call_python('xpath', 'load_file', { filename => $file })), real_xpath(XML::XPath->new(filename => $file)),
+        'XML::XPath: a UTF-8 byte-string file name');
+    is_deeply(bridge_dom($c->call_python('xml_dom_helper', 'parse_file', { parser_id => $parser, filename => $file })),
+        real_dom($dom_parser->parsefile($file)), 'XML::DOM: a UTF-8 byte-string file name');
+    my ($mine, $theirs) = ("$sub/\xc3\xbc_bridge.xml", "$sub/\xc3\xbc_module.xml");
+    XML::Simple->new->XMLout({ a => 1 }, OutputFile => $theirs);
+    $c->call_python('xml', 'xml_out', { data => { a => 1 }, options => { OutputFile => $mine } });
+    ok(-f $mine && -s $mine == -s $theirs, 'XMLout OutputFile: a UTF-8 byte-string file name is created as those bytes');
+}
+
 # A missing file: the module's own words.
 {
     my $f = "$dir/missing.xml";
