@@ -21,6 +21,26 @@ export interface HandleOptions<T> {
   readonly onChange?: (event: "add" | "delete", id: string) => void;
 }
 
+/**
+ * True when process `pid` is a descendant of `ancestor` (a Perl script's forked child or a
+ * command it runs inherits its objects, handle ids included). Reads /proc; bounded to 32 levels.
+ */
+export function descendsFrom(pid: number | undefined, ancestor: number): boolean {
+  let p = pid;
+  for (let i = 0; i < 32 && p !== undefined && p > 1; i++) {
+    let status: string;
+    try {
+      status = Deno.readTextFileSync(`/proc/${p}/status`);
+    } catch {
+      return false;
+    }
+    const m = /^PPid:\s+(\d+)/m.exec(status);
+    p = m ? Number(m[1]) : undefined;
+    if (p === ancestor) return true;
+  }
+  return false;
+}
+
 /** A handle used by a process other than the one that opened it. */
 export class HandleOwnerError extends Error {
   override name = "HandleOwnerError";
@@ -76,13 +96,14 @@ export class HandleTable<T> {
 
   /**
    * This table as one client sees it: handles it adds are its own, and using another client's
-   * handle throws {@linkcode HandleOwnerError}; `ids()` lists only its own.
+   * handle throws {@linkcode HandleOwnerError} (the opener's descendants, e.g. forked children,
+   * may use it); `ids()` lists only its own.
    */
   viewFor(pid: number | undefined): HandleTable<T> {
     const check = (id: unknown) => {
       if (typeof id !== "string") return;
       const e = this.#entries.get(id);
-      if (e && e.owner !== undefined && e.owner !== pid) {
+      if (e && e.owner !== undefined && e.owner !== pid && !descendsFrom(pid, e.owner)) {
         throw new HandleOwnerError(
           `Cannot use ${this.prefix} handle ${id}: it belongs to another client process (PID ${e.owner}); handles are usable only by the process that opened them`,
         );
@@ -95,12 +116,16 @@ export class HandleTable<T> {
             return (value: T, id?: string) => target.add(value, id, pid);
           case "get":
           case "has":
+            return (id: string) => {
+              check(id);
+              return prop === "get" ? target.get(id) : target.has(id);
+            };
           case "withLock":
           case "delete":
-            return (id: string, ...rest: unknown[]) => {
+            return async (id: string, ...rest: unknown[]) => {
               check(id);
               // deno-lint-ignore no-explicit-any
-              return (target as any)[prop](id, ...rest);
+              return await (target as any)[prop](id, ...rest);
             };
           case "ids":
             return () =>
