@@ -20,6 +20,7 @@
 
 import { defineHelper, failure, fn, wrapped } from "../types.ts";
 import type { Args, CallContext } from "../types.ts";
+import { HandleOwnerError } from "../../src/handles.ts";
 import type { HandleTable } from "../../src/handles.ts";
 import { configOf } from "./config.ts";
 import type { LockConfig } from "./config.ts";
@@ -56,15 +57,31 @@ function locks(ctx: CallContext): HandleTable<LockRef> {
   return ctx.handles<LockRef>("locks", { prefix: "lock", idleTtlMs: 0 });
 }
 
-/** The manager an id names: known since start, or decoded from the id after a restart. */
+/**
+ * `get` of the caller's view of a table; an entry another client process opened reads as
+ * `"foreign"` (a forked child using its parent's Perl object), never as a throw.
+ */
+function own<T>(t: HandleTable<T>, id: unknown): T | undefined | "foreign" {
+  try {
+    return t.get(id);
+  } catch (e) {
+    if (e instanceof HandleOwnerError) return "foreign";
+    throw e;
+  }
+}
+
+/**
+ * The manager an id names: known since start, or decoded from the id (after a restart, or in a
+ * forked child using its parent's manager: then it is used without being registered).
+ */
 function managerOf(ctx: CallContext, id: unknown): Manager | undefined {
   const t = managers(ctx);
-  const known = t.get(id);
-  if (known) return known;
+  const known = own(t, id);
+  if (known && known !== "foreign") return known;
   const ref = parseManagerId(id);
   if (!ref) return undefined;
   const m: Manager = { ...ref, byFile: new Map() };
-  t.add(m, id as string);
+  if (known !== "foreign") t.add(m, id as string);
   return m;
 }
 
@@ -212,9 +229,9 @@ async function lock(args: Args, ctx: CallContext) {
 }
 
 async function forget(ctx: CallContext, id: string, ref: LockRef) {
-  const m = managers(ctx).get(ref.managerId);
-  if (m && m.byFile.get(ref.filename) === id) m.byFile.delete(ref.filename);
-  await locks(ctx).delete(id, "released");
+  const m = own(managers(ctx), ref.managerId);
+  if (m && m !== "foreign" && m.byFile.get(ref.filename) === id) m.byFile.delete(ref.filename);
+  if (own(locks(ctx), id) !== "foreign") await locks(ctx).delete(id, "released");
 }
 
 /**
@@ -222,7 +239,8 @@ async function forget(ctx: CallContext, id: string, ref: LockRef) {
  * computes it from `$$` at unlock time). A missing or foreign file gives `released: false`.
  */
 async function release(args: Args, ctx: CallContext) {
-  const ref = locks(ctx).get(args.lock_id) ?? parseLockId(args.lock_id);
+  const known = own(locks(ctx), args.lock_id);
+  const ref = (known === "foreign" ? undefined : known) ?? parseLockId(args.lock_id);
   if (!ref) return failure("Invalid lock ID or lock already released");
   const id = String(args.lock_id);
   await forget(ctx, id, ref);
@@ -264,8 +282,8 @@ async function releaseAll(ctx: CallContext, mid: string, m: Manager, removeFiles
 
 async function cleanupManager(args: Args, ctx: CallContext) {
   const id = String(args.manager_id);
-  const m = managers(ctx).get(args.manager_id);
-  const released = m ? await releaseAll(ctx, id, m, true) : 0;
+  const m = own(managers(ctx), args.manager_id);
+  const released = m && m !== "foreign" ? await releaseAll(ctx, id, m, true) : 0;
   return wrapped({ manager_id: id, cleaned_up: true, released });
 }
 

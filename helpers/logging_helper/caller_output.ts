@@ -34,6 +34,8 @@ export const POLL_MS = 20;
 const O_APPEND = 0o2000;
 
 interface Stream {
+  /** `<pid>:<fd>`, its id in the table. */
+  readonly key: string;
   readonly pid: number;
   readonly fd: number;
   /** /proc/<pid>/stat starttime: tells the caller from a later process with its PID. */
@@ -105,32 +107,77 @@ async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
   for (let off = 0; off < data.length;) off += await file.write(data.subarray(off));
 }
 
-/** The caller streams of one daemon, with their held lines and the exit poller. */
+/**
+ * Open streams (those holding or buffering lines), each with the table view (its caller's) that
+ * can close it. One poller for all of them, running only while there are any.
+ */
+const HELD = new Map<Stream, HandleTable<Stream>>();
+let poller: ReturnType<typeof setInterval> | undefined;
+let polling = false;
+
+function startPolling() {
+  if (poller !== undefined) return;
+  const timer = setInterval(() => void pollOnce(), POLL_MS);
+  Deno.unrefTimer(timer);
+  poller = timer;
+}
+
+function stopPollingIfIdle() {
+  if (HELD.size > 0 || poller === undefined) return;
+  clearInterval(poller);
+  poller = undefined;
+}
+
+async function pollOnce() {
+  if (polling) return;
+  polling = true;
+  try {
+    await flushExitedStreams();
+  } finally {
+    polling = false;
+    stopPollingIfIdle();
+  }
+}
+
+/** Flushes and closes the held streams of callers that have exited: stderr before stdout. */
+async function flushExitedStreams(): Promise<void> {
+  const streams = [...HELD.entries()].sort(([a], [b]) => a.pid - b.pid || b.fd - a.fd);
+  const alive = new Map<number, string | undefined>();
+  for (const [s, view] of streams) {
+    if (!alive.has(s.pid)) alive.set(s.pid, await startTime(s.pid).catch(() => s.started));
+    if (alive.get(s.pid) !== s.started) {
+      HELD.delete(s);
+      await view.delete(s.key, "caller exited").catch(() => {});
+    }
+  }
+}
+
+/** One caller's streams (a view of the daemon's table), with their held lines. */
 export class CallerOutputs {
   readonly #table: HandleTable<Stream>;
-  #timer: ReturnType<typeof setInterval> | undefined;
-  #polling = false;
 
   constructor(table: HandleTable<Stream>) {
     this.#table = table;
   }
 
-  /** The daemon's outputs table (one per daemon), flushing held lines when a stream closes. */
+  /** The caller's view of the daemon's stream table; closing a stream flushes its lines. */
   static of(ctx: CallContext): CallerOutputs {
     const table = ctx.handles<Stream>("caller_streams", {
       prefix: "logout",
       idleTtlMs: 0,
       dispose: async (s) => {
+        HELD.delete(s);
         await flushAndClose(s);
-        const outputs = REGISTRY.get(table);
-        if (outputs && table.size === 0) outputs.#stop();
+        stopPollingIfIdle();
       },
     });
-    const known = REGISTRY.get(table);
-    if (known) return known;
-    const outputs = new CallerOutputs(table);
-    REGISTRY.set(table, outputs);
-    return outputs;
+    return new CallerOutputs(table);
+  }
+
+  /** Flushes the lines held for callers that have exited (the janitor's backstop). */
+  static async flushExited(): Promise<void> {
+    await flushExitedStreams();
+    stopPollingIfIdle();
   }
 
   /** Writes (or holds) `data` for fd `fd` of process `pid`, as that process's Perl would. */
@@ -175,6 +222,8 @@ export class CallerOutputs {
       } else {
         s = opened;
         this.#table.add(s, key);
+        HELD.set(s, this.#table); // watched until its caller exits, then flushed and closed
+        startPolling();
       }
     }
     const stream = s;
@@ -219,7 +268,7 @@ export class CallerOutputs {
     }
     try {
       const file = await Deno.open(path, { write: true, append: true });
-      return { pid, fd, started, timing, file, held: [], heldBytes: 0 };
+      return { key: `${pid}:${fd}`, pid, fd, started, timing, file, held: [], heldBytes: 0 };
     } catch (e) {
       return { error: `Cannot open the caller's ${name} (${path}): ${reason(e)}` };
     }
@@ -245,46 +294,9 @@ export class CallerOutputs {
       s.held = n < all.length ? [all.slice(n)] : [];
       s.heldBytes = all.length - n;
     }
-    this.#start();
     return undefined;
   }
-
-  #start() {
-    if (this.#timer !== undefined) return;
-    const timer = setInterval(() => void this.#poll(), POLL_MS);
-    Deno.unrefTimer(timer);
-    this.#timer = timer;
-  }
-
-  #stop() {
-    if (this.#timer !== undefined) clearInterval(this.#timer);
-    this.#timer = undefined;
-  }
-
-  /** Flushes and closes the streams of callers that have exited: stderr before stdout. */
-  async flushExited(): Promise<void> {
-    const streams = this.#table.ids().map((key) => ({ key, s: this.#table.get(key)! }));
-    streams.sort((a, b) => a.s.pid - b.s.pid || b.s.fd - a.s.fd);
-    const alive = new Map<number, string | undefined>();
-    for (const { key, s } of streams) {
-      if (!alive.has(s.pid)) alive.set(s.pid, await startTime(s.pid).catch(() => s.started));
-      if (alive.get(s.pid) !== s.started) await this.#table.delete(key, "caller exited");
-    }
-  }
-
-  async #poll() {
-    if (this.#polling) return;
-    this.#polling = true;
-    try {
-      await this.flushExited();
-      if (this.#table.size === 0) this.#stop();
-    } finally {
-      this.#polling = false;
-    }
-  }
 }
-
-const REGISTRY = new WeakMap<HandleTable<Stream>, CallerOutputs>();
 
 async function flushAndClose(s: Stream): Promise<void> {
   try {

@@ -33,6 +33,7 @@ import {
   wrapped,
 } from "../types.ts";
 import type { Args, CallContext } from "../types.ts";
+import { HandleOwnerError } from "../../src/handles.ts";
 import type { HandleTable } from "../../src/handles.ts";
 import { levelName, LEVELS, renderPattern } from "./layout.ts";
 import type { LogEvent } from "./layout.ts";
@@ -81,8 +82,18 @@ interface Logger {
  */
 function truncated(ctx: CallContext): Set<string> {
   const t = ctx.handles<Set<string>>("truncated", { prefix: "logtrunc", idleTtlMs: LOGGER_TTL_MS });
-  const id = "files";
+  const id = `files:${ctx.callerPid ?? 0}`; // handles are their client's own
   return t.get(id) ?? (t.add(new Set(), id), t.get(id)!);
+}
+
+/** The caller's logger, or undefined (unknown, or opened by another process: not ours to use). */
+function loggerOf(ctx: CallContext, id: unknown): Logger | undefined {
+  try {
+    return loggers(ctx).get(id);
+  } catch (e) {
+    if (e instanceof HandleOwnerError) return undefined;
+    throw e;
+  }
 }
 
 function loggers(ctx: CallContext): HandleTable<Logger> {
@@ -202,7 +213,7 @@ async function initLogger(args: Args, ctx: CallContext) {
 }
 
 function setLevel(args: Args, ctx: CallContext) {
-  const l = loggers(ctx).get(args.logger_id);
+  const l = loggerOf(ctx, args.logger_id);
   if (!l) return failure(`Logger not found: ${String(args.logger_id)}`);
   const level = levelName(args.level);
   if (!level) return failure(`Unknown log level: ${String(args.level)}`);
@@ -221,7 +232,7 @@ async function log(
   ctx: CallContext,
   extra: Record<string, unknown> = {},
 ) {
-  const l = loggers(ctx).get(args.logger_id);
+  const l = loggerOf(ctx, args.logger_id);
   if (!l) return failure(`Logger not found: ${String(args.logger_id)}`);
   // The wrapper sends enhanced messages already prefixed ("DEBUG: <file> line:<n>: <msg>").
   const message = args.message === undefined || args.message === null ? "" : String(args.message);
@@ -301,12 +312,13 @@ export const loggingHelper = defineHelper({
       return log(level, args, ctx);
     }, { variadic: true }),
     cleanup_logger: fn(["logger_id"], async (args, ctx) => {
-      const ok = await loggers(ctx).delete(String(args.logger_id), "closed");
+      const ok = loggerOf(ctx, args.logger_id) !== undefined &&
+        (await loggers(ctx).delete(String(args.logger_id), "closed"));
       return wrapped({ logger_id: args.logger_id ?? null, cleaned_up: ok });
     }),
   },
   // Backstop for the exit poller: flush the lines held for callers that have exited.
-  cleanupStale: (ctx) => CallerOutputs.of(ctx).flushExited(),
+  cleanupStale: () => CallerOutputs.flushExited(),
 });
 
 export default loggingHelper;

@@ -102,6 +102,29 @@ ok(-f "$dir/locks/p.dat.lock", '... file present');
     ok(-f "$dir/envdir/job.lock", '... file present');
 }
 
+# A forked child uses its parent's manager, as with a LockFile::Simple object inherited by fork:
+# the lock is the child's (its PID in the file), and the parent cannot release it.
+{
+    pipe(my $rd, my $wr) or die;
+    my $pid = fork // die;
+    if (!$pid) {
+        close $rd;
+        my $r = BridgeClient->new->call_python('lockfile', 'trylock', { manager_id => $mid, filename => "$dir/forked" });
+        print $wr encode_json($r);
+        close $wr;
+        _exit(0);
+    }
+    close $wr;
+    my $k = decode_json(do { local $/; <$rd> });
+    waitpid($pid, 0);
+    ok($k->{success}, "a forked child locks with its parent's manager id") or diag explain $k;
+    is(slurp("$dir/forked.lock"), "$pid\n", '... the file holds the child\'s PID');
+    my $pr = call('release', { lock_id => $k->{result}{lock_id} });
+    is_deeply([$pr->{success} ? 1 : 0, $pr->{result}{released} ? 1 : 0], [1, 0], '... the parent\'s release answers 0 (not owned), no croak');
+    ok(-e "$dir/forked.lock", '... and leaves the file');
+    unlink "$dir/forked.lock";
+}
+
 # cleanup_manager releases every lock of the manager.
 $r = call('cleanup_manager', { manager_id => $mid });
 ok($r->{success} && $r->{result}{cleaned_up}, 'cleanup_manager');

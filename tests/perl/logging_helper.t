@@ -110,6 +110,26 @@ like($fl, qr/^\[INFO \] Db main \S+:\d+ \d+ \d{4}-\d\d % connected/m, 'the compa
     like(call('set_level', { logger_id => $id, level => 'LOUD' })->{error}, qr/Unknown log level/, 'bad level');
     like(call('init_logger', { category => 'x', config => "$dir/missing.conf" })->{error}, qr/^Cannot open \Q$dir\E\/missing.conf \(No such file or directory\)$/,
         'missing configuration file');
+    # A forked child using its parent's logger: an expected failure (LogHelper's fallback prints).
+    {
+        pipe(my $rd, my $wr) or die;
+        my $pid = fork // die;
+        if (!$pid) {
+            close $rd;
+            my $r = BridgeClient->new->call_python('logging_helper', 'log_info', { logger_id => $id, message => 'from child' });
+            print $wr encode_json($r);
+            close $wr;
+            require POSIX; POSIX::_exit(0);
+        }
+        close $wr;
+        my $k = decode_json(do { local $/; <$rd> });
+        waitpid($pid, 0);
+        # Whether the daemon lets another process use a handle is the handle table's rule; either
+        # way the answer is a logged line or an expected failure, never a thrown (retried) error.
+        ok($k->{success} ? $k->{result}{logged} : $k->{error} =~ /^Logger not found/,
+            "a child using its parent's logger: logged, or an expected failure, not a retried error")
+            or diag explain $k;
+    }
     ok(call('cleanup_logger', { logger_id => $id })->{result}{cleaned_up}, 'cleanup_logger');
 }
 
