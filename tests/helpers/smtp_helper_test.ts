@@ -40,6 +40,9 @@ Deno.test("stuffChunk()/dataEnd() follow Net::Cmd datasend/dataend", () => {
   assert.equal(out, "..a\r\n..b\r\n..c");
   assert.equal(dataEnd(last), "\r\n.\r\n");
   assert.equal(dataEnd("\n"), ".\r\n");
+  // An empty first chunk puts Net::Cmd at the start of a line: dataend then sends ".\r\n".
+  assert.deepEqual(stuffChunk("", ""), { out: "", last: "\n" });
+  assert.deepEqual(stuffChunk("", "x"), { out: "", last: "x" });
   assert.equal(smtpAddr("Joe <joe@x.test>"), "<joe@x.test>");
   assert.equal(smtpAddr(" joe@x.test "), "<joe@x.test>");
 });
