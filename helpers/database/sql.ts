@@ -31,7 +31,6 @@ export function compileSql(
   const keys: string[] = [];
   let named = false;
   let out = "";
-  let qmarks = 0;
   const parts: string[] = [];
   const ordinals: number[] = [];
   const sources: string[] = [];
@@ -76,8 +75,10 @@ export function compileSql(
       out += sql.slice(i, stop);
       i = stop;
     } else if (c === "?") {
-      qmarks++;
-      out += place(String(qmarks), "?");
+      // A `?` is the next position (as SQLite and DBI number it), shared with `:n` of that number.
+      let n = keys.length + 1;
+      while (keys.includes(String(n))) n++;
+      out += place(String(n), "?");
       i++;
     } else if (c === ":" && next === ":") {
       out += "::";
@@ -173,7 +174,7 @@ export interface OutBindSpec {
 
 /**
  * Resolves values for each placeholder key. Numeric keys take `positional[key-1]`; a name takes
- * `named[name]`, else the next positional value not used by a numeric key (DBD::Pg style).
+ * `named[name]`, else the positional value at its own position (first appearance order).
  * Returns an error text when a placeholder has no value.
  */
 export function resolveBinds(
@@ -199,8 +200,7 @@ export function resolveBinds(
     return `called with ${positional.length} bind variables when ${positionalKeys} are needed`;
   }
   const bound: BoundValue[] = [];
-  let nextPos = 0;
-  for (const key of compiled.keys) {
+  for (const [i, key] of compiled.keys.entries()) {
     const out = outs.get(key);
     let value: BindScalar | undefined;
     if (/^[0-9]+$/.test(key)) {
@@ -209,8 +209,8 @@ export function resolveBinds(
       else if (named.has(key)) value = named.get(key);
     } else if (named.has(key)) {
       value = named.get(key);
-    } else if (!out && nextPos < positional.length) {
-      value = positional[nextPos++];
+    } else if (!out && i < positional.length) {
+      value = positional[i]; // a name takes the value at its position, as DBD::SQLite binds
     }
     if (out) {
       bound.push({ key, value: value ?? out.initial, out: { size: out.size, kind: out.kind } });

@@ -23,7 +23,7 @@ import type {
   WireValue,
 } from "./driver.ts";
 import { bufferedResult, messageOf } from "./driver.ts";
-import { bindSql, readSql, sqliteBind, sqliteResult } from "./sqlite_binds.ts";
+import { bindSql, readSql, sqliteArgs, sqliteBind, sqliteResult } from "./sqlite_binds.ts";
 import { bytesToPerl, perlText } from "../types.ts";
 
 const utf8 = new TextEncoder();
@@ -90,6 +90,7 @@ class SqliteConnection implements DriverConnection {
     if (this.lost) throw new Error(`database is closed (${this.lost})`);
     if (!opts.autoCommit && !this.#db.isTransaction) this.#db.exec("BEGIN");
     const values = binds.map(sqliteBind);
+    const args = sqliteArgs(opts.template, values) as Parameters<Statement["all"]>;
     // DBD::SQLite hands SQLite the statement's bytes; node:sqlite takes text and encodes it as
     // UTF-8, so a byte string goes in decoded (exact whenever it is UTF-8, as nearly all are).
     // The statement as written (`?` kept) first: its errors, column names and declared types
@@ -100,17 +101,17 @@ class SqliteConnection implements DriverConnection {
     const text = opts.template ? perlText(bindSql(opts.template, values)) : plain;
     const stmt = text === plain ? written : this.#db.prepare(text);
     if (cols.length === 0) {
-      const changes = Number(stmt.run(...values.map((v) => v.value)).changes);
+      const changes = Number(stmt.run(...args).changes);
       return bufferedResult(null, changes, [], binds);
     }
     let rows: WireValue[][];
     const wrapped = this.#prepareOrUndefined(readSql(text, cols.length));
     if (wrapped) {
-      const raw = arrays(wrapped).all(...values.map((v) => v.value)) as unknown as unknown[][];
+      const raw = arrays(wrapped).all(...args) as unknown as unknown[][];
       rows = raw.map((r) => cols.map((_, i) => sqliteResult(r[2 * i], r[2 * i + 1])));
     } else {
       // Not wrappable (PRAGMA, RETURNING…): text comes back through node:sqlite's UTF-8 decoding.
-      const raw = arrays(stmt).all(...values.map((v) => v.value)) as unknown as unknown[][];
+      const raw = arrays(stmt).all(...args) as unknown as unknown[][];
       rows = raw.map((r) => r.map((v) => sqliteResult(v, undefined)));
     }
     // DBD::SQLite: execute of a query says "0E0"; do without binds (sqlite3_exec) says changes().
@@ -171,6 +172,7 @@ function columnOf(c: { name: string; type: string | null }): ColumnMeta {
 export const sqliteDriver: Driver = {
   dbType: "sqlite",
   doIgnoresExtraBinds: true,
+  // Only for texts without a template; executions render each placeholder as written.
   placeholder: (ordinal) => `?${ordinal}`,
   async connect(req: ConnectRequest): Promise<DriverConnection> {
     if (req.dsn.driver !== "sqlite") throw new TypeError("not a SQLite DSN");

@@ -59,18 +59,40 @@ export function sqliteBind(b: BoundValue): SqliteValue {
 }
 
 /**
- * The statement text for these values: a `?` stays `?` (SQLite numbers it as we do, and names an
- * unaliased column after the text, as with DBD::SQLite), other placeholders become `?n`, and a
- * byte TEXT value `(CAST(?n AS TEXT)||'')` unless `plain` (the text whose column names count).
+ * The statement text for these values: each placeholder as written (`?`, `:name`, `:1`), so
+ * SQLite numbers, names and reports them as it does under DBD::SQLite, and a byte TEXT value as
+ * `(CAST(<placeholder> AS TEXT)||'')` unless `plain` (the text whose errors and names count).
  */
 export function bindSql(t: SqlTemplate, values: readonly SqliteValue[], plain = false): string {
   let out = t.parts[0] ?? "";
   t.ordinals.forEach((ordinal, i) => {
-    if (!plain && values[ordinal - 1]?.asText) out += `(CAST(?${ordinal} AS TEXT)||'')`;
-    else out += t.sources[i] === "?" ? "?" : `?${ordinal}`;
+    const src = t.sources[i] ?? "?";
+    out += !plain && values[ordinal - 1]?.asText ? `(CAST(${src} AS TEXT)||'')` : src;
     out += t.parts[i + 1] ?? "";
   });
   return out;
+}
+
+/**
+ * The arguments for node:sqlite's run/all: an object for the named placeholders (by the name as
+ * written, so `:Id` and `:id` both get the value of their shared key), then the `?` values in
+ * order.
+ */
+export function sqliteArgs(t: SqlTemplate | undefined, values: readonly SqliteValue[]): unknown[] {
+  if (!t) return values.map((v) => v.value);
+  const named: Record<string, unknown> = {};
+  const anonymous: unknown[] = [];
+  let hasNamed = false;
+  t.ordinals.forEach((ordinal, i) => {
+    const src = t.sources[i] ?? "?";
+    const value = values[ordinal - 1]?.value ?? null;
+    if (src === "?") anonymous.push(value);
+    else {
+      named[src.slice(1)] = value;
+      hasNamed = true;
+    }
+  });
+  return hasNamed ? [named, ...anonymous] : anonymous;
 }
 
 /** The query `sql` (with `n` columns) wrapped so each column also comes back as its bytes. */

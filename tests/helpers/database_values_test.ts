@@ -14,7 +14,13 @@ import {
   libpqConnectMessage,
   libpqMessage,
 } from "../../helpers/database/pg_errors.ts";
-import { bindSql, readSql, sqliteBind, sqliteResult } from "../../helpers/database/sqlite_binds.ts";
+import {
+  bindSql,
+  readSql,
+  sqliteArgs,
+  sqliteBind,
+  sqliteResult,
+} from "../../helpers/database/sqlite_binds.ts";
 import { compileSql, toBindAttr } from "../../helpers/database/sql.ts";
 
 Deno.test("perlNv() prints doubles as Perl 5.36 does (%.15g)", () => {
@@ -117,8 +123,9 @@ Deno.test("sqliteBind() and bindSql() bind Perl strings as TEXT bytes, SQL_BLOB 
   assert.deepEqual(plain, { value: "abc", asText: false });
   assert.deepEqual(bytes, { value: new Uint8Array([0x5a, 0xc3, 0xbc]), asText: true });
   assert.deepEqual(blob, { value: new Uint8Array([0, 0xff]), asText: false });
-  assert.equal(bindSql(t, [plain, bytes, blob]), "SELECT ?, (CAST(?2 AS TEXT)||''), ?");
-  assert.equal(bindSql(t, [plain, bytes, blob], true), "SELECT ?, ?2, ?");
+  assert.equal(bindSql(t, [plain, bytes, blob]), "SELECT ?, (CAST(:n AS TEXT)||''), ?");
+  assert.equal(bindSql(t, [plain, bytes, blob], true), "SELECT ?, :n, ?");
+  assert.deepEqual(sqliteArgs(t, [plain, bytes, blob]), [{ n: bytes.value }, "abc", blob.value]);
   assert.deepEqual(sqliteBind({ key: "1", value: "5", attr: { sqlType: 4 } }).value, 5n);
   assert.deepEqual(sqliteBind({ key: "1", value: "1.5", attr: { sqlType: 4 } }).value, "1.5");
   assert.equal(sqliteBind({ key: "1", value: "1.5", attr: { sqlType: 8 } }).value, 1.5);

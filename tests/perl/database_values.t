@@ -215,7 +215,7 @@ my $rs = DBI->connect("dbi:SQLite:dbname=$work/real.db", "", "", { RaiseError =>
         my $sth = $h->prepare("SELECT :a || '-' || :b, :a") or return $h->errstr;
         $sth->bind_param(':a', "Z\xc3\xbc");
         $sth->bind_param(':b', 0);
-        [$sth->execute, $sth->fetchall_arrayref];
+        [$sth->execute, [@{ $sth->{NAME} }], $sth->fetchall_arrayref, q_($h, "SELECT ? + :x", [1, 2]), q_($h, "SELECT :x - ?", [1, 2])];
     });
     $S->('numbers computed in Perl bind as Perl prints them', sub {
         q_($_[0], "SELECT ?, ?, ?, ?, typeof(?)", [0.1 + 0.2, 1e300, -1 * 0.0, 2**40, 1e-7])
