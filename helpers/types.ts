@@ -9,7 +9,13 @@
 import type { HandleOptions, HandleTable } from "../src/handles.ts";
 
 /** The Perl string rule (docs/helpers/README.md): every helper converts data through these. */
-export { bytesToPerl, isByteString, perlBytes, perlText } from "../src/sdk/perl_strings.ts";
+export {
+  bytesToPerl,
+  isByteString,
+  perlBytes,
+  perlPath,
+  perlText,
+} from "../src/sdk/perl_strings.ts";
 /** Whole-file reads of caller-named files, bounded by `settings.maxFileBytes`. */
 export { FileReadError, readRegularFile } from "../src/sdk/files.ts";
 

@@ -7,23 +7,9 @@
  */
 
 import process from "node:process";
-import { perlBytes } from "../types.ts";
+import { perlPath } from "../types.ts";
 import type { LockConfig } from "./config.ts";
 import type { CallContext } from "../types.ts";
-
-const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-
-/**
- * The OS path for a Perl string: its bytes, as a string Deno turns back into those bytes, or
- * undefined when the bytes are not UTF-8 (Deno cannot name such a file).
- */
-export function osPath(s: string): string | undefined {
-  try {
-    return utf8.decode(perlBytes(s));
-  } catch {
-    return undefined;
-  }
-}
 
 /** LockFile::Simple `lockfile()`: %f path, %D dir, %F base name, %p PID, %% a percent sign. */
 export function expandFormat(format: string, file: string, pid: number): string {

@@ -18,7 +18,7 @@
  * janitor drops the managers of exited callers, releasing their locks only with -autoclean.
  */
 
-import { defineHelper, failure, fn, wrapped } from "../types.ts";
+import { defineHelper, failure, fn, perlPath, wrapped } from "../types.ts";
 import type { Args, CallContext } from "../types.ts";
 import { HandleOwnerError } from "../../src/handles.ts";
 import type { HandleTable } from "../../src/handles.ts";
@@ -26,19 +26,11 @@ import { configOf } from "./config.ts";
 import type { LockConfig } from "./config.ts";
 import { lockId, managerId, parseLockId, parseManagerId } from "./ids.ts";
 import type { LockRef } from "./ids.ts";
-import {
-  breakOld,
-  breakStale,
-  createLock,
-  expandFormat,
-  osPath,
-  pidAlive,
-  unlinkIfOurs,
-} from "./files.ts";
+import { breakOld, breakStale, createLock, expandFormat, pidAlive, unlinkIfOurs } from "./files.ts";
 import type { Attempt } from "./files.ts";
 
 export { configOf } from "./config.ts";
-export { expandFormat, osPath, pidAlive } from "./files.ts";
+export { expandFormat, pidAlive } from "./files.ts";
 export { lockId, managerId, parseLockId, parseManagerId } from "./ids.ts";
 
 interface Manager {
@@ -113,7 +105,7 @@ async function targetOf(
   const lockfile = pattern === undefined
     ? filename + manager.config.ext
     : expandFormat(pattern, filename, pid);
-  const name = osPath(lockfile);
+  const name = perlPath(lockfile);
   if (name === undefined) {
     return {
       failure: failure(

@@ -29,6 +29,7 @@ import {
   FileReadError,
   fn,
   perlBytes,
+  perlPath,
   readRegularFile,
   wrapped,
 } from "../types.ts";
@@ -46,20 +47,7 @@ export const SYSOUT_PATTERN = "%d{EEE yyyy/MM/dd HH:mm:ss}|%m%n";
 /** CPS::WlaLog's layout for enhanced DEBUG/ERROR/FATAL lines (Log4perl's default %d). */
 export const ENHANCED_PATTERN = "%d|%p> %m%n";
 
-const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const utf8Encoder = new TextEncoder();
-
-/**
- * The OS path for a Perl string (its bytes), or undefined when they are not UTF-8, which Deno
- * cannot name. (The SDK has no such rule yet; lockfile has the same five lines.)
- */
-function osPath(s: string): string | undefined {
-  try {
-    return utf8.decode(perlBytes(s));
-  } catch {
-    return undefined;
-  }
-}
 
 /** Loggers are tiny; keep them a day unused (the wrapper never frees them). */
 const LOGGER_TTL_MS = 24 * 3600 * 1000;
@@ -113,7 +101,7 @@ function errText(e: unknown): string {
 /** Configuration text (Perl ordinals): inline, or the bytes of the named file, read bounded. */
 async function loadConfig(config: string, ctx: CallContext): Promise<string | { error: string }> {
   if (/[=\n]/.test(config)) return config;
-  const name = osPath(config);
+  const name = perlPath(config);
   if (name === undefined) {
     return { error: `Cannot read Log4perl configuration ${config}: the name is not UTF-8 bytes` };
   }
@@ -177,7 +165,7 @@ async function initLogger(args: Args, ctx: CallContext) {
       appenders.push(s);
       continue;
     }
-    const name = osPath(s.filename);
+    const name = perlPath(s.filename);
     if (name === undefined) {
       return failure(`Cannot open log file ${s.filename}: the name is not UTF-8 bytes`);
     }

@@ -54,6 +54,20 @@ export function perlText(s: string): string {
   }
 }
 
+/**
+ * The file name Perl would use for `s` (its bytes, `perlBytes`), as the string Deno turns back
+ * into exactly those bytes; undefined when the bytes are not UTF-8, which Deno cannot name.
+ *
+ * @example perlPath("/tmp/Z\u00c3\u00bcrich") // "/tmp/Z\u00fcrich" (the bytes 5a c3 bc …)
+ */
+export function perlPath(s: string): string | undefined {
+  try {
+    return fatalUtf8.decode(perlBytes(s));
+  } catch {
+    return undefined;
+  }
+}
+
 /** Bytes as Perl holds them: a string of one character ≤ U+00FF per byte. */
 export function bytesToPerl(bytes: Uint8Array): string {
   // Not TextDecoder("latin1"): the Encoding standard maps that label to windows-1252.

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { bytesToPerl, isByteString, perlBytes, perlText } from "../../../src/sdk/perl_strings.ts";
+import {
+  bytesToPerl,
+  isByteString,
+  perlBytes,
+  perlPath,
+  perlText,
+} from "../../../src/sdk/perl_strings.ts";
 
 const ALL = Uint8Array.from({ length: 256 }, (_, i) => i);
 
@@ -27,6 +33,13 @@ Deno.test("perlText() decodes a UTF-8 byte string and keeps everything else", ()
   assert.equal(perlText("ascii 0"), "ascii 0");
   assert.equal(perlText("\u00c3\u00a9\u65e5"), "\u00c3\u00a9\u65e5"); // wide: already text
   assert.equal(perlText(""), "");
+});
+
+Deno.test("perlPath() names a file by the Perl string's bytes, or refuses non-UTF-8 bytes", () => {
+  assert.equal(perlPath("/tmp/Z\u00c3\u00bcrich"), "/tmp/Z\u00fcrich");
+  assert.equal(perlPath("/tmp/\u65e5"), "/tmp/\u65e5");
+  assert.equal(perlPath("plain"), "plain");
+  assert.equal(perlPath("/tmp/caf\u00e9"), undefined); // the lone byte e9
 });
 
 Deno.test("isByteString() is true up to U+00FF only", () => {
