@@ -29,6 +29,8 @@ export interface Head {
   readonly statusText: string;
   readonly headers: [string, string][];
   readonly bodyStart: number;
+  /** No status line: the whole stream is the body. */
+  readonly http09: boolean;
 }
 
 function latin1(bytes: Uint8Array): string {
@@ -39,27 +41,46 @@ function latin1(bytes: Uint8Array): string {
   return s;
 }
 
-function findCrlfCrlf(buf: Uint8Array, from: number): number {
-  for (let i = Math.max(0, from); i + 3 < buf.length; i++) {
-    if (buf[i] === 13 && buf[i + 1] === 10 && buf[i + 2] === 13 && buf[i + 3] === 10) return i;
-  }
-  return -1;
-}
-
-/** Parses the head at `start`, or returns undefined when it is not complete yet. */
-export function parseHead(buf: Uint8Array, start: number): Head | undefined {
-  const end = findCrlfCrlf(buf, start);
-  if (end < 0) {
+/**
+ * Parses the head at `start`, or returns undefined when it is not complete yet. As Net::HTTP:
+ * lines may end in LF alone, a first line that is no status line makes an HTTP/0.9 response
+ * ("200 Assumed OK", everything is body), and at `eof` an unfinished header block is taken as
+ * it stands.
+ */
+export function parseHead(buf: Uint8Array, start: number, eof = false): Head | undefined {
+  let nl = buf.indexOf(10, start);
+  if (nl < 0 && !eof) {
     if (buf.length - start > MAX_HEAD_BYTES) {
-      throw new ResponseFormatError("Header line too long (limit is 262144)");
+      throw new ResponseFormatError("Status line too long (limit is 262144)");
     }
     return undefined;
   }
-  const lines = latin1(buf.subarray(start, end)).split("\r\n");
-  const m = /^HTTP\/(\d+)\.(\d+)\s+(\d{3})(?:\s(.*))?$/.exec(lines[0] ?? "");
-  if (!m) throw new ResponseFormatError("Bad response status line");
+  if (nl < 0) nl = buf.length;
+  if (start >= buf.length) return undefined;
+  // Net::HTTP: split(/\s+/, $status, 3); "HTTP/…" and a code 100..599, else HTTP/0.9.
+  const line = latin1(buf.subarray(start, nl)).replace(/\r$/, "");
+  const status = /^(\S*)\s+(\S*)(?:\s+([\s\S]*))?$/.exec(line);
+  if (!status || !/^HTTP\//.test(status[1]) || !/^[1-5]\d\d$/.test(status[2])) {
+    return { status: 200, statusText: "Assumed OK", headers: [], bodyStart: start, http09: true };
+  }
+  let end = -1, gap = 0;
+  for (let i = nl; i < buf.length; i++) {
+    if (buf[i] !== 10) continue;
+    if (buf[i + 1] === 10) [end, gap] = [i, 2];
+    else if (buf[i + 1] === 13 && buf[i + 2] === 10) [end, gap] = [i, 3];
+    if (end >= 0) break;
+  }
+  if (end < 0) {
+    if (!eof) {
+      if (buf.length - start > MAX_HEAD_BYTES) {
+        throw new ResponseFormatError("Header line too long (limit is 262144)");
+      }
+      return undefined;
+    }
+    [end, gap] = [buf.length, 0];
+  }
   const headers: [string, string][] = [];
-  for (const line of lines.slice(1)) {
+  for (const line of latin1(buf.subarray(nl + 1, end)).split(/\r?\n/)) {
     if (/^[ \t]/.test(line) && headers.length) {
       headers[headers.length - 1][1] += ` ${line.trim()}`;
       continue;
@@ -67,7 +88,13 @@ export function parseHead(buf: Uint8Array, start: number): Head | undefined {
     const i = line.indexOf(":");
     if (i > 0) headers.push([line.slice(0, i).trim(), line.slice(i + 1).trim()]);
   }
-  return { status: Number(m[3]), statusText: (m[4] ?? "").trim(), headers, bodyStart: end + 4 };
+  return {
+    status: Number(status[2]),
+    statusText: status[3] ?? "",
+    headers,
+    bodyStart: Math.min(end + gap, buf.length),
+    http09: false,
+  };
 }
 
 const header = (h: Head, name: string) => h.headers.find(([k]) => k.toLowerCase() === name)?.[1];
@@ -139,7 +166,7 @@ export function readResponse(
 ): RawResponse | undefined {
   let start = 0;
   for (let hop = 0; hop < 20; hop++) {
-    const head = parseHead(buf, start);
+    const head = parseHead(buf, start, opts.eof);
     if (!head) {
       if (opts.eof) {
         throw new ResponseFormatError(
@@ -160,6 +187,7 @@ export function readResponse(
       headers: head.headers,
       body,
     });
+    if (head.http09) return opts.eof ? done(buf.slice(head.bodyStart)) : undefined;
     if (opts.isHead || head.status === 204 || head.status === 304) {
       return done(new Uint8Array(0));
     }

@@ -242,7 +242,8 @@ function chunked(body: Uint8Array, size: number): Uint8Array {
 /**
  * What a capture listener answers instead of the captured bytes, for paths Deno.serve cannot
  * produce: `/raw/te-gzip` and `/raw/te-deflate` (a transfer coding under `chunked`, which
- * LWP's `TE` header invites), `/raw/reason` (a reason phrase of the server's own).
+ * LWP's `TE` header invites), `/raw/reason` (a reason phrase of the server's own), and the
+ * `RAW_REPLIES` (sent as latin1 bytes).
  */
 function cannedResponse(start: string): Uint8Array | undefined {
   const path = /^[A-Z]+ (\S+)/.exec(start)?.[1] ?? "";
@@ -271,11 +272,26 @@ function cannedResponse(start: string): Uint8Array | undefined {
       chunked(zlib.deflateSync(text), 7),
     );
   }
+  const plain = RAW_REPLIES[path];
+  if (plain !== undefined) return Uint8Array.from(plain, (ch) => ch.charCodeAt(0));
   if (path === "/raw/reason") {
     return join(head("203 Fine By Me", "Content-Length: 2\r\n"), new TextEncoder().encode("ok"));
   }
   return undefined;
 }
+
+/** Malformed or unusual replies Net::HTTP copes with, by `/raw/…` path. */
+const RAW_REPLIES: Record<string, string> = {
+  "/raw/http09": "hello world\nno status line at all\n",
+  "/raw/no-phrase": "HTTP/1.1 200\r\nContent-Length: 2\r\n\r\nok",
+  "/raw/http10-eof": "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nbody to the end",
+  "/raw/short": "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
+  "/raw/empty": "",
+  "/raw/unfinished-head": "HTTP/1.1 200 OK\r\nX: y",
+  "/raw/lf-only":
+    "HTTP/1.1 201 Made It\nContent-Type: text/plain; charset=iso-8859-1\nContent-Length: 4\n\ncaf\u00e9",
+  "/raw/extra-spaces": "HTTP/1.1   404   Not  Here  \r\nContent-Length: 0\r\n\r\n",
+};
 
 /** The largest request a capture server keeps. */
 const MAX_CAPTURE = 64 << 20;

@@ -35,6 +35,12 @@ sub bridge_get {
 # What a script read from LWP: decoded_content, or content when decoded_content gives undef.
 sub lwp_body {
     my ($r) = @_;
+    # LWP's own error responses: the text without Perl's " at FILE line N." (documented).
+    if (($r->header('Client-Warning') // '') eq 'Internal response') {
+        my ($first) = split /\n/, $r->content;
+        $first =~ s/ at \S+ line \d+\.$//;
+        return "$first\n";
+    }
     my $dc = $r->decoded_content;
     return defined $dc ? $dc : $r->content;
 }
@@ -52,6 +58,7 @@ my @cases = (
     ['Transfer-Encoding: gzip, chunked', "$S->{capture}/raw/te-gzip"],
     ['Transfer-Encoding: deflate, chunked', "$S->{capture}/raw/te-deflate"],
     ['the server\'s own reason phrase', "$S->{capture}/raw/reason"],
+    (map { ["raw reply $_", "$S->{capture}/raw/$_"] } qw(http09 no-phrase http10-eof short empty unfinished-head lf-only extra-spaces)),
     ['octet-stream ending fa fb fc fd fe ff', typed(ct => 'application/octet-stream', hex => '00 41 fa fb fc fd fe ff')],
     ['image/png', typed(ct => 'image/png', hex => '89504e470d0a1a0a 0000000d49484452 ff d8 80')],
     ['application/zip', typed(ct => 'application/zip', hex => '504b0304 1400 0000 0800 c3a9 ff')],
