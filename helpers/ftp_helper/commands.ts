@@ -69,14 +69,22 @@ export async function newSession(args: Args, ctx: CallContext) {
   }
 }
 
-/** `login`: USER, then PASS when the server asks for it. */
+/**
+ * `login`: Net::FTP's login: a false user (undef, "" or "0") is "anonymous", USER, then PASS when
+ * the server asks for it (331/332), an anonymous user without a password sending "-anonymous@".
+ * (~/.netrc is not read.)
+ */
 export async function login(args: Args, ctx: CallContext) {
   return await onSession(args, ctx, "Login failed", async (s) => {
-    const user = str(args.user) ?? "anonymous";
+    const given = str(args.user);
+    const user = given === undefined || given === "" || given === "0" ? "anonymous" : given;
     let r = await s.client.command(`USER ${user}`);
     s.lastMessage = r.message;
     if (r.code === 331 || r.code === 332) {
-      r = await s.client.command(`PASS ${str(args.password) ?? ""}`);
+      let pass = str(args.password);
+      if (pass === undefined && /^anonymous/.test(user)) pass = "-anonymous@";
+      // `$ftp->_PASS($pass || "")`: a password "0" is sent empty, as Net::FTP does.
+      r = await s.client.command(`PASS ${pass === undefined || pass === "0" ? "" : pass}`);
       s.lastMessage = r.message;
     }
     if (!is2xx(r.code)) throw new FtpError("reply", r.raw, r);

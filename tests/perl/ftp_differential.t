@@ -115,6 +115,12 @@ subtest 'names: byte strings, Latin-1, "0", long, with spaces; ls, dir, pwd' => 
     my @theirs = sort map { (split ' ', $_, 9)[8] } $net->dir;
     is_deeply(\@ours, \@theirs, 'dir names equal Net::FTP dir');
     ok(!utf8::is_utf8($_) || !/[^\x00-\xff]/, 'names come back as bytes') for @$ls;
+    for my $verb ('ls', 'dir') {
+        my $o = $ftp->($verb, { connection_id => $id, path => 'no_such_dir' });
+        my @t = $net->$verb('no_such_dir');
+        is_deeply([$o->{success}, $o->{listing}], [1, \@t], "$verb of a missing path: same (empty) listing");
+        is($msg->(), $net->message, "$verb of a missing path: same message()");
+    }
 
     my $dir = "d\xc3\xbc 0";
     ok($ftp->('mkdir', { connection_id => $id, directory => $dir })->{success}, 'mkdir byte-string dir');
@@ -185,6 +191,22 @@ subtest 'a missing remote file: no local file, same message' => sub {
     is_deeply([$r->{success}, defined $t ? 1 : 0], [0, 0], 'both fail');
     is_deeply([-e "$work/ours/absent" ? 1 : 0, -e "$work/theirs/absent" ? 1 : 0], [0, 0], 'neither leaves a local file');
     is($msg->(), $net->message, 'same message()');
+};
+
+subtest 'login with a false or anonymous user: same outcome and message() as Net::FTP login' => sub {
+    for my $case ([undef, undef], ['', undef], ['0', undef], ['anonymous', undef], [$S->{user}, '0'], [$S->{user}, '']) {
+        my ($user, $pass) = @$case;
+        my $oid = $ftp->('new', { host => "$S->{host}:$S->{port}", timeout => 10 })->{connection_id};
+        my $r = $ftp->('login', { connection_id => $oid, user => $user, password => $pass });
+        my $n2 = Net::FTP->new($S->{host}, Port => $S->{port}, Timeout => 10);
+        local $ENV{HOME} = $work;    # no ~/.netrc
+        my $t = $n2->login($user, $pass) ? 1 : 0;
+        my $what = join '/', map { defined $_ ? "'$_'" : 'undef' } $user, $pass;
+        is($r->{success}, $t, "$what: same outcome ($t)");
+        is($ftp->('message', { connection_id => $oid })->{message}, $n2->message, "$what: same message()");
+        $n2->quit;
+        $ftp->('quit', { connection_id => $oid });
+    }
 };
 
 subtest 'a wrong password: same failure and message()' => sub {
