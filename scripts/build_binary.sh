@@ -29,12 +29,11 @@ case "$mode" in compile | self-extracting) ;; *)
   ;;
 esac
 
-# The permissions the program needs, and nothing more: helpers read and write the caller's files
-# and reach any host; the config reads the whole environment; umask needs plain --allow-sys
-# (docs/binary.md); detaching runs setsid; `install` runs systemctl. No --allow-ffi, no remote
-# imports, no other programs.
-perms=(--allow-read --allow-write --allow-net --allow-env --allow-sys
-  --allow-run=/usr/bin/setsid,/bin/setsid,/usr/bin/systemctl,/bin/systemctl)
+# All permissions: Deno 2 grants paths under /proc/<pid>/ only with --allow-all, and the helpers
+# must read the caller's cwd and environment there (helpers contract §2.4), write to its stdout
+# (logging_helper) and check lock owners' PIDs (lockfile); setrlimit(RLIMIT_CORE) needs FFI
+# (docs/binary.md). Remote imports stay off (--no-remote, --cached-only).
+perms=(--allow-all)
 # Same V8 tuning as scripts/cpan-bridge.
 v8flags=(--v8-flags=--max-semi-space-size=1)
 
