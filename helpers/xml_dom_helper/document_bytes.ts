@@ -17,6 +17,7 @@
  */
 
 import { bytesToPerl, perlBytes } from "../types.ts";
+import { splitLiterals } from "./entities.ts";
 
 /** A decoded document, or why its bytes cannot be read in their declared encoding. */
 export type DecodedDocument = { ok: true; text: string } | { ok: false; error: string };
@@ -69,7 +70,6 @@ export function declaredEncoding(bytes: Uint8Array): { label: string; bom: boole
 /** XML 1.0 `Char`: what expat refuses outside it (xmldom would accept it). */
 const NOT_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 const CHAR_REF = /&#(?:x([0-9A-Fa-f]+)|([0-9]+));/g;
-const LITERAL_SECTIONS = /<!\[CDATA\[[\s\S]*?\]\]>|<!--[\s\S]*?-->/g;
 
 /** The decoded text, unless it holds a character (or a reference to one) XML 1.0 forbids. */
 function checkedText(text: string): DecodedDocument {
@@ -84,10 +84,13 @@ function checkedText(text: string): DecodedDocument {
     };
   }
   if (text.includes("&#")) {
-    for (const m of text.replace(LITERAL_SECTIONS, "").matchAll(CHAR_REF)) {
-      const cp = m[1] !== undefined ? Number.parseInt(m[1], 16) : Number.parseInt(m[2]!, 10);
-      if (cp > 0x10ffff || NOT_XML_CHAR.test(String.fromCodePoint(cp))) {
-        return { ok: false, error: `reference to invalid character number (${m[0]})` };
+    for (const piece of splitLiterals(text)) {
+      if (piece.literal) continue;
+      for (const m of piece.text.matchAll(CHAR_REF)) {
+        const cp = m[1] !== undefined ? Number.parseInt(m[1], 16) : Number.parseInt(m[2]!, 10);
+        if (cp > 0x10ffff || NOT_XML_CHAR.test(String.fromCodePoint(cp))) {
+          return { ok: false, error: `reference to invalid character number (${m[0]})` };
+        }
       }
     }
   }

@@ -24,17 +24,16 @@ export type Expanded =
 
 const NAME = "[\\p{L}_:][\\p{L}\\p{N}_.:\\-\\u00B7]*";
 const DECL = new RegExp(
-  `<!(ENTITY|ELEMENT|ATTLIST|NOTATION)\\s+((?:"[^"]*"|'[^']*'|[^"'>])*)>|<!--[\\s\\S]*?-->|<\\?[\\s\\S]*?\\?>`,
+  `<!(ENTITY|ELEMENT|ATTLIST|NOTATION)\\s+((?:"[^"]*"|'[^']*'|[^"'<>])*)>|<!--[\\s\\S]*?-->|<\\?[\\s\\S]*?\\?>`,
   "gu",
 );
 const ENTITY_BODY = new RegExp(
   `^(%\\s+)?(${NAME})\\s+(?:("[^"]*"|'[^']*')|(SYSTEM|PUBLIC)\\s+((?:"[^"]*"|'[^']*')(?:\\s+(?:"[^"]*"|'[^']*'))?)(?:\\s+NDATA\\s+(${NAME}))?)\\s*$`,
   "u",
 );
-const BODY_TOKEN = new RegExp(
-  `<!--[\\s\\S]*?-->|<!\\[CDATA\\[[\\s\\S]*?\\]\\]>|<\\?[\\s\\S]*?\\?>|&(${NAME});`,
-  "gu",
-);
+const ENTITY_REF = new RegExp(`&(${NAME});`, "gu");
+/** The largest internal subset read (declarations are scanned with regexes: bounded input). */
+export const MAX_SUBSET_CHARS = 1024 * 1024;
 const MAX_DEPTH = 40;
 const AMPLIFICATION_START = 8 * 1024 * 1024;
 const AMPLIFICATION_FACTOR = 100;
@@ -67,6 +66,10 @@ function findSubset(text: string): { start: number; end: number; close: number }
       const e = text.indexOf("-->", i + 4);
       if (e < 0) return null;
       i = e + 2;
+    } else if (text.startsWith("<?", i)) {
+      const e = text.indexOf("?>", i + 2);
+      if (e < 0) return null;
+      i = e + 1;
     } else if (ch === "]") {
       const close = text.indexOf(">", i);
       return close < 0 ? null : { start, end: i, close };
@@ -91,6 +94,12 @@ function quoted(v: string): string {
 export function expandEntities(text: string): Expanded {
   const where = findSubset(text);
   if (!where) return { ok: true, text, decls: [] };
+  if (where.end - where.start > MAX_SUBSET_CHARS) {
+    return {
+      ok: false,
+      error: `the DOCTYPE's internal subset is larger than ${MAX_SUBSET_CHARS} characters`,
+    };
+  }
   const subset = text.slice(where.start, where.end);
   const entities = new Map<string, string>();
   const entityDecls: SubsetDecl[] = [];
@@ -130,9 +139,9 @@ export function expandEntities(text: string): Expanded {
 
   const limit = Math.max(AMPLIFICATION_START, text.length * AMPLIFICATION_FACTOR);
   let produced = 0;
-  const expand = (s: string, depth: number, open: ReadonlySet<string>): string =>
-    s.replace(BODY_TOKEN, (whole, name: string | undefined) => {
-      if (name === undefined || !entities.has(name)) return whole;
+  const expandRefs = (s: string, depth: number, open: ReadonlySet<string>): string =>
+    s.replace(ENTITY_REF, (whole, name: string) => {
+      if (!entities.has(name)) return whole;
       if (open.has(name)) throw new EntityError(`recursive entity reference: &${name};`);
       if (depth >= MAX_DEPTH) throw new EntityError(`entity nesting deeper than ${MAX_DEPTH}`);
       const out = expand(entities.get(name)!, depth + 1, new Set([...open, name]));
@@ -144,6 +153,8 @@ export function expandEntities(text: string): Expanded {
       }
       return out;
     });
+  const expand = (s: string, depth: number, open: ReadonlySet<string>): string =>
+    splitLiterals(s).map((p) => p.literal ? p.text : expandRefs(p.text, depth, open)).join("");
   try {
     const head = text.slice(0, where.close + 1);
     return { ok: true, text: head + expand(text.slice(where.close + 1), 0, new Set()), decls };
@@ -154,6 +165,44 @@ export function expandEntities(text: string): Expanded {
 }
 
 class EntityError extends Error {}
+
+/** A piece of document text: inside a comment, CDATA section or PI (`literal`), or not. */
+export interface TextPiece {
+  readonly text: string;
+  readonly literal: boolean;
+}
+
+const LITERAL_OPENERS: ReadonlyArray<readonly [string, string]> = [
+  ["<!--", "-->"],
+  ["<![CDATA[", "]]>"],
+  ["<?", "?>"],
+];
+
+/**
+ * Splits `text` into markup-free pieces and the comments, CDATA sections and PIs where `&…;` is
+ * not a reference, in one linear pass (an unterminated one runs to the end).
+ */
+export function splitLiterals(text: string): TextPiece[] {
+  const out: TextPiece[] = [];
+  let at = 0;
+  let from = 0;
+  while (from < text.length) {
+    const lt = text.indexOf("<", from);
+    if (lt < 0) break;
+    const opener = LITERAL_OPENERS.find(([o]) => text.startsWith(o, lt));
+    if (!opener) {
+      from = lt + 1;
+      continue;
+    }
+    const close = text.indexOf(opener[1], lt + opener[0].length);
+    const end = close < 0 ? text.length : close + opener[1].length;
+    if (lt > at) out.push({ text: text.slice(at, lt), literal: false });
+    out.push({ text: text.slice(lt, end), literal: true });
+    at = from = end;
+  }
+  if (at < text.length) out.push({ text: text.slice(at), literal: false });
+  return out;
+}
 
 /** The internal subset as XML::DOM's `toString` prints it: one declaration per line. */
 export function subsetText(decls: readonly SubsetDecl[]): string {
