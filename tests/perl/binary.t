@@ -120,6 +120,19 @@ ok($now->{success} && abs($now->{result}{epoch} - time) < 5, 'Perl client calls 
     ok($cl->{success} && (slurp($xlsx) // '') =~ /^PK/, 'excel (exceljs) writes a workbook') or diag(explain($cl));
 }
 
+# A relative file name is the caller's (its /proc/<pid>/cwd, helpers contract §2.4), not the
+# daemon's: the binary's permissions must reach /proc/<pid>/.
+{
+    open my $fh, '>', "$dir/tmp/rel.xml" or die $!;
+    print $fh '<opt><who>caller</who></opt>';
+    close $fh;
+    chdir "$dir/tmp" or die $!;
+    my $r = $c->call_python('xml', 'xml_in', { source => 'rel.xml', source_type => 'file', options => {} });
+    chdir "$dir/work" or die $!;
+    is(eval { $r->{result}{who} } // '', 'caller', "a relative name resolves against the caller's cwd")
+      or diag(explain($r));
+}
+
 # ---- two daemons from the same binary at once ----
 my $d2 = TestDaemon->start;
 isnt($d2->socket, $sock, 'second daemon on another socket');
