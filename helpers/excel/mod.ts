@@ -10,7 +10,8 @@
  * unwritable path fails early. Relative file names are relative to the Perl caller's cwd.
  * Number cells carry Perl's text of the number, as Excel::Writer::XLSX writes `<v>$num</v>`
  * ("12345678901234567890" stays whole); URL cells get its hyperlink format (theme colour 10,
- * #0000FF, underlined), with the theme written compactly (theme.ts). Compared with the real module
+ * #0000FF, underlined), with the theme written compactly (theme.ts); in-workbook links keep only
+ * their location (internal_links.ts). Compared with the real module
  * cell by cell in tests/perl/excel.t; differences in docs/helpers/excel.md.
  */
 
@@ -22,6 +23,7 @@ import { expand } from "./cells.ts";
 import type { CellValue, Placed, WriteType } from "./cells.ts";
 import { KNOWN_PROPERTIES, styleOf } from "./format.ts";
 import { THEME1_XML } from "./theme.ts";
+import { dropInternalLinkRels } from "./internal_links.ts";
 
 /** Reported as `library`, as the Python helper reported "openpyxl". */
 export const LIBRARY = "exceljs";
@@ -208,6 +210,7 @@ async function save(wb: Workbook): Promise<void> {
     ? wb.sheets
     : [{ id: "", name: "Sheet1", rows: new Map() } as Sheet];
   const styles = new Map<string, ReturnType<typeof styleOf>>();
+  let internalLinks = false;
   for (const [id, props] of wb.formats) styles.set(id, styleOf(props));
   for (const sheet of sheets) {
     const ws = book.addWorksheet(sheet.name);
@@ -231,6 +234,9 @@ async function save(wb: Workbook): Promise<void> {
               : { formula: cell.value, result: 0 }) as ExcelJS.CellFormulaValue;
             break;
           case "url": {
+            if (!cell.target) {
+              internalLinks = true;
+            }
             // exceljs writes a link of the form "Sheet2!A1" as an in-workbook location.
             const link = cell.location === undefined
               ? cell.target
@@ -260,8 +266,8 @@ async function save(wb: Workbook): Promise<void> {
       }
     }
   }
-  const buffer = await book.xlsx.writeBuffer();
-  await Deno.writeFile(wb.path, new Uint8Array(buffer as ArrayBuffer));
+  const bytes = new Uint8Array(await book.xlsx.writeBuffer() as ArrayBuffer);
+  await Deno.writeFile(wb.path, internalLinks ? dropInternalLinkRels(bytes) : bytes);
 }
 
 async function closeWorkbook(args: Args, ctx: CallContext) {
