@@ -13,8 +13,12 @@ import tls from "node:tls";
 import { parseHead, readResponse, ResponseFormatError } from "./response_reader.ts";
 import type { Head, RawResponse } from "./response_reader.ts";
 
-/** The largest response body kept (a bound of cpan-bridge; LWP has none by default). */
-export const MAX_BODY_BYTES = 256 * 1024 * 1024;
+/**
+ * The largest response kept (a bound of cpan-bridge; LWP has none by default). The reply
+ * carries the body twice (`content`, `body`) as ASCII JSON under CPAN_BRIDGE_MAX_REPLY_SIZE
+ * (256 MiB), so larger bodies could not reach the script anyway.
+ */
+export const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 /** Why an exchange failed; `message` is LWP's text after "500 ". */
 export class ExchangeError extends Error {
@@ -46,6 +50,8 @@ export interface ExchangeInput {
   readonly isHead: boolean;
   readonly timeoutMs: number;
   readonly signal: AbortSignal;
+  /** Overrides MAX_RESPONSE_BYTES (tests). */
+  readonly maxResponseBytes?: number;
 }
 
 /** errno names → the strerror text Perl puts in `$!`. */
@@ -221,11 +227,12 @@ export async function exchange(input: ExchangeInput): Promise<RawResponse> {
     sock.on("data", (chunk: Uint8Array) => {
       parts.push(chunk);
       total += chunk.length;
-      if (total > MAX_BODY_BYTES + 256 * 1024) {
+      const cap = input.maxResponseBytes ?? MAX_RESPONSE_BYTES;
+      if (total > cap) {
         return finish(
           new ExchangeError(
             "read",
-            `Response larger than ${MAX_BODY_BYTES} bytes (cpan-bridge's limit)`,
+            `Response larger than ${cap} bytes (cpan-bridge's limit)`,
           ),
         );
       }

@@ -17,6 +17,7 @@ import { escapeLikeUri } from "../../helpers/http_helper/uri.ts";
 import { decodeUtf8 } from "../../helpers/http_helper/perl_encode.ts";
 import { decodedContent } from "../../helpers/http_helper/decoded_content.ts";
 import { readResponse } from "../../helpers/http_helper/response_reader.ts";
+import { exchange, ExchangeError } from "../../helpers/http_helper/transport.ts";
 
 type R = Record<string, unknown>;
 const call = async (ctx: CallContext, f: string, args: R): Promise<R> =>
@@ -343,4 +344,31 @@ Deno.test("readResponse() waits for the whole body, dechunks, and skips 1xx", ()
     () => readResponse(new Uint8Array(0), { isHead: false, eof: true }),
     /without sending any data/,
   );
+});
+
+Deno.test("exchange() refuses a response above its byte bound and frees the socket", async () => {
+  const s = await startHttpServers();
+  try {
+    const port = Number(new URL(s.httpUrl).port);
+    const input = {
+      endpoint: { host: "127.0.0.1", port, tls: false, verify: true },
+      head: new TextEncoder().encode(
+        "GET /blob/100000 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+      ),
+      body: undefined,
+      isHead: false,
+      timeoutMs: 5000,
+      signal: new AbortController().signal,
+    };
+    const ok = await exchange(input);
+    assert.equal(ok.body.length, 100_000);
+    await assert.rejects(
+      exchange({ ...input, maxResponseBytes: 50_000 }),
+      (e: unknown) =>
+        e instanceof ExchangeError &&
+        e.message === "Response larger than 50000 bytes (cpan-bridge's limit)",
+    );
+  } finally {
+    await s.stop();
+  }
 });
