@@ -91,6 +91,8 @@ sub col_name { my $c = shift; my $s = ''; $c++; while ($c) { my $r = ($c - 1) % 
 
 sub read_xlsx {
     my ($path) = @_;
+    # Excel::Writer::XLSX writes an array formula's cached value as <v></v>, which ParseXLSX adds to 0
+    local $SIG{__WARN__} = sub { warn @_ unless $_[0] =~ /^Argument "" isn't numeric in addition .*ParseXLSX/ };
     my $book = Spreadsheet::ParseXLSX->new->parse($path) or die "ParseXLSX could not read $path";
     my $extras = xml_extras($path);
     my @sheets;
