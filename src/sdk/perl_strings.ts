@@ -9,8 +9,9 @@
  *   lock paths, SMTP/HTTP bodies, log lines, database binds), use `perlBytes`: characters
  *   ≤ U+00FF are the bytes; a string holding a wider character is text and goes out as its UTF-8
  *   encoding, as Perl prints it (with its "Wide character" warning).
- * - Where the CPAN module decodes those bytes as UTF-8 text (XML parsers without an encoding
- *   declaration, PostgreSQL with client_encoding UTF8), use `perlText`.
+ * - Where the CPAN module decodes those bytes as UTF-8 text (mail headers, file names the module
+ *   encodes as text), use `perlText`. (XML documents are decoded by their own declared encoding;
+ *   DBD::Pg sends every string by its characters, so PostgreSQL binds need neither.)
  * - Bytes that are bytes in Perl come back through `bytesToPerl`: one character per byte.
  */
 
