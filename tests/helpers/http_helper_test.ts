@@ -223,6 +223,19 @@ Deno.test("http_helper against local servers", async (t) => {
       assert.deepEqual([unknown.success, unknown.status_line], [true, "299 Unknown code"]);
     });
 
+    await t.step("a call the daemon cancels ends at once with a 500", async () => {
+      const ac = new AbortController();
+      const pending = call({ ...ctx, signal: ac.signal }, "get", {
+        url: `${s.silentUrl}/`,
+        timeout: 60,
+      });
+      const started = Date.now();
+      ac.abort();
+      const r = await pending;
+      assert.deepEqual([r.status_line, r.success], ["500 request cancelled by the daemon", false]);
+      assert.ok(Date.now() - started < 2000);
+    });
+
     await t.step("bodies: bytes for binary types, decoded text for text types", async () => {
       const all = await call(ctx, "get", { url: `${s.httpUrl}/bytes` });
       assert.equal(all.content, String.fromCharCode(...Array.from({ length: 256 }, (_, i) => i)));
