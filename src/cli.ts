@@ -11,7 +11,7 @@
 import { parseArgs } from "node:util";
 import { CONFIG_KEYS, ConfigError, type ConfigKey, loadConfig } from "./config.ts";
 import { startDaemon } from "./daemon.ts";
-import { StartupError } from "./server/socket.ts";
+import { foreignDaemon, StartupError } from "./server/socket.ts";
 import { callFunction, UnreachableError } from "./client/bridge_client.ts";
 import { runProcessMode } from "./process_mode.ts";
 import { runDashboard } from "./client/dashboard.ts";
@@ -219,6 +219,22 @@ export async function runCli(argv: string[]): Promise<number> {
   }
   const socket = config.socketPath;
   const command = v.health ? "health" : v.metrics ? "metrics" : positionals[0] ?? "help";
+  // Client commands say whose daemon answers, and refuse another user's unless told.
+  if (
+    ["health", "metrics", "status", "ping", "cleanup", "stop", "call", "dashboard"].includes(
+      command,
+    )
+  ) {
+    const foreign = foreignDaemon(socket, config.allowForeignDaemon);
+    if (foreign?.refusal) {
+      if (command === "health" && v.json) {
+        console.log(JSON.stringify({ overall_status: "unreachable", error: foreign.refusal }));
+      } else if (command === "health") console.log(`CPAN-BRIDGE UNKNOWN - ${foreign.refusal}`);
+      else console.error(`cpan-bridge: ${foreign.refusal}`);
+      return command === "health" ? 3 : 1;
+    }
+    if (foreign) console.error(`cpan-bridge: the daemon at ${socket} belongs to ${foreign.owner}`);
+  }
   try {
     switch (command) {
       case "daemon":

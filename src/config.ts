@@ -335,6 +335,13 @@ export const CONFIG_KEYS = {
     default: "",
     doc: "monitoring HTTP listener: PORT, HOST:PORT or an absolute Unix socket path; empty: off",
   },
+  allowForeignDaemon: {
+    env: "CPAN_BRIDGE_ALLOW_FOREIGN_DAEMON",
+    kind: "bool",
+    default: "0",
+    doc:
+      "client commands (--health, status, call, …) talk to a daemon whose socket another user owns (else they refuse)",
+  },
   httpMaxConnections: {
     env: "CPAN_BRIDGE_HTTP_MAX_CONNECTIONS",
     kind: "int",

@@ -23,6 +23,7 @@ import { serveConnection } from "./server/connection.ts";
 import { bindSocket, type BoundSocket, StartupError } from "./server/socket.ts";
 import { PROTOCOL_VERSION, VERSION } from "./version.ts";
 import { disableCoreDumps, guardProcess } from "./process_guard.ts";
+import { openOwnedFile } from "./log/safe_open.ts";
 
 /** Options beyond the configuration. */
 export interface DaemonOptions {
@@ -56,7 +57,8 @@ const DRAIN_MS = 30_000;
 
 async function takeLock(socketPath: string): Promise<Deno.FsFile> {
   const lockPath = `${socketPath}.lock`;
-  const f = await Deno.open(lockPath, { create: true, write: true, read: true, mode: 0o600 });
+  // Never through a symbolic link or into another user's file (/tmp is shared).
+  const f = openOwnedFile(lockPath, { read: true, write: true }, 0o600, "lock file");
   const ok = await f.tryLock(true);
   if (!ok) {
     f.close();

@@ -7,6 +7,8 @@
  */
 
 import { gunzipSync, gzipSync } from "node:zlib";
+import { StartupError } from "../server/socket.ts";
+import { openOwnedFile } from "./safe_open.ts";
 import { Buffer } from "node:buffer";
 
 /** Options of one log file. */
@@ -77,9 +79,12 @@ export function recoverRotation(path: string): string | undefined {
   }
 }
 
-/** Opens a file for appending, creating it; throws a clear error when the directory is unusable. */
+/**
+ * Opens a file for appending, creating it; never through a planted symbolic link or into another
+ * user's file (`openOwnedFile`).
+ */
 function openAppend(path: string): Deno.FsFile {
-  return Deno.openSync(path, { append: true, create: true, mode: 0o640 });
+  return openOwnedFile(path, { append: true }, 0o640, "log file");
 }
 
 /** A rotating, non-blocking log file, or stderr when `path` is "-". */
@@ -115,6 +120,7 @@ export class LogFile {
       this.#file = openAppend(path);
       this.#size = this.#file.statSync().size;
     } catch (err) {
+      if (err instanceof StartupError) throw err;
       throw new Error(`Cannot open log file ${path}: ${err instanceof Error ? err.message : err}`);
     }
   }

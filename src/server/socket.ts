@@ -27,6 +27,42 @@ export async function probeDaemon(path: string, timeoutMs = 2000): Promise<boole
   }
 }
 
+/** `uid 1002 (cbtest)`, from /etc/passwd. */
+export function ownerName(uid: number): string {
+  try {
+    for (const line of Deno.readTextFileSync("/etc/passwd").split("\n")) {
+      const f = line.split(":");
+      if (f[2] === String(uid)) return `uid ${uid} (${f[0]})`;
+    }
+  } catch { /* no passwd */ }
+  return `uid ${uid}`;
+}
+
+/**
+ * For client commands: undefined when the socket at `path` is the caller's own (or absent);
+ * otherwise who owns it, and the refusal text unless `allow` (CPAN_BRIDGE_ALLOW_FOREIGN_DAEMON).
+ */
+export function foreignDaemon(
+  path: string,
+  allow: boolean,
+): { owner: string; refusal?: string } | undefined {
+  let st: Deno.FileInfo;
+  try {
+    st = Deno.lstatSync(path);
+  } catch {
+    return undefined;
+  }
+  const me = Deno.uid();
+  if (me === null || st.uid === me) return undefined;
+  const owner = ownerName(st.uid!);
+  return allow ? { owner } : {
+    owner,
+    refusal: `Refusing the daemon at ${path}: its socket is owned by ${owner}, not by you (${
+      ownerName(me)
+    }); another user's daemon could read everything you send it. Set CPAN_BRIDGE_ALLOW_FOREIGN_DAEMON=1 to use it anyway`,
+  };
+}
+
 /** A start-up failure an operator must act on; the message says how. */
 export class StartupError extends Error {
   override name = "StartupError";
@@ -75,12 +111,27 @@ export async function bindSocket(path: string, mode: number, group: string): Pro
         `Cannot listen on ${path}: it exists and is not a socket; remove it or choose another --socket`,
       );
     }
+    const me = Deno.uid();
+    const foreign = me !== null && existing.uid !== me ? existing.uid! : undefined;
     if (await probeDaemon(path)) {
       throw new StartupError(
-        `Cannot listen on ${path}: another cpan-bridge daemon is running there (it answered a ping); stop it first (cpan-bridge stop --socket ${path}) or choose another --socket`,
+        foreign !== undefined
+          ? `Cannot listen on ${path}: a daemon of another user, ${
+            ownerName(foreign)
+          }, is running there (its socket answered a ping); it is not yours: do not use it, choose another --socket`
+          : `Cannot listen on ${path}: another cpan-bridge daemon is running there (it answered a ping); stop it first (cpan-bridge stop --socket ${path}) or choose another --socket`,
       );
     }
-    Deno.removeSync(path); // stale: nobody answers
+    if (foreign !== undefined) {
+      throw new StartupError(
+        `Cannot listen on ${path}: a dead socket owned by ${
+          ownerName(foreign)
+        } is there, not the daemon's user's (${
+          ownerName(me!)
+        }); remove it (as that user or root) or choose another --socket`,
+      );
+    }
+    Deno.removeSync(path); // stale, ours: nobody answers
   }
   const dir = dirname(path);
   const privateDir = Deno.makeTempDirSync({ dir, prefix: ".cpan-bridge-" });
