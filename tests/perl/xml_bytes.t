@@ -192,6 +192,22 @@ for my $case (@DOCS) {
         'XML::DOM toString after setting byte-string values');
 }
 
+# Values set through the DOM print as XML::DOM prints them: control characters, "]]>", quotes,
+# NUL, "0", empty, wide and byte strings.
+for my $v ("a\nb\tc\rd", "x]]>y", "q'\"<&>", "\x00z", "0", "", "\x{1F600}", "\xe6\x97\xa5", join('', map { chr } 0 .. 255)) {
+    my $rd = XML::DOM::Parser->new->parse('<r/>');
+    my $re = $rd->getDocumentElement;
+    $re->setAttribute('a', $v);
+    $re->appendChild($rd->createTextNode($v));
+    my $r = $c->call_python('xml_dom_helper', 'parse_string', { parser_id => $parser, xml_string => '<r/>' })->{result};
+    $c->call_python('xml_dom_helper', 'set_attribute', { node_id => $r->{root_node_id}, attr_name => 'a', value => $v });
+    my $t = $c->call_python('xml_dom_helper', 'create_text_node', { document_id => $r->{document_id}, data => $v })->{result}{node_id};
+    $c->call_python('xml_dom_helper', 'append_child', { parent_id => $r->{root_node_id}, child_id => $t });
+    my $got = $c->call_python('xml_dom_helper', 'to_string', { document_id => $r->{document_id} })->{result}{xml_string};
+    ok($got eq $rd->toString, 'XML::DOM toString of a set value: ' . (length($v) > 20 ? 'bytes 0..255' : join('', map { ord > 126 || ord < 32 ? sprintf('\\x{%x}', ord) : $_ } split //, $v)))
+      or diag explain { got => $got, want => $rd->toString };
+}
+
 # Empty, blank and "0" documents: every module fails, and so does the bridge.
 for my $xml ('', '   ', '0', "\n") {
     (my $label = $xml) =~ s/\n/\\n/;
