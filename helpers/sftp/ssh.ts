@@ -63,6 +63,16 @@ export interface Sftp {
   ext_openssh_rename(a: string, b: string, cb: Cb<void>): void;
   chmod(p: string, mode: number, cb: Cb<void>): void;
   setstat(p: string, attrs: Partial<Attrs>, cb: Cb<void>): void;
+  open(p: string, flags: string, cb: Cb<Uint8Array>): void;
+  read(
+    h: Uint8Array,
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    pos: number,
+    cb: (err: (Error & { code?: number }) | null | undefined, n: number) => void,
+  ): void;
+  close(h: Uint8Array, cb: Cb<void>): void;
   fastPut(local: string, remote: string, opts: XferOpts, cb: Cb<void>): void;
   fastGet(remote: string, local: string, opts: XferOpts, cb: Cb<void>): void;
   end(): void;

@@ -5,6 +5,7 @@
  * the Perl caller's umask (copy_perm) and its access and modification times (copy_time).
  */
 
+import { Buffer } from "node:buffer";
 import { basename, dirname, posix } from "node:path";
 import { failure, wrapped } from "../types.ts";
 import type { Args, CallContext } from "../types.ts";
@@ -92,6 +93,46 @@ export function put(args: Args, ctx: CallContext) {
   });
 }
 
+/**
+ * What Net::SFTP::Foreign's get of a directory reports: it opens the path and its first read
+ * fails, `Couldn't read from remote file: <server text>` ("Failure" from OpenSSH). The same
+ * open and read are made here to get the server's text; no local file is created.
+ */
+async function directoryReadError(s: SftpSession, ctx: CallContext, path: string) {
+  const sftp = s.conn.sftp;
+  const text = (e: unknown) => e instanceof Error ? e.message : String(e);
+  const remoteOnly = (e: unknown) => {
+    if (e instanceof SshError && e.kind !== "remote") throw e; // a dead connection stays an error
+  };
+  let h: Uint8Array;
+  try {
+    h = await s.conn.op(
+      "open",
+      ctx.signal,
+      () => call<Uint8Array>((cb) => sftp.open(path, "r", cb)),
+    );
+  } catch (e) {
+    remoteOnly(e);
+    return `Couldn't open remote file '${path}': ${text(e)}`;
+  }
+  try {
+    await s.conn.op(
+      "read",
+      ctx.signal,
+      () =>
+        new Promise<number>((resolve, reject) =>
+          sftp.read(h, Buffer.alloc(1), 0, 1, 0, (e, n) => (e ? reject(e) : resolve(n)))
+        ),
+    );
+    return `Remote object '${path}' is a directory`;
+  } catch (e) {
+    remoteOnly(e);
+    return `Couldn't read from remote file: ${text(e)}`;
+  } finally {
+    await call<void>((cb) => sftp.close(h, cb)).catch(() => {});
+  }
+}
+
 export function get(args: Args, ctx: CallContext) {
   return onSession(args, ctx, async (s) => {
     const remoteArg = pathArg(args.remote_file);
@@ -103,7 +144,7 @@ export function get(args: Args, ctx: CallContext) {
       () => call<Attrs>((cb) => s.conn.sftp.stat(source, cb)),
     )
       .catch((e) => why("Couldn't stat remote file", e));
-    if (isDir(attrs)) return failure(`Remote file '${source}' is a directory`);
+    if (isDir(attrs)) return failure(await directoryReadError(s, ctx, source));
     const local = await ctx.resolvePath(localArg(args.local_file) || posix.basename(source));
     // Net::SFTP::Foreign's get creates missing local directories (mkpath, on by default).
     await Deno.mkdir(dirname(local), { recursive: true }).catch(() => {});
