@@ -204,7 +204,7 @@ for my $v ("a\nb\tc\rd", "x]]>y", "q'\"<&>", "\x00z", "0", "", "\x{1F600}", "\xe
     my $t = $c->call_python('xml_dom_helper', 'create_text_node', { document_id => $r->{document_id}, data => $v })->{result}{node_id};
     $c->call_python('xml_dom_helper', 'append_child', { parent_id => $r->{root_node_id}, child_id => $t });
     my $got = $c->call_python('xml_dom_helper', 'to_string', { document_id => $r->{document_id} })->{result}{xml_string};
-    ok($got eq $rd->toString, 'XML::DOM toString of a set value: ' . (length($v) > 20 ? 'bytes 0..255' : join('', map { ord > 126 || ord < 32 ? sprintf('\\x{%x}', ord) : $_ } split //, $v)))
+    ok($got eq $rd->toString, 'XML::DOM toString of a set value: ' . (length($v) > 20 ? 'bytes 0..255' : join('', map { ord($_) > 126 || ord($_) < 32 ? sprintf('\\x{%x}', ord) : $_ } split //, $v)))
       or diag explain { got => $got, want => $rd->toString };
 }
 
