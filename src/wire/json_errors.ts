@@ -141,6 +141,16 @@ function pythonPosition(s: string, msg: string, unitPos: number): string {
   return `${msg}: line ${line} column ${col} (char ${pos})`;
 }
 
+const LONG_DIGITS = /\d{16}/;
+const INTEGER = /^-?\d+$/;
+
+/** JSON.parse reviver: an unsafe integer comes back as its source digits. */
+function keepBigIntegers(_key: string, value: unknown, context?: { source?: string }): unknown {
+  if (typeof value !== "number" || Number.isSafeInteger(value)) return value;
+  const source = context?.source;
+  return source !== undefined && INTEGER.test(source) ? source : value;
+}
+
 /**
  * Parses request text.
  *
@@ -148,7 +158,11 @@ function pythonPosition(s: string, msg: string, unitPos: number): string {
  */
 export function parseRequestJson(text: string): unknown {
   try {
-    return JSON.parse(text);
+    // DEFECT-FIX (contract §12 W8): a Perl integer beyond 2^53 (an IV up to 2^64) would be
+    // rounded by a plain parse; it is kept as its digits, a string, which every Perl consumer
+    // (DBI binds, Excel::Writer::XLSX's write(), eq and ==) treats as the same number. Only texts
+    // with a 16-digit run take the slower parse with a reviver.
+    return LONG_DIGITS.test(text) ? JSON.parse(text, keepBigIntegers) : JSON.parse(text);
   } catch (err) {
     try {
       pythonScan(text);

@@ -29,3 +29,16 @@ Deno.test("parseRequestJson() parses 10,000 levels of nesting", () => {
   assert.ok(Array.isArray(parseRequestJson(deep)));
   assert.throws(() => parseRequestJson("[".repeat(10000)), /Expecting value/);
 });
+
+Deno.test("parseRequestJson() keeps integers beyond 2^53 as their digits, and other numbers as numbers", () => {
+  const r = parseRequestJson(
+    '{"a":9007199254740993,"b":-12345678901234567890,"c":1.5,"d":9007199254740991,"e":"12345678901234567","f":1e300}',
+  ) as Record<string, unknown>;
+  assert.equal(r.a, "9007199254740993");
+  assert.equal(r.b, "-12345678901234567890");
+  assert.equal(r.c, 1.5);
+  assert.equal(r.d, 9007199254740991);
+  assert.equal(r.e, "12345678901234567");
+  assert.equal(r.f, 1e300);
+  assert.deepEqual(parseRequestJson("[12345678901234567890]"), ["12345678901234567890"]);
+});
