@@ -217,6 +217,7 @@ function validateEmail(args: Args) {
 
 export const emailHelper = defineHelper({
   name: "email_helper",
+  readOnly: ["validate_email"],
   replaces: "MailHelper.pm (Mail::Sender)",
   functions: {
     send_multipart: fn(

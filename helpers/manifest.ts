@@ -109,7 +109,7 @@ export const MANIFEST: readonly LazyHelper[] = [
     aliases: [],
     replaces: "HTTPHelper.pm (LWP::UserAgent 6.68, HTTP::Request)",
     functions: ["lwp_request", "get", "post", "put", "delete", "head"],
-    readOnly: [],
+    readOnly: ["get", "head"],
     load: () => import("./http_helper/mod.ts").then((m) => m.httpHelper),
   },
   {
@@ -117,7 +117,7 @@ export const MANIFEST: readonly LazyHelper[] = [
     aliases: [],
     replaces: "DateTimeHelper.pm (DateTime)",
     functions: ["now"],
-    readOnly: [],
+    readOnly: ["now"],
     load: () => import("./datetime_helper.ts").then((m) => m.datetimeHelper),
   },
   {
@@ -125,7 +125,7 @@ export const MANIFEST: readonly LazyHelper[] = [
     aliases: [],
     replaces: "CryptHelper.pm (Crypt::CBC with Crypt::Blowfish / Crypt::Rijndael)",
     functions: ["new", "encrypt", "decrypt", "cleanup_cipher", "hash", "generate_key"],
-    readOnly: [],
+    readOnly: ["new", "hash"],
     load: () => import("./crypto/mod.ts").then((m) => m.cryptoHelper),
   },
   {
@@ -172,7 +172,7 @@ export const MANIFEST: readonly LazyHelper[] = [
       "close_workbook",
       "ping",
     ],
-    readOnly: [],
+    readOnly: ["ping"],
     load: () => import("./excel/mod.ts").then((m) => m.excelHelper),
   },
   {
@@ -224,7 +224,7 @@ export const MANIFEST: readonly LazyHelper[] = [
       "send_html_email",
       "validate_email",
     ],
-    readOnly: [],
+    readOnly: ["validate_email"],
     load: () => import("./email_helper.ts").then((m) => m.emailHelper),
   },
   {

@@ -260,6 +260,7 @@ async function generateKey(args: Args) {
 
 export const cryptoHelper = defineHelper({
   name: "crypto",
+  readOnly: ["new", "hash"],
   replaces: "CryptHelper.pm (Crypt::CBC with Crypt::Blowfish / Crypt::Rijndael)",
   functions: {
     new: fn(

@@ -246,6 +246,7 @@ function verb(method: string) {
 
 export const httpHelper = defineHelper({
   name: "http_helper",
+  readOnly: ["get", "head"],
   replaces: "HTTPHelper.pm (LWP::UserAgent 6.68, HTTP::Request)",
   functions: {
     lwp_request: fn(
