@@ -66,16 +66,20 @@ export function parseXml(text: string, opts: ParseOptions = {}): ParseOutcome {
   const expanded = expandEntities(source);
   if (!expanded.ok) return { ok: false, error: `Cannot parse XML: ${expanded.error}` };
   let doc: Document;
+  // The parser's own message, as reported (xmldom re-wraps what onError throws).
+  let first: string | undefined;
   try {
     const parser = new DOMParser({
       onError: (level, message) => {
-        if (level !== "warning") throw new SyntaxError(message);
+        if (level === "warning") return;
+        first ??= message;
+        throw new SyntaxError(message);
       },
     });
     doc = parser.parseFromString(expanded.text, "text/xml");
   } catch (err) {
     const e = err as Error & { locator?: { lineNumber?: number; columnNumber?: number } };
-    const cause = e.cause instanceof Error ? e.cause.message : e.message;
+    const cause = first ?? (e.cause instanceof Error ? e.cause.message : e.message);
     const where = e.locator?.lineNumber
       ? ` at line ${e.locator.lineNumber}, column ${e.locator.columnNumber}`
       : "";

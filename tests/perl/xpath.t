@@ -146,6 +146,7 @@ subtest 'errors: malformed XML, missing file, bad XPath, unknown handles' => sub
     my $bad = xp('load_xml_string', { xml_string => '<a><b></a>' });
     ok(!$bad->{success}, 'malformed XML fails');
     like($bad->{error}, qr/^Cannot parse XML: .*mismatch/i, 'clear parse error');
+    like($bad->{error}, qr/^Cannot parse XML: Opening and ending tag mismatch: "b" != "a" at line 1, column \d+$/, 'one message with its position, no parser-internal wrapping');
     ok(!eval { XML::XPath->new(xml => '<a><b></a>')->find('/'); 1 }, 'real XML::XPath also rejects it');
     my $missing = xp('load_file', { filename => "$dir/nope.xml" });
     is($missing->{error}, "Cannot open file '$dir/nope.xml'", 'missing file');
