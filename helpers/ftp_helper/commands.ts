@@ -29,6 +29,20 @@ function hostPort(host: string, port: unknown): [string, number] {
   return [host, Number.isInteger(p) && p > 0 ? p : 21];
 }
 
+/**
+ * Passive or active data connections. Net::FTP takes `Passive`, else the caller's `FTP_PASSIVE`
+ * (`int $ENV{FTP_PASSIVE}`), else libnet.cfg's `ftp_int_passive` (1 upstream, 0 in Debian's
+ * /etc/perl/Net/libnet.cfg). The helper cannot read the caller's libnet.cfg and keeps passive, as
+ * Python did, when neither is given.
+ */
+async function defaultPassive(args: Args, ctx: CallContext): Promise<boolean> {
+  if (args.passive !== undefined && args.passive !== null) return flag(args.passive, true);
+  const env = await ctx.callerEnv("FTP_PASSIVE");
+  if (env === undefined) return true;
+  const n = parseInt(env.trim(), 10); // Perl's int(): leading digits, else 0
+  return Number.isFinite(n) && n !== 0;
+}
+
 /** `new`: connects and reads the greeting. */
 export async function newSession(args: Args, ctx: CallContext) {
   const hostArg = str(args.host);
@@ -55,7 +69,7 @@ export async function newSession(args: Args, ctx: CallContext) {
       // DEFECT-FIX (contract §3.6): Python started in binary; Net::FTP starts in ASCII.
       transferMode: "ascii",
       serverType: "A",
-      passive: flag(args.passive, true),
+      passive: await defaultPassive(args, ctx),
       lastMessage: greeting.message,
       createdAt: now,
       lastUsed: now,

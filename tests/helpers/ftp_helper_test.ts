@@ -55,6 +55,22 @@ Deno.test("ftp_helper against vsftpd: every function and its flat result", async
     const id = opened.connection_id as string;
     assert.match(id, /^ftp_\d{10}_[0-9a-f]{8}$/);
 
+    await t.step(
+      "new() takes passive mode from the caller's FTP_PASSIVE, as Net::FTP",
+      async () => {
+        for (const [env, want] of [["0", 0], ["1", 1], [undefined, 1], ["x", 0]] as const) {
+          const c = {
+            ...ctx,
+            callerEnv: (n: string) => Promise.resolve(n === "FTP_PASSIVE" ? env : undefined),
+          };
+          const o = await call(c, "new", { host: `${server.host}:${server.port}`, timeout: 10 });
+          const info = await call(c, "get_connection_info", { connection_id: o.connection_id });
+          assert.equal(info.passive, want, `FTP_PASSIVE=${env}`);
+          await call(c, "quit", { connection_id: o.connection_id });
+        }
+      },
+    );
+
     await t.step("login with a wrong password fails with the server's reply", async () => {
       const bad = await call(ctx, "new", { host: server.host, port: server.port, timeout: 10 });
       const r = await call(ctx, "login", {
