@@ -20,8 +20,7 @@ import type {
   WireValue,
 } from "./driver.ts";
 import { bufferedResult, messageOf, SQL_BINARY_TYPES } from "./driver.ts";
-import { perlBytes } from "../types.ts";
-import { perlNumberText } from "./perl_number.ts";
+import { perlBytes, perlNumberText } from "../types.ts";
 import { isServerError, libpqConnectMessage, libpqMessage, type PgTarget } from "./pg_errors.ts";
 import { pgWireValue } from "./pg_values.ts";
 

@@ -13,10 +13,9 @@
  *   back as its bytes; statements that cannot be wrapped (PRAGMA, RETURNING) are read directly.
  */
 
-import { bytesToPerl, perlBytes } from "../types.ts";
+import { bytesToPerl, perlBytes, perlNumberText, perlNv } from "../types.ts";
 import type { BoundValue, SqlTemplate, WireValue } from "./driver.ts";
 import { SQL_BINARY_TYPES } from "./driver.ts";
-import { perlNumberText, perlNv } from "./perl_number.ts";
 
 /** A value for node:sqlite, and whether its placeholder needs the TEXT cast. */
 export interface SqliteValue {

@@ -5,6 +5,8 @@
  * `write_col`). Values arrive as JSON, so DB strings such as "123" become numbers, as in Perl.
  */
 
+import { perlNumberText, perlNumify } from "../types.ts";
+
 /** One cell as Excel::Writer::XLSX would store it. */
 export type CellValue =
   | {
@@ -36,58 +38,6 @@ const NUMBER_RE = /^([+-]?)(?=[0-9]|\.[0-9])[0-9]*(\.[0-9]*)?([Ee]([+-]?[0-9]+))
 function numberCell(v: number | string): CellValue {
   const text = typeof v === "number" ? perlNumberText(v) : perlNumify(v);
   return { kind: "number", value: Number(text), text };
-}
-
-const IV_MIN = -(2n ** 63n);
-const UV_MAX = 2n ** 64n - 1n;
-
-/**
- * Perl's stringification of a number (`"$n"`): integers in IV/UV range in full, anything else
- * as `%.15g`. A JSON number reaches the daemon as a double, so an integer above 2^53 has already
- * lost its last digits (daemon contract W8); a string keeps them (see `perlNumify`).
- */
-export function perlNumberText(n: number): string {
-  if (Number.isInteger(n)) {
-    const b = BigInt(n);
-    if (b >= IV_MIN && b <= UV_MAX) return b.toString();
-  }
-  return perlNvText(n);
-}
-
-/** C's `%.15g` as Perl prints an NV ("1e+308", "0.333333333333333", "Inf", "-0" as "0"). */
-export function perlNvText(n: number): string {
-  if (Number.isNaN(n)) return "NaN";
-  if (!Number.isFinite(n)) return n > 0 ? "Inf" : "-Inf";
-  if (n === 0) return "0";
-  const [mant, ex] = n.toExponential(14).split("e");
-  const x = Number(ex);
-  const trim = (t: string) => t.includes(".") ? t.replace(/0+$/, "").replace(/\.$/, "") : t;
-  if (x < -4 || x >= 15) {
-    const digits = String(Math.abs(x)).padStart(2, "0");
-    return `${trim(mant)}e${x < 0 ? "-" : "+"}${digits}`;
-  }
-  return trim(n.toFixed(14 - x));
-}
-
-/**
- * `$string + 0` in Perl, stringified: leading white space and a sign, then an integer (kept
- * exactly within IV/UV range, so "12345678901234567890" stays itself) or a decimal/exponent
- * number (an NV, `%.15g`), "Inf"/"NaN"; trailing garbage is ignored and no number at all is 0.
- */
-export function perlNumify(s: string): string {
-  const m = /^[\t\n\v\f\r ]*([+-]?)(?:(\d+)(\.\d*)?|(\.\d+))([eE][+-]?\d+)?/.exec(s);
-  if (!m) {
-    const special = /^[\t\n\v\f\r ]*([+-]?)(inf(?:inity)?|nan)/i.exec(s);
-    if (!special) return "0";
-    if (/^nan/i.test(special[2])) return "NaN";
-    return special[1] === "-" ? "-Inf" : "Inf";
-  }
-  const [, sign, int, frac, fracOnly, exp] = m;
-  if (int !== undefined && frac === undefined && exp === undefined) {
-    const b = BigInt(sign + int);
-    if (b >= IV_MIN && b <= UV_MAX) return b.toString();
-  }
-  return perlNvText(Number(sign + (int ?? "") + (frac ?? fracOnly ?? "") + (exp ?? "")));
 }
 
 /** An explicit cell type (the wrapper's write_string/write_number/write_formula), or auto. */

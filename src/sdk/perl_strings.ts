@@ -15,7 +15,7 @@
  * - Bytes that are bytes in Perl come back through `bytesToPerl`: one character per byte.
  */
 
-const NOT_BYTE = /[^\u0000-\u00ff]/;
+const NOT_BYTE = /[\u0100-\uffff]/;
 const HIGH_BYTE = /[\u0080-\u00ff]/;
 const utf8Encoder = new TextEncoder();
 const fatalUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });

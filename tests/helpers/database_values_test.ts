@@ -7,7 +7,8 @@
  */
 
 import assert from "node:assert/strict";
-import { perlNumberText, perlNv, perlNvOfText } from "../../helpers/database/perl_number.ts";
+import { perlNvOfText } from "../../helpers/database/perl_number.ts";
+import { perlNumberText, perlNv } from "../../src/sdk/perl_numbers.ts";
 import { byteaBytes, parsePgArray, pgWireValue } from "../../helpers/database/pg_values.ts";
 import {
   errorPosition,

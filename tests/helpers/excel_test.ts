@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { excelHelper } from "../../helpers/excel/mod.ts";
-import { classify, perlNumberText, perlNumify } from "../../helpers/excel/cells.ts";
+import { classify } from "../../helpers/excel/cells.ts";
+import { perlNumberText, perlNumify } from "../../src/sdk/perl_numbers.ts";
 import { colorArgb, styleOf } from "../../helpers/excel/format.ts";
 import { dropInternalLinkRels } from "../../helpers/excel/internal_links.ts";
 import { makeTestContext } from "../_support/context.ts";
