@@ -7,7 +7,7 @@
 
 import type { Element, Node } from "@xmldom/xmldom";
 import type { Args, CallContext } from "../types.ts";
-import { failure, wrapped } from "../types.ts";
+import { failure, perlText, wrapped } from "../types.ts";
 import { CDATA_SECTION_NODE, DOCUMENT_NODE, ELEMENT_NODE, stringValue, TEXT_NODE } from "./dom.ts";
 import type { ParsedXml, ParseOptions } from "./dom.ts";
 import { runQuery } from "./query.ts";
@@ -21,7 +21,15 @@ export const parsers = (ctx: CallContext) =>
 export const store = (ctx: CallContext) => new DocStore(ctx, "dom");
 
 /** DEFECT-FIX: any XML Name (XML::DOM accepts `a:b`, `a.b`); Python allowed `[A-Za-z][\w-]*` only. */
-export const XML_NAME = /^[\p{L}_:][\p{L}\p{N}_.:\-\u00B7]*$/u;
+const XML_NAME = /^[\p{L}_:][\p{L}\p{N}_.:\-\u00B7\p{M}]*$/u;
+
+/**
+ * XML::DOM's `isValidName`: it matches the name's UTF-8 (`use bytes`), so a UTF-8 byte string is
+ * judged by the characters it encodes (`perlText`); the name itself is stored as given.
+ */
+export function isXmlName(name: unknown): name is string {
+  return typeof name === "string" && XML_NAME.test(perlText(name));
+}
 
 export type Ok<T> = { ok: true; value: T };
 export type NodeRef = { node: Node; doc: DocEntry };

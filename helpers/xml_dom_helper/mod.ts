@@ -16,6 +16,7 @@ import {
   descendants,
   domCall,
   isElement,
+  isXmlName,
   isXqlData,
   nodeList,
   nodeValue,
@@ -25,7 +26,6 @@ import {
   truthy,
   withNode,
   withNodes,
-  XML_NAME,
   xql,
 } from "./calls.ts";
 import type { XqlData } from "./calls.ts";
@@ -134,7 +134,7 @@ export const xmlDomHelper = defineHelper({
           if (!isElement(node)) {
             return failure(`Cannot set attribute on a ${node.nodeName} node: not an element`);
           }
-          if (typeof a.attr_name !== "string" || !XML_NAME.test(a.attr_name)) {
+          if (!isXmlName(a.attr_name)) {
             return failure(`Invalid attribute name '${String(a.attr_name ?? "")}'`);
           }
           return domCall(
@@ -198,7 +198,7 @@ export const xmlDomHelper = defineHelper({
       const s = store(ctx);
       const d = s.document(a.document_id);
       if (!d.ok) return failure(d.error);
-      if (typeof a.tag_name !== "string" || !XML_NAME.test(a.tag_name)) {
+      if (!isXmlName(a.tag_name)) {
         return failure(`Invalid tag name: ${String(a.tag_name ?? "")}`);
       }
       return wrapped({ node_id: s.idFor(d.value, d.value.doc.createElement(a.tag_name) as Node) });

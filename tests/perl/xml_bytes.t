@@ -208,6 +208,27 @@ for my $v ("a\nb\tc\rd", "x]]>y", "q'\"<&>", "\x00z", "0", "", "\x{1F600}", "\xe
       or diag explain { got => $got, want => $rd->toString };
 }
 
+# Element and attribute names: XML::DOM checks a name's UTF-8, so a UTF-8 byte-string name is
+# valid and kept as bytes; invalid names fail in both. ("gr\xf6\xdfe" as bytes fails in XML::DOM
+# but is the use-utf8 "größe" on the wire: compared with the upgraded string.)
+for my $n ("gr\xc3\xb6\xc3\x9fe", "\x{65e5}\x{672c}", "x:y", "1bad", "a b", "", "gr\xf6\xdfe") {
+    my $real_name = $n eq "gr\xf6\xdfe" ? upgraded($n) : $n;
+    my $rd = XML::DOM::Parser->new->parse('<r/>');
+    my $want = eval { my $e = $rd->createElement($real_name); $e->setAttribute($real_name, 'v'); $rd->getDocumentElement->appendChild($e); $rd->toString };
+    my $r = $c->call_python('xml_dom_helper', 'parse_string', { parser_id => $parser, xml_string => '<r/>' })->{result};
+    my $el = $c->call_python('xml_dom_helper', 'create_element', { document_id => $r->{document_id}, tag_name => $n });
+    my $label = join('', map { ord($_) > 126 ? sprintf('\\x{%x}', ord($_)) : $_ } split //, $n);
+    if (!defined $want) {
+        ok(!$el->{success}, "create_element '$label' fails like createElement");
+        next;
+    }
+    ok($el->{success}, "create_element '$label' succeeds like createElement") or next;
+    $c->call_python('xml_dom_helper', 'set_attribute', { node_id => $el->{result}{node_id}, attr_name => $n, value => 'v' });
+    $c->call_python('xml_dom_helper', 'append_child', { parent_id => $r->{root_node_id}, child_id => $el->{result}{node_id} });
+    my $got = $c->call_python('xml_dom_helper', 'to_string', { document_id => $r->{document_id} })->{result}{xml_string};
+    ok($got eq $want, "create_element '$label': same toString") or diag explain { got => $got, want => $want };
+}
+
 # Empty, blank and "0" documents: every module fails, and so does the bridge.
 for my $xml ('', '   ', '0', "\n") {
     (my $label = $xml) =~ s/\n/\\n/;
