@@ -24,6 +24,7 @@ import type {
   LazyHelper,
 } from "../helpers/types.ts";
 import { BASE_WHITELIST } from "./protocol/whitelist.ts";
+import { isSecretKey } from "./log/format.ts";
 
 /** A log line from a helper or the runtime, routed to the daemon log by the host. */
 export type LogFn = (level: "debug" | "info" | "warn" | "error", message: string) => void;
@@ -40,6 +41,31 @@ export function callerPidOf(requestId: string): number | undefined {
   if (!m) return undefined;
   const pid = Number(m[1]);
   return pid > 0 ? pid : undefined;
+}
+
+/** Names of arguments that carry a user name (where `user/password@db` hides a password). */
+const USER_KEY = /^(user(name)?|uid|login|db_?user)$/i;
+
+/**
+ * Secret strings among a call's arguments (top level and one level down): values of
+ * secret-named fields, and the password of an Oracle-style `user/password[@db]` user name.
+ * Strings shorter than 3 characters are left alone (replacing them would garble log lines).
+ */
+export function secretValues(args: Args): string[] {
+  const out = new Set<string>();
+  const visit = (key: string, v: unknown, depth: number) => {
+    if (typeof v === "string") {
+      if (isSecretKey(key) && v.length >= 3) out.add(v);
+      else if (USER_KEY.test(key)) {
+        const m = /^[^/@\s]+\/([^@\s]{3,})/.exec(v);
+        if (m) out.add(m[1]!);
+      }
+    } else if (depth < 1 && v !== null && typeof v === "object" && !Array.isArray(v)) {
+      for (const [k, x] of Object.entries(v as Record<string, unknown>)) visit(k, x, depth + 1);
+    }
+  };
+  for (const [k, v] of Object.entries(args)) visit(k, v, 0);
+  return [...out].sort((a, b) => b.length - a.length);
 }
 
 /** Python-style name of a JSON value's type, for binding errors. */
@@ -174,10 +200,20 @@ export class HelperRuntime {
     return Object.fromEntries([...this.#tables].map(([k, t]) => [k, t.size]));
   }
 
-  /** Builds the context of one call. */
-  makeContext(module: string, fnName: string, meta: CallMeta): CallContext {
+  /**
+   * Builds the context of one call. `args`: the call's bound arguments; their secret values (a
+   * secret-named field, the password part of an Oracle-style `user/password@db` username) are
+   * replaced by `[REDACTED]` in whatever the helper logs, at every level.
+   */
+  makeContext(module: string, fnName: string, meta: CallMeta, args?: Args): CallContext {
     const pid = callerPidOf(meta.requestId);
-    const log = this.#log;
+    const secrets = args ? secretValues(args) : [];
+    const raw = this.#log;
+    const log: LogFn = secrets.length === 0 ? raw : (level, m) => {
+      let text = m;
+      for (const s of secrets) if (text.includes(s)) text = text.split(s).join("[REDACTED]");
+      raw(level, text);
+    };
     const prefix = `${module}.${fnName}: `;
     let cwd: Promise<string> | undefined;
     let environ: Promise<Map<string, string> | undefined> | undefined;
@@ -289,7 +325,7 @@ export class HelperRuntime {
     if (!f) throw functionNotFound(module, fnName, Object.keys(helper.functions));
     try {
       const args = bindParams(fnName, f, params, present);
-      return await f.run(args, this.makeContext(module, fnName, meta));
+      return await f.run(args, this.makeContext(module, fnName, meta, args));
     } catch (err) {
       if (err instanceof WireError) throw err;
       const text = err instanceof Error ? err.message : String(err);

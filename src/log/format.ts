@@ -59,11 +59,46 @@ function oneLine(s: string): string {
 }
 
 const SECRET_KEY =
-  /pass(word|wd|phrase)?|secret|token|api[_-]?key|private[_-]?key|^-?key$|^key_?(file|data|material)?$|credential|authorization|cookie|^auth$|^pwd$/i;
+  /pass(word|wd|phrase)?|secret|token|api[_-]?key|private[_-]?key|^-?key$|^key_?(file|data|material)?$|credential|authorization|cookie|^auth$|pwd/i;
 
 /** True when a parameter or header name holds a secret. */
 export function isSecretKey(key: string): boolean {
   return SECRET_KEY.test(key);
+}
+
+/** Names whose `name=value` in a DSN or URL query is a secret (`password=`, `access_token=`). */
+const SECRET_ASSIGN =
+  /pass(word|wd|phrase)?|pwd|secret|token|api[_-]?key|^key$|^sig(nature)?$|^auth$|credential/i;
+
+const R = "[REDACTED]";
+/** `scheme://user:password@` (URL user-info, proxies included). Bounded: linear. */
+const USERINFO = /([a-z][a-z0-9+.-]{0,20}:\/\/)([^\s\/@:]{0,256}):([^\s\/@]{1,256})@/gi;
+/** `name=value` in DSNs (`;password=x`) and query strings (`?access_token=x`). */
+const ASSIGN = /(?<![\w.-])([a-z][\w.-]{0,63})(\s*=\s*)([^\s;&,'"<>\]})]{1,512})/gi;
+/** Oracle-style `user/password@service`. */
+const SLASH_AT = /(?<![\w\/:.@$#-])([a-z][\w$#]{0,63})\/([^\s\/@'"]{1,256})@(?=[\w(])/gi;
+
+/**
+ * `text` with secrets found by their shape replaced by `[REDACTED]`: URL user-info
+ * (`http://bob:[REDACTED]@host`, proxy URLs too), secret-named `name=value` pairs in DSNs and
+ * query strings (`password=`, `pwd=`, `authpwd=`, `access_token=`, `api_key=`, `sig=`), and
+ * Oracle-style `scott/[REDACTED]@orcl`. Linear in the text's length.
+ */
+export function scrubSecrets(text: string): string {
+  if (text.includes("@")) {
+    text = text.replace(USERINFO, (_m, scheme, user) => `${scheme}${user}:${R}@`);
+    text = text.replace(SLASH_AT, (_m, user) => `${user}/${R}@`);
+  }
+  if (text.includes("=")) {
+    text = text.replace(
+      ASSIGN,
+      (m, name: string, eq: string, value: string) =>
+        SECRET_ASSIGN.test(name.split(/[.-]/).pop() ?? name) && !value.startsWith("[REDACTED")
+          ? `${name}${eq}${R}`
+          : m,
+    );
+  }
+  return text;
 }
 
 /**
@@ -72,13 +107,21 @@ export function isSecretKey(key: string): boolean {
  */
 export function redact(value: unknown, maxString = 200, depth = 0): unknown {
   if (typeof value === "string") {
-    const s = value.replace(/(authorization:\s*)(\S+(\s+\S+)?)/gi, "$1[REDACTED]");
+    const s = scrubSecrets(value.replace(/(authorization:\s*)(\S+(\s+\S+)?)/gi, "$1[REDACTED]"));
     return s.length > maxString ? `${s.slice(0, maxString - 3)}...` : s;
   }
   if (value === null || typeof value !== "object") return value;
   if (depth > 8) return "[…]";
   if (Array.isArray(value)) {
-    const out = value.slice(0, 50).map((v) => redact(v, maxString, depth + 1));
+    // Positional params: DBI's connect(dsn, user, password), and [name, value] pair lists.
+    const dbi = typeof value[0] === "string" && /^dbi:/i.test(value[0]);
+    const out = value.slice(0, 50).map((v, i) =>
+      (dbi && i === 2 && typeof v === "string" && v !== "") ||
+        (i > 0 && typeof value[i - 1] === "string" && /^[\w.-]{1,64}$/.test(value[i - 1]) &&
+          isSecretKey(value[i - 1]) && typeof v === "string" && v !== "")
+        ? R
+        : redact(v, maxString, depth + 1)
+    );
     if (value.length > 50) out.push(`[… ${value.length - 50} more]`);
     return out;
   }

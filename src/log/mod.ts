@@ -8,7 +8,7 @@
 import type { Config } from "../config.ts";
 import { defaultLogDir } from "../config.ts";
 import { LogFile, type LogFileStats } from "./file_sink.ts";
-import { daemonLine, jsonLine, type Level, securityLine } from "./format.ts";
+import { daemonLine, jsonLine, type Level, scrubSecrets, securityLine } from "./format.ts";
 import { boundText } from "../errors.ts";
 
 /** Largest log message in UTF-8 bytes: one client's junk cannot rotate every other line away. */
@@ -70,7 +70,9 @@ export function openLogs(
 
   const make = (file: LogFile, kind: "daemon" | "security", echo?: LogFile): LineLogger => {
     const emit = (level: Level, raw: string) => {
-      const message = boundText(raw, MAX_LINE_BYTES);
+      // Bounded first (the scrub is linear, the bound keeps it cheap), then secrets by shape,
+      // at every level.
+      const message = scrubSecrets(boundText(raw, MAX_LINE_BYTES));
       const t = now();
       if (json) {
         file.write(jsonLine(t, kind, level, message));
