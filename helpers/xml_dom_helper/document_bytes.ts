@@ -94,7 +94,40 @@ function checkedText(text: string): DecodedDocument {
       }
     }
   }
+  if (text.includes("]]>")) {
+    const at = cdataEndInContent(text);
+    if (at >= 0) {
+      return {
+        ok: false,
+        error: `not well-formed (invalid token): "]]>" in character data at offset ${at}`,
+      };
+    }
+  }
   return { ok: true, text };
+}
+
+/** Offset of a `]]>` in character data (outside tags, comments, CDATA and PIs), else -1. */
+function cdataEndInContent(text: string): number {
+  let offset = 0;
+  for (const piece of splitLiterals(text)) {
+    if (!piece.literal) {
+      const t = piece.text;
+      let inTag = false;
+      let quote = "";
+      for (let i = 0; i < t.length; i++) {
+        const ch = t[i]!;
+        if (inTag) {
+          if (quote) {
+            if (ch === quote) quote = "";
+          } else if (ch === '"' || ch === "'") quote = ch;
+          else if (ch === ">") inTag = false;
+        } else if (ch === "<") inTag = true;
+        else if (ch === "]" && t.startsWith("]]>", i)) return offset + i;
+      }
+    }
+    offset += piece.text.length;
+  }
+  return -1;
 }
 
 function decodeDocument(

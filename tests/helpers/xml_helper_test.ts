@@ -420,3 +420,8 @@ Deno.test("expandEntities() and documentFromPerl() stay linear on pathological i
   const ms = performance.now() - t0;
   assert.ok(ms < 3000, `took ${ms.toFixed(0)} ms`);
 });
+
+Deno.test("documentFromPerl() refuses ']]>' in character data only", () => {
+  assert.equal(documentFromPerl("<r>]]></r>").ok, false);
+  assert.equal(documentFromPerl(`<r a="]]>"><![CDATA[x]]><!-- ]]> --></r>`).ok, true);
+});
