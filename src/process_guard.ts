@@ -52,7 +52,7 @@ const RLIMIT_CORE = 4;
 export function disableCoreDumps(): string | undefined {
   if (Deno.build.os !== "linux") return "not Linux";
   if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
-    return "no FFI permission (the binary is built without --allow-ffi; rely on LimitCORE=0 or ulimit -c 0)";
+    return "no FFI permission (run with --allow-ffi or --allow-all; meanwhile rely on LimitCORE=0 or ulimit -c 0)";
   }
   try {
     const libc = Deno.dlopen("libc.so.6", {
