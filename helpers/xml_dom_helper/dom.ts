@@ -70,6 +70,7 @@ export function parseXml(text: string, opts: ParseOptions = {}): ParseOutcome {
   let first: string | undefined;
   try {
     const parser = new DOMParser({
+      xmlns: undeclaredPrefixes(expanded.text),
       onError: (level, message) => {
         if (level === "warning") return;
         first ??= message;
@@ -99,6 +100,25 @@ export function parseXml(text: string, opts: ParseOptions = {}): ParseOutcome {
   if (doctype && expanded.decls.length > 0) doctype.internalSubset = subsetText(expanded.decls);
   mergeText(doc, opts.keepCdata === true);
   return { ok: true, value: { doc, decl } };
+}
+
+const NCNAME = "[\\p{L}_][\\p{L}\\p{N}_.\\-\\u00B7]*";
+const PREFIX_USE = new RegExp(`<\\/?(${NCNAME}):|\\s(${NCNAME}):${NCNAME}\\s*=`, "gu");
+
+/**
+ * Expat runs without namespace processing for XML::DOM and XML::XPath, so `<c:d/>` with no
+ * `xmlns:c` is an ordinary name there; xmldom refuses it. Prefixes the document never declares are
+ * bound to a placeholder namespace, which keeps their names as written.
+ */
+function undeclaredPrefixes(text: string): Record<string, string> {
+  const map: Record<string, string> = {};
+  if (!text.includes(":")) return map;
+  for (const m of text.matchAll(PREFIX_USE)) {
+    const p = m[1] ?? m[2]!;
+    if (p === "xml" || p === "xmlns" || p in map || text.includes(`xmlns:${p}`)) continue;
+    map[p] = `urn:cpan-bridge:undeclared-prefix:${p}`;
+  }
+  return map;
 }
 
 /**

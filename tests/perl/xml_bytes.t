@@ -54,6 +54,7 @@ my @DOCS = (
     [ 'declaration without version', qq{<?xml encoding="UTF-8"?><opt/>} ],
     [ '"--" inside a comment', '<!-- a -- b --><opt/>' ],
     [ '"<" in an attribute', q{<opt a='<'/>} ],
+    [ 'undeclared namespace prefix', q{<opt xmlns:a="urn:a"><a:b a:x="1"/><c:d c:y="2">t</c:d></opt>} ],
     [ 'internal entities', qq{<!DOCTYPE opt [<!ENTITY e "v\xc3\xa9"><!ENTITY m "<b>x&e;</b>">]><opt a="&e;">&e; &m; &amp;</opt>} ],
     [ 'internal subset declarations', qq{<?xml version="1.0"?>\n<!DOCTYPE opt [\n<!ENTITY e 'q"'>\n<!ENTITY  f  SYSTEM "f.txt">\n<!ELEMENT opt (#PCDATA)>\n<!ATTLIST opt a CDATA "d">\n<!ENTITY % p "x">\n]>\n<opt a="1">&e;</opt>} ],
     [ 'entity with a character reference to &', q{<!DOCTYPE opt [<!ENTITY e "a&#38;b">]><opt>&e;</opt>} ],
