@@ -1,7 +1,8 @@
 /**
  * @module
- * `HelperHost`: where helper calls run. The daemon uses a `WorkerHost` (helpers in a Worker
- * thread, so CPU-heavy helper work never delays pings or the operations API); process mode and
+ * `HelperHost`: where helper calls run. The daemon uses a `WorkerPool` of `WorkerHost`s (helpers
+ * in Worker threads, so CPU-heavy helper work never delays pings or the operations API, and one
+ * stuck call never holds up the other clients); process mode and
  * tests use an `InProcessHost`. Results travel as JSON text, so a value that cannot be serialised
  * becomes a clear error where it was produced.
  */

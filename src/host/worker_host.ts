@@ -3,7 +3,8 @@
  * `WorkerHost`: runs helpers in a Worker thread so that CPU-heavy helper work (a 10 MB XML parse,
  * encrypting 50 MB) never delays `test.ping` or `system.*` on the main thread (contract §6.1, §13.5).
  * A call that outlives its timeout is answered with a TimeoutError and abandoned (its signal is
- * aborted in the worker); a worker that stops answering is replaced.
+ * aborted in the worker); `WorkerPool` (worker_pool.ts) then probes the worker and replaces it
+ * when its thread is stuck. The worker reports the handle ids its runtime opens and closes.
  */
 
 import { type ErrorType, helperTimedOut, WireError } from "../errors.ts";
