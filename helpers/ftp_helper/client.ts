@@ -222,6 +222,8 @@ export class FtpClient {
     io: {
       onData?: (chunk: Uint8Array) => Promise<void> | void;
       source?: AsyncIterable<Uint8Array>;
+      /** Runs after PASV/PORT, before `cmd` (Net::FTP's ALLO); a throw ends the transfer. */
+      beforeCommand?: () => Promise<void>;
     },
   ): Promise<FtpReply> {
     let data: Deno.Conn | undefined;
@@ -247,6 +249,7 @@ export class FtpClient {
         );
         if (r.code !== 200) throw new FtpError("reply", r.raw, r);
       }
+      await io.beforeCommand?.();
       const pre = await this.command(cmd);
       if (pre.code >= 400) throw new FtpError("reply", pre.raw, pre);
       if (listener) {

@@ -71,6 +71,7 @@ export async function newSession(args: Args, ctx: CallContext) {
       serverType: "A",
       passive: await defaultPassive(args, ctx),
       lastMessage: greeting.message,
+      supported: new Map(),
       createdAt: now,
       lastUsed: now,
     };

@@ -29,6 +29,10 @@ export interface FtpSession {
   serverType: "A" | "I";
   passive: boolean;
   lastMessage: string;
+  /** FEAT's lines, once asked (features.ts). */
+  features?: string[];
+  /** Net::FTP's `supported()` cache, by upper-case command. */
+  readonly supported: Map<string, boolean>;
   readonly createdAt: number;
   lastUsed: number;
 }

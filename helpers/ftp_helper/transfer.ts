@@ -10,7 +10,8 @@ import { basename } from "node:path";
 import { bytesToPerl, failure, perlText } from "../types.ts";
 import type { Args, CallContext } from "../types.ts";
 import { concat, fromCrlf, toCrlf } from "./ascii.ts";
-import { onSession, str, syncType } from "./session.ts";
+import { expect, is2xx, onSession, str, syncType } from "./session.ts";
+import { supported } from "./features.ts";
 
 /**
  * A local file name as Deno can open it: Perl opens the string's bytes, Deno opens the UTF-8 of
@@ -102,6 +103,10 @@ export async function put(args: Args, ctx: CallContext) {
     try {
       const r = await s.client.transfer(`STOR ${remote}`, s.passive, {
         source: readChunks(file, ascii),
+        // Net::FTP, in active mode only: ALLO <local size> first when the server supports it.
+        beforeCommand: s.passive || info.size === 0 ? undefined : async () => {
+          if (await supported(s, "ALLO")) await expect(s, `ALLO ${info.size}`, is2xx);
+        },
       });
       s.lastMessage = r.message;
       return { success: true, message: r.message, remote_file: remote };

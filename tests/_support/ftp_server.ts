@@ -21,6 +21,8 @@ export interface VsftpdServer {
   readonly port: number;
   /** The FTP root (the user's login directory), writable by FTP_USER. */
   readonly root: string;
+  /** vsftpd's log: every FTP command and reply ("FTP command: Client …, "STOR x""). */
+  readonly log: string;
   stop(): Promise<void>;
 }
 
@@ -72,7 +74,11 @@ export async function startVsftpd(): Promise<VsftpdServer> {
     "seccomp_sandbox=NO",
     "isolate=NO",
     "isolate_network=NO",
-    "xferlog_enable=NO",
+    // Every command and reply is logged, so tests can compare what goes over the wire.
+    "xferlog_enable=YES",
+    "xferlog_std_format=NO",
+    "log_ftp_protocol=YES",
+    `vsftpd_log_file=${dir}/vsftpd.log`,
     "secure_chroot_dir=/var/run/vsftpd/empty",
     "pam_service_name=vsftpd",
     "userlist_enable=NO",
@@ -108,6 +114,7 @@ export async function startVsftpd(): Promise<VsftpdServer> {
     host: "127.0.0.1",
     port,
     root,
+    log: `${dir}/vsftpd.log`,
     async stop() {
       try {
         child.kill("SIGTERM");
@@ -198,6 +205,7 @@ if (import.meta.main) {
     host: vs.host,
     port: vs.port,
     root: vs.root,
+    log: vs.log,
     user: FTP_USER,
     password: FTP_PASS,
     silent_port: silent.port,

@@ -209,6 +209,57 @@ subtest 'login with a false or anonymous user: same outcome and message() as Net
     }
 };
 
+subtest 'active mode: the same FTP commands on the wire as Net::FTP (vsftpd protocol log)' => sub {
+    # Debian's libnet.cfg makes Net::FTP active by default; the helper is switched to active here.
+    my $commands = sub {    # the commands vsftpd logged since byte offset $from
+        my ($from) = @_;
+        open my $fh, '<:raw', $S->{log} or die "$S->{log}: $!";
+        seek $fh, $from, 0;
+        my @c = map { /FTP command: Client "[^"]*", "(.*)"$/ ? ($1) : () } <$fh>;
+        s/^PORT \S+$/PORT/ for @c;
+        return \@c;
+    };
+    my $mark = sub { -s $S->{log} };
+    spew("$work/src.txt", "one\ntwo\n");
+    my $run = sub {
+        my ($do) = @_;
+        my $at = $mark->();
+        $do->();
+        return $commands->($at);
+    };
+    my $oid = $ftp->('new', { host => "$S->{host}:$S->{port}", timeout => 10 })->{connection_id};
+    my $n2 = Net::FTP->new($S->{host}, Port => $S->{port}, Timeout => 10) or die;
+    my $ours = $run->(sub {
+        $ftp->('login', { connection_id => $oid, user => $S->{user}, password => $S->{password} });
+        $ftp->('passive', { connection_id => $oid, passive => 0 });
+        $ftp->('cwd', { connection_id => $oid, directory => 'ours' });
+        $ftp->('put', { connection_id => $oid, local_file => "$work/src.txt", remote_file => 'w.txt' });
+        $ftp->('put', { connection_id => $oid, local_file => "$work/src.txt", remote_file => 'w2.txt' });
+        $ftp->('get', { connection_id => $oid, remote_file => 'w.txt', local_file => "$work/ours/w.txt" });
+        $ftp->('binary', { connection_id => $oid });
+        $ftp->('dir', { connection_id => $oid, path => 'w.txt' });
+        $ftp->('ls', { connection_id => $oid, path => '' });
+        $ftp->('delete', { connection_id => $oid, remote_file => 'w2.txt' });
+        $ftp->('quit', { connection_id => $oid });
+    });
+    my $theirs = $run->(sub {
+        $n2->login($S->{user}, $S->{password});
+        $n2->cwd('theirs');
+        $n2->put("$work/src.txt", 'w.txt');
+        $n2->put("$work/src.txt", 'w2.txt');
+        $n2->get('w.txt', "$work/theirs/w.txt");
+        $n2->binary;
+        $n2->dir('w.txt');
+        $n2->ls('');
+        $n2->delete('w2.txt');
+        $n2->quit;
+    });
+    s/\bours\b/theirs/ for @$ours;
+    is_deeply($ours, $theirs, 'the same command sequence (PORT, FEAT, HELP ALLO, ALLO <size>, STOR, …)') or diag explain [$ours, $theirs];
+    ok((grep { $_ eq 'ALLO 8' } @$ours) == 2, 'ALLO with the local size before each STOR');
+    is(slurp("$R_OURS/w.txt"), slurp("$R_THEIRS/w.txt"), 'same bytes stored');
+};
+
 subtest 'a wrong password: same failure and message()' => sub {
     my $bad = $ftp->('new', { host => "$S->{host}:$S->{port}", timeout => 10 })->{connection_id};
     my $r = $ftp->('login', { connection_id => $bad, user => $S->{user}, password => 'wrong' });
