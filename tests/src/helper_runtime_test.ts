@@ -18,6 +18,7 @@ Deno.test("HelperRuntime loads a lazy helper once, on its first call", async () 
       aliases: ["lazy_alias"],
       replaces: "test",
       functions: ["hello"],
+      readOnly: [],
       load: () => {
         loads++;
         return Promise.resolve(def);
@@ -56,6 +57,7 @@ Deno.test("HelperRuntime reports a helper that fails to load as the call's error
       aliases: [],
       replaces: "t",
       functions: ["f"],
+      readOnly: [],
       load: () => (fail ? Promise.reject(new Error("boom")) : Promise.resolve(def)),
     }],
     settings,
