@@ -38,7 +38,7 @@ export const MANIFEST: readonly LazyHelper[] = [
     aliases: ["xml"],
     replaces: "XMLHelper.pm (XML::Simple)",
     functions: ["xml_in", "xml_out", "escape_xml", "unescape_xml"],
-    readOnly: [],
+    readOnly: ["xml_in", "escape_xml", "unescape_xml"],
     load: () => import("./xml_helper/mod.ts").then((m) => m.xmlHelper),
   },
   {
@@ -81,7 +81,7 @@ export const MANIFEST: readonly LazyHelper[] = [
       "xql_find_value",
       "xql_exists",
     ],
-    readOnly: [],
+    readOnly: ["create_parser", "parse_string", "parse_file", "get_module_info"],
     load: () => import("./xml_dom_helper/mod.ts").then((m) => m.xmlDomHelper),
   },
   {
@@ -101,7 +101,7 @@ export const MANIFEST: readonly LazyHelper[] = [
       "exists",
       "check_lxml_availability",
     ],
-    readOnly: [],
+    readOnly: ["load_file", "load_xml_string", "new", "check_lxml_availability"],
     load: () => import("./xpath.ts").then((m) => m.xpathHelper),
   },
   {
