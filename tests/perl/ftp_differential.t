@@ -209,8 +209,10 @@ subtest 'login with a false or anonymous user: same outcome and message() as Net
     }
 };
 
-subtest 'active mode: the same FTP commands on the wire as Net::FTP (vsftpd protocol log)' => sub {
-    # Debian's libnet.cfg makes Net::FTP active by default; the helper is switched to active here.
+for my $passive (0, 1) {
+my $title = ($passive ? 'passive' : 'active') . ' mode: the same FTP commands on the wire as Net::FTP (vsftpd protocol log)';
+subtest $title => sub {
+    # Debian's libnet.cfg makes Net::FTP active by default; Passive => 1 switches it.
     my $commands = sub {    # the commands vsftpd logged since byte offset $from
         my ($from) = @_;
         open my $fh, '<:raw', $S->{log} or die "$S->{log}: $!";
@@ -228,10 +230,10 @@ subtest 'active mode: the same FTP commands on the wire as Net::FTP (vsftpd prot
         return $commands->($at);
     };
     my $oid = $ftp->('new', { host => "$S->{host}:$S->{port}", timeout => 10 })->{connection_id};
-    my $n2 = Net::FTP->new($S->{host}, Port => $S->{port}, Timeout => 10) or die;
+    my $n2 = Net::FTP->new($S->{host}, Port => $S->{port}, Timeout => 10, Passive => $passive) or die;
     my $ours = $run->(sub {
         $ftp->('login', { connection_id => $oid, user => $S->{user}, password => $S->{password} });
-        $ftp->('passive', { connection_id => $oid, passive => 0 });
+        $ftp->('passive', { connection_id => $oid, passive => $passive });
         $ftp->('cwd', { connection_id => $oid, directory => 'ours' });
         $ftp->('put', { connection_id => $oid, local_file => "$work/src.txt", remote_file => 'w.txt' });
         $ftp->('put', { connection_id => $oid, local_file => "$work/src.txt", remote_file => 'w2.txt' });
@@ -256,9 +258,10 @@ subtest 'active mode: the same FTP commands on the wire as Net::FTP (vsftpd prot
     });
     s/\bours\b/theirs/ for @$ours;
     is_deeply($ours, $theirs, 'the same command sequence (PORT, FEAT, HELP ALLO, ALLO <size>, STOR, …)') or diag explain [$ours, $theirs];
-    ok((grep { $_ eq 'ALLO 8' } @$ours) == 2, 'ALLO with the local size before each STOR');
+    is(scalar(grep { $_ eq 'ALLO 8' } @$ours), $passive ? 0 : 2, 'ALLO with the local size before each STOR, in active mode only');
     is(slurp("$R_OURS/w.txt"), slurp("$R_THEIRS/w.txt"), 'same bytes stored');
 };
+}
 
 subtest 'a wrong password: same failure and message()' => sub {
     my $bad = $ftp->('new', { host => "$S->{host}:$S->{port}", timeout => 10 })->{connection_id};
