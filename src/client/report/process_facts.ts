@@ -1,8 +1,8 @@
 /**
  * @module
  * Facts about the daemon process behind a socket path, read from `/proc` (Linux): which process
- * listens on the path (`/proc/net/unix` inode, then the process holding that socket), its
- * resident memory and open descriptors. Bounded scans; no facts rather than a guess.
+ * serves the path (cpan-bridge's lock file, else the listening socket's inode), its resident
+ * memory and open descriptors. Bounded scans; no facts rather than a guess.
  */
 
 /** What `/proc` tells about the daemon. */
@@ -25,11 +25,20 @@ async function listeningInodes(procDir: string, socketPath: string): Promise<Set
   return out;
 }
 
-/** The pid of the process that holds the listening socket at `socketPath`, if any. */
+/**
+ * The pid of the daemon serving `socketPath`: the one cpan-bridge wrote into `<socket>.lock`
+ * (its socket is bound elsewhere and renamed into place, so `/proc/net/unix` shows another
+ * path), else the process that holds a listening socket bound at the path (the Python daemon).
+ */
 export async function daemonPid(
   socketPath: string,
   procDir = "/proc",
 ): Promise<number | undefined> {
+  const text = await Deno.readTextFile(`${socketPath}.lock`).catch(() => "");
+  const locked = Number.parseInt(text, 10);
+  if (locked > 0 && (await Deno.stat(`${procDir}/${locked}`).catch(() => undefined))) {
+    return locked;
+  }
   const inodes = await listeningInodes(procDir, socketPath);
   if (inodes.size === 0) return undefined;
   let scanned = 0;

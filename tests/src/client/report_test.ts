@@ -106,3 +106,16 @@ Deno.test("cpan-bridge report writes a private file, and says so when the daemon
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("daemonPid() finds a daemon that bound its socket in place (the Python daemon) by its inode", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "report-pid-" });
+  const path = `${dir}/py.sock`;
+  const l = Deno.listen({ transport: "unix", path });
+  try {
+    assert.equal(await daemonPid(path), Deno.pid);
+    assert.equal(await daemonPid(`${dir}/nothing.sock`), undefined);
+  } finally {
+    l.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
