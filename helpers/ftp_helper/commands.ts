@@ -9,6 +9,8 @@
 import { failure } from "../types.ts";
 import type { Args, CallContext } from "../types.ts";
 import { FtpClient, FtpError, type FtpReply } from "./client.ts";
+import { supported } from "./features.ts";
+import { listLines } from "./transfer.ts";
 import {
   describe,
   expect,
@@ -212,14 +214,32 @@ export async function mkdir(args: Args, ctx: CallContext) {
   });
 }
 
-/** `size`: SIZE, parsed as Net::FTP does. */
+/** A long-listing line's size field, as Net::FTP reads STAT and LIST output. */
+const LONG_LINE = /^[-rwxSsTt]{10}/;
+const sizeField = (line: string) => line.split(/\s+/)[4];
+
+/**
+ * `size`: Net::FTP's size: SIZE when the server supports it (FEAT, else HELP), else the size
+ * field of a STAT reply of exactly three lines, else of the first LIST line.
+ */
 export async function size(args: Args, ctx: CallContext) {
   return await onSession(args, ctx, "Size failed", async (s) => {
     const f = str(args.remote_file);
     if (!f) return failure("Size failed: no remote_file given");
-    const r = await expect(s, `SIZE ${f}`, is2xx);
-    const m = /(\d+)\s*(bytes?\s*)?$/.exec(r.message.trimEnd());
-    return { success: true, size: m ? Number(m[1]) : null, message: r.message };
+    let found: string | undefined;
+    if (await supported(s, "SIZE")) {
+      const r = await expect(s, `SIZE ${f}`, is2xx);
+      found = /(\d+)\s*(bytes?\s*)?$/.exec(r.message.trimEnd())?.[1];
+    } else if (await supported(s, "STAT")) {
+      const r = await expect(s, `STAT ${f}`, is2xx);
+      const lines = r.message.split("\n").slice(0, -1);
+      if (lines.length === 3) found = lines.find((l) => LONG_LINE.test(l))?.split(/\s+/)[4];
+    } else {
+      const first = (await listLines(s, "LIST", f)).lines[0];
+      if (first !== undefined && LONG_LINE.test(first)) found = sizeField(first);
+    }
+    if (found === undefined) return failure(`Size failed: no size for ${f}`);
+    return { success: true, size: Number(found), message: s.lastMessage };
   });
 }
 

@@ -10,7 +10,8 @@ import { basename } from "node:path";
 import { bytesToPerl, failure, perlText } from "../types.ts";
 import type { Args, CallContext } from "../types.ts";
 import { concat, fromCrlf, toCrlf } from "./ascii.ts";
-import { expect, is2xx, onSession, str, syncType } from "./session.ts";
+import { expect, type FtpSession, is2xx, onSession, str, syncType } from "./session.ts";
+import type { FtpReply } from "./client.ts";
 import { supported } from "./features.ts";
 
 /**
@@ -19,22 +20,31 @@ import { supported } from "./features.ts";
  */
 const localPath = (ctx: CallContext, name: string) => ctx.resolvePath(perlText(name));
 
-/** LIST or NLST: the lines as Net::FTP returns them (CRLF → LF, split on LF, bytes). */
+/** Net::FTP's `_list_cmd`: the lines of LIST or NLST (CRLF → LF, split on LF, bytes). */
+export async function listLines(
+  s: FtpSession,
+  verb: "LIST" | "NLST",
+  path: string,
+): Promise<{ lines: string[]; reply: FtpReply }> {
+  const parts: Uint8Array[] = [];
+  const crlf = fromCrlf();
+  const r = await s.client.transfer(path ? `${verb} ${path}` : verb, s.passive, {
+    onData: (c) => void parts.push(crlf.push(c)),
+  });
+  parts.push(crlf.end());
+  s.lastMessage = r.message;
+  // Perl's split(/\n/, $buf): trailing empty fields are removed.
+  const lines = bytesToPerl(concat(parts)).split("\n");
+  while (lines.length && lines.at(-1) === "") lines.pop();
+  return { lines, reply: r };
+}
+
+/** `dir` (LIST) or `ls` (NLST). */
 export function listing(verb: "LIST" | "NLST") {
   return (args: Args, ctx: CallContext) =>
     onSession(args, ctx, "Directory listing failed", async (s) => {
-      const path = str(args.path) ?? "";
-      const parts: Uint8Array[] = [];
-      const crlf = fromCrlf();
-      const r = await s.client.transfer(path ? `${verb} ${path}` : verb, s.passive, {
-        onData: (c) => void parts.push(crlf.push(c)),
-      });
-      parts.push(crlf.end());
-      s.lastMessage = r.message;
-      // Perl's split(/\n/, $buf): trailing empty fields are removed.
-      const lines = bytesToPerl(concat(parts)).split("\n");
-      while (lines.length && lines.at(-1) === "") lines.pop();
-      return { success: true, listing: lines, message: r.message };
+      const { lines, reply } = await listLines(s, verb, str(args.path) ?? "");
+      return { success: true, listing: lines, message: reply.message };
     });
 }
 

@@ -238,6 +238,8 @@ subtest $title => sub {
         $ftp->('put', { connection_id => $oid, local_file => "$work/src.txt", remote_file => 'w.txt' });
         $ftp->('put', { connection_id => $oid, local_file => "$work/src.txt", remote_file => 'w2.txt' });
         $ftp->('get', { connection_id => $oid, remote_file => 'w.txt', local_file => "$work/ours/w.txt" });
+        $ftp->('size', { connection_id => $oid, remote_file => 'w.txt' });
+        $ftp->('mdtm', { connection_id => $oid, remote_file => 'w.txt' });
         $ftp->('binary', { connection_id => $oid });
         $ftp->('dir', { connection_id => $oid, path => 'w.txt' });
         $ftp->('ls', { connection_id => $oid, path => '' });
@@ -250,6 +252,8 @@ subtest $title => sub {
         $n2->put("$work/src.txt", 'w.txt');
         $n2->put("$work/src.txt", 'w2.txt');
         $n2->get('w.txt', "$work/theirs/w.txt");
+        $n2->size('w.txt');
+        $n2->mdtm('w.txt');
         $n2->binary;
         $n2->dir('w.txt');
         $n2->ls('');
