@@ -10,30 +10,10 @@
  */
 
 import { bytesToPerl, perlBytes } from "../types.ts";
+import { closeQuietly, timed } from "./_timed.ts";
+import { FtpError, type FtpReply } from "./error.ts";
 
-/** One FTP reply. */
-export interface FtpReply {
-  readonly code: number;
-  /** The reply lines as received, codes included, joined with "\n" (e.g. "530 Login incorrect."). */
-  readonly raw: string;
-  /** Net::FTP's `message()`: each line without its code, each ending in "\n". */
-  readonly message: string;
-}
-
-/** Why an FTP operation failed. */
-export type FtpErrorKind = "connect" | "timeout" | "closed" | "reply" | "aborted" | "local";
-
-/** A failed FTP operation; `reply` is set when the server answered with an error code. */
-export class FtpError extends Error {
-  readonly kind: FtpErrorKind;
-  readonly reply?: FtpReply;
-  constructor(kind: FtpErrorKind, message: string, reply?: FtpReply) {
-    super(message);
-    this.name = "FtpError";
-    this.kind = kind;
-    this.reply = reply;
-  }
-}
+export { FtpError, type FtpErrorKind, type FtpReply } from "./error.ts";
 
 /** Options of `FtpClient.connect`. */
 export interface FtpConnectOptions {
@@ -308,48 +288,4 @@ export class FtpClient {
       listener?.close();
     }
   }
-}
-
-function closeQuietly(c: { close(): void }): void {
-  try {
-    c.close();
-  } catch { /* already closed */ }
-}
-
-/**
- * Runs `op` with a deadline of `ms`; on timeout calls `onTimeout` (to unblock the operation) and
- * rejects with FtpError("timeout"). Also rejects when `signal` aborts.
- */
-function timed<R>(
-  ms: number,
-  signal: AbortSignal | undefined,
-  what: string,
-  op: (signal: AbortSignal) => Promise<R>,
-  onTimeout?: () => void,
-): Promise<R> {
-  const ac = new AbortController();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let onAbort: (() => void) | undefined;
-  const guard = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      ac.abort();
-      onTimeout?.();
-      reject(new FtpError("timeout", `Timed out after ${ms / 1000} s ${what}`));
-    }, ms);
-    if (signal) {
-      onAbort = () => {
-        ac.abort();
-        onTimeout?.();
-        reject(new FtpError("aborted", `Aborted while ${what}: ${signal.reason ?? "cancelled"}`));
-      };
-      if (signal.aborted) onAbort();
-      else signal.addEventListener("abort", onAbort, { once: true });
-    }
-  });
-  const run = op(ac.signal);
-  run.catch(() => {}); // settled by the race below or ignored after a timeout
-  return Promise.race([run, guard]).finally(() => {
-    clearTimeout(timer);
-    if (onAbort) signal?.removeEventListener("abort", onAbort);
-  });
 }
