@@ -8,28 +8,9 @@
 import type { Args, CallContext } from "../types.ts";
 import { call, type SftpEntry } from "./ssh.ts";
 import { isDir, onSession, pathArg, remote, str, why } from "./session.ts";
+import { perlRegex } from "./perl_regex.ts";
 
-/**
- * A Perl regex (`qr//` stringified, e.g. `(?^i:\.txt$)`) as a JS RegExp; flags i/m/s are kept.
- * What JS cannot compile falls back to a substring test.
- */
-export function perlRegex(text: string): (name: string) => boolean {
-  let body = text, flags = "";
-  const m = /^\(\?\^?([a-z]*)(?:-[a-z]*)?:([\s\S]*)\)$/.exec(text);
-  if (m) {
-    body = m[2];
-    flags = [...m[1]].filter((f) => "ims".includes(f)).join("");
-    if (m[1].includes("x")) {
-      body = body.replace(/(?<!\\)#.*$/gm, "").replace(/(?<!\\)\s+/g, ""); // the /x flag
-    }
-  }
-  try {
-    const re = new RegExp(body.replace(/\\A/g, "^").replace(/\\[zZ]/g, "$"), flags);
-    return (name) => re.test(name);
-  } catch {
-    return (name) => name.includes(body);
-  }
-}
+export { perlRegex };
 
 export function ls(args: Args, ctx: CallContext) {
   return onSession(args, ctx, async (s) => {

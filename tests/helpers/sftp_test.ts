@@ -30,6 +30,23 @@ Deno.test("perlRegex() reads stringified qr// with flags, and falls back to subs
   assert.equal(perlRegex("(?<=x")("a(?<=xb"), true); // invalid regex: substring
 });
 
+Deno.test("perlRegex() matches character names with Perl's Unicode \\w, \\d, \\b and \\x{}", () => {
+  // Each expectation is what Perl 5.36 gives for the same qr// on the same decoded name.
+  const names = ["café.txt", "wide_日本.txt", "a-b.txt", "x]y", "L2.txt", "0"];
+  const cases: Array<[string, string[]]> = [
+    ["(?^:^\\w+\\.txt$)", ["café.txt", "wide_日本.txt", "L2.txt"]],
+    ["(?^:^[^\\W\\d]{4}_)", ["wide_日本.txt"]],
+    ["(?^u:\\x{65e5})", ["wide_日本.txt"]],
+    ["(?^:[a-z_.-]+)", ["café.txt", "wide_日本.txt", "a-b.txt", "x]y", "L2.txt"]],
+    ["(?^:^[]x]+)", ["x]y"]],
+    ["(?^:\\-)", ["a-b.txt"]],
+    ["(?^:\\bb\\b)", ["a-b.txt"]],
+    ["(?^:a{)", []],
+    ["(?^:[\\w-]+\\.txt)", ["café.txt", "wide_日本.txt", "a-b.txt", "L2.txt"]],
+  ];
+  for (const [re, want] of cases) assert.deepEqual(names.filter(perlRegex(re)), want, re);
+});
+
 Deno.test("sftp against OpenSSH sshd: every function, password and key auth", async (t) => {
   const sshd = await startSshd();
   const work = await Deno.makeTempDir({ prefix: "cb_sftp_local_" });

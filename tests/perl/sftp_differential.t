@@ -96,9 +96,11 @@ subtest 'ls: names equal Net::SFTP::Foreign (decoded characters), wanted filters
         my $te = $tl{ $e->{filename} } or next;
         is_deeply([@{ $e->{a} }{qw(size perm uid gid mtime)}, $e->{longname}], [(map { $te->{a}->$_ } qw(size perm uid gid mtime)), $te->{longname}], "attributes and longname of " . hex_of(substr $e->{filename}, 0, 6)) if $e->{filename} !~ /^\.\.?$/;
     }
-    my $ow = $sftp->('ls', { session_id => $id, remote_dir => '.', wanted => "" . qr/\.TXT$/i });
-    my $tw = $net->ls('.', wanted => qr/\.TXT$/i);
-    is_deeply([sort map { $_->{filename} } @{ $ow->{result} }], [sort map { $_->{filename} } @$tw], 'wanted => qr//i');
+    for my $re (qr/\.TXT$/i, qr/^\w+\.txt$/, qr/^[^\W\d]{4}_/, qr/\d/, qr/^\S+$/, qr/caf./, qr/^(?!L)\w/, qr/\x{65e5}/, qr/\xe9/) {
+        my $ow = $sftp->('ls', { session_id => $id, remote_dir => '.', wanted => "$re" });
+        my $tw = $net->ls('.', wanted => $re);
+        is_deeply([sort map { hex_of($_->{filename}) } @{ $ow->{result} }], [sort map { hex_of($_->{filename}) } @$tw], "wanted => $re");
+    }
 };
 
 subtest 'get: local bytes equal, names as given' => sub {
