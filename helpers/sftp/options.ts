@@ -5,6 +5,7 @@
  * `ssh` command-line options Net::SFTP::Foreign's `more` carries (`-i`, `-p`, `-l`, `-o Key=value`).
  */
 
+import { perlText } from "../types.ts";
 import type { Args, CallContext } from "../types.ts";
 import type { SshTarget } from "./ssh.ts";
 
@@ -54,8 +55,12 @@ function parseMore(more: unknown): { opts: Map<string, string[]>; ignored: strin
   return { opts, ignored };
 }
 
-/** Expands `~/` with the caller's HOME and resolves relative paths against the caller's cwd. */
+/**
+ * Expands `~/` with the caller's HOME and resolves relative paths against the caller's cwd. A
+ * UTF-8 byte string is decoded first (`perlText`), so Deno opens the file those bytes name.
+ */
 async function localPath(p: string, ctx: CallContext): Promise<string> {
+  p = perlText(p);
   if (p === "~" || p.startsWith("~/")) {
     const home = await ctx.callerEnv("HOME");
     if (home) p = home + p.slice(1);

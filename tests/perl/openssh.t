@@ -58,6 +58,15 @@ subtest 'password auth: scp_put with perm, directory target, get_error, disconne
     is_deeply($ssh->('disconnect', { connection_id => $id }), { success => 1, result => 1 }, 'idempotent');
 };
 
+subtest 'a key file named by a UTF-8 byte string' => sub {
+    my $name = "$work/cl\xc3\xa9_key";    # bytes, as a script without `use utf8` holds them
+    spew($name, slurp($S->{key}));
+    chmod 0600, $name;
+    my $n = $ssh->('new', { %base, key_path => $name });
+    is($n->{result}{connected}, 1, 'connected with the key those bytes name') or diag explain $n;
+    $ssh->('disconnect', { connection_id => $n->{result}{connection_id} });
+};
+
 subtest 'key auth and cleanup_connection' => sub {
     my $n = $ssh->('new', { %base, key_path => $S->{key} });
     is($n->{result}{connected}, 1, 'connected with a key') or diag explain $n;
