@@ -9,9 +9,11 @@
  *
  * Fairness: calls are keyed by client (the PID claimed in `request_id`, else the connection; see
  * `clientScope`). A freed slot goes to the waiting client that uses least (running calls, then
- * calls in the window), not to the oldest waiter, so one client with many concurrent calls cannot
- * make another wait behind its queue. Under a per-minute budget, a client past its fair share
- * (budget ÷ clients seen in the window) may only take what the other clients' unused shares leave.
+ * calls waiting, then calls in the window), not to the oldest waiter, so one client with many
+ * concurrent calls cannot make another wait behind its queue. Under a per-minute budget, a
+ * client past its fair share (budget ÷ clients seen in the window) may only take what the other
+ * clients' unused shares leave. A client first seen while the window is full waits for the next
+ * slot to leave the window, ahead of the clients that used more.
  */
 
 import { AsyncLocalStorage } from "node:async_hooks";
@@ -36,6 +38,14 @@ interface Waiter {
 }
 
 const WINDOW_MS = 60_000;
+
+/** Lexicographic a < b. */
+function less(a: readonly number[], b: readonly number[]): boolean {
+  for (let i = 0; i < a.length; i++) {
+    if (a[i]! !== (b[i] ?? Infinity)) return a[i]! < (b[i] ?? Infinity);
+  }
+  return false;
+}
 
 export class Throttle {
   readonly #maxConcurrent: number;
@@ -114,20 +124,22 @@ export class Throttle {
     return total + reserved < cap;
   }
 
-  /** How much a client uses: running calls first, then calls in the window. */
-  #usage(client: string): [number, number] {
-    return [this.#activeBy.get(client) ?? 0, this.#windowBy.get(client) ?? 0];
+  /** How much a client uses: running calls, then calls waiting, then calls in the window. */
+  #usage(client: string): number[] {
+    let waiting = 0;
+    for (const w of this.#waiters) if (w.client === client) waiting++;
+    return [this.#activeBy.get(client) ?? 0, waiting, this.#windowBy.get(client) ?? 0];
   }
 
   /** Wakes waiters that may start now, least-using client first. */
   #grant(): void {
     for (;;) {
       let best: Waiter | undefined;
-      let bestUse: [number, number] = [Infinity, Infinity];
+      let bestUse = [Infinity];
       for (const w of this.#waiters) {
         if (!this.#mayStart(w.client)) continue;
         const u = this.#usage(w.client);
-        if (u[0] < bestUse[0] || (u[0] === bestUse[0] && u[1] < bestUse[1])) {
+        if (less(u, bestUse)) {
           best = w;
           bestUse = u;
         }
@@ -196,6 +208,7 @@ export class Throttle {
           this.#waiters.splice(k, 1);
           signal?.removeEventListener("abort", giveUp);
           clearTimeout(timer);
+          if (this.#waiters.length === 0) this.#armExpiry(); // nobody left to wake
           resolve(false);
         };
         const timer = setTimeout(giveUp, this.#waitMs);
