@@ -84,6 +84,7 @@ const report = {
   refused_busy: m.helper_status!.refused_busy,
   system_health: health,
 };
+// deno-lint-ignore no-console
 console.log(JSON.stringify(report, null, 2));
 const bad = seqFailed + parFailed + report.throttled_calls + report.refused_busy + health.failed;
 Deno.exit(bad === 0 && health.slowestMs < 2000 ? 0 : 1);
