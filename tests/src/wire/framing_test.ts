@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { JsonEndScanner, readRequest, writeAll } from "../../../src/wire/framing.ts";
+import {
+  claimedPid,
+  JsonEndScanner,
+  readRequest,
+  writeAll,
+  WriteDeadline,
+} from "../../../src/wire/framing.ts";
 import type { WireError } from "../../../src/errors.ts";
 
 const enc = new TextEncoder();
@@ -90,4 +96,76 @@ Deno.test("writeAll() loops over partial writes", async () => {
   const data = enc.encode("0123456789abcdef");
   await writeAll(w, data);
   assert.deepEqual(new Uint8Array(got), data);
+});
+
+/** A reader that yields one byte every `everyMs`, never finishing the request. */
+function trickle(everyMs: number) {
+  return {
+    read(p: Uint8Array): Promise<number | null> {
+      return new Promise((r) =>
+        setTimeout(() => {
+          p[0] = 0x20;
+          r(1);
+        }, everyMs)
+      );
+    },
+  };
+}
+
+Deno.test("readRequest() fails a request still trickling in at the total deadline", async () => {
+  const t0 = performance.now();
+  await assert.rejects(
+    readRequest(trickle(20), { maxBytes: 1_000_000, idleMs: 5000, deadlineMs: 300 }),
+    (e: WireError) => {
+      assert.equal(
+        e.message,
+        "Request timeout - request not received in full within 0.3 s (CPAN_BRIDGE_REQUEST_DEADLINE)",
+      );
+      assert.equal(e.errorType, "ValueError");
+      return true;
+    },
+  );
+  const took = performance.now() - t0;
+  assert.ok(took >= 280 && took < 2000, `${took} ms`);
+  // Without a deadline only the idle timeout applies; a silent client still gets that one.
+  await assert.rejects(
+    readRequest(reader([enc.encode('{"a":')], true), {
+      maxBytes: 100,
+      idleMs: 50,
+      deadlineMs: 10_000,
+    }),
+    /Request timeout - data transmission too slow/,
+  );
+});
+
+Deno.test("writeAll() fails with a clear error when the reader does not read by the deadline", async () => {
+  let calls = 0;
+  const w = {
+    write(p: Uint8Array): Promise<number> {
+      if (calls++ === 0) return Promise.resolve(Math.min(4, p.length));
+      return new Promise(() => {}); // the client stopped reading
+    },
+  };
+  const deadline = new WriteDeadline(100);
+  await assert.rejects(writeAll(w, enc.encode("0123456789"), deadline), (e: WireError) => {
+    assert.equal(
+      e.message,
+      "Reply not read within 0.1 s (CPAN_BRIDGE_WRITE_TIMEOUT): 4 of 10 bytes sent",
+    );
+    assert.equal(e.errorType, "TimeoutError");
+    return true;
+  });
+  deadline.clear();
+});
+
+Deno.test("claimedPid() finds the top-level request_id PID in any key order", () => {
+  const pid = (s: string) => claimedPid(enc.encode(s));
+  assert.equal(pid('{"module":"m","request_id":"1795882837_4242_7","params":{}}'), 4242);
+  assert.equal(pid('{"params":{"x":"}{"},"request_id" : "1_99_0","module":"m"}'), 99);
+  assert.equal(pid('{"params":{"request_id":"1_5_1"},"module":"m"}'), undefined); // nested
+  assert.equal(pid('{"params":"\\"request_id\\":\\"1_5_1\\"","module":"m"}'), undefined);
+  assert.equal(pid('{"module":"request_id","function":"1_2_3"}'), undefined); // a value
+  assert.equal(pid('{"request_id":"not-a-pid"}'), undefined);
+  assert.equal(pid('{"request_id":"1_0_1"}'), undefined);
+  assert.equal(pid("{}"), undefined);
 });
