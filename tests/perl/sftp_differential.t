@@ -134,6 +134,7 @@ subtest 'mkdir, rename, remove, setcwd: results and error texts equal Net::SFTP:
         ['mkdir with a missing parent', sub { $sftp->('mkdir', { session_id => $id, remote_dir => 'no/such' }) }, sub { $net->mkdir('no/such') }],
         ['remove of a directory', sub { $sftp->('remove', { session_id => $id, remote_file => "d\xc3\xbc" }) }, sub { $net->remove("d\xc3\xbc") }],
         ['get of a directory', sub { $sftp->('get', { session_id => $id, remote_file => "d\xc3\xbc", local_file => "$work/ours/gd" }) }, sub { $net->get("d\xc3\xbc", "$work/theirs/gd") }],
+        ['put over an existing, longer file', sub { spew("$work/short", "s"); $sftp->('put', { session_id => $id, local_file => "$work/short", remote_file => ('L' x 200) . '.txt' }) }, sub { $net->put("$work/short", ('L' x 200) . '.txt') }],
         ['setcwd missing', sub { $sftp->('setcwd', { session_id => $id, remote_dir => 'nope' }) }, sub { $net->setcwd('nope') }],
         ['setcwd to a file', sub { $sftp->('setcwd', { session_id => $id, remote_dir => "caf\xe9.txt" }) }, sub { $net->setcwd("caf\xe9.txt") }],
     );
@@ -146,6 +147,8 @@ subtest 'mkdir, rename, remove, setcwd: results and error texts equal Net::SFTP:
         is(theirs_text($or->{success} ? undef : $or->{error}), $tok ? '' : '' . $net->error, "$what: same error text");
     }
     is_deeply([map { hex_of($_) } @{ names($R_OURS) }], [map { hex_of($_) } @{ names($R_THEIRS) }], 'the same tree on disk');
+    my $long = ('L' x 200) . '.txt';
+    is_deeply([slurp("$R_OURS/$long"), (stat "$R_OURS/$long")[7]], [slurp("$R_THEIRS/$long"), (stat "$R_THEIRS/$long")[7]], 'an overwritten file is replaced, not partly rewritten');
     ok(!-e "$work/ours/nope" && !-e "$work/theirs/nope", 'no local file from a failed get');
     ok(!-e "$work/ours/gd" && -e "$work/theirs/gd" && !-s "$work/theirs/gd", 'get of a directory: Net::SFTP::Foreign leaves an empty local file, cpan-bridge none (documented)');
 };
