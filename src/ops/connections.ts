@@ -70,6 +70,11 @@ export class ConnectionTracker {
     });
   }
 
+  /** Gives a connection's slot back while it keeps being served (a throttled call waits). */
+  yieldSlot(c: TrackedConnection): void {
+    this.#releaseSlot(c);
+  }
+
   #releaseSlot(c: TrackedConnection): void {
     if (!c.slot) return;
     c.slot = false;

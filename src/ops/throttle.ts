@@ -19,8 +19,16 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { serverBusy } from "../errors.ts";
 
-/** The client key of the request being handled (set by server/connection.ts around dispatch). */
-export const clientScope: AsyncLocalStorage<string> = new AsyncLocalStorage<string>();
+/** Who is calling, for the request being handled (set by server/connection.ts around dispatch). */
+export interface CallerScope {
+  /** Fairness key: `pid:<claimed PID>` or `conn:<connection id>`. */
+  readonly client: string;
+  /** Called once when the call has to wait: the connection gives up its serving slot meanwhile. */
+  readonly onWait?: () => void;
+}
+
+/** The caller of the request being handled. */
+export const clientScope: AsyncLocalStorage<CallerScope> = new AsyncLocalStorage<CallerScope>();
 
 /** Throttle settings. */
 export interface ThrottleOptions {
@@ -187,12 +195,14 @@ export class Throttle {
    */
   async acquire(
     signal?: AbortSignal,
-    client: string = clientScope.getStore() ?? "",
+    client: string = clientScope.getStore()?.client ?? "",
   ): Promise<{ release: () => void; waited: boolean }> {
     let waited = false;
+    const scope = clientScope.getStore();
     // Waiters that may start are woken at once (#grant), so a new call never jumps a queue.
     if (!this.#mayStart(client)) {
       waited = true;
+      scope?.onWait?.();
       const granted = await new Promise<boolean>((resolve) => {
         const w: Waiter = {
           client,

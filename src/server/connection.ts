@@ -10,6 +10,9 @@
  * a slot and is then served, as clients of the Python daemon waited in the listen backlog, and
  * only past that wait gets "Too many connections".
  *
+ * A helper call that the throttle makes wait gives its slot back meanwhile, so throttled calls
+ * never hold the slots other clients' calls need.
+ *
  * Replies: larger than `CPAN_BRIDGE_MAX_REPLY_SIZE` they are replaced by a clear error; a client
  * that has not read its whole reply within `CPAN_BRIDGE_WRITE_TIMEOUT` is disconnected, which frees
  * the reply at once instead of at the 300 s stale sweep.
@@ -114,10 +117,10 @@ export async function serveConnection(d: DaemonContext, conn: Deno.Conn): Promis
       reply = failed(d, tooManyConnections(d.config.maxConnections), "connection.refused", t0);
     } else {
       const pid = claimedPid(bytes);
-      reply = await clientScope.run(
-        pid === undefined ? `conn:${tracked.id}` : `pid:${pid}`,
-        () => dispatch(d, bytes, peer),
-      );
+      // A call throttled to wait gives its slot back: waiting calls never starve the slots.
+      const onWait = () => d.connections.yieldSlot(tracked);
+      const client = pid === undefined ? `conn:${tracked.id}` : `pid:${pid}`;
+      reply = await clientScope.run({ client, onWait }, () => dispatch(d, bytes, peer));
     }
   } catch (err) {
     if (err instanceof WireError) {

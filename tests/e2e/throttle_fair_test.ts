@@ -118,6 +118,36 @@ Deno.test({
 });
 
 Deno.test({
+  name: "Throttle behaviour: calls waiting on the budget give their connection slots back",
+  ...opts,
+  fn: async () => {
+    await using d = await startTestDaemon({
+      CPAN_BRIDGE_MAX_CONNECTIONS: "4",
+      CPAN_BRIDGE_CONNECTION_WAIT: "1",
+      CPAN_BRIDGE_THROTTLE_PER_MINUTE: "5",
+      CPAN_BRIDGE_THROTTLE_WAIT: "4",
+    }, { helpers: [faultHelper] });
+    const slow = (pid: number) =>
+      rawJson(d.socket, {
+        module: "fault_helper",
+        function: "slow",
+        params: { ms: 1, value: pid },
+        request_id: `1795882837_${pid}_1`,
+      });
+    assert.equal((await slow(333)).success, true);
+    // The hog sends 8 calls at once: its share is used up, 5 of them wait on the budget.
+    const hog = Promise.all(Array.from({ length: 8 }, () => slow(111)));
+    const throttle = d.daemon.context.throttle;
+    await waitFor(() => throttle.waiting >= 5, "the hog's calls to wait", 10_000);
+    assert.equal(d.daemon.context.connections.serving, 0, "waiting calls hold no slot");
+    const r = await slow(333);
+    assert.equal(r.success, true, String(r.error));
+    const served = (await hog).filter((x) => x.success === true).length;
+    assert.equal(served, 3, "the hog got its share");
+  },
+});
+
+Deno.test({
   name: "Throttle.acquire() behaviour: a freed slot goes to the client that uses least",
   ...opts,
   fn: async () => {

@@ -62,7 +62,7 @@ subtest 'test.health, test.stats and test.ping carry success and a result copy' 
     my $c = BridgeClient->new;
     my $h = $c->call_python('test', 'health', {});
     ok($h->{success}, 'health: success');
-    my @mods = @{ $h->{result}{loaded_modules} };
+    my @mods = @{ $h->{result}{loaded_modules} || [] };
     ok((grep { $_ eq 'datetime_helper' } @mods), 'health: $r->{result}{loaded_modules} lists the helpers');
     is($h->{result}{status}, $h->{status}, 'health: the copy is the result');
     isnt($h->{status}, 'degraded', "health right after start: $h->{status}");
