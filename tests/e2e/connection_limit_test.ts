@@ -184,3 +184,32 @@ Deno.test({
     assert.match(await d.readLog("cpan_security.log"), /"event_type": "request_deadline"/);
   },
 });
+
+Deno.test({
+  name:
+    "acceptLoop() behaviour: at MAX_CONNECTIONS + MAX_QUEUED_CONNECTIONS it stops accepting until one closes",
+  ...opts,
+  fn: async () => {
+    await using d = await startTestDaemon({
+      CPAN_BRIDGE_MAX_CONNECTIONS: "1",
+      CPAN_BRIDGE_MAX_QUEUED_CONNECTIONS: "1",
+    });
+    const held = await hold(d, 2);
+    // The third client waits in the listen backlog: connected, but not accepted yet.
+    const ping = rawJson(d.socket, { module: "test", function: "ping" });
+    let answered = false;
+    ping.then(() => (answered = true), () => {});
+    // Not a wait for readiness: for 300 ms the third client must stay unaccepted.
+    const until = Date.now() + 300;
+    while (Date.now() < until) {
+      assert.equal(answered, false, "accepted past the hard cap");
+      assert.equal(d.daemon.context.connections.size, 2);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.match(await d.readLog(), /Connection limit reached \(1 served, 1 queued\)/);
+    held[0]!.close();
+    const r = await ping;
+    assert.equal(r.success, true);
+    held[1]!.close();
+  },
+});
