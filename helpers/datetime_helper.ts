@@ -4,8 +4,8 @@
  * `DateTime->now->epoch`, helpers contract §3.4). Stateless; wrapped results.
  */
 
-import type { Clock } from "../src/clock.ts";
-import { systemClock } from "../src/clock.ts";
+import type { Clock } from "./types.ts";
+import { systemClock } from "./types.ts";
 import { defineHelper, fn, wrapped } from "./types.ts";
 
 /** Builds the helper on a clock (tests pass a fake one). */

@@ -8,6 +8,12 @@
 
 import type { HandleOptions, HandleTable } from "../src/handles.ts";
 
+/** Handle tables and their ownership error (a handle belongs to the client that opened it). */
+export { HandleOwnerError } from "../src/handles.ts";
+export type { HandleOptions, HandleTable } from "../src/handles.ts";
+/** Time, injectable in tests. */
+export { type Clock, systemClock } from "../src/clock.ts";
+
 /** The Perl string rule (docs/helpers/README.md): every helper converts data through these. */
 export {
   bytesToPerl,

@@ -9,7 +9,7 @@
  */
 
 import type { CallContext } from "../types.ts";
-import type { HandleTable } from "../../src/handles.ts";
+import type { HandleTable } from "../types.ts";
 import type {
   ConnectRequest,
   Driver,

@@ -17,7 +17,7 @@
 
 import { defineHelper, failure, fn, perlText, wrapped } from "../types.ts";
 import type { Args, CallContext } from "../types.ts";
-import type { HandleTable } from "../../src/handles.ts";
+import type { HandleTable } from "../types.ts";
 import type ExcelJS from "exceljs";
 import { expand } from "./cells.ts";
 import type { CellValue, Placed, WriteType } from "./cells.ts";

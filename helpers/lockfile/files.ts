@@ -7,7 +7,6 @@
  */
 
 import process from "node:process";
-import { perlPath } from "../types.ts";
 import type { LockConfig } from "./config.ts";
 import type { CallContext } from "../types.ts";
 

@@ -20,8 +20,8 @@
 
 import { defineHelper, failure, fn, perlPath, wrapped } from "../types.ts";
 import type { Args, CallContext } from "../types.ts";
-import { HandleOwnerError } from "../../src/handles.ts";
-import type { HandleTable } from "../../src/handles.ts";
+import { HandleOwnerError } from "../types.ts";
+import type { HandleTable } from "../types.ts";
 import { configOf } from "./config.ts";
 import type { LockConfig } from "./config.ts";
 import { lockId, managerId, parseLockId, parseManagerId } from "./ids.ts";

@@ -16,7 +16,7 @@
  * held, so a pipe's reader cannot see end-of-file before the last line.
  */
 
-import type { HandleTable } from "../../src/handles.ts";
+import type { HandleTable } from "../types.ts";
 import type { CallContext } from "../types.ts";
 
 /** When Perl would put this stream's bytes into the file. */

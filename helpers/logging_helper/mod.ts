@@ -34,8 +34,8 @@ import {
   wrapped,
 } from "../types.ts";
 import type { Args, CallContext } from "../types.ts";
-import { HandleOwnerError } from "../../src/handles.ts";
-import type { HandleTable } from "../../src/handles.ts";
+import { HandleOwnerError } from "../types.ts";
+import type { HandleTable } from "../types.ts";
 import { levelName, LEVELS, renderPattern } from "./layout.ts";
 import type { LogEvent } from "./layout.ts";
 import { parseProperties, resolve } from "./config.ts";

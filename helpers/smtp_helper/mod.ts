@@ -7,7 +7,7 @@
  * not raw; each `datasend` chunk goes out at once, `datasend` without data ends the message.
  */
 
-import type { HandleTable } from "../../src/handles.ts";
+import type { HandleTable } from "../types.ts";
 import { bytesToPerl, defineHelper, failure, fn, perlBytes } from "../types.ts";
 import type { Args, CallContext } from "../types.ts";
 import {

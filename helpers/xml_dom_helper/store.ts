@@ -8,7 +8,7 @@
 
 import type { Document, Node } from "@xmldom/xmldom";
 import type { CallContext } from "../types.ts";
-import type { HandleTable } from "../../src/handles.ts";
+import type { HandleTable } from "../types.ts";
 import type { XmlDecl } from "./dom.ts";
 
 /** One loaded document and the ids handed out for its nodes. */
