@@ -116,11 +116,17 @@ export async function serveConnection(d: DaemonContext, conn: Deno.Conn): Promis
       d.stats.securityEvents++;
       reply = failed(d, tooManyConnections(d.config.maxConnections), "connection.refused", t0);
     } else {
-      const pid = claimedPid(bytes);
-      // A call throttled to wait gives its slot back: waiting calls never starve the slots.
-      const onWait = () => d.connections.yieldSlot(tracked);
-      const client = pid === undefined ? `conn:${tracked.id}` : `pid:${pid}`;
-      reply = await clientScope.run({ client, onWait }, () => dispatch(d, bytes, peer));
+      // The fairness key is found only for calls that reach the throttle (helper calls). A call
+      // throttled to wait gives its slot back: waiting calls never starve the slots.
+      let client: string | undefined;
+      const scope = {
+        get client(): string {
+          const pid = client === undefined ? claimedPid(bytes) : undefined;
+          return client ??= pid === undefined ? `conn:${tracked.id}` : `pid:${pid}`;
+        },
+        onWait: () => d.connections.yieldSlot(tracked),
+      };
+      reply = await clientScope.run(scope, () => dispatch(d, bytes, peer));
     }
   } catch (err) {
     if (err instanceof WireError) {
