@@ -9,7 +9,7 @@
 
 import { basename, posix } from "node:path";
 import type { HandleTable } from "../src/handles.ts";
-import { defineHelper, failure, fn, perlText, wrapped } from "./types.ts";
+import { defineHelper, failure, fn, perlPath, wrapped } from "./types.ts";
 import type { Args, CallContext } from "./types.ts";
 import { type Attrs, call, type SshConnection } from "./sftp/ssh.ts";
 import { connectSsh } from "./sftp/connect.ts";
@@ -33,10 +33,18 @@ function connections(ctx: CallContext): HandleTable<SshSession> {
 
 const str = (v: unknown): string | undefined =>
   v === undefined || v === null ? undefined : String(v);
-const textArg = (v: unknown): string | undefined => {
+/**
+ * A path as Net::OpenSSH hands it to scp: the Perl string's bytes. ssh2 and Deno name files by a
+ * string's UTF-8, so this is `perlPath`; `null` when the bytes are not UTF-8 and cannot be sent.
+ */
+const pathArg = (v: unknown): string | null | undefined => {
   const s = str(v);
-  return s === undefined ? undefined : perlText(s);
+  return s === undefined ? undefined : perlPath(s) ?? null;
 };
+const notUtf8 = (what: string, v: unknown) =>
+  `${what} name "${
+    String(v).replace(/[\u0080-\u00ff]/g, (c) => `\\x${c.charCodeAt(0).toString(16)}`)
+  }" is not UTF-8 bytes, which this daemon cannot send`;
 const message = (e: unknown) => e instanceof Error ? e.message : String(e);
 
 async function newConnection(args: Args, ctx: CallContext) {
@@ -104,9 +112,8 @@ async function scpPut(args: Args, ctx: CallContext) {
     if (perm === "bad") {
       return fail(`Invalid perm option: ${String(opts.perm)} (use e.g. 0644 or "0644")`);
     }
-    // Net::OpenSSH hands both paths to scp as the Perl string's bytes; ssh2 and Deno send a JS
-    // string's UTF-8, so a UTF-8 byte string is decoded first (perlText) to arrive as its bytes.
-    const localArg = textArg(args.local_file);
+    const localArg = pathArg(args.local_file);
+    if (localArg === null) return fail(notUtf8("Local file", args.local_file));
     if (!localArg) return fail("Local file not found: no local_file given");
     const local = await ctx.resolvePath(localArg);
     try {
@@ -116,7 +123,9 @@ async function scpPut(args: Args, ctx: CallContext) {
     } catch {
       return fail(`Local file not found: ${local}`);
     }
-    let target = posix.resolve(s.home, textArg(args.remote_file) || ".");
+    const remoteArg = pathArg(args.remote_file);
+    if (remoteArg === null) return fail(notUtf8("Remote file", args.remote_file));
+    let target = posix.resolve(s.home, remoteArg || ".");
     try {
       await conn.op("scp_put", ctx.signal, async (touch) => {
         // scp semantics: a directory target receives the file under its own name.

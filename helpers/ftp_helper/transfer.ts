@@ -7,7 +7,7 @@
  */
 
 import { basename } from "node:path";
-import { bytesToPerl, failure, perlText } from "../types.ts";
+import { bytesToPerl, failure, perlPath } from "../types.ts";
 import type { Args, CallContext } from "../types.ts";
 import { concat, fromCrlf, toCrlf } from "./ascii.ts";
 import { expect, type FtpSession, is2xx, onSession, str, syncType } from "./session.ts";
@@ -15,10 +15,19 @@ import type { FtpReply } from "./client.ts";
 import { supported } from "./features.ts";
 
 /**
- * A local file name as Deno can open it: Perl opens the string's bytes, Deno opens the UTF-8 of
- * a JS string, so a UTF-8 byte string is decoded first (names that are not UTF-8 cannot be named).
+ * A local file name as Deno can open it (`perlPath`: the file Perl's open would name), resolved
+ * against the caller's cwd; undefined when its bytes are not UTF-8, which Deno cannot name.
  */
-const localPath = (ctx: CallContext, name: string) => ctx.resolvePath(perlText(name));
+async function localPath(ctx: CallContext, name: string): Promise<string | undefined> {
+  const p = perlPath(name);
+  return p === undefined ? undefined : await ctx.resolvePath(p);
+}
+
+/** Why a local name cannot be used, with its high bytes shown as \xHH. */
+export function unnameable(name: string): string {
+  const shown = name.replace(/[\u0080-\u00ff]/g, (c) => `\\x${c.charCodeAt(0).toString(16)}`);
+  return `the local file name "${shown}" is not UTF-8 bytes, which this daemon cannot use as a path`;
+}
 
 /** Net::FTP's `_list_cmd`: the lines of LIST or NLST (CRLF → LF, split on LF, bytes). */
 export async function listLines(
@@ -60,6 +69,7 @@ export async function get(args: Args, ctx: CallContext) {
     if (!remote) return failure("Download failed: no remote file given");
     const localName = str(args.local_file) ?? remote.replace(/^.*\//, "");
     const local = await localPath(ctx, localName);
+    if (local === undefined) return failure(`Download failed: ${unnameable(localName)}`);
     const ascii = s.transferMode === "ascii";
     // Open (without truncating) before RETR, so a local problem never disturbs the session and
     // an existing local file survives a failed download that sent no data (as with Net::FTP).
@@ -103,6 +113,7 @@ export async function put(args: Args, ctx: CallContext) {
   const localName = str(args.local_file);
   if (!localName) return failure("Upload failed: no local file given");
   const local = await localPath(ctx, localName);
+  if (local === undefined) return failure(`Upload failed: ${unnameable(localName)}`);
   const info = await Deno.stat(local).catch(() => undefined);
   if (!info?.isFile) return failure(`Local file not found: ${local}`);
   return await onSession(args, ctx, "Upload failed", async (s) => {

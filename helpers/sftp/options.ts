@@ -5,7 +5,7 @@
  * `ssh` command-line options Net::SFTP::Foreign's `more` carries (`-i`, `-p`, `-l`, `-o Key=value`).
  */
 
-import { perlText } from "../types.ts";
+import { perlPath } from "../types.ts";
 import type { Args, CallContext } from "../types.ts";
 import type { SshTarget } from "./ssh.ts";
 
@@ -56,11 +56,12 @@ function parseMore(more: unknown): { opts: Map<string, string[]>; ignored: strin
 }
 
 /**
- * Expands `~/` with the caller's HOME and resolves relative paths against the caller's cwd. A
- * UTF-8 byte string is decoded first (`perlText`), so Deno opens the file those bytes name.
+ * Expands `~/` with the caller's HOME and resolves relative paths against the caller's cwd, for
+ * the file Perl would name (`perlPath`); undefined when its bytes are not UTF-8 (Deno cannot).
  */
-async function localPath(p: string, ctx: CallContext): Promise<string> {
-  p = perlText(p);
+async function localPath(name: string, ctx: CallContext): Promise<string | undefined> {
+  let p = perlPath(name);
+  if (p === undefined) return undefined;
   if (p === "~" || p.startsWith("~/")) {
     const home = await ctx.callerEnv("HOME");
     if (home) p = home + p.slice(1);
@@ -115,6 +116,7 @@ export async function parseSshArgs(
     const k of [...(keyArg && keyArg !== "0" ? [keyArg] : []), ...(opts.get("identityfile") ?? [])]
   ) {
     const p = await localPath(k, ctx);
+    if (p === undefined) return { error: `Key file name is not UTF-8 bytes: ${JSON.stringify(k)}` };
     if (await missing(p)) return { error: `Key file not found: ${p}` };
     keyFiles.push(p);
   }
@@ -122,6 +124,10 @@ export async function parseSshArgs(
   // SFTPHelper.pm passes "IdentityFile=…" through `password` in some set-ups (contract §3.12).
   if (password && /^identityfile/i.test(password)) password = undefined;
   const known = last("userknownhostsfile");
+  const knownPath = known === undefined ? undefined : await localPath(known, ctx);
+  if (known !== undefined && knownPath === undefined) {
+    return { error: `UserKnownHostsFile name is not UTF-8 bytes: ${JSON.stringify(known)}` };
+  }
   return {
     target: {
       host,
@@ -132,7 +138,7 @@ export async function parseSshArgs(
       keyFiles,
       passphrase: str(args.passphrase),
       strictHostKeys: last("stricthostkeychecking")?.toLowerCase(),
-      knownHostsFile: known ? await localPath(known, ctx) : undefined,
+      knownHostsFile: known ? knownPath : undefined,
     },
   };
 }

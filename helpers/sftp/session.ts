@@ -7,7 +7,7 @@
 
 import { posix } from "node:path";
 import type { HandleTable } from "../../src/handles.ts";
-import { failure, perlText } from "../types.ts";
+import { failure, perlPath } from "../types.ts";
 import type { Args, CallContext } from "../types.ts";
 import { type Attrs, type SshConnection, SshError } from "./ssh.ts";
 
@@ -40,11 +40,19 @@ export const str = (v: unknown): string | undefined =>
  * and the helper receives exactly the Perl ordinals: the string is passed on unchanged.
  */
 export const pathArg = str;
-/** A local name: Perl opens the string's bytes; Deno opens a JS string's UTF-8 (`perlText`). */
-export const localArg = (v: unknown): string | undefined => {
+/**
+ * A local name: the file Perl's open would name (`perlPath`); `null` when its bytes are not
+ * UTF-8, which Deno cannot name (see `unnameable`).
+ */
+export const localArg = (v: unknown): string | null | undefined => {
   const s = str(v);
-  return s === undefined ? undefined : perlText(s);
+  return s === undefined ? undefined : perlPath(s) ?? null;
 };
+/** The error for a local name `localArg` gave `null` for, high bytes shown as \xHH. */
+export function unnameable(v: unknown): string {
+  const shown = String(v).replace(/[\u0080-\u00ff]/g, (c) => `\\x${c.charCodeAt(0).toString(16)}`);
+  return `Unable to open local file '${shown}': its name is not UTF-8 bytes, which this daemon cannot use as a path`;
+}
 export const truthy = (v: unknown): boolean =>
   !(v === undefined || v === null || v === false || v === 0 || v === "0" || v === "");
 export const now = () => new Date().toISOString();

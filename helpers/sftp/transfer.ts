@@ -19,6 +19,7 @@ import {
   remote,
   type SftpSession,
   str,
+  unnameable,
   why,
 } from "./session.ts";
 
@@ -58,6 +59,7 @@ async function callerUmask(ctx: CallContext): Promise<number> {
 export function put(args: Args, ctx: CallContext) {
   return onSession(args, ctx, async (s) => {
     const localName = localArg(args.local_file);
+    if (localName === null) return failure(unnameable(args.local_file));
     if (!localName) return failure("put: local_file is required");
     const local = await ctx.resolvePath(localName);
     let st: Deno.FileInfo;
@@ -145,7 +147,9 @@ export function get(args: Args, ctx: CallContext) {
     )
       .catch((e) => why("Couldn't stat remote file", e));
     if (isDir(attrs)) return failure(await directoryReadError(s, ctx, source));
-    const local = await ctx.resolvePath(localArg(args.local_file) || posix.basename(source));
+    const localName = localArg(args.local_file);
+    if (localName === null) return failure(unnameable(args.local_file));
+    const local = await ctx.resolvePath(localName || posix.basename(source));
     // Net::SFTP::Foreign's get creates missing local directories (mkpath, on by default).
     await Deno.mkdir(dirname(local), { recursive: true }).catch(() => {});
     try {

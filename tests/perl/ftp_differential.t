@@ -147,6 +147,17 @@ subtest 'a wide-character name: documented difference (Net::FTP dies, cpan-bridg
     $net->login($S->{user}, $S->{password}) && $net->cwd('theirs') or die;
 };
 
+subtest 'a local file name that is not UTF-8: documented difference (a clear error)' => sub {
+    spew("$work/caf\xe9.loc", "latin\n");
+    my $r = $ftp->('put', { connection_id => $id, local_file => "$work/caf\xe9.loc", remote_file => 'latin.txt' });
+    is_deeply($r, { success => 0, error => qq{Upload failed: the local file name "$work/caf\\xe9.loc" is not UTF-8 bytes, which this daemon cannot use as a path} }, 'cpan-bridge refuses it');
+    ok($net->put("$work/caf\xe9.loc", 'latin.txt'), 'Net::FTP opens it');
+    $r = $ftp->('get', { connection_id => $id, remote_file => 'f1.dat', local_file => "$work/caf\xe9.got" });
+    like($r->{error}, qr/^Download failed: the local file name .* is not UTF-8 bytes/, 'get refuses it too');
+    ok(!-e "$work/caf\xc3\xa9.got", 'no other file is written instead');
+    $net->delete('latin.txt');
+};
+
 subtest 'mkdir, rmdir, delete, rename: results and message() equal Net::FTP' => sub {
     my @steps = (
         ['mkdir new', sub { $ftp->('mkdir', { connection_id => $id, directory => 'm0' }) }, sub { $net->mkdir('m0') }],

@@ -159,9 +159,12 @@ subtest 'differential: scp_put names and bytes equal the real Net::OpenSSH 0.83'
 
     # Documented differences.
     spew("$work/src", "l");
-    $ssh->('scp_put', { connection_id => $id, local_file => "$work/src", remote_file => "$ours/caf\xe9" });
+    my $o = $ssh->('scp_put', { connection_id => $id, local_file => "$work/src", remote_file => "$ours/caf\xe9" });
     $net->scp_put("$work/src", "$theirs/caf\xe9");
-    ok(-e "$theirs/caf\xe9" && -e "$ours/caf\xc3\xa9", 'a name that is not UTF-8: Net::OpenSSH sends the byte, ssh2 can only send UTF-8');
+    ok(-e "$theirs/caf\xe9", 'a name that is not UTF-8: Net::OpenSSH sends the byte');
+    is($o->{result}, 0, '... cpan-bridge cannot (ssh2 sends UTF-8): scp_put fails, no other name is created');
+    is($ssh->('get_error', { connection_id => $id })->{result}, qq{Remote file name "$ours/caf\\xe9" is not UTF-8 bytes, which this daemon cannot send}, '... and get_error says why');
+    is_deeply([grep { /^caf/ } @{ $names->($ours) }], [], '... nothing created');
     my $sftp_mode = Net::OpenSSH->new($S->{host}, @mo);
     ok(!$sftp_mode->scp_put("$work/src", "$theirs/with space 2"), 'Net::OpenSSH with the default scp (SFTP mode) fails on a quoted name');
     like($sftp_mode->error, qr/^scp failed: child exited with code 1$/, "... and its error text");

@@ -112,6 +112,11 @@ subtest 'get: local bytes equal, names as given' => sub {
         is(slurp("$work/ours/got"), slurp("$work/theirs/got"), "$what: same bytes");
         is_deeply([(stat "$work/ours/got")[2, 9]], [(stat "$work/theirs/got")[2, 9]], "$what: same local mode and mtime");
     }
+    spew("$work/caf\xe9.loc", "l");
+    is_deeply($sftp->('put', { session_id => $id, local_file => "$work/caf\xe9.loc", remote_file => 'l1' }),
+        { success => 0, error => qq{Unable to open local file '$work/caf\\xe9.loc': its name is not UTF-8 bytes, which this daemon cannot use as a path} },
+        'a local name that is not UTF-8: a clear error (documented; Net::SFTP::Foreign opens it)');
+    ok($net->put("$work/caf\xe9.loc", 'l1') && $net->remove('l1'), '... Net::SFTP::Foreign opens it');
     my $o = $sftp->('get', { session_id => $id, remote_file => '0', local_file => "$work/ours/new/dir/got" });
     my $t = defined $net->get('0', "$work/theirs/new/dir/got") ? 1 : 0;
     is_deeply([$o->{success}, $t, -e "$work/ours/new/dir/got" ? 1 : 0], [1, 1, 1], 'missing local directories are created');
