@@ -43,6 +43,18 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "runBuiltin() behaviour: with CPAN_BRIDGE_OPS_SHIM=0 test.* results are the contract's",
+  ...opts,
+  fn: async () => {
+    await using d = await startTestDaemon({ CPAN_BRIDGE_OPS_SHIM: "0" });
+    for (const f of ["health", "stats", "ping"]) {
+      const res = (await rawJson(d.socket, { module: "test", function: f })).result as Obj;
+      assert.ok(!("success" in res) && !("result" in res), f);
+    }
+  },
+});
+
 /** A host whose helpers finish loading only when `open()` is called. */
 function gatedHost(
   log: (level: "debug" | "info" | "warn" | "error", m: string) => void,
