@@ -8,7 +8,7 @@
  */
 
 import { basename, posix } from "node:path";
-import type { HandleTable } from "../src/handles.ts";
+import type { HandleTable } from "./types.ts";
 import { defineHelper, failure, fn, perlPath, wrapped } from "./types.ts";
 import type { Args, CallContext } from "./types.ts";
 import { type Attrs, call, type SshConnection } from "./sftp/ssh.ts";

@@ -7,7 +7,7 @@
 
 import { failure } from "../types.ts";
 import type { Args, CallContext } from "../types.ts";
-import type { HandleTable } from "../../src/handles.ts";
+import type { HandleTable } from "../types.ts";
 import { type FtpClient, FtpError, type FtpReply } from "./client.ts";
 
 /** Idle time after which a session is closed (Python's CONNECTION_CLEANUP_TIMEOUT). */

@@ -6,7 +6,7 @@
  */
 
 import { posix } from "node:path";
-import type { HandleTable } from "../../src/handles.ts";
+import type { HandleTable } from "../types.ts";
 import { failure, perlPath } from "../types.ts";
 import type { Args, CallContext } from "../types.ts";
 import { type Attrs, type SshConnection, SshError } from "./ssh.ts";
