@@ -24,6 +24,8 @@ export {
 } from "../src/sdk/perl_strings.ts";
 /** Perl's text of numbers (`"$n"`, `$s + 0`). */
 export { perlNumberText, perlNumify, perlNv } from "../src/sdk/perl_numbers.ts";
+/** Byte utilities. */
+export { concatBytes } from "../src/sdk/bytes.ts";
 /** Whole-file reads of caller-named files, bounded by `settings.maxFileBytes`. */
 export { FileReadError, readRegularFile } from "../src/sdk/files.ts";
 

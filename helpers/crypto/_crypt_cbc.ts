@@ -7,6 +7,7 @@
  */
 
 import { createHash, pbkdf2 } from "node:crypto";
+import { concatBytes } from "../types.ts";
 import { aesEngine, blowfishEngine, type CbcEngine } from "./_engine.ts";
 
 /** An expected failure: bad options or undecryptable data. `mod.ts` returns it as `error`. */
@@ -199,13 +200,7 @@ export function settle(o: CbcOptions): CbcSettings {
 }
 
 function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 function random(n: number): Uint8Array {

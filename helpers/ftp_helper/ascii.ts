@@ -7,6 +7,8 @@
  * previous block ended with CR, a leading CR of the next converted block is dropped.
  */
 
+import { concatBytes } from "../types.ts";
+
 const CR = 13, LF = 10;
 
 /** Net::FTP's default BlockSize. */
@@ -74,7 +76,7 @@ export function toCrlf(blockSize = NET_FTP_BLOCK_SIZE): LineConverter {
         parts.push(writeBlock(all.subarray(off, off + blockSize), state));
       }
       pending = all.slice(off);
-      return concat(parts);
+      return concatBytes(parts);
     },
     end() {
       const tail = pending.length ? writeBlock(pending, state) : new Uint8Array();
@@ -82,16 +84,4 @@ export function toCrlf(blockSize = NET_FTP_BLOCK_SIZE): LineConverter {
       return tail;
     },
   };
-}
-
-/** Joins byte chunks. */
-export function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }

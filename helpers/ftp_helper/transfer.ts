@@ -7,9 +7,9 @@
  */
 
 import { basename } from "node:path";
-import { bytesToPerl, failure, perlPath } from "../types.ts";
+import { bytesToPerl, concatBytes, failure, perlPath } from "../types.ts";
 import type { Args, CallContext } from "../types.ts";
-import { concat, fromCrlf, toCrlf } from "./ascii.ts";
+import { fromCrlf, toCrlf } from "./ascii.ts";
 import { expect, type FtpSession, is2xx, onSession, str, syncType } from "./session.ts";
 import type { FtpReply } from "./client.ts";
 import { supported } from "./features.ts";
@@ -43,7 +43,7 @@ export async function listLines(
   parts.push(crlf.end());
   s.lastMessage = r.message;
   // Perl's split(/\n/, $buf): trailing empty fields are removed.
-  const lines = bytesToPerl(concat(parts)).split("\n");
+  const lines = bytesToPerl(concatBytes(parts)).split("\n");
   while (lines.length && lines.at(-1) === "") lines.pop();
   return { lines, reply: r };
 }

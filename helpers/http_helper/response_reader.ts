@@ -7,6 +7,7 @@
  */
 
 import zlib from "node:zlib";
+import { concatBytes } from "../types.ts";
 
 /** One parsed response. */
 export interface RawResponse {
@@ -122,13 +123,7 @@ function dechunk(buf: Uint8Array, start: number): Uint8Array | undefined {
     parts.push(buf.subarray(at, at + size));
     at += size + 2;
   }
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /**

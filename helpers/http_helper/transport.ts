@@ -10,6 +10,7 @@
 
 import net from "node:net";
 import tls from "node:tls";
+import { concatBytes } from "../types.ts";
 import { parseHead, readResponse, ResponseFormatError } from "./response_reader.ts";
 import type { Head, RawResponse } from "./response_reader.ts";
 
@@ -79,16 +80,6 @@ function osText(err: unknown): string {
 /** IO::Socket::IP's host form in LWP's "Can't connect to" text (IPv6 in brackets). */
 const hostPort = (host: string, port: number) =>
   `${host.includes(":") && !host.startsWith("[") ? `[${host}]` : host}:${port}`;
-
-const concat = (parts: Uint8Array[], total: number) => {
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-};
 
 /** Opens the socket (through a CONNECT tunnel when asked) and resolves once it can write. */
 function open(input: ExchangeInput): Promise<net.Socket> {
@@ -197,7 +188,7 @@ export async function exchange(input: ExchangeInput): Promise<RawResponse> {
     if (input.signal.aborted) onAbort();
     const attempt = (eof: boolean) => {
       try {
-        const res = readResponse(concat(parts, total), { isHead: input.isHead, eof });
+        const res = readResponse(concatBytes(parts), { isHead: input.isHead, eof });
         if (res) finish(undefined, res);
       } catch (e) {
         const msg = e instanceof ResponseFormatError ? e.message : String(e);
@@ -208,7 +199,7 @@ export async function exchange(input: ExchangeInput): Promise<RawResponse> {
     const mayBeComplete = (chunk: Uint8Array) => {
       if (!head || head.status < 200) {
         try {
-          head = parseHead(concat(parts, total), 0);
+          head = parseHead(concatBytes(parts), 0);
         } catch {
           return true;
         }

@@ -16,6 +16,7 @@
  * held, so a pipe's reader cannot see end-of-file before the last line.
  */
 
+import { concatBytes } from "../types.ts";
 import type { HandleTable } from "../types.ts";
 import type { CallContext } from "../types.ts";
 
@@ -91,16 +92,6 @@ async function fdFlags(pid: number, fd: number): Promise<number | undefined> {
   const info = await Deno.readTextFile(`/proc/${pid}/fdinfo/${fd}`).catch(() => "");
   const m = /^flags:\s*([0-7]+)/m.exec(info);
   return m ? parseInt(m[1]!, 8) : undefined;
-}
-
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
@@ -288,7 +279,7 @@ export class CallerOutputs {
     s.held.push(data);
     s.heldBytes += data.length;
     if (s.timing === "chunks" && s.heldBytes >= PERL_BUFSIZ) {
-      const all = concat(s.held, s.heldBytes);
+      const all = concatBytes(s.held);
       const n = all.length - (all.length % PERL_BUFSIZ);
       await writeAll(s.file, all.subarray(0, n));
       s.held = n < all.length ? [all.slice(n)] : [];
@@ -300,7 +291,7 @@ export class CallerOutputs {
 
 async function flushAndClose(s: Stream): Promise<void> {
   try {
-    if (s.heldBytes > 0) await writeAll(s.file, concat(s.held, s.heldBytes));
+    if (s.heldBytes > 0) await writeAll(s.file, concatBytes(s.held));
   } finally {
     s.held = [];
     s.heldBytes = 0;

@@ -6,6 +6,8 @@
  * `/dev/zero` as an XML source cannot exhaust the host's memory.
  */
 
+import { concatBytes } from "./bytes.ts";
+
 /** Why `readRegularFile()` refused: the caller's text names the file and the limit. */
 export class FileReadError extends Error {
   override readonly name = "FileReadError";
@@ -54,13 +56,7 @@ export async function readRegularFile(path: string, maxBytes: number): Promise<U
       if (total > maxBytes) throw tooLarge(path, maxBytes);
       chunks.push(buf.slice(0, n));
     }
-    const out = new Uint8Array(total);
-    let at = 0;
-    for (const c of chunks) {
-      out.set(c, at);
-      at += c.length;
-    }
-    return out;
+    return concatBytes(chunks);
   } finally {
     file.close();
   }

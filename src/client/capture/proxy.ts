@@ -6,6 +6,7 @@
  * clients use (half-close, JSON-then-newline one-liners) behaves as it does without the proxy.
  */
 
+import { concatBytes } from "../../sdk/bytes.ts";
 import { bindSocket, type BoundSocket } from "../../server/socket.ts";
 import { type CaptureRecord, captureValue, CaptureWriter } from "./capture_file.ts";
 
@@ -52,13 +53,7 @@ class Tap {
     return this.total > this.kept;
   }
   bytes(): Uint8Array {
-    const out = new Uint8Array(this.kept);
-    let at = 0;
-    for (const c of this.#chunks) {
-      out.set(c, at);
-      at += c.length;
-    }
-    return out;
+    return concatBytes(this.#chunks);
   }
 }
 

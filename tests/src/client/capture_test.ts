@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { concatBytes } from "../../../src/sdk/bytes.ts";
 import { startProxy } from "../../../src/client/capture/proxy.ts";
 import { readCapture } from "../../../src/client/capture/capture_file.ts";
 import { formatReplay, isReadOnly, replay } from "../../../src/client/capture/replay.ts";
@@ -28,7 +29,7 @@ function startStubUpstream(path: string, real: string) {
         const n = await conn.read(buf);
         if (n !== null) chunks.push(buf.slice(0, n));
         try {
-          req = JSON.parse(new TextDecoder().decode(concat(chunks)));
+          req = JSON.parse(new TextDecoder().decode(concatBytes(chunks)));
         } catch (err) {
           if (n === null) throw err;
         }
@@ -50,16 +51,6 @@ function startStubUpstream(path: string, real: string) {
       await served.catch(() => {});
     },
   };
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
 
 Deno.test("proxy forwards byte for byte and captures; replay sorts replies into identical, equivalent, different, skipped", async () => {
