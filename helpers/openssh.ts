@@ -7,6 +7,8 @@
  * `connected:false` and `get_error` says why, as Net::OpenSSH's `->error` does.
  */
 
+import { str } from "./types.ts";
+
 import { basename, posix } from "node:path";
 import type { HandleTable } from "./types.ts";
 import { defineHelper, failure, fn, perlPath, wrapped } from "./types.ts";
@@ -31,8 +33,6 @@ function connections(ctx: CallContext): HandleTable<SshSession> {
   });
 }
 
-const str = (v: unknown): string | undefined =>
-  v === undefined || v === null ? undefined : String(v);
 /**
  * A path as Net::OpenSSH hands it to scp: the Perl string's bytes. ssh2 and Deno name files by a
  * string's UTF-8, so this is `perlPath`; `null` when the bytes are not UTF-8 and cannot be sent.

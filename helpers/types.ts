@@ -24,6 +24,8 @@ export {
 } from "../src/sdk/perl_strings.ts";
 /** Perl's text of numbers (`"$n"`, `$s + 0`). */
 export { perlNumberText, perlNumify, perlNv } from "../src/sdk/perl_numbers.ts";
+/** Perl truth and strings of parameters. */
+export { str, truthy } from "../src/sdk/perl_values.ts";
 /** Byte utilities. */
 export { concatBytes } from "../src/sdk/bytes.ts";
 /** Whole-file reads of caller-named files, bounded by `settings.maxFileBytes`. */

@@ -36,11 +36,6 @@ export function integer(args: Args, name: string): number | undefined {
   return Number(t);
 }
 
-/** Perl truth: undef, "", "0" and 0 are false. */
-export function truthy(v: unknown): boolean {
-  return !(v === undefined || v === null || v === false || v === "" || v === "0" || v === 0);
-}
-
 /** Decodes hex, or throws the contract's "Invalid hex input" error. */
 export async function fromHex(hex: string, name: string): Promise<Uint8Array> {
   const bytes = await hexToBytes(hex);

@@ -41,7 +41,8 @@ import {
   settle,
 } from "./_crypt_cbc.ts";
 import { bytesToHex } from "./_hex.ts";
-import { asText, ciphertextBytes, fromHex, integer, readKeyFile, text, truthy } from "./_inputs.ts";
+import { asText, ciphertextBytes, fromHex, integer, readKeyFile, text } from "./_inputs.ts";
+import { truthy } from "../types.ts";
 import { pythonDecrypt, pythonEncrypt, pythonKeyCandidates } from "./_python_bridge.ts";
 
 /** What a `cipher_id` stands for. */

@@ -6,6 +6,8 @@
  * Excel::Writer::XLSX ignores them (it warns "Unknown method").
  */
 
+import { truthy } from "../types.ts";
+
 import type {
   Alignment,
   Border,
@@ -202,10 +204,6 @@ export const KNOWN_PROPERTIES = new Set([
   "locked",
   "hidden",
 ]);
-
-function truthy(v: unknown): boolean {
-  return v !== undefined && v !== null && v !== false && v !== 0 && v !== "" && v !== "0";
-}
 
 function intOf(v: unknown): number {
   const n = Number(v);

@@ -20,8 +20,8 @@ import {
   is2xx,
   onSession,
   sessions,
-  str,
 } from "./session.ts";
+import { str } from "../types.ts";
 
 /** Splits `host[:port]` as IO::Socket::INET's PeerAddr does. */
 function hostPort(host: string, port: unknown): [string, number] {

@@ -8,7 +8,8 @@
 
 import { failure } from "../types.ts";
 import type { Args, CallContext } from "../types.ts";
-import { index, sessions, str } from "./session.ts";
+import { index, sessions } from "./session.ts";
+import { str } from "../types.ts";
 
 /** `get_connection_info`: one session's state and timestamps. */
 export function connectionInfo(args: Args, ctx: CallContext) {

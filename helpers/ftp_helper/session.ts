@@ -5,6 +5,8 @@
  * one operation under the session's lock and turns expected failures into return values.
  */
 
+import { str } from "../types.ts";
+
 import { failure } from "../types.ts";
 import type { Args, CallContext } from "../types.ts";
 import type { HandleTable } from "../types.ts";
@@ -66,10 +68,6 @@ export function sessions(ctx: CallContext): HandleTable<FtpSession> {
     },
   });
 }
-
-/** A parameter as a string; undef (null) and absent are undefined. */
-export const str = (v: unknown): string | undefined =>
-  v === undefined || v === null ? undefined : String(v);
 
 /** A Perl truth value; undef and absent give `dflt`. */
 export const flag = (v: unknown, dflt: boolean): boolean =>

@@ -10,7 +10,8 @@ import { basename } from "node:path";
 import { bytesToPerl, concatBytes, failure, perlPath } from "../types.ts";
 import type { Args, CallContext } from "../types.ts";
 import { fromCrlf, toCrlf } from "./ascii.ts";
-import { expect, type FtpSession, is2xx, onSession, str, syncType } from "./session.ts";
+import { expect, type FtpSession, is2xx, onSession, syncType } from "./session.ts";
+import { str } from "../types.ts";
 import type { FtpReply } from "./client.ts";
 import { supported } from "./features.ts";
 

@@ -5,6 +5,8 @@
  * (which overrides `hold`) and `max_wait` (a bound on a blocking `lock`).
  */
 
+import { truthy } from "../types.ts";
+
 import type { Args } from "../types.ts";
 
 /** A manager's configuration (LockFile::Simple->make). */
@@ -35,11 +37,6 @@ export const DEFAULTS: Readonly<LockConfig> = {
   warn: true,
   maxWait: 0,
 };
-
-/** Perl truth: undef, "", "0" and 0 are false. */
-export function truthy(v: unknown): boolean {
-  return v !== undefined && v !== null && v !== false && v !== 0 && v !== "" && v !== "0";
-}
 
 function numberOf(v: unknown, name: string): number | string {
   const n = Number(v);

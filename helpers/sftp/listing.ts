@@ -7,7 +7,8 @@
 
 import type { Args, CallContext } from "../types.ts";
 import { call, type SftpEntry } from "./ssh.ts";
-import { isDir, onSession, pathArg, remote, str, why } from "./session.ts";
+import { isDir, onSession, pathArg, remote, why } from "./session.ts";
+import { str } from "../types.ts";
 import { perlRegex } from "./perl_regex.ts";
 
 export { perlRegex };

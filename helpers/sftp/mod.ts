@@ -21,10 +21,9 @@ import {
   remote,
   sessions,
   type SftpSession,
-  str,
-  truthy,
   why,
 } from "./session.ts";
+import { str, truthy } from "../types.ts";
 import { get, put } from "./transfer.ts";
 import { ls } from "./listing.ts";
 

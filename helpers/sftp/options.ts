@@ -5,12 +5,11 @@
  * `ssh` command-line options Net::SFTP::Foreign's `more` carries (`-i`, `-p`, `-l`, `-o Key=value`).
  */
 
+import { str } from "../types.ts";
+
 import { perlPath } from "../types.ts";
 import type { Args, CallContext } from "../types.ts";
 import type { SshTarget } from "./ssh.ts";
-
-const str = (v: unknown): string | undefined =>
-  v === undefined || v === null ? undefined : String(v);
 
 /** `-o` options that are honoured; the others are ignored with a debug line. */
 const HONOURED = new Set([

@@ -5,6 +5,8 @@
  * session's lock and records its failure for `error()`.
  */
 
+import { str } from "../types.ts";
+
 import { posix } from "node:path";
 import type { HandleTable } from "../types.ts";
 import { failure, perlPath } from "../types.ts";
@@ -31,8 +33,6 @@ export function sessions(ctx: CallContext): HandleTable<SftpSession> {
   });
 }
 
-export const str = (v: unknown): string | undefined =>
-  v === undefined || v === null ? undefined : String(v);
 /**
  * A remote name: Net::SFTP::Foreign sends `Encode::encode(fs_encoding = "utf8", $name)`, the
  * UTF-8 of the Perl string's characters, so a byte string is encoded once more ("Z\xc3\xbc"
@@ -53,8 +53,6 @@ export function unnameable(v: unknown): string {
   const shown = String(v).replace(/[\u0080-\u00ff]/g, (c) => `\\x${c.charCodeAt(0).toString(16)}`);
   return `Unable to open local file '${shown}': its name is not UTF-8 bytes, which this daemon cannot use as a path`;
 }
-export const truthy = (v: unknown): boolean =>
-  !(v === undefined || v === null || v === false || v === 0 || v === "0" || v === "");
 export const now = () => new Date().toISOString();
 export const isDir = (a: Attrs) => (a.mode & 0o170000) === 0o040000;
 

@@ -18,10 +18,10 @@ import {
   pathArg,
   remote,
   type SftpSession,
-  str,
   unnameable,
   why,
 } from "./session.ts";
+import { str } from "../types.ts";
 
 /** Creates the missing parents of a remote path, as Net::SFTP::Foreign 1.93's put (mkpath => 1). */
 async function ensureParents(s: SftpSession, ctx: CallContext, path: string): Promise<void> {

@@ -7,6 +7,8 @@
  * not raw; each `datasend` chunk goes out at once, `datasend` without data ends the message.
  */
 
+import { str } from "../types.ts";
+
 import type { HandleTable } from "../types.ts";
 import { bytesToPerl, defineHelper, failure, fn, perlBytes } from "../types.ts";
 import type { Args, CallContext } from "../types.ts";
@@ -67,8 +69,6 @@ function sessions(ctx: CallContext): HandleTable<SmtpSession> {
   });
 }
 
-const str = (v: unknown): string | undefined =>
-  v === undefined || v === null ? undefined : String(v);
 const ok2 = (r: SmtpReply) => r.code >= 200 && r.code < 300;
 
 /** Net::SMTP's `_addr`: the `<…>` part if present, else the trimmed address in brackets. */

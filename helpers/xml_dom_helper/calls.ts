@@ -5,6 +5,8 @@
  * with the parser's options, and XQL evaluation.
  */
 
+import { truthy } from "../types.ts";
+
 import type { Element, Node } from "@xmldom/xmldom";
 import type { Args, CallContext } from "../types.ts";
 import { failure, perlText, wrapped } from "../types.ts";
@@ -36,10 +38,6 @@ export type NodeRef = { node: Node; doc: DocEntry };
 
 export function isElement(node: Node): node is Element {
   return node.nodeType === ELEMENT_NODE;
-}
-
-export function truthy(v: unknown): boolean {
-  return !(v === undefined || v === null || v === false || v === 0 || v === "" || v === "0");
 }
 
 /** Runs `body` with the node named by `args[param]`, or returns the lookup error. */

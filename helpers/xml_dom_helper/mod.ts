@@ -23,11 +23,11 @@ import {
   parseInto,
   parsers,
   store,
-  truthy,
   withNode,
   withNodes,
   xql,
 } from "./calls.ts";
+import { truthy } from "../types.ts";
 import type { XqlData } from "./calls.ts";
 import {
   ATTRIBUTE_NODE,

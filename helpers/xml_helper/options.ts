@@ -9,7 +9,8 @@
  * JSON::PP refuses to encode them on the Perl side.
  */
 
-import { perlString, truthy } from "./text.ts";
+import { perlString } from "./text.ts";
+import { truthy } from "../types.ts";
 
 /** Raised for what XML::Simple croaks on; turned into a `{success:false}` result. */
 export class XmlSimpleError extends Error {

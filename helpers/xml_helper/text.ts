@@ -5,6 +5,8 @@
  * point string order (`sort`), and `escape_value` / `numeric_escape`.
  */
 
+import { truthy } from "../types.ts";
+
 /** The characters Perl's `\s` matches in a Unicode string (perl 5.18+). */
 const WS = "\\t\\n\\x0B\\f\\r \\x85\\xA0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000";
 const ALL_WS = new RegExp(`^[${WS}]*$`);
@@ -23,14 +25,6 @@ export function isBlank(text: string): boolean {
  */
 export function normaliseSpace(text: string): string {
   return text.replace(LEADING_WS, "").replace(TRAILING_WS, "").replace(INNER_WS, " ");
-}
-
-/** Perl truthiness of a JSON value: undef, "", "0" and 0 are false. */
-export function truthy(v: unknown): boolean {
-  if (v === null || v === undefined || v === false || v === "" || v === "0" || v === 0) {
-    return false;
-  }
-  return true;
 }
 
 /** How Perl stringifies a JSON scalar (JSON::PP booleans print as 1 and 0). */

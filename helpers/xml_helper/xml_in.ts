@@ -16,7 +16,8 @@ import type { Attr, Element, Node } from "@xmldom/xmldom";
 import type { KeyAttrMap, Options } from "./options.ts";
 import { expandEntities } from "../xml_dom_helper/entities.ts";
 import { XmlSimpleError } from "./options.ts";
-import { isBlank, normaliseSpace, truthy } from "./text.ts";
+import { isBlank, normaliseSpace } from "./text.ts";
+import { truthy } from "../types.ts";
 
 /** A Perl value as XMLin builds it: a string, undef, an array ref or a hash ref. */
 export type PerlValue = string | null | PerlValue[] | PerlHash;

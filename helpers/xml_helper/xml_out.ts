@@ -8,7 +8,8 @@
 
 import type { Options } from "./options.ts";
 import { XmlSimpleError } from "./options.ts";
-import { codePointCompare, escapeValue, perlString, truthy } from "./text.ts";
+import { codePointCompare, escapeValue, perlString } from "./text.ts";
+import { truthy } from "../types.ts";
 
 type Hash = Record<string, unknown>;
 
