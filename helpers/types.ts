@@ -7,6 +7,7 @@
  */
 
 import type { HandleOptions, HandleTable } from "../src/handles.ts";
+import type { PathGuard } from "../src/sdk/path_guard.ts";
 
 /** Handle tables and their ownership error (a handle belongs to the client that opened it). */
 export { HandleOwnerError } from "../src/handles.ts";
@@ -26,6 +27,9 @@ export {
 export { perlNumberText, perlNumify, perlNv } from "../src/sdk/perl_numbers.ts";
 /** Perl truth and strings of parameters. */
 export { str, truthy } from "../src/sdk/perl_values.ts";
+/** Which paths helpers may use (`ctx.resolvePath` enforces it). */
+export { PathRefusedError } from "../src/sdk/path_guard.ts";
+export type { PathGuard } from "../src/sdk/path_guard.ts";
 /** Byte utilities. */
 export { concatBytes } from "../src/sdk/bytes.ts";
 /** Whole-file reads of caller-named files, bounded by `settings.maxFileBytes`. */
@@ -49,6 +53,12 @@ export interface HelperSettings {
   readonly maxFileBytes: number;
   /** CPAN_BRIDGE_DEBUG. */
   readonly debug: number;
+  /**
+   * Files helpers may not touch (the daemon's own) and the allowed directories
+   * (CPAN_BRIDGE_ALLOWED_PATHS), enforced by `ctx.resolvePath`; absent in process mode, which
+   * runs as the caller.
+   */
+  readonly paths?: PathGuard;
 }
 
 /** What a helper function gets besides its params. */
@@ -67,7 +77,12 @@ export interface CallContext {
    * §2.4). Relative file names given by Perl code must be resolved against it.
    */
   callerCwd(): Promise<string>;
-  /** Resolves `path` against the caller's working directory; absolute paths are returned as-is. */
+  /**
+   * Resolves `path` against the caller's working directory (absolute paths as they are). Every
+   * file a caller names goes through here, so it also enforces `settings.paths`.
+   *
+   * @throws {PathRefusedError} for the daemon's own files, or outside CPAN_BRIDGE_ALLOWED_PATHS
+   */
   resolvePath(path: string): Promise<string>;
   /** A variable of the caller's environment (`/proc/<pid>/environ`), else the daemon's. */
   callerEnv(name: string): Promise<string | undefined>;

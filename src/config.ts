@@ -163,6 +163,13 @@ export const CONFIG_KEYS = {
     doc:
       "helper worker threads; a client process's calls (and handles) stay on one, a worker stuck past the timeout is replaced",
   },
+  allowedPaths: {
+    env: "CPAN_BRIDGE_ALLOWED_PATHS",
+    kind: "string",
+    default: "",
+    doc:
+      "colon-separated directories helpers may read and write files in; empty: anywhere the daemon user may",
+  },
   maxFileBytes: {
     env: "CPAN_BRIDGE_MAX_FILE_BYTES",
     kind: "int",

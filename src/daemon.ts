@@ -21,6 +21,7 @@ import { Throttle } from "./ops/throttle.ts";
 import { acceptLoop as runAcceptLoop } from "./server/accept_loop.ts";
 import { serveConnection } from "./server/connection.ts";
 import { bindSocket, type BoundSocket, StartupError } from "./server/socket.ts";
+import { helperSettings, sharedSocketWarning } from "./helper_settings.ts";
 import { PROTOCOL_VERSION, VERSION } from "./version.ts";
 import { disableCoreDumps, guardProcess } from "./process_guard.ts";
 import { openOwnedFile } from "./log/safe_open.ts";
@@ -118,17 +119,14 @@ export async function startDaemon(
     throw err;
   }
   log.info(`Unix domain socket created at ${config.socketPath}`);
+  const shared = sharedSocketWarning(config);
+  if (shared) log.warn(shared);
 
   const hostLog = (level: "debug" | "info" | "warn" | "error", m: string) => log[level](m);
   log.info("Loading helper modules...");
   const host = opts.host ? opts.host(hostLog) : new WorkerPool(
     config.helperWorkers,
-    {
-      handleTtlMs: config.handleTtl * 1000,
-      helperTimeoutMs: config.helperTimeout * 1000,
-      maxFileBytes: config.maxFileBytes,
-      debug: config.debug,
-    },
+    helperSettings(config, env),
     hostLog,
     config.encoding === "repair",
   );

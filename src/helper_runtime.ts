@@ -25,6 +25,7 @@ import type {
 } from "../helpers/types.ts";
 import { BASE_WHITELIST } from "./protocol/whitelist.ts";
 import { isSecretKey } from "./log/format.ts";
+import { checkPath } from "./sdk/path_guard.ts";
 
 /** A log line from a helper or the runtime, routed to the daemon log by the host. */
 export type LogFn = (level: "debug" | "info" | "warn" | "error", message: string) => void;
@@ -239,10 +240,12 @@ export class HelperRuntime {
         error: (m) => log("error", prefix + m),
       },
       callerCwd,
-      async resolvePath(path: string): Promise<string> {
-        if (path.startsWith("/")) return path;
-        const base = await callerCwd();
-        return `${base.replace(/\/+$/, "")}/${path}`;
+      resolvePath: async (path: string): Promise<string> => {
+        const abs = path.startsWith("/")
+          ? path
+          : `${(await callerCwd()).replace(/\/+$/, "")}/${path}`;
+        if (this.#settings.paths) await checkPath(abs, this.#settings.paths);
+        return abs;
       },
       async callerEnv(name: string): Promise<string | undefined> {
         environ ??= pid === undefined

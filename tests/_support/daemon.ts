@@ -6,6 +6,7 @@
  */
 
 import { loadConfig } from "../../src/config.ts";
+import { helperSettings } from "../../src/helper_settings.ts";
 import { type RunningDaemon, startDaemon } from "../../src/daemon.ts";
 import { probeDaemon } from "../../src/server/socket.ts";
 import { systemClock } from "../../src/clock.ts";
@@ -58,12 +59,7 @@ export async function startTestDaemon(
   const dir = await Deno.makeTempDir({ prefix: "cpan-bridge-test-" });
   const socket = `${dir}/bridge.sock`;
   const config = loadConfig({ ...env, CPAN_BRIDGE_SOCKET: socket, CPAN_BRIDGE_LOG_DIR: dir });
-  const settings = {
-    handleTtlMs: config.handleTtl * 1000,
-    helperTimeoutMs: config.helperTimeout * 1000,
-    maxFileBytes: config.maxFileBytes,
-    debug: config.debug,
-  };
+  const settings = helperSettings(config, {});
   const ascii = config.encoding === "repair";
   const host = opts.helpers
     ? (log: HostLog) =>
