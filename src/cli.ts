@@ -164,6 +164,44 @@ function detach(args: string[]): number {
   return 0;
 }
 
+/**
+ * `doctor` and `report` run before the configuration is loaded: a bad setting is one of the
+ * things they report, not a reason to stop.
+ */
+async function runHostCommand(
+  command: "doctor" | "report",
+  v: ReturnType<typeof parse>["values"],
+  env: Record<string, string>,
+): Promise<number> {
+  const doctor = await import("./client/doctor/mod.ts");
+  const scriptDir = v["script-dir"];
+  const host = doctor.realHost(env, {
+    ...(scriptDir ? { scriptDir } : {}),
+    selfPaths: await doctor.selfPaths(env),
+  });
+  if (command === "doctor") {
+    const findings = await doctor.runDoctor(host);
+    console.log(v.json ? JSON.stringify(findings, null, 2) : doctor.formatFindings(findings));
+    return doctor.doctorExitCode(findings);
+  }
+  const report = await import("./client/report/mod.ts");
+  const lines = Number(v.lines ?? "200");
+  if (!Number.isInteger(lines) || lines < 0) {
+    console.error("cpan-bridge: --lines needs a whole number; see cpan-bridge --help");
+    return 64;
+  }
+  const path = v.output ?? report.defaultReportPath();
+  try {
+    await report.writeReport(path, await report.buildReport({ host, lines }));
+  } catch (err) {
+    if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+    console.error(`cpan-bridge: Cannot write the report: ${path} exists (choose --output)`);
+    return 73;
+  }
+  console.log(`Report written to ${path}`);
+  return 0;
+}
+
 /** Entry point: returns the process exit code. */
 export async function runCli(argv: string[]): Promise<number> {
   const env = Deno.env.toObject();
@@ -200,6 +238,9 @@ export async function runCli(argv: string[]): Promise<number> {
   for (const [flag, key] of Object.entries(FLAG_TO_KEY)) {
     const val = (v as Record<string, unknown>)[flag];
     if (typeof val === "string") overrides[key] = val;
+  }
+  if (positionals[0] === "doctor" || positionals[0] === "report") {
+    return await runHostCommand(positionals[0], v, env);
   }
   let config;
   try {
@@ -347,41 +388,6 @@ export async function runCli(argv: string[]): Promise<number> {
           Number(v.interval ?? "5"),
           v.count ? Number(v.count) : undefined,
         );
-      case "doctor": {
-        const { runDoctor, realHost, formatFindings, doctorExitCode, selfPaths } = await import(
-          "./client/doctor/mod.ts"
-        );
-        const scriptDir = v["script-dir"];
-        const findings = await runDoctor(
-          realHost(env, { ...(scriptDir ? { scriptDir } : {}), selfPaths: await selfPaths(env) }),
-        );
-        console.log(v.json ? JSON.stringify(findings, null, 2) : formatFindings(findings));
-        return doctorExitCode(findings);
-      }
-      case "report": {
-        const doctor = await import("./client/doctor/mod.ts");
-        const report = await import("./client/report/mod.ts");
-        const lines = Number(v.lines ?? "200");
-        if (!Number.isInteger(lines) || lines < 0) {
-          console.error("cpan-bridge: --lines needs a whole number; see cpan-bridge --help");
-          return 64;
-        }
-        const scriptDir = v["script-dir"];
-        const host = doctor.realHost(env, {
-          ...(scriptDir ? { scriptDir } : {}),
-          selfPaths: await doctor.selfPaths(env),
-        });
-        const path = v.output ?? report.defaultReportPath();
-        try {
-          await report.writeReport(path, await report.buildReport({ host, lines }));
-        } catch (err) {
-          if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
-          console.error(`cpan-bridge: Cannot write the report: ${path} exists (choose --output)`);
-          return 73;
-        }
-        console.log(`Report written to ${path}`);
-        return 0;
-      }
       case "proxy": {
         if (!v.upstream || !v.capture) {
           console.error(

@@ -174,10 +174,14 @@ Deno.test("cpan-bridge doctor --json prints the findings and exits 2 on a failur
       CPAN_BRIDGE_SOCKET: `${dir}/s.sock`,
       CPAN_BRIDGE_LOG_DIR: dir,
     };
-    const bad = await runCli(["doctor", "--json", "--script-dir", dir], { env, cwd: dir });
-    assert.equal(bad.code, 2, bad.stderr);
+    const bad = await runCli(["doctor", "--json", "--script-dir", dir], {
+      env: { ...env, CPAN_BRIDGE_MAX_CONNECTIONS: "lots" },
+      cwd: dir,
+    });
+    assert.equal(bad.code, 2, bad.stderr); // a bad setting is a finding, not exit 78
     const findings = JSON.parse(bad.stdout) as Finding[];
     assert.ok(findings.some((x) => x.check === "scripts" && x.status === "fail"));
+    assert.ok(findings.some((x) => x.check === "config" && /MAX_CONNECTIONS/.test(x.message)));
 
     await Deno.mkdir(`${dir}/python_helpers`);
     await Deno.writeTextFile(`${dir}/python_helpers/cpan_bridge.py`, "");
