@@ -420,7 +420,18 @@ export async function runCli(argv: string[]): Promise<number> {
           return 64;
         }
         const { replay, formatReplay } = await import("./client/capture/replay.ts");
-        const r = await replay(file, socket, { all: v.all === true });
+        let r;
+        try {
+          r = await replay(file, socket, { all: v.all === true });
+        } catch (err) {
+          if (
+            !(err instanceof Deno.errors.NotFound || err instanceof Deno.errors.PermissionDenied)
+          ) {
+            throw err;
+          }
+          console.error(`cpan-bridge: Cannot read the capture ${file}: ${(err as Error).message}`);
+          return 66;
+        }
         if (v.json) {
           console.log(JSON.stringify(
             { ...r, byFunction: Object.fromEntries(r.byFunction) },

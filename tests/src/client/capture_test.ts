@@ -120,6 +120,9 @@ Deno.test("proxy forwards byte for byte and captures; replay sorts replies into 
     const cli = await runCli(["replay", capture, "--socket", real.socket]);
     assert.equal(cli.code, 1, cli.stderr); // one difference
     assert.match(cli.stdout, /test\.echo differs at \$\.result\.wrong/);
+    const missing = await runCli(["replay", `${dir}/no-such.jsonl`, "--socket", real.socket]);
+    assert.equal(missing.code, 66);
+    assert.match(missing.stderr, /Cannot read the capture .*no-such\.jsonl/);
   } finally {
     await proxy.close().catch(() => {});
     await stub.close();
