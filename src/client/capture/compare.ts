@@ -19,7 +19,7 @@ export type Verdict =
 
 /** Keys whose values differ between runs by nature. */
 const VOLATILE_KEY =
-  /^(timestamp|time|ts|uptime|uptime_seconds|uptime_formatted|request_id|connection_id|statement_id|session_id|handle|handle_id|lock_id|id|daemon_info|python_version|python_executable|platform|working_directory|execution_info|stats|debug_info|traceback|duration|elapsed|.*_time|.*_ms|.*_seconds)$/;
+  /^(timestamp|time|ts|epoch|uptime|uptime_seconds|uptime_formatted|request_id|connection_id|statement_id|session_id|handle|handle_id|lock_id|id|daemon_info|python_version|python_executable|platform|working_directory|execution_info|stats|debug_info|traceback|duration|elapsed|.*_time|.*_ms|.*_seconds)$/;
 const UUID = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi;
 const ISO_TIME = /\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:?\d\d)?\b/g;
 

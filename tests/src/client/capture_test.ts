@@ -172,6 +172,8 @@ Deno.test("normalise() and compareReplies() ignore times, ids and key order only
 Deno.test("isReadOnly() follows the registry and the built-ins", () => {
   assert.equal(isReadOnly("test", "ping"), true);
   assert.equal(isReadOnly("system", "shutdown"), false);
+  assert.equal(isReadOnly("system", "health"), false); // the daemon's own state: not comparable
+  assert.equal(isReadOnly("datetime_helper", "now"), true);
   assert.equal(isReadOnly("database", "connect"), false);
   assert.equal(isReadOnly("no_such_module", "f"), false);
 });
