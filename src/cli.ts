@@ -175,7 +175,13 @@ async function runHostCommand(
 ): Promise<number> {
   const doctor = await import("./client/doctor/mod.ts");
   const scriptDir = v["script-dir"];
-  const host = doctor.realHost(env, {
+  // Flags (--socket, --log-dir…) count as the variables they stand for.
+  const withFlags: Record<string, string> = { ...env };
+  for (const [flag, key] of Object.entries(FLAG_TO_KEY)) {
+    const val = (v as Record<string, unknown>)[flag];
+    if (typeof val === "string") withFlags[CONFIG_KEYS[key].env] = val;
+  }
+  const host = doctor.realHost(withFlags, {
     ...(scriptDir ? { scriptDir } : {}),
     selfPaths: await doctor.selfPaths(env),
   });

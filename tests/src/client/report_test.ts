@@ -99,6 +99,12 @@ Deno.test("cpan-bridge report writes a private file, and says so when the daemon
     assert.match(r.stdout, /Report written to/);
     assert.equal((await Deno.stat(out)).mode! & 0o777, 0o600);
     assert.match(await Deno.readTextFile(out), /^unreachable: Cannot reach the daemon/m);
+    const flagged = await runCli(
+      ["report", "--output", `${dir}/f.txt`, "--socket", `${dir}/flag.sock`],
+      { env, cwd: dir },
+    );
+    assert.equal(flagged.code, 0, flagged.stderr);
+    assert.match(await Deno.readTextFile(`${dir}/f.txt`), /^socket .*\/flag\.sock$/m);
     const again = await runCli(["report", "--output", out], { env, cwd: dir });
     assert.equal(again.code, 73, "an existing file must not be overwritten");
     assert.match(again.stderr, /Cannot write the report: .* exists/);
