@@ -4,15 +4,15 @@
 #   - deno compile, when a real `denort` is at hand: DENORT_BIN=/path/to/denort (or
 #     CPAN_BRIDGE_BUILD=compile to let deno download it from dl.deno.land);
 #   - otherwise a self-extracting binary: a static C launcher (scripts/build/launcher.c) followed by
-#     an xz payload of the Deno runtime from npm, the program and its node_modules.
+#     a zstd payload of the Deno runtime from npm, the program and its npm packages (bundled).
 # Both bake in the same permission flags and need no network and no file beside them at run time.
 #
 # Environment:
 #   CPAN_BRIDGE_BUILD      auto (default: compile if DENORT_BIN is set) | compile | self-extracting
 #   DENORT_BIN             a denort binary of the pinned Deno version, for the compile route
-#   CPAN_BRIDGE_XZ_PRESET  xz preset for the payload (default 6; 9 is ~3% smaller, much slower)
+#   CPAN_BRIDGE_ZSTD_LEVEL zstd level for the payload (default 19; decoding speed is the same)
 #   CPAN_BRIDGE_BUILD_OUT  output path (default dist/cpan-bridge)
-# Needs: gcc, the static C library and liblzma (Debian: gcc libc6-dev liblzma-dev), xz, sha256sum;
+# Needs: gcc, the static C library and libzstd (Debian: gcc libc6-dev libzstd-dev), zstd, sha256sum;
 # esbuild from the npm registry (pinned in tools/esbuild, installed on first use).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -20,7 +20,7 @@ cd "$root"
 deno="$(bash scripts/ensure_deno.sh)"
 out="${CPAN_BRIDGE_BUILD_OUT:-$root/dist/cpan-bridge}"
 mode="${CPAN_BRIDGE_BUILD:-auto}"
-preset="${CPAN_BRIDGE_XZ_PRESET:-6}"
+level="${CPAN_BRIDGE_ZSTD_LEVEL:-19}"
 if [ "$mode" = auto ]; then
   if [ -n "${DENORT_BIN:-}" ]; then mode=compile; else mode=self-extracting; fi
 fi
@@ -82,7 +82,7 @@ if [ "$mode" = compile ]; then
     exit 1
   fi
 else
-  stamp "self-extracting: static launcher + xz payload, runtime from npm deno@$deno_version, git $commit, $built" true
+  stamp "self-extracting: static launcher + zstd payload, runtime from npm deno@$deno_version, git $commit, $built" true
   # Smaller payload, far fewer files to unpack: node_modules (about 50 MB in 6,000 files) becomes
   # one esbuild bundle per npm package the program imports (scripts/build/bundle_npm.ts), with the
   # same names and versions, so Deno resolves and runs them as npm packages as before.
@@ -92,19 +92,19 @@ else
   # The runtime's compressed part does not change between builds: keep it in dist/.cache.
   runtime="$(readlink -f "$deno")"
   rsum="$(sha256sum "$runtime" | cut -c1-16)"
-  rxz="dist/.cache/runtime-$deno_version-$rsum-xz$preset.xz"
-  if [ ! -s "$rxz" ]; then
+  rzst="dist/.cache/runtime-$deno_version-$rsum-zstd$level.zst"
+  if [ ! -s "$rzst" ]; then
     mkdir -p "$work/payload/runtime"
     cp "$runtime" "$work/payload/runtime/deno"
     "$deno" run --quiet --allow-read scripts/build/pack.ts --magic "$work/payload" runtime |
-      xz -T0 "-$preset" --check=sha256 >"$rxz.tmp"
-    mv "$rxz.tmp" "$rxz"
+      zstd -q -T0 --long=27 --ultra "-$level" --check >"$rzst.tmp"
+    mv "$rzst.tmp" "$rzst"
   fi
   "$deno" run --quiet --allow-read scripts/build/pack.ts --end "$work/payload" app |
-    xz -T0 "-$preset" --check=sha256 >"$work/app.xz"
-  cat "$rxz" "$work/app.xz" >"$work/payload.xz"
-  size="$(stat -c %s "$work/payload.xz")"
-  id="$(sha256sum "$work/payload.xz" | cut -c1-16)"
+    zstd -q -T0 --long=27 --ultra "-$level" --check >"$work/app.zst"
+  cat "$rzst" "$work/app.zst" >"$work/payload.zst"
+  size="$(stat -c %s "$work/payload.zst")"
+  id="$(sha256sum "$work/payload.zst" | cut -c1-16)"
 
   # The launcher's baked-in command: {DIR} is the unpacked directory. --node-modules-dir=manual
   # and --cached-only keep Deno off the network; an explicit --config and DENO_NO_PACKAGE_JSON keep
@@ -122,8 +122,8 @@ else
     echo '};'
     echo 'static const char *const CB_ENV[] = {"DENO_DIR={DIR}/cache", "DENO_NO_UPDATE_CHECK=1", "DENO_NO_PACKAGE_JSON=1"};'
   } >"$work/launch_config.h"
-  gcc -static -Os -s -Wall -Wextra -I"$work" -o "$work/launcher" scripts/build/launcher.c -llzma
-  cat "$work/launcher" "$work/payload.xz" >"$work/cpan-bridge"
+  gcc -static -Os -s -Wall -Wextra -I"$work" -o "$work/launcher" scripts/build/launcher.c -lzstd
+  cat "$work/launcher" "$work/payload.zst" >"$work/cpan-bridge"
   chmod 755 "$work/cpan-bridge"
   if ! smoke "$work/cpan-bridge" >/dev/null; then
     echo "build_binary: the built binary does not run:" >&2

@@ -3,7 +3,7 @@
  * scripts/build_binary.sh when no `denort` is available (see docs/binary.md).
  *
  * The binary is this program (static ELF) followed by CB_PAYLOAD_SIZE bytes of payload: one or
- * more concatenated .xz streams (check: SHA-256) that decode to an archive of the Deno runtime,
+ * more concatenated zstd frames (each with its content checksum) that decode to an archive of the Deno runtime,
  * the program and its node_modules. The first run of a build unpacks it, under a lock, into a
  * temporary directory beside <cache>/<version>-<id>, where <id> is the payload's SHA-256 prefix,
  * and renames it into place; every run then execs the runtime from there with the baked-in flags
@@ -28,7 +28,6 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
-#include <lzma.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -39,6 +38,7 @@
 #include <sys/statvfs.h>
 #include <sys/types.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include "launch_config.h" /* CB_VERSION, CB_ID, CB_PAYLOAD_SIZE, CB_RUNTIME, CB_ARGS, CB_ENV */
 
@@ -168,61 +168,59 @@ static void cache_base(char *out) {
 typedef struct {
     int fd;
     off_t in_pos, in_end;
-    lzma_stream s;
-    uint8_t in[1 << 16];
+    ZSTD_DCtx *z;
+    ZSTD_inBuffer zin;
+    size_t frame_left; /* ZSTD_decompressStream's last hint: 0 at the end of a frame */
+    uint8_t in[1 << 17];
     uint8_t out[1 << 18];
     size_t out_pos, out_len;
     int finished;
 } Reader;
 
 static void reader_init(Reader *r, int fd, off_t start, off_t end) {
-    lzma_stream init = LZMA_STREAM_INIT;
     r->fd = fd;
     r->in_pos = start;
     r->in_end = end;
-    r->s = init;
     r->out_pos = r->out_len = 0;
     r->finished = 0;
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    lzma_mt mt = {
-        .flags = LZMA_CONCATENATED,
-        .threads = cpus < 1 ? 1 : cpus > 4 ? 4 : (uint32_t)cpus,
-        .memlimit_threading = 1u << 30,
-        .memlimit_stop = UINT64_MAX,
-    };
-    if (lzma_stream_decoder_mt(&r->s, &mt) != LZMA_OK &&
-        lzma_stream_decoder(&r->s, UINT64_MAX, LZMA_CONCATENATED) != LZMA_OK)
-        die("Cannot start the xz decoder");
+    r->frame_left = 0;
+    r->zin.src = r->in;
+    r->zin.size = r->zin.pos = 0;
+    r->z = ZSTD_createDCtx();
+    /* The build compresses with --long=27 (a 128 MiB window). */
+    if (!r->z || ZSTD_isError(ZSTD_DCtx_setParameter(r->z, ZSTD_d_windowLogMax, 27)))
+        die("Cannot start the zstd decoder");
 }
 
-/* Refills r->out; returns 0 at the end of the payload. */
+/* Refills r->out; returns 0 at the end of the payload. Every frame's checksum is verified. */
 static int reader_fill(Reader *r) {
     if (r->finished) return 0;
-    r->s.next_out = r->out;
-    r->s.avail_out = sizeof r->out;
-    while (r->s.avail_out == sizeof r->out) {
-        lzma_action action = LZMA_RUN;
-        if (r->s.avail_in == 0) {
+    ZSTD_outBuffer zout = {r->out, sizeof r->out, 0};
+    while (zout.pos == 0) {
+        if (r->zin.pos == r->zin.size) {
             size_t want = sizeof r->in;
             if ((off_t)want > r->in_end - r->in_pos) want = (size_t)(r->in_end - r->in_pos);
             ssize_t got = want ? pread(r->fd, r->in, want, r->in_pos) : 0;
             if (got < 0) die("Cannot read the payload: %s", strerror(errno));
             if (want && got == 0) die("The binary is truncated (payload ends early)");
+            if (got == 0) {
+                if (r->frame_left != 0)
+                    die("The binary's payload is corrupt (it ends inside a frame); download or build it again");
+                r->finished = 1;
+                break;
+            }
             r->in_pos += got;
-            r->s.next_in = r->in;
-            r->s.avail_in = (size_t)got;
-            if (got == 0) action = LZMA_FINISH;
+            r->zin.size = (size_t)got;
+            r->zin.pos = 0;
         }
-        lzma_ret ret = lzma_code(&r->s, action);
-        if (ret == LZMA_STREAM_END) {
-            r->finished = 1;
-            break;
-        }
-        if (ret != LZMA_OK)
-            die("The binary's payload is corrupt (xz error %d); download or build it again", ret);
+        size_t ret = ZSTD_decompressStream(r->z, &zout, &r->zin);
+        if (ZSTD_isError(ret))
+            die("The binary's payload is corrupt (zstd: %s); download or build it again",
+                ZSTD_getErrorName(ret));
+        r->frame_left = ret;
     }
     r->out_pos = 0;
-    r->out_len = sizeof r->out - r->s.avail_out;
+    r->out_len = zout.pos;
     return r->out_len > 0;
 }
 
@@ -310,9 +308,9 @@ static void extract(int self_fd, off_t start, off_t end, int dirfd) {
             die("Bad archive entry type %d", type);
         }
     }
-    /* Decode to the end so that every block's SHA-256 and the stream index are verified. */
+    /* Decode to the end so that every frame's checksum is verified. */
     if (r.out_pos != r.out_len || reader_fill(&r)) die("The binary's payload has trailing data");
-    lzma_end(&r.s);
+    ZSTD_freeDCtx(r.z);
 }
 
 static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *f) {
