@@ -10,6 +10,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use File::Temp qw(tempdir);
 use File::Copy qw(copy);
+use File::Find ();
 use IPC::Open3 qw(open3);
 use Symbol qw(gensym);
 use JSON::PP;
@@ -76,6 +77,23 @@ SKIP: {
     skip 'deno compile build: nothing is unpacked', 2 unless $selfx;
     ok($unpacked, 'unpacked once into $HOME/.cache/cpan-bridge/<version>-<id>');
     is((stat "$dir/home/.cache/cpan-bridge")[2] & 07777, 0700, 'the cache directory is private');
+
+    # The footprint (docs/binary.md): the program is bundled JavaScript, each npm package one
+    # bundle, and the whole unpacked directory (runtime, program, Deno's cache) stays in budget.
+    (my $top = $unpacked // '') =~ s{/\.complete$}{};
+    my ($bytes, $files, @ts, @deep) = (0, 0);
+    File::Find::find({ no_chdir => 1, wanted => sub {
+        my @st = lstat $_;
+        $bytes += $st[12] * 512 if @st;
+        return unless -f _;
+        $files++;
+        push @ts, $_ if /\.ts$/;
+        push @deep, $_ if m{/app/node_modules/(?:\@[^/]+/[^/]+|[^\@/][^/]*)/(?!licenses/)[^/]+/};
+    } }, $top) if $top;
+    cmp_ok($bytes / 1e6, '<=', 110, sprintf('unpacked %.1f MB, at most 110 MB', $bytes / 1e6));
+    cmp_ok($files, '<', 400, "$files files unpacked (node_modules is not shipped as installed)");
+    is_deeply(\@ts, [], 'no TypeScript left to transpile on the first run');
+    is_deeply([@deep[0 .. ($#deep < 4 ? $#deep : 4)]], [], 'each npm package is one bundle');
 }
 
 # ---- no network at run time ----

@@ -12,7 +12,8 @@ use TestDaemon;
 sub newest_source {
     my $root = TestDaemon::root();
     my $newest = 0;
-    my @roots = map { "$root/$_" } qw(main.ts deno.json deno.lock src helpers scripts/build_binary.sh scripts/build);
+    my @roots = map { "$root/$_" } qw(main.ts deno.json deno.lock src helpers scripts/build_binary.sh scripts/build
+      tools/esbuild/package-lock.json);
     find({ no_chdir => 1, wanted => sub { my $m = (lstat $_)[9]; $newest = $m if -f _ && $m > $newest } },
         grep { -e } @roots);
     return $newest;
