@@ -21,6 +21,12 @@ export interface TrackedConnection {
   bytesSent: number;
   /** Holds one of the serving slots. */
   slot: boolean;
+  /**
+   * Its request has been read: it is being served (helper call, reply) until it is removed. Never
+   * stale: a long helper call is not idleness, and closing it would make the client run the call
+   * again (bounded instead by the helper timeout and the write deadline).
+   */
+  busy: boolean;
   /** Closes the socket (used by cleanup of stale connections). */
   readonly close: () => void;
 }
@@ -113,6 +119,7 @@ export class ConnectionTracker {
       bytesReceived: 0,
       bytesSent: 0,
       slot: false,
+      busy: false,
       close,
     };
     this.#live.set(id, c);
@@ -128,7 +135,7 @@ export class ConnectionTracker {
 
   staleCount(nowMs: number, staleMs: number): number {
     let n = 0;
-    for (const c of this.#live.values()) if (nowMs - c.lastActivityMs > staleMs) n++;
+    for (const c of this.#live.values()) if (!c.busy && nowMs - c.lastActivityMs > staleMs) n++;
     return n;
   }
 
@@ -143,7 +150,7 @@ export class ConnectionTracker {
         requests_count: c.requests,
         last_activity: localIso(c.lastActivityMs),
         idle_time: round2(idle),
-        status: idle * 1000 > staleMs ? "stale" : "active",
+        status: !c.busy && idle * 1000 > staleMs ? "stale" : "active",
       };
     });
     const stale = list.filter((c) => c.status === "stale").length;
@@ -161,7 +168,8 @@ export class ConnectionTracker {
     const details: Array<{ connection_id: string; idle_time: number }> = [];
     for (const c of [...this.#live.values()]) {
       const idle = (nowMs - c.lastActivityMs) / 1000;
-      if (idle * 1000 > staleMs) {
+      // DEFECT-FIX: only a connection still sending its request can be stale.
+      if (!c.busy && idle * 1000 > staleMs) {
         details.push({ connection_id: c.id, idle_time: idle });
         this.#live.delete(c.id);
         this.#shrunk();

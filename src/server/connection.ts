@@ -99,6 +99,7 @@ export async function serveConnection(d: DaemonContext, conn: Deno.Conn): Promis
       },
     });
     tracked.requests = 1;
+    tracked.busy = true;
     if (
       over && controlRequest(bytes) === undefined &&
       !await d.connections.waitForSlot(
