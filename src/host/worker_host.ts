@@ -138,6 +138,8 @@ export class WorkerHost implements HelperHost {
     return await new Promise<Uint8Array>((resolve, reject) => {
       const timer = setTimeout(() => {
         if (!this.#pending.delete(id)) return;
+        // The long-lived signal would otherwise keep this call (and its params) alive.
+        signal.removeEventListener("abort", onAbort);
         this.abandoned++;
         this.#worker.postMessage({ kind: "abort", id });
         this.#log(
