@@ -59,7 +59,8 @@ export class CaptureWriter {
   /** Queues one record; records are written in order, one line each. */
   append(record: CaptureRecord): Promise<void> {
     const line = new TextEncoder().encode(JSON.stringify(record) + "\n");
-    this.#chain = this.#chain.then(async () => {
+    // A failed write (full disk, removed directory) fails that record only, not every later one.
+    this.#chain = this.#chain.catch(() => {}).then(async () => {
       let f = await this.#open();
       if (this.#size > 0 && this.#size + line.length > this.#maxBytes) {
         f.close();

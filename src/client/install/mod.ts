@@ -148,7 +148,14 @@ export async function install(o: InstallOptions): Promise<string[]> {
     log(`wrote ${snippet}`);
   }
   await Deno.mkdir(libDir, { recursive: true, mode: 0o755 });
-  await place(`${libDir}/${MANIFEST}`, 0o644, { text: written.join("\n") + "\n" });
+  // An install over an install keeps what the earlier one wrote (an older runtime, a unit), so
+  // --uninstall still removes all of it.
+  const earlier = await Deno.readTextFile(`${libDir}/${MANIFEST}`).then(
+    (t) => t.split("\n").filter((l) => l !== ""),
+    () => [] as string[],
+  );
+  const all = [...new Set([...earlier, ...written])];
+  await place(`${libDir}/${MANIFEST}`, 0o644, { text: all.join("\n") + "\n" });
   if (o.systemd && (o.enable ?? systemdRunning())) {
     await run("systemctl", ["daemon-reload"]);
     await run("systemctl", ["enable", "--now", "cpan-bridge.service"]);

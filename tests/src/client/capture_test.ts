@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { concatBytes } from "../../../src/sdk/bytes.ts";
 import { startProxy } from "../../../src/client/capture/proxy.ts";
-import { readCapture } from "../../../src/client/capture/capture_file.ts";
+import { CaptureWriter, readCapture } from "../../../src/client/capture/capture_file.ts";
 import { formatReplay, isReadOnly, replay } from "../../../src/client/capture/replay.ts";
 import { compareReplies, normalise } from "../../../src/client/capture/compare.ts";
 import { rawCall, rawJson } from "../../_support/raw.ts";
@@ -176,4 +176,28 @@ Deno.test("isReadOnly() follows the registry and the built-ins", () => {
   assert.equal(isReadOnly("datetime_helper", "now"), true);
   assert.equal(isReadOnly("database", "connect"), false);
   assert.equal(isReadOnly("no_such_module", "f"), false);
+});
+
+Deno.test("CaptureWriter keeps writing after one failed write", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "capture-fail-" });
+  const w = new CaptureWriter(`${dir}/sub/c.jsonl`, 1 << 20);
+  const rec = {
+    ts: "t",
+    ms: 0,
+    request: {},
+    reply: {},
+    request_bytes: 0,
+    reply_bytes: 0,
+    truncated: false,
+  };
+  try {
+    await assert.rejects(w.append(rec)); // the directory does not exist yet
+    await Deno.mkdir(`${dir}/sub`);
+    await w.append(rec);
+    await w.append(rec);
+    assert.equal(w.written, 2);
+  } finally {
+    await w.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
