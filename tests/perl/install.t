@@ -118,8 +118,9 @@ opendir $dh, $home or die $!;
 @left = grep { !/^\.\.?$/ && !/\.log$/ } readdir $dh;
 is_deeply(\@left, [], 'still nothing unpacked after serving');
 
-# ---- a second install over the first (an upgrade) ----
-($code, $out) = run_cmd(cmd => \@install);
+# ---- a second install over the first (an upgrade), this time without the unit and snippet:
+# the earlier files stay listed, so --uninstall below still removes them ----
+($code, $out) = run_cmd(cmd => [$dist, 'install', '--prefix', $p, '--no-enable']);
 is($code, 0, 'installing again over an install works') or diag($out);
 
 # ---- refusals ----
