@@ -1,38 +1,44 @@
 /**
  * @module
- * Writing log lines to the Perl CALLER's own stdout/stderr (`/proc/<pid>/fd/N`, the PID in
- * `request_id`, only for a process of the daemon's own uid), the way the caller's Perl would have
- * written them. What Perl does depends on what the fd is, so that decides when bytes go out:
+ * Writing log lines to the Perl CALLER's own stdout/stderr (fd 1 or 2 of the PID in `request_id`,
+ * only for a process of the daemon's own uid), the way the caller's Perl would have written them.
+ * What Perl does depends on what the fd is, so that decides when bytes go out:
  * - a terminal or other character device: STDOUT is line-buffered, STDERR unbuffered: at once;
- * - a pipe, or a file opened with O_APPEND (`>>`): STDERR at once; STDOUT block-buffered by Perl
- *   (8192-byte chunks, the rest at exit), unless the appender has `autoflush`;
- * - a regular file opened WITHOUT O_APPEND (`script.pl > job.log 2>&1`, how cron runs jobs): the
- *   caller writes at its own file offset, which another process cannot move, so any byte written
- *   before the caller's last write would be overwritten by it. Lines are held and written when the
- *   caller has exited (its final offset is then the end of the file): stderr lines, then stdout
- *   lines, which is where Log4perl's buffered STDOUT lines land too.
- * Held lines are flushed when the caller exits (polled every POLL_MS while any are held), at
- * daemon shutdown, and never exceed MAX_HELD bytes per stream. The open fd is kept while lines are
- * held, so a pipe's reader cannot see end-of-file before the last line.
+ * - a regular file (`>` or `>>`) or a pipe: STDERR at once; STDOUT block-buffered by Perl
+ *   (8192-byte chunks, the rest when the caller exits), unless the appender has `autoflush`.
+ * A regular file is written through the caller's OWN open file description, duplicated with
+ * pidfd_getfd (caller_fd.ts) when a line first goes to it: the writes move the offset the caller
+ * and any shell sharing the description (`sh -c 'perl job.pl; echo done' > job.log`) write at,
+ * so nothing written by either is overwritten, even after the caller exited or at daemon
+ * shutdown. A pipe or terminal (no offset) is opened through `/proc/<pid>/fd/N`.
+ * Held bytes are flushed when the caller exits (polled every POLL_MS while any stream is open),
+ * at daemon shutdown, after HOLD_LIMITS.holdMs (then later lines go at once), and whenever the
+ * worker's total would pass HOLD_LIMITS.totalBytes. The duplicate or open fd is kept while lines
+ * are held, so a pipe's reader cannot see end-of-file before the last line.
  */
 
 import { concatBytes } from "../types.ts";
 import type { HandleTable } from "../types.ts";
 import type { CallContext } from "../types.ts";
+import { closeFd, dupCallerFd, writeFd } from "./caller_fd.ts";
 
 /** When Perl would put this stream's bytes into the file. */
-export type Timing = "now" | "chunks" | "at_exit";
+export type Timing = "now" | "chunks";
 
 /** Perl's STDOUT buffer size (PerlIO's default). */
 export const PERL_BUFSIZ = 8192;
-/** Most bytes held for one stream of one caller. */
-export const MAX_HELD = 8 * 1024 * 1024;
-/** Most caller streams held open at once. */
+/** Most caller streams held open at once (per worker). */
 export const MAX_STREAMS = 256;
 /** How often a caller holding lines is checked for having exited. */
 export const POLL_MS = 20;
+/**
+ * Bounds on holding (per worker; mutable for tests): the most bytes held over all streams, and
+ * how long a running caller's lines are held before they (and later lines) go out at once.
+ */
+export const HOLD_LIMITS = { totalBytes: 1024 * 1024, holdMs: 60_000 };
 
-const O_APPEND = 0o2000;
+/** Where a stream's bytes go: the caller's own description (regular files) or a /proc open. */
+type Sink = { readonly dup: number } | { readonly file: Deno.FsFile };
 
 interface Stream {
   /** `<pid>:<fd>`, its id in the table. */
@@ -41,14 +47,24 @@ interface Stream {
   readonly fd: number;
   /** /proc/<pid>/stat starttime: tells the caller from a later process with its PID. */
   readonly started: string;
-  readonly timing: Timing;
-  readonly file: Deno.FsFile;
+  timing: Timing;
+  readonly sink: Sink;
   held: Uint8Array[];
   heldBytes: number;
+  /** When the oldest held byte was held (Date.now()), 0 when nothing is held. */
+  heldSince: number;
 }
 
 /** Why a line could not go to the caller (the wrapper then prints its own fallback line). */
 export type OutputError = { readonly error: string };
+
+/** Bytes held over all streams of this worker. */
+let heldTotal = 0;
+
+/** The bytes held over all streams of this worker (for tests and the docs' bound). */
+export function heldBytesTotal(): number {
+  return heldTotal;
+}
 
 function streamName(fd: number): string {
   return fd === 1 ? "stdout" : fd === 2 ? "stderr" : `fd ${fd}`;
@@ -88,21 +104,42 @@ async function processUids(pid: number): Promise<number[]> {
   return [Number(m[1]), Number(m[2])];
 }
 
-async function fdFlags(pid: number, fd: number): Promise<number | undefined> {
-  const info = await Deno.readTextFile(`/proc/${pid}/fdinfo/${fd}`).catch(() => "");
-  const m = /^flags:\s*([0-7]+)/m.exec(info);
-  return m ? parseInt(m[1]!, 8) : undefined;
+/** Writes all of `data` to the sink; a failure is returned with its reason. */
+async function writeSink(s: { sink: Sink; fd: number }, data: Uint8Array) {
+  const fail = (why: string): OutputError => ({
+    error: `Cannot write to the caller's ${streamName(s.fd)}: ${why}`,
+  });
+  if ("dup" in s.sink) {
+    const err = writeFd(s.sink.dup, data);
+    return err ? fail(err.error) : undefined;
+  }
+  try {
+    for (let off = 0; off < data.length;) off += await s.sink.file.write(data.subarray(off));
+    return undefined;
+  } catch (e) {
+    return fail(reason(e));
+  }
 }
 
-async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
-  for (let off = 0; off < data.length;) off += await file.write(data.subarray(off));
+function closeSink(sink: Sink): void {
+  if ("dup" in sink) closeFd(sink.dup);
+  else sink.file.close();
+}
+
+function takeHeld(s: Stream): Uint8Array {
+  const all = concatBytes(s.held);
+  heldTotal -= s.heldBytes;
+  s.held = [];
+  s.heldBytes = 0;
+  s.heldSince = 0;
+  return all;
 }
 
 /**
  * Open streams (those holding or buffering lines), each with the table view (its caller's) that
  * can close it. One poller for all of them, running only while there are any.
  */
-const HELD = new Map<Stream, HandleTable<Stream>>();
+const OPEN = new Map<Stream, HandleTable<Stream>>();
 let poller: ReturnType<typeof setInterval> | undefined;
 let polling = false;
 
@@ -114,7 +151,7 @@ function startPolling() {
 }
 
 function stopPollingIfIdle() {
-  if (HELD.size > 0 || poller === undefined) return;
+  if (OPEN.size > 0 || poller === undefined) return;
   clearInterval(poller);
   poller = undefined;
 }
@@ -130,15 +167,24 @@ async function pollOnce() {
   }
 }
 
-/** Flushes and closes the held streams of callers that have exited: stderr before stdout. */
+/**
+ * Flushes and closes the streams of callers that have exited (stderr before stdout), and flushes
+ * the lines held longer than HOLD_LIMITS.holdMs for callers still running (their later lines then
+ * go out at once).
+ */
 async function flushExitedStreams(): Promise<void> {
-  const streams = [...HELD.entries()].sort(([a], [b]) => a.pid - b.pid || b.fd - a.fd);
+  const streams = [...OPEN.entries()].sort(([a], [b]) => a.pid - b.pid || b.fd - a.fd);
   const alive = new Map<number, string | undefined>();
   for (const [s, view] of streams) {
     if (!alive.has(s.pid)) alive.set(s.pid, await startTime(s.pid).catch(() => s.started));
     if (alive.get(s.pid) !== s.started) {
-      HELD.delete(s);
+      OPEN.delete(s);
       await view.delete(s.key, "caller exited").catch(() => {});
+    } else if (s.heldSince > 0 && Date.now() - s.heldSince >= HOLD_LIMITS.holdMs) {
+      await view.withLock(s.key, async () => {
+        s.timing = "now";
+        if (s.heldBytes > 0) await writeSink(s, takeHeld(s));
+      }).catch(() => {});
     }
   }
 }
@@ -157,7 +203,7 @@ export class CallerOutputs {
       prefix: "logout",
       idleTtlMs: 0,
       dispose: async (s) => {
-        HELD.delete(s);
+        OPEN.delete(s);
         await flushAndClose(s);
         stopPollingIfIdle();
       },
@@ -198,28 +244,25 @@ export class CallerOutputs {
       if ("error" in opened) return opened;
       if (opened.timing === "now") {
         try {
-          await writeAll(opened.file, data);
-          return undefined;
-        } catch (e) {
-          return { error: `Cannot write to the caller's ${streamName(fd)}: ${reason(e)}` };
+          return await writeSink(opened, data);
         } finally {
-          opened.file.close();
+          closeSink(opened.sink);
         }
       }
       // Another call of the same caller may have opened it meanwhile: keep one stream.
       s = this.#table.get(key);
       if (s) {
-        opened.file.close();
+        closeSink(opened.sink);
       } else {
         s = opened;
         this.#table.add(s, key);
-        HELD.set(s, this.#table); // watched until its caller exits, then flushed and closed
+        OPEN.set(s, this.#table); // watched until its caller exits, then flushed and closed
         startPolling();
       }
     }
     const stream = s;
     try {
-      return await this.#table.withLock(key, () => this.#put(stream, data));
+      return await this.#table.withLock(key, () => put(stream, data));
     } catch (e) {
       return { error: `Cannot write to the caller's ${streamName(fd)}: ${reason(e)}` };
     }
@@ -249,52 +292,60 @@ export class CallerOutputs {
     } catch (e) {
       return { error: `Cannot reach the caller's ${name} (${path}): ${reason(e)}` };
     }
-    let timing: Timing = "now";
+    const buffered = (info.isFile || info.isFifo || info.isSocket) && fd === 1 && !autoflush;
+    const timing: Timing = buffered ? "chunks" : "now";
+    const base = { key: `${pid}:${fd}`, pid, fd, started, timing, held: [], heldBytes: 0 };
     if (info.isFile) {
-      const flags = await fdFlags(pid, fd);
-      if (flags === undefined) return { error: `Cannot read the flags of ${path}` };
-      timing = (flags & O_APPEND) === 0 ? "at_exit" : fd === 1 && !autoflush ? "chunks" : "now";
-    } else if (info.isFifo || info.isSocket) {
-      timing = fd === 1 && !autoflush ? "chunks" : "now";
+      const dup = dupCallerFd(pid, fd);
+      if (typeof dup !== "number") {
+        return { error: `Cannot share the caller's ${name} (${path}): ${dup.error}` };
+      }
+      // The PID could have been reused between the checks and pidfd_open: check it again.
+      if ((await startTime(pid).catch(() => undefined)) !== started) {
+        closeFd(dup);
+        return { error: `The caller (PID ${pid}) has exited` };
+      }
+      return { ...base, sink: { dup }, heldSince: 0 };
     }
     try {
       const file = await Deno.open(path, { write: true, append: true });
-      return { key: `${pid}:${fd}`, pid, fd, started, timing, file, held: [], heldBytes: 0 };
+      return { ...base, sink: { file }, heldSince: 0 };
     } catch (e) {
       return { error: `Cannot open the caller's ${name} (${path}): ${reason(e)}` };
     }
   }
+}
 
-  async #put(s: Stream, data: Uint8Array): Promise<OutputError | undefined> {
-    if (s.timing === "now") {
-      await writeAll(s.file, data);
-      return undefined;
-    }
-    if (s.heldBytes + data.length > MAX_HELD) {
-      return {
-        error: `More than ${MAX_HELD} bytes of log lines held for the caller's ` +
-          `${streamName(s.fd)} until it exits; not holding more`,
-      };
-    }
-    s.held.push(data);
-    s.heldBytes += data.length;
-    if (s.timing === "chunks" && s.heldBytes >= PERL_BUFSIZ) {
-      const all = concatBytes(s.held);
-      const n = all.length - (all.length % PERL_BUFSIZ);
-      await writeAll(s.file, all.subarray(0, n));
-      s.held = n < all.length ? [all.slice(n)] : [];
-      s.heldBytes = all.length - n;
-    }
-    return undefined;
+/** Writes or holds `data` on an open stream (under its lock). */
+async function put(s: Stream, data: Uint8Array): Promise<OutputError | undefined> {
+  if (s.timing === "now") return await writeSink(s, data);
+  if (heldTotal + data.length > HOLD_LIMITS.totalBytes) {
+    // The worker's bound: what this stream holds, and the line, go out now.
+    const all = s.heldBytes > 0 ? concatBytes([takeHeld(s), data]) : data;
+    return await writeSink(s, all);
   }
+  s.held.push(data);
+  s.heldBytes += data.length;
+  heldTotal += data.length;
+  if (s.heldSince === 0) s.heldSince = Date.now();
+  if (s.heldBytes >= PERL_BUFSIZ) {
+    const all = takeHeld(s);
+    const n = all.length - (all.length % PERL_BUFSIZ);
+    if (n < all.length) {
+      s.held = [all.slice(n)];
+      s.heldBytes = all.length - n;
+      heldTotal += s.heldBytes;
+      s.heldSince = Date.now();
+    }
+    return await writeSink(s, all.subarray(0, n));
+  }
+  return undefined;
 }
 
 async function flushAndClose(s: Stream): Promise<void> {
   try {
-    if (s.heldBytes > 0) await writeAll(s.file, concatBytes(s.held));
+    if (s.heldBytes > 0) await writeSink(s, takeHeld(s));
   } finally {
-    s.held = [];
-    s.heldBytes = 0;
-    s.file.close();
+    closeSink(s.sink);
   }
 }

@@ -5,6 +5,8 @@ import type { LogEvent } from "../../helpers/logging_helper/layout.ts";
 import { parseProperties, resolve } from "../../helpers/logging_helper/config.ts";
 import type { CallContext } from "../../helpers/types.ts";
 import { makeTestContext } from "../_support/context.ts";
+import { closeFd, dupCallerFd, writeFd } from "../../helpers/logging_helper/caller_fd.ts";
+import { heldBytesTotal, HOLD_LIMITS } from "../../helpers/logging_helper/caller_output.ts";
 
 const f = loggingHelper.functions;
 // deno-lint-ignore no-explicit-any
@@ -295,7 +297,7 @@ Deno.test("log_debug() keeps an enhanced message as sent, in the %d|%p> layout",
   }
 });
 
-Deno.test("CallerOutputs.write() holds a > file until the caller exits, >> in Perl's 8192-byte chunks", async () => {
+Deno.test("CallerOutputs.write() holds stdout of a > or >> file in Perl's 8192-byte chunks until the caller exits", async () => {
   const dir = await Deno.makeTempDir();
   const t = makeTestContext({ cwd: dir });
   const clobber = callerWith(`> ${dir}/clobber`);
@@ -309,7 +311,7 @@ Deno.test("CallerOutputs.write() holds a > file until the caller exits, >> in Pe
         assert.equal((await call("log_info", { logger_id: id, message: line }, ctx)).success, true);
       }
       const size = (await Deno.stat(`${dir}/${name}`)).size;
-      assert.equal(size, name === "clobber" ? 0 : 8192, name);
+      assert.equal(size, 8192, name);
     }
     clobber.kill();
     append.kill();
@@ -366,6 +368,110 @@ Deno.test("CallerOutputs.write() output held at daemon shutdown is written; othe
       } catch { /* exited */ }
       await c.status;
     }
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** A caller whose stdout is `> path`: it prints `own\n` when a line arrives on its stdin, then exits. */
+function printsOnCue(path: string): { p: Deno.ChildProcess; cue: () => Promise<void> } {
+  const p = new Deno.Command("sh", {
+    args: ["-c", `exec perl -e '$| = 1; <STDIN>; print "own\\n"' > ${path}`],
+    stdin: "piped",
+  }).spawn();
+  const w = p.stdin.getWriter();
+  return { p, cue: async () => (await w.write(new TextEncoder().encode("go\n")), await w.close()) };
+}
+
+Deno.test("dupCallerFd() shares the caller's file offset; a closed fd is an error", async () => {
+  const dir = await Deno.makeTempDir();
+  const { p, cue } = printsOnCue(`${dir}/out`);
+  try {
+    const fd = await waitFor(async () => {
+      const d = dupCallerFd(p.pid, 1);
+      return typeof d === "number" && (await Deno.readLink(`/proc/${p.pid}/fd/1`)).endsWith("/out")
+        ? d
+        : (typeof d === "number" && closeFd(d), undefined);
+    });
+    assert.equal(writeFd(fd, new TextEncoder().encode("daemon\n")), undefined);
+    closeFd(fd);
+    await cue();
+    await p.status;
+    assert.equal(await Deno.readTextFile(`${dir}/out`), "daemon\nown\n", "the caller wrote after");
+    assert.match((dupCallerFd(Deno.pid, 987) as { error: string }).error, /Bad file descriptor/);
+    assert.match((dupCallerFd(p.pid, 1) as { error: string }).error, /No such process/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("CallerOutputs.write() lines held at daemon shutdown are not overwritten by the caller", async () => {
+  const dir = await Deno.makeTempDir();
+  const t = makeTestContext({ cwd: dir });
+  const { p, cue } = printsOnCue(`${dir}/out`);
+  try {
+    const ctx = { ...t.ctx, callerPid: p.pid };
+    const id = (await call("init_logger", { layout: "%m%n" }, ctx)).result.logger_id;
+    await waitFor(async () =>
+      (await Deno.readLink(`/proc/${p.pid}/exe`)).includes("perl") || undefined
+    );
+    assert.equal(
+      (await call("log_info", { logger_id: id, message: "held line" }, ctx)).success,
+      true,
+    );
+    assert.equal(await Deno.readTextFile(`${dir}/out`), "", "held while the caller runs");
+    await t.close();
+    await cue();
+    await p.status;
+    assert.equal(await Deno.readTextFile(`${dir}/out`), "held line\nown\n");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("CallerOutputs.write() stops holding after HOLD_LIMITS.holdMs and beyond HOLD_LIMITS.totalBytes", async () => {
+  const dir = await Deno.makeTempDir();
+  const t = makeTestContext({ cwd: dir });
+  const a = callerWith(`> ${dir}/a`);
+  const b = callerWith(`> ${dir}/b`);
+  const saved = { ...HOLD_LIMITS };
+  try {
+    HOLD_LIMITS.totalBytes = 1000;
+    HOLD_LIMITS.holdMs = 300;
+    const line = "y".repeat(599);
+    const ids = [];
+    for (const p of [a, b]) {
+      const ctx = { ...t.ctx, callerPid: p.pid };
+      ids.push((await call("init_logger", { layout: "%m%n" }, ctx)).result.logger_id);
+    }
+    const before = heldBytesTotal();
+    await call("log_info", { logger_id: ids[0], message: line }, { ...t.ctx, callerPid: a.pid });
+    assert.equal(heldBytesTotal() - before, 600, "a's line is held");
+    assert.equal((await Deno.stat(`${dir}/a`)).size, 0);
+    await call("log_info", { logger_id: ids[1], message: line }, { ...t.ctx, callerPid: b.pid });
+    assert.equal(
+      (await Deno.stat(`${dir}/b`)).size,
+      600,
+      "b's line went out: the bound was reached",
+    );
+    assert.equal(heldBytesTotal() - before, 600);
+    const t0 = Date.now();
+    await waitFor(async () => ((await Deno.stat(`${dir}/a`)).size === 600 ? 1 : undefined));
+    assert.ok(
+      Date.now() - t0 < 2000,
+      "a's held line went out after the hold limit, a still running",
+    );
+    await call("log_info", { logger_id: ids[0], message: "later" }, { ...t.ctx, callerPid: a.pid });
+    assert.equal(await Deno.readTextFile(`${dir}/a`), `${line}\nlater\n`, "later lines at once");
+    assert.equal(heldBytesTotal(), before);
+  } finally {
+    Object.assign(HOLD_LIMITS, saved);
+    for (const p of [a, b]) {
+      try {
+        p.kill();
+      } catch { /* exited */ }
+      await p.status;
+    }
+    await t.close();
     await Deno.remove(dir, { recursive: true });
   }
 });
