@@ -151,7 +151,16 @@ export function get(args: Args, ctx: CallContext) {
     if (localName === null) return failure(unnameable(args.local_file));
     const local = await ctx.resolvePath(localName || posix.basename(source));
     // Net::SFTP::Foreign's get creates missing local directories (mkpath, on by default).
+    // Net::SFTP::Foreign opens the remote file before it touches the local one: a refused open
+    // is its own error and leaves an existing local file as it was.
+    const probe = await s.conn.op(
+      "open",
+      ctx.signal,
+      () => call<Uint8Array>((cb) => s.conn.sftp.open(source, "r", cb)),
+    ).catch((e) => why(`Couldn't open remote file '${source}'`, e));
+    await call<void>((cb) => s.conn.sftp.close(probe, cb)).catch(() => {});
     await Deno.mkdir(dirname(local), { recursive: true }).catch(() => {});
+    const before = await Deno.stat(local).catch(() => undefined);
     try {
       await s.conn.op(
         "get",
@@ -159,7 +168,12 @@ export function get(args: Args, ctx: CallContext) {
         (touch) => call<void>((cb) => s.conn.sftp.fastGet(source, local, { step: touch }, cb)),
       );
     } catch (e) {
-      await Deno.remove(local).catch(() => {}); // no partial file left behind
+      // No partial file left behind; but a file the failed transfer never touched (the remote
+      // open was refused) stays, as Net::SFTP::Foreign opens the remote file first.
+      const after = await Deno.stat(local).catch(() => undefined);
+      const untouched = before !== undefined && after !== undefined &&
+        after.size === before.size && after.mtime?.getTime() === before.mtime?.getTime();
+      if (!untouched) await Deno.remove(local).catch(() => {});
       why(`Couldn't get remote file '${source}' to '${local}'`, e);
     }
     // copy_perm and copy_time, on the local copy.

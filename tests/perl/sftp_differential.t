@@ -140,6 +140,11 @@ subtest 'mkdir, rename, remove, setcwd: results and error texts equal Net::SFTP:
         ['remove of a directory', sub { $sftp->('remove', { session_id => $id, remote_file => "d\xc3\xbc" }) }, sub { $net->remove("d\xc3\xbc") }],
         ['get of a directory', sub { $sftp->('get', { session_id => $id, remote_file => "d\xc3\xbc", local_file => "$work/ours/gd" }) }, sub { $net->get("d\xc3\xbc", "$work/theirs/gd") }],
         ['put over an existing, longer file', sub { spew("$work/short", "s"); $sftp->('put', { session_id => $id, local_file => "$work/short", remote_file => ('L' x 200) . '.txt' }) }, sub { $net->put("$work/short", ('L' x 200) . '.txt') }],
+        ['get of an unreadable file onto an existing local file', sub {
+            spew("$R_OURS/locked", "secret"); chmod 0000, "$R_OURS/locked"; spew("$work/ours/keep", "KEEP");
+            $sftp->('get', { session_id => $id, remote_file => 'locked', local_file => "$work/ours/keep" }) }, sub {
+            spew("$R_THEIRS/locked", "secret"); chmod 0000, "$R_THEIRS/locked"; spew("$work/theirs/keep", "KEEP");
+            $net->get('locked', "$work/theirs/keep") }],
         ['setcwd missing', sub { $sftp->('setcwd', { session_id => $id, remote_dir => 'nope' }) }, sub { $net->setcwd('nope') }],
         ['setcwd to a file', sub { $sftp->('setcwd', { session_id => $id, remote_dir => "caf\xe9.txt" }) }, sub { $net->setcwd("caf\xe9.txt") }],
     );
@@ -155,6 +160,8 @@ subtest 'mkdir, rename, remove, setcwd: results and error texts equal Net::SFTP:
     my $long = ('L' x 200) . '.txt';
     is_deeply([slurp("$R_OURS/$long"), (stat "$R_OURS/$long")[7]], [slurp("$R_THEIRS/$long"), (stat "$R_THEIRS/$long")[7]], 'an overwritten file is replaced, not partly rewritten');
     ok(!-e "$work/ours/nope" && !-e "$work/theirs/nope", 'no local file from a failed get');
+    is_deeply([slurp("$work/ours/keep")], [slurp("$work/theirs/keep")], 'a refused remote open leaves the existing local file as it was');
+    is(slurp("$work/ours/keep"), 'KEEP', '... which is KEEP');
     ok(!-e "$work/ours/gd" && -e "$work/theirs/gd" && !-s "$work/theirs/gd", 'get of a directory: Net::SFTP::Foreign leaves an empty local file, cpan-bridge none (documented)');
 };
 
