@@ -44,8 +44,10 @@ async function defaultKeyFiles(ctx: CallContext): Promise<string[]> {
   const found: string[] = [];
   for (const k of DEFAULT_KEYS) {
     try {
-      if ((await Deno.stat(`${home}/.ssh/${k}`)).isFile) found.push(`${home}/.ssh/${k}`);
-    } catch { /* absent */ }
+      // Through resolvePath like every other file: CPAN_BRIDGE_ALLOWED_PATHS applies to keys too.
+      const path = await ctx.resolvePath(`${home}/.ssh/${k}`);
+      if ((await Deno.stat(path)).isFile) found.push(path);
+    } catch { /* absent, or not a path this caller may use */ }
   }
   return found;
 }
