@@ -244,8 +244,13 @@ export class HelperRuntime {
         const abs = path.startsWith("/")
           ? path
           : `${(await callerCwd()).replace(/\/+$/, "")}/${path}`;
-        if (this.#settings.paths) await checkPath(abs, this.#settings.paths);
-        return abs;
+        const guard = this.#settings.paths;
+        if (!guard) return abs;
+        const real = await checkPath(abs, guard);
+        // With allowed directories, hand out the checked path itself, links resolved: a link
+        // swapped after the check cannot lead the helper outside (only a race on a directory
+        // between check and open remains). Otherwise the name as given, for the module's texts.
+        return guard.allowedDirs.length > 0 ? real : abs;
       },
       async callerEnv(name: string): Promise<string | undefined> {
         environ ??= pid === undefined

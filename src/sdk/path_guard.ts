@@ -45,11 +45,11 @@ function within(path: string, dir: string): boolean {
 
 /**
  * Refuses `path` (absolute) when it is one of the daemon's own files or lies outside the allowed
- * directories.
+ * directories; returns the path with its links resolved, which is what was checked.
  *
  * @throws {PathRefusedError}
  */
-export async function checkPath(path: string, guard: PathGuard): Promise<void> {
+export async function checkPath(path: string, guard: PathGuard): Promise<string> {
   const real = await canonicalPath(path);
   for (const p of guard.protectedPaths) {
     const own = await canonicalPath(p);
@@ -59,9 +59,9 @@ export async function checkPath(path: string, guard: PathGuard): Promise<void> {
       );
     }
   }
-  if (guard.allowedDirs.length === 0) return;
+  if (guard.allowedDirs.length === 0) return real;
   for (const d of guard.allowedDirs) {
-    if (within(real, await canonicalPath(d))) return;
+    if (within(real, await canonicalPath(d))) return real;
   }
   throw new PathRefusedError(
     `Cannot use '${path}': it is outside CPAN_BRIDGE_ALLOWED_PATHS (${

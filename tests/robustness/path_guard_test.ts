@@ -110,6 +110,13 @@ Deno.test("checkPath() compares resolved paths and treats rotated copies as the 
     await assert.rejects(checkPath(`${dir}/./sub/../d.log`, guard), PathRefusedError);
     await checkPath(`${dir}/d.logger`, guard);
     await checkPath(`${dir}/new/deep/file`, { protectedPaths: [], allowedDirs: [dir] });
+    // What was checked is what a helper gets: the path with its links resolved.
+    await Deno.writeTextFile(`${dir}/target`, "x");
+    await Deno.symlink(`${dir}/target`, `${dir}/link`);
+    assert.equal(
+      await checkPath(`${dir}/link`, { protectedPaths: [], allowedDirs: [dir] }),
+      `${dir}/target`,
+    );
     await assert.rejects(
       checkPath("/etc/passwd", { protectedPaths: [], allowedDirs: [dir] }),
       PathRefusedError,
