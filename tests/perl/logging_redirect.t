@@ -98,6 +98,14 @@ if ($scenario eq 'cases') {
     print STDERR "a warning in the middle\n";
     print "the script's own stdout line\n";
     W::info('second');
+} elsif ($scenario eq 'after_stop') {    # keeps running after its log lines, until told on STDIN
+    W::info('before the stop');
+    W::info("Z\xc3\xbcrich");
+    W::info('long ' . ('x' x 9000));     # one 8192-byte chunk goes out while the job runs
+    W::info('held when the daemon stops');
+    open my $r, '>', 'ready' or die; close $r;
+    my $go = <STDIN>;
+    print "the job's own line, printed after the daemon stopped\n";
 }
 exit 0;
 PERL
@@ -170,6 +178,71 @@ for my $redir (['>', '> job.log 2>&1'], ['>>', '>> job.log 2>&1']) {
     is_deeply(\@b, \@r, 'late_stderr: the same lines, none lost or torn');
     like(norm($bridge), qr/\Ajob starting\na warning in the middle\nthe script's own stdout line\n$day <date>\|first\n$day <date>\|second\n\z/,
         'late_stderr: through the bridge the job\'s own writes come first, the held log lines after them (documented)');
+}
+
+# A wrapper shell shares the job's file description (`sh -c 'perl job.pl; echo …' > job.log`, as
+# cron runs jobs): the shell writes after the job at the description's offset. The daemon writes
+# through that same description, so the shell's line overwrites nothing; it may land before the
+# last (still buffered, < 8192 bytes) chunk of log lines, which the daemon writes when it sees the
+# job has exited.
+{
+    my $shell = "SHELL-LINE-AFTER-THE-JOB-" . ('X' x 60) . "\n";
+    my $wrap = sub { "sh -c '$^X job.pl $_[0] cases; echo $shell' > job.log 2>&1" };
+    unlink "$dir/job.log";
+    system("cd $dir && PERL5LIB=$lib " . $wrap->('real')) == 0 or die "wrapper failed: $?";
+    (my $want = slurp("$dir/job.log")) =~ s/$WARNING//g;
+    unlink "$dir/job.log";
+    system("cd $dir && PERL5LIB=$lib " . $wrap->('bridge')) == 0 or die "wrapper failed: $?";
+    my $got = slurp("$dir/job.log") // '';
+    my $deadline = time + 10;    # the last chunk lands when the daemon sees the job has exited
+    until (length($got) >= length($want) || time > $deadline) { sleep 0.02; $got = slurp("$dir/job.log") }
+    is(length($got), length($want), 'wrapper shell: job.log has every byte (' . length($want) . ')');
+    my $at = index($got, $shell);
+    (my $without = $got) =~ s/\Q$shell\E//;
+    (my $want_without = $want) =~ s/\Q$shell\E//;
+    is(norm($without), norm($want_without), "wrapper shell: the job's lines are byte for byte Log4perl's, none overwritten");
+    my $prefix = length("job starting\n");
+    my $chunked = $prefix + int((length($want_without) - $prefix) / 8192) * 8192;
+    ok($at == length($got) - length($shell) || $at == $chunked,
+        "wrapper shell: the shell's line is whole, at the end or before the last partial chunk (at $at)");
+    is(length($want_without) - $prefix > 8192, 1, 'wrapper shell: the job wrote more than one chunk');
+
+    # The shell echoes only once the daemon has written the last chunk (a job step that takes a
+    # while): its line must go after them, not over them.
+    open my $wl, '>', "$dir/waitlog.pl" or die;
+    print $wl 'use Time::HiRes qw(time sleep); my $t = time + 10; sleep 0.02 until -s "job.log" >= $ARGV[0] || time > $t;';
+    close $wl;
+    my $n = length($want_without);
+    unlink "$dir/job.log";
+    system("cd $dir && PERL5LIB=$lib sh -c '$^X job.pl bridge cases; $^X waitlog.pl $n; echo $shell' > job.log 2>&1") == 0
+        or die "wrapper failed: $?";
+    is(norm(slurp("$dir/job.log")), norm($want), "wrapper shell echoing after the daemon's last chunk: byte for byte Log4perl's, the shell's line last");
+}
+
+# The daemon stops (SIGTERM) while the job still runs: the held lines are written at the job's
+# offset, and the job's own later print lands after them instead of over them.
+{
+    my $run = sub {
+        my ($mode, $between) = @_;
+        unlink "$dir/job.log", "$dir/ready";
+        open my $w, '|-', "cd $dir && PERL5LIB=$lib $^X job.pl $mode after_stop > job.log 2>&1" or die;
+        my $deadline = time + 10;
+        sleep 0.02 until -e "$dir/ready" || time > $deadline;
+        ok(-e "$dir/ready", "after_stop $mode: the job logged its lines and waits");
+        $between->();
+        print $w "go\n";
+        close $w or die "job failed: $?";
+        return slurp("$dir/job.log");
+    };
+    my $want = $run->('real', sub {});
+    my $d2 = TestDaemon->start();
+    local $ENV{CPAN_BRIDGE_SOCKET} = $d2->socket;
+    my $got = $run->('bridge', sub {
+        is(length(slurp("$dir/job.log")), length("job starting\n") + 8192, 'after_stop: one chunk out while the job runs, the rest held');
+        $d2->stop;
+    });
+    like($want, qr/held when the daemon stops\nthe job's own line, printed after the daemon stopped\n\z/, 'after_stop: Log4perl wrote its lines before the job\'s own');
+    is(norm($got), norm($want), 'after_stop: job.log is byte for byte Log4perl\'s: the held lines were written at shutdown, not overwritten');
 }
 
 $d->stop;
