@@ -129,7 +129,7 @@ else
 
   # The launcher's baked-in command: {DIR} is the unpacked directory. --node-modules-dir=manual
   # and --cached-only keep Deno off the network; an explicit --config and DENO_NO_PACKAGE_JSON keep
-  # the caller's deno.json/package.json out of it; DENO_DIR holds the transpile and code caches.
+  # the caller's deno.json/package.json out of it; DENO_DIR holds the analysis and V8 code caches.
   args=(run --quiet --no-prompt --cached-only --no-remote --no-lock --node-modules-dir=manual
     "--config={DIR}/app/deno.json" "${perms[@]}" "${v8flags[@]}" "{DIR}/app/main.js")
   {

@@ -6,7 +6,7 @@
  *
  * Each PATH (relative to ROOT) is added with everything below it. `--magic` starts an archive,
  * `--end` finishes it, so one archive can be written in parts and each part compressed on its own
- * (the launcher reads concatenated .xz streams as one). Entries, little-endian:
+ * (the launcher reads concatenated zstd frames as one). Entries, little-endian:
  * u8 type ('D' directory, 'F' file, 'L' symlink, 'E' end), u16 mode, u16 path length,
  * u64 size, path, data. Directories come first; files are ordered by name, then path, so that
  * copies of a file in different packages sit next to each other and compress well.
