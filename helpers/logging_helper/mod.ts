@@ -10,8 +10,9 @@
  *   `filename` (+ `mode`, `layout`) for one File appender. File names are relative to the Perl
  *   CALLER's cwd; files are appended to per line, `mode => "write"` truncates at init.
  * - Without either, the logger has LogHelper's "sysout" appender: CPS::WlaLog's Screen appender on
- *   the CALLER's own stdout, reached through `/proc/<caller pid>/fd/1` (caller_output.ts decides,
- *   from what that fd is, when the bytes go out, as the caller's Perl would have written them).
+ *   the CALLER's own stdout (fd 1 of the caller's PID: a regular file through the caller's own open
+ *   file description, duplicated with pidfd_getfd; caller_output.ts decides, from what that fd
+ *   is, when the bytes go out, as the caller's Perl would have written them).
  * - Layouts: CPS::WlaLog's `%d{EEE yyyy/MM/dd HH:mm:ss}|%m%n`, and `%d|%p> %m%n` for the enhanced
  *   DEBUG/ERROR/FATAL/logdie lines. The wrapper sends enhanced messages already prefixed
  *   (`DEBUG: <file> line:<n>: <msg>`), so the text is used as sent.

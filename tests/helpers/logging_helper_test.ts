@@ -212,6 +212,13 @@ function callerWith(redirect: string): Deno.ChildProcess {
   return new Deno.Command("sh", { args: ["-c", `exec sleep 30 ${redirect}`] }).spawn();
 }
 
+/** Waits until the shell of callerWith() has redirected its stdout to `path`. */
+async function redirected(p: Deno.ChildProcess, path: string): Promise<void> {
+  await waitFor(async () =>
+    (await Deno.readLink(`/proc/${p.pid}/fd/1`).catch(() => "")) === path || undefined
+  );
+}
+
 async function waitFor<T>(probe: () => Promise<T | undefined>, ms = 5000): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
@@ -259,6 +266,7 @@ Deno.test("log_debug() keeps an enhanced message as sent, in the %d|%p> layout",
   const t = makeTestContext({ cwd: dir });
   const p = callerWith(`>> ${dir}/out`);
   try {
+    await redirected(p, `${dir}/out`);
     const ctx = { ...t.ctx, callerPid: p.pid };
     const id = (await call("init_logger", { level: "DEBUG" }, ctx)).result.logger_id;
     const sent = "DEBUG: prog.pl line:2: Variable value: 42";
@@ -305,6 +313,7 @@ Deno.test("CallerOutputs.write() holds stdout of a > or >> file in Perl's 8192-b
   try {
     const line = "x".repeat(99);
     for (const [p, name] of [[clobber, "clobber"], [append, "append"]] as const) {
+      await redirected(p, `${dir}/${name}`);
       const ctx = { ...t.ctx, callerPid: p.pid };
       const id = (await call("init_logger", { layout: "%m%n" }, ctx)).result.logger_id;
       for (let i = 0; i < 100; i++) {
@@ -341,6 +350,7 @@ Deno.test("CallerOutputs.write() output held at daemon shutdown is written; othe
     args: ["-e", "$( = $) = 65534; $< = $> = 65534; sleep 30"],
   }).spawn();
   try {
+    await redirected(p, `${dir}/held`);
     const ctx = { ...t.ctx, callerPid: p.pid };
     const id = (await call("init_logger", { layout: "%m%n" }, ctx)).result.logger_id;
     await call("log_info", { logger_id: id, message: "kept" }, ctx);
@@ -386,14 +396,12 @@ Deno.test("dupCallerFd() shares the caller's file offset; a closed fd is an erro
   const dir = await Deno.makeTempDir();
   const { p, cue } = printsOnCue(`${dir}/out`);
   try {
-    const fd = await waitFor(async () => {
-      const d = dupCallerFd(p.pid, 1);
-      return typeof d === "number" && (await Deno.readLink(`/proc/${p.pid}/fd/1`)).endsWith("/out")
-        ? d
-        : (typeof d === "number" && closeFd(d), undefined);
-    });
-    assert.equal(writeFd(fd, new TextEncoder().encode("daemon\n")), undefined);
-    closeFd(fd);
+    await redirected(p, `${dir}/out`);
+    const fd = dupCallerFd(p.pid, 1);
+    assert.equal(typeof fd, "number", JSON.stringify(fd));
+    assert.equal(await Deno.readLink(`/proc/self/fd/${fd}`), `${dir}/out`);
+    assert.equal(writeFd(fd as number, new TextEncoder().encode("daemon\n")), undefined);
+    closeFd(fd as number);
     await cue();
     await p.status;
     assert.equal(await Deno.readTextFile(`${dir}/out`), "daemon\nown\n", "the caller wrote after");
@@ -439,7 +447,8 @@ Deno.test("CallerOutputs.write() stops holding after HOLD_LIMITS.holdMs and beyo
     HOLD_LIMITS.holdMs = 300;
     const line = "y".repeat(599);
     const ids = [];
-    for (const p of [a, b]) {
+    for (const [p, name] of [[a, "a"], [b, "b"]] as const) {
+      await redirected(p, `${dir}/${name}`);
       const ctx = { ...t.ctx, callerPid: p.pid };
       ids.push((await call("init_logger", { layout: "%m%n" }, ctx)).result.logger_id);
     }
@@ -474,4 +483,35 @@ Deno.test("CallerOutputs.write() stops holding after HOLD_LIMITS.holdMs and beyo
     await t.close();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test({
+  name: "dupCallerFd() returns the kernel's refusal (EPERM) as an error, never throws",
+  ignore: Deno.uid() !== 0, // needs to run the probe as another user
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const target = callerWith(`> ${dir}/out`);
+    try {
+      await Deno.chmod(dir, 0o755);
+      const mod = new URL("../../helpers/logging_helper/caller_fd.ts", import.meta.url).href;
+      await Deno.writeTextFile(
+        `${dir}/probe.ts`,
+        `import { dupCallerFd } from "${mod}";\n` +
+          `console.log(JSON.stringify(dupCallerFd(${target.pid}, 1)));\n`,
+      );
+      await Deno.chmod(`${dir}/probe.ts`, 0o644);
+      const out = await new Deno.Command("setpriv", {
+        args: ["--reuid", "65534", "--regid", "65534", "--clear-groups", Deno.execPath()]
+          .concat(["run", "-A", "--no-config", "--quiet", `${dir}/probe.ts`]),
+        env: { HOME: dir, DENO_DIR: `${dir}/deno_dir` },
+        stderr: "inherit",
+      }).output();
+      const r = JSON.parse(new TextDecoder().decode(out.stdout));
+      assert.deepEqual(r, { error: `pidfd_getfd(${target.pid}, 1): Operation not permitted` });
+    } finally {
+      target.kill();
+      await target.status;
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
