@@ -162,9 +162,9 @@ for my $redir (['>', '> job.log 2>&1'], ['>>', '>> job.log 2>&1']) {
     is($got, $want, 'pipe: the reader gets the same bytes, all before end-of-file');
 }
 
-# What cannot match: the job's own buffered STDOUT, or a STDERR write after the first line while
-# Perl still buffers the log lines. Log4perl's lines sit in the job's STDOUT buffer; the daemon's
-# cannot. Nothing is lost: the same lines, in another order.
+# What cannot match: the job's own buffered STDOUT print between log lines. Log4perl's lines sit
+# in the job's STDOUT buffer with it; the daemon's cannot (its STDERR write lands where Log4perl's
+# does). Nothing is lost: the same lines, in another order.
 {
     my $real = slurp(run_job('real', 'late_stderr', '> job.log 2>&1', "$dir/job.log"));
     my $bridge = slurp(run_job('bridge', 'late_stderr', '> job.log 2>&1', "$dir/job.log"));
