@@ -86,20 +86,37 @@ async function installRuntime(libDir: string): Promise<string> {
   await Deno.chmod(libDir, 0o755);
   const final = `${libDir}/${name}`;
   const tmp = await Deno.makeTempDir({ dir: libDir, prefix: `.tmp-${name}-` });
-  await copyTree(unpacked, tmp);
+  // Deno's code cache is keyed by the directory it was made in: leave ours out and fill a new
+  // one from the installed copy (below), so every user starts from a warm cache.
+  await copyTree(unpacked, tmp, new Set([`${unpacked}/cache`]));
+  await Deno.mkdir(`${tmp}/cache`);
   await publish(tmp);
   await Deno.remove(final, { recursive: true }).catch(() => {}); // an older copy of this build
   await Deno.rename(tmp, final);
   return final;
 }
 
-async function copyTree(from: string, to: string): Promise<void> {
+/** Runs the installed binary once as root, which fills the shared runtime's code cache. */
+async function warmCache(bin: string, runtimeDir: string): Promise<void> {
+  for (const args of [["--version"], ["--help"]]) {
+    const out = await new Deno.Command(bin, { args, stdout: "null", stderr: "piped" }).output();
+    if (!out.success) {
+      throw new InstallError(
+        `Cannot run the installed ${bin}: ${new TextDecoder().decode(out.stderr).trim()}`,
+      );
+    }
+  }
+  await publish(runtimeDir);
+}
+
+async function copyTree(from: string, to: string, skip: ReadonlySet<string>): Promise<void> {
   for await (const e of Deno.readDir(from)) {
     const [src, dst] = [`${from}/${e.name}`, `${to}/${e.name}`];
+    if (skip.has(src)) continue;
     if (e.isSymlink) await Deno.symlink(await Deno.readLink(src), dst);
     else if (e.isDirectory) {
       await Deno.mkdir(dst);
-      await copyTree(src, dst);
+      await copyTree(src, dst, skip);
     } else await Deno.copyFile(src, dst);
   }
 }
@@ -124,6 +141,7 @@ export async function install(o: InstallOptions): Promise<string[]> {
   if (o.selfExtracting) {
     const dir = await installRuntime(libDir);
     written.push(dir);
+    await warmCache(bin, dir);
     log(`unpacked the runtime once, for every user, into ${dir}`);
   }
   const logDir = "/var/log/cpan-bridge";
