@@ -21,6 +21,7 @@ import { concatBytes } from "../types.ts";
 import type { HandleTable } from "../types.ts";
 import type { CallContext } from "../types.ts";
 import { closeFd, dupCallerFd, writeFd } from "./caller_fd.ts";
+import { processUids, reason, startTime } from "./caller_proc.ts";
 
 /** When Perl would put this stream's bytes into the file. */
 export type Timing = "now" | "chunks";
@@ -68,40 +69,6 @@ export function heldBytesTotal(): number {
 
 function streamName(fd: number): string {
   return fd === 1 ? "stdout" : fd === 2 ? "stderr" : `fd ${fd}`;
-}
-
-function reason(e: unknown): string {
-  if (e instanceof Deno.errors.NotFound) return "No such file or directory";
-  if (e instanceof Deno.errors.PermissionDenied) return "Permission denied";
-  return e instanceof Error ? e.message.replace(/ \(os error \d+\).*$/s, "") : String(e);
-}
-
-/**
- * The caller's start time, or undefined when it has exited (or is a zombie).
- * @throws when /proc cannot be read (Deno requires --allow-all for /proc/<pid>)
- */
-async function startTime(pid: number): Promise<string | undefined> {
-  let stat: string;
-  try {
-    stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return undefined;
-    throw e;
-  }
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  if (fields[0] === "Z" || fields[0] === "X") return undefined;
-  return fields[19];
-}
-
-/**
- * The real and effective uids of a process (`/proc/<pid>/status`; its /proc directory's owner is
- * root for a process that changed uid, so it cannot be used).
- */
-async function processUids(pid: number): Promise<number[]> {
-  const status = await Deno.readTextFile(`/proc/${pid}/status`);
-  const m = /^Uid:\s+(\d+)\s+(\d+)/m.exec(status);
-  if (!m) throw new Error(`Cannot read the uid of PID ${pid}`);
-  return [Number(m[1]), Number(m[2])];
 }
 
 /** Writes all of `data` to the sink; a failure is returned with its reason. */
