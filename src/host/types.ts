@@ -45,17 +45,29 @@ export interface HelperHost {
 
 import { asciiEscapeJson } from "../wire/encoding.ts";
 
+const utf8 = new TextEncoder();
+
 /** UTF-8 bytes of a result's JSON text, ASCII-escaped when `ascii` (contract §2.6 B). */
 export function resultBytes(value: unknown, ascii: boolean): Uint8Array {
   const json = resultJson(value);
-  return new TextEncoder().encode(ascii ? asciiEscapeJson(json) : json);
+  return utf8.encode(ascii ? asciiEscapeJson(json) : json);
 }
 
-/** JSON text of a helper result; NaN/Infinity become null (W7); other failures throw TypeError. */
+const bigintAsString = (_k: string, v: unknown) => (typeof v === "bigint" ? v.toString() : v);
+
+/**
+ * JSON text of a helper result; NaN/Infinity become null (W7), a BigInt its decimal string; other
+ * failures throw TypeError. A replacer function takes V8 off its fast path (3 µs for a ping's
+ * result, 20 µs for system.health's), so it is used only when the plain call fails (a BigInt).
+ */
 export function resultJson(value: unknown): string {
-  const text = JSON.stringify(
-    value === undefined ? null : value,
-    (_k, v) => (typeof v === "bigint" ? v.toString() : v),
-  );
+  const v = value === undefined ? null : value;
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(v);
+  } catch (err) {
+    if (!(err instanceof TypeError)) throw err;
+    text = JSON.stringify(v, bigintAsString);
+  }
   return text ?? "null";
 }

@@ -120,27 +120,35 @@ export class PerformanceMonitor {
     return this.#livenessPings;
   }
 
-  /** The last n records, oldest first. */
-  #lastN(n: number): RecordEntry[] {
-    const r = this.#records;
-    const ordered = r.length < 1000 ? r : [...r.slice(this.#next), ...r.slice(0, this.#next)];
-    return ordered.slice(-n);
-  }
-
+  /**
+   * P over the last 100 records (and the last minute's count over the ring). Reads the ring in
+   * place: no copy of its 1000 entries per call (system.health and system.stats call this).
+   */
   metrics(nowMs: number): PerformanceMetrics {
-    const last = this.#lastN(100);
-    const durations = last.map((r) => r.duration).sort((a, b) => a - b);
-    const n = durations.length;
-    const recentCount = this.#records.filter((r) => nowMs - r.t <= 60_000).length;
+    const r = this.#records;
+    const n = Math.min(100, r.length);
+    // The newest n records: ring indices next-n .. next-1 (mod length) once the ring is full.
+    const durations = new Float64Array(n);
+    let failures = 0;
+    for (let k = 0; k < n; k++) {
+      const e = r[(this.#next - n + k + r.length * 2) % r.length]!;
+      durations[k] = e.duration;
+      if (!e.success) failures++;
+    }
+    durations.sort();
+    let sum = 0;
+    for (let k = 0; k < n; k++) sum += durations[k]!;
+    let recentCount = 0;
+    for (let k = 0; k < r.length; k++) if (nowMs - r[k]!.t <= 60_000) recentCount++;
     return {
       total_requests: this.#total,
       successful_requests: this.#successful,
       failed_requests: this.#failed,
-      avg_response_time: n ? durations.reduce((a, b) => a + b, 0) / n : 0,
+      avg_response_time: n ? sum / n : 0,
       p95_response_time: n ? durations[Math.min(n - 1, Math.floor(n * 0.95))]! : 0,
       p99_response_time: n ? durations[Math.min(n - 1, Math.floor(n * 0.99))]! : 0,
       requests_per_second: recentCount / 60.0,
-      error_rate: n ? last.filter((r) => !r.success).length / Math.min(100, n) : 0,
+      error_rate: n ? failures / n : 0,
       uptime_seconds: (nowMs - this.#start) / 1000,
     };
   }
