@@ -8,7 +8,7 @@
  * `throttleWait`, gets a clear "Server busy" error.
  *
  * Fairness: calls are keyed by client (the PID claimed in `request_id`, else the connection; see
- * `clientScope`). A freed slot goes to the waiting client that uses least (running calls, then
+ * `CallerScope`). A freed slot goes to the waiting client that uses least (running calls, then
  * calls waiting, then calls in the window), not to the oldest waiter, so one client with many
  * concurrent calls cannot make another wait behind its queue. Under a per-minute budget, a
  * client past its fair share (budget ÷ clients seen in the window) may only take what the other
@@ -16,19 +16,19 @@
  * slot to leave the window, ahead of the clients that used more.
  */
 
-import { AsyncLocalStorage } from "node:async_hooks";
 import { serverBusy } from "../errors.ts";
 
-/** Who is calling, for the request being handled (set by server/connection.ts around dispatch). */
+/**
+ * Who is calling, for the request being handled (server/connection.ts gives it to dispatch, which
+ * passes it here). Passed explicitly: an AsyncLocalStorage around every request cost the socket
+ * thread a context switch on every promise of every request.
+ */
 export interface CallerScope {
   /** Fairness key: `pid:<claimed PID>` or `conn:<connection id>`. */
   readonly client: string;
   /** Called once when the call has to wait: the connection gives up its serving slot meanwhile. */
   readonly onWait?: () => void;
 }
-
-/** The caller of the request being handled. */
-export const clientScope: AsyncLocalStorage<CallerScope> = new AsyncLocalStorage<CallerScope>();
 
 /** Throttle settings. */
 export interface ThrottleOptions {
@@ -189,20 +189,20 @@ export class Throttle {
 
   /**
    * Waits for a slot. Resolves to a release function, and `waited` true when the call had to wait.
-   * `client` defaults to the key `clientScope` holds for this request.
+   * `client`: the fairness key (`CallerScope.client`); `onWait`: called once if the call waits.
    *
    * @throws {WireError} BusyError "Server busy: …" after the bounded wait
    */
   async acquire(
     signal?: AbortSignal,
-    client: string = clientScope.getStore()?.client ?? "",
+    client = "",
+    onWait?: () => void,
   ): Promise<{ release: () => void; waited: boolean }> {
     let waited = false;
-    const scope = clientScope.getStore();
     // Waiters that may start are woken at once (#grant), so a new call never jumps a queue.
     if (!this.#mayStart(client)) {
       waited = true;
-      scope?.onWait?.();
+      onWait?.();
       const granted = await new Promise<boolean>((resolve) => {
         const w: Waiter = {
           client,

@@ -16,6 +16,7 @@ import { runBuiltin } from "../builtins/mod.ts";
 import { type BridgeRequest, pyTypeName, validateRequest } from "./validate.ts";
 import { PROTOCOL_VERSION, runtimeDescription } from "../version.ts";
 import { resultJson } from "../host/types.ts";
+import type { CallerScope } from "../ops/throttle.ts";
 
 const whitelistCache = new WeakMap<object, Map<string, ReadonlySet<string>>>();
 
@@ -75,22 +76,41 @@ export type Reply = string | Uint8Array[];
 const utf8 = new TextEncoder();
 /** Helper calls end by their own timeout (WorkerHost) or at daemon shutdown (host.close()). */
 const NEVER = new AbortController().signal;
+const HEAD = utf8.encode('{"success":true,"result":');
+/**
+ * Helper replies up to this size are joined into one buffer: one write (one syscall, one
+ * async op) instead of three. Larger results stay in their own buffer (no copy of megabytes).
+ */
+const JOIN_MAX = 64 * 1024;
 
-async function route(d: DaemonContext, req: BridgeRequest): Promise<Reply> {
+/** The reply envelope around a helper's result bytes, as parts written in order. */
+function helperReply(result: Uint8Array, tail: string): Uint8Array[] {
+  if (result.length > JOIN_MAX) return [HEAD, result, utf8.encode(tail)];
+  // At most 3 UTF-8 bytes per UTF-16 unit; the tail is ASCII in practice (validated names).
+  const out = new Uint8Array(HEAD.length + result.length + tail.length * 3);
+  out.set(HEAD, 0);
+  out.set(result, HEAD.length);
+  const { written } = utf8.encodeInto(tail, out.subarray(HEAD.length + result.length));
+  return [out.subarray(0, HEAD.length + result.length + written)];
+}
+
+async function route(d: DaemonContext, req: BridgeRequest, scope?: CallerScope): Promise<Reply> {
   if (req.module === "test" || req.module === "system") {
     const result = await runBuiltin(d, req);
     return `{"success":true,"result":${resultJson(result)}}`;
   }
-  const slot = await d.throttle.acquire().catch((err) => {
-    d.stats.throttleRefused++;
-    d.security.record("throttled", "warning", { client: "" }, {
-      request_id: req.requestId,
-      module: req.module,
-      function: req.function,
-    }, { reason: err.message });
-    d.stats.securityEvents++;
-    throw err;
-  });
+  const slot = await d.throttle.acquire(undefined, scope?.client ?? "", scope?.onWait).catch(
+    (err) => {
+      d.stats.throttleRefused++;
+      d.security.record("throttled", "warning", { client: "" }, {
+        request_id: req.requestId,
+        module: req.module,
+        function: req.function,
+      }, { reason: err.message });
+      d.stats.securityEvents++;
+      throw err;
+    },
+  );
   if (slot.waited) d.stats.throttled++;
   try {
     const bytes = await d.host.call(
@@ -111,7 +131,7 @@ async function route(d: DaemonContext, req: BridgeRequest): Promise<Reply> {
     const tail = `,"module":${JSON.stringify(req.module)},"function":${
       JSON.stringify(req.function)
     },"execution_info":${info}}`;
-    return [utf8.encode('{"success":true,"result":'), bytes, utf8.encode(tail)];
+    return helperReply(bytes, tail);
   } catch (err) {
     if (err instanceof WireError && err.errorType === "TimeoutError") d.stats.helperTimeouts++;
     throw err;
@@ -120,19 +140,28 @@ async function route(d: DaemonContext, req: BridgeRequest): Promise<Reply> {
   }
 }
 
-/** Handles one request; always returns a reply (JSON text), never throws. */
-export async function dispatch(d: DaemonContext, bytes: Uint8Array, peer: Peer): Promise<Reply> {
+/**
+ * Handles one request; always returns a reply (JSON text), never throws. `scope`: who is calling,
+ * for the throttle's fairness (server/connection.ts gives it; without one, calls share one key).
+ */
+export async function dispatch(
+  d: DaemonContext,
+  bytes: Uint8Array,
+  peer: Peer,
+  scope?: CallerScope,
+): Promise<Reply> {
   const t0 = performance.now();
   let req: BridgeRequest | undefined;
   try {
     req = await parse(d, bytes, peer);
-    d.logs.daemon.debug(`Received request: ${req.module}.${req.function}`);
+    // Debug lines are built only when they are written: no formatting at a disabled level.
     if (d.config.debug > 0) {
+      d.logs.daemon.debug(`Received request: ${req.module}.${req.function}`);
       d.logs.daemon.debug(
         `Routing ${req.module}.${req.function} with params: ${JSON.stringify(redact(req.params))}`,
       );
     }
-    const reply = await route(d, req);
+    const reply = await route(d, req, scope);
     d.stats.requestsProcessed++;
     if (req.livenessPing) d.perf.recordLivenessPing();
     else {d.perf.record(

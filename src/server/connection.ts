@@ -20,7 +20,6 @@
 
 import type { DaemonContext } from "../daemon_context.ts";
 import { tooManyConnections, WireError } from "../errors.ts";
-import { clientScope } from "../ops/throttle.ts";
 import { dispatch, failed, type Reply } from "../protocol/dispatch.ts";
 import { encodeReply } from "../wire/encoding.ts";
 import { claimedPid, readRequest, writeAll, WriteDeadline } from "../wire/framing.ts";
@@ -127,7 +126,7 @@ export async function serveConnection(d: DaemonContext, conn: Deno.Conn): Promis
         },
         onWait: () => d.connections.yieldSlot(tracked),
       };
-      reply = await clientScope.run(scope, () => dispatch(d, bytes, peer));
+      reply = await dispatch(d, bytes, peer, scope);
     }
   } catch (err) {
     if (err instanceof WireError) {
