@@ -129,6 +129,8 @@ export async function startDaemon(
     helperSettings(config, env),
     hostLog,
     config.encoding === "repair",
+    [],
+    true, // workers beyond the first start only when calls overlap (13-16 MB each)
   );
   host.ready.then(
     () =>

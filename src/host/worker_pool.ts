@@ -7,6 +7,10 @@
  * therefore live in the worker its calls reach (handles are usable only by the process that
  * opened them, see `handles.ts`).
  *
+ * The daemon's pool starts workers lazily (`lazy`): worker 0 at start-up, each further one (up to
+ * N) only when a client seen for the first time calls while every running worker is busy. A worker costs 13–16 MB of RSS (its own
+ * V8 isolate and its copy of the helper modules), so a daemon whose calls never overlap keeps one.
+ *
  * A call that runs past `CPAN_BRIDGE_HELPER_TIMEOUT` is answered with a TimeoutError; if its
  * worker's thread then does not answer a probe, it is terminated and replaced by a fresh one. The
  * calls waiting on it get a clear error, and a later call naming one of its handles is told the
@@ -32,6 +36,7 @@ const SCAN_STRINGS = 64;
 export class WorkerPool implements HelperHost {
   readonly ready: Promise<void>;
   readonly #workers: WorkerHost[] = [];
+  readonly #max: number;
   readonly #make: () => WorkerHost;
   readonly #log: LogFn;
   readonly #timeoutS: number;
@@ -40,18 +45,24 @@ export class WorkerPool implements HelperHost {
   #replaced = 0;
   #abandonedBefore = 0;
 
-  /** `size`: worker threads (at least 1); the other arguments are {@linkcode WorkerHost}'s. */
+  /**
+   * `size`: worker threads (at least 1); `lazy`: start worker 0 only and the others as needed
+   * (else all at once); the other arguments are {@linkcode WorkerHost}'s.
+   */
   constructor(
     size: number,
     settings: HelperSettings,
     log: LogFn,
     ascii = true,
     extraHelperModules: readonly string[] = [],
+    lazy = false,
   ) {
     this.#log = log;
     this.#timeoutS = settings.helperTimeoutMs / 1000;
     this.#make = () => new WorkerHost(settings, log, ascii, extraHelperModules);
-    for (let i = 0; i < Math.max(1, Math.floor(size)); i++) this.#workers.push(this.#spawn(i));
+    this.#max = Math.max(1, Math.floor(size));
+    const start = lazy ? 1 : this.#max;
+    for (let i = 0; i < start; i++) this.#workers.push(this.#spawn(i));
     this.ready = Promise.all(this.#workers.map((w) => w.ready)).then(() => {});
     this.ready.catch(() => {});
   }
@@ -96,15 +107,39 @@ export class WorkerPool implements HelperHost {
     return this.#replaced;
   }
 
-  /** Worker threads. */
+  /** Worker threads running now (started as needed, up to the configured number). */
   get size(): number {
     return this.#workers.length;
   }
 
+  /** Worker threads the pool may start. */
+  get maxSize(): number {
+    return this.#max;
+  }
+
+  /**
+   * Starts one more worker when every running one is busy and the pool may grow; returns its
+   * index, or undefined. Its first call waits for it to load (tens of ms), less than the busy
+   * workers' calls may take.
+   */
+  #grow(): number | undefined {
+    if (this.#workers.length >= this.#max) return undefined;
+    if (this.#workers.some((w) => w.inFlight === 0)) return undefined;
+    const index = this.#workers.length;
+    const w = this.#spawn(index);
+    this.#workers.push(w);
+    w.ready.catch((err) => this.#log("error", `Helper worker ${index} failed to load: ${err}`));
+    return index;
+  }
+
+  /**
+   * Worker 0's state (it defines the modules served), or "failed" when any worker failed to
+   * load. A worker started later while loading does not make the daemon "loading": the calls
+   * routed to it wait for it.
+   */
   state(): "loading" | "ready" | "failed" {
-    const states = this.#workers.map((w) => w.state());
-    if (states.includes("failed")) return "failed";
-    return states.includes("loading") ? "loading" : "ready";
+    if (this.#workers.some((w) => w.state() === "failed")) return "failed";
+    return this.#workers[0]!.state();
   }
 
   modules(): readonly string[] {
@@ -115,13 +150,16 @@ export class WorkerPool implements HelperHost {
     return this.#workers[0]!.functions();
   }
 
-  /** The worker index for a call: sticky per client PID, worker 0 without one. */
+  /**
+   * The worker index for a call: sticky per client PID, worker 0 without one. A client seen for
+   * the first time goes to the least busy worker, or to a new one when all are busy.
+   */
   #route(requestId: string): number {
     const pid = callerPidOf(requestId);
-    if (pid === undefined || this.#workers.length === 1) return 0;
+    if (pid === undefined || this.#max === 1) return 0;
     const known = this.#byPid.get(pid);
     if (known !== undefined) return known;
-    let best = 0;
+    let best = this.#grow() ?? 0;
     for (let i = 1; i < this.#workers.length; i++) {
       if (this.#workers[i]!.inFlight < this.#workers[best]!.inFlight) best = i;
     }
