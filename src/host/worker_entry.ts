@@ -40,6 +40,7 @@ self.onmessage = async (e: MessageEvent<Msg>) => {
         (level, message) => post({ kind: "log", level, message }),
         m.ascii,
         (event, id) => post({ kind: "handle", event, id }),
+        false, // WorkerHost times calls out and aborts them
       );
       post({ kind: "ready", modules: host.modules(), functions: [...host.functions()] });
     } catch (err) {
