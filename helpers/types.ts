@@ -28,7 +28,7 @@ export { perlNumberText, perlNumify, perlNv } from "../src/sdk/perl_numbers.ts";
 /** Perl truth and strings of parameters. */
 export { str, truthy } from "../src/sdk/perl_values.ts";
 /** Which paths helpers may use (`ctx.resolvePath` enforces it). */
-export { PathRefusedError } from "../src/sdk/path_guard.ts";
+export { checkPathSync, PathRefusedError } from "../src/sdk/path_guard.ts";
 export type { PathGuard } from "../src/sdk/path_guard.ts";
 /** Byte utilities. */
 export { concatBytes } from "../src/sdk/bytes.ts";

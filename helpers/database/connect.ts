@@ -36,6 +36,8 @@ export async function connect(drivers: Drivers, args: Args, ctx: CallContext): P
     externalAuth: authMode === "kerberos",
     resolvePath: (p: string) => ctx.resolvePath(p),
     env: (n: string) => ctx.callerEnv(n),
+    paths: ctx.settings.paths,
+    callerCwd: () => ctx.callerCwd(),
   };
   const label = describeDsn(parsed.dsn);
   const who = parsed.username || "(default user)";

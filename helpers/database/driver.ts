@@ -8,6 +8,8 @@
  */
 
 import type { Dsn } from "./dsn.ts";
+import type { SqlDialect } from "./sql.ts";
+import type { PathGuard } from "../types.ts";
 
 /** A value as Perl sees it after a fetch: a string, undef, or an array ref (PostgreSQL arrays). */
 export type WireValue = string | null | WireValue[];
@@ -48,6 +50,8 @@ export interface SqlTemplate {
   readonly ordinals: readonly number[];
   /** Each placeholder as written: "?", ":1", ":name". */
   readonly sources: readonly string[];
+  /** SQLite: each placeholder's parameter index (`?NNN` renders it explicitly). */
+  readonly indexes?: readonly number[];
 }
 
 /** One value bound to one distinct placeholder, in placeholder order. */
@@ -117,6 +121,11 @@ export interface ExecOptions {
   readonly mode?: "do" | "execute";
   /** The statement around its placeholders, for a driver that renders them per execution. */
   readonly template?: SqlTemplate;
+  /**
+   * `$dbh->do` without bind values of a statement without ";", which DBD::SQLite runs through
+   * sqlite3_exec (its count is SQLite's changes(), even for a query).
+   */
+  readonly viaExec?: boolean;
 }
 
 /** An open connection. Calls never overlap: the helper serialises them per connection. */
@@ -127,6 +136,11 @@ export interface DriverConnection {
    * with the driver's error for bad SQL. Absent when the DBD defers to execute (DBD::Pg).
    */
   check?(sql: string, template?: SqlTemplate): Promise<void>;
+  /**
+   * The part of `sql` the DBD prepares, where it prepares only the first statement (DBD::SQLite:
+   * the rest is ignored); `sql` itself when it cannot tell (bad SQL fails later, as it should).
+   */
+  firstStatement?(sql: string): string;
   commit(): Promise<void>;
   rollback(): Promise<void>;
   /** Cheap liveness check (Oracle `SELECT 1 FROM DUAL`); rejects when the connection is dead. */
@@ -149,6 +163,13 @@ export interface ConnectRequest {
   readonly resolvePath: (p: string) => Promise<string>;
   /** A variable of the caller's environment (PGHOST, TNS_ADMIN…). */
   readonly env: (name: string) => Promise<string | undefined>;
+  /**
+   * The path rules (CPAN_BRIDGE_ALLOWED_PATHS, the daemon's own files) for files the database
+   * opens by itself later (SQLite ATTACH, VACUUM INTO); absent when none apply.
+   */
+  readonly paths?: PathGuard;
+  /** The caller's working directory. */
+  readonly callerCwd?: () => Promise<string>;
 }
 
 /** A database client library behind the seam. */
@@ -160,6 +181,8 @@ export interface Driver {
    * (DBD::SQLite's do); otherwise extra values are an error, as in DBI's own do.
    */
   readonly doIgnoresExtraBinds?: boolean;
+  /** How the database spells placeholders and quotes identifiers (see `compileSql`). */
+  readonly dialect?: SqlDialect;
   /** Renders placeholder number `ordinal` (1-based) with key `key` in this database's syntax. */
   placeholder(ordinal: number, key: string): string;
   /** Opens a connection; rejects with the library's error on failure. */

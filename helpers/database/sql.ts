@@ -3,8 +3,10 @@
  * Placeholders: finds DBI's `?`, Oracle-style `:1` and `:name` outside string literals, quoted
  * identifiers, comments and PostgreSQL dollar quotes, and rewrites them in a driver's syntax
  * (`:1` for Oracle, `$1` for PostgreSQL, `?1` for SQLite). PostgreSQL `::` casts and PL/SQL `:=`
- * are left alone. Also resolves Perl's bind values to the placeholders (execute_statement,
- * bind_param, do_statement).
+ * are left alone. The SQLite dialect reads what SQLite itself does: `?NNN` (explicit number),
+ * `$name` and `@name` (named), `[…]` and backtick quoting, no dollar quotes; each placeholder
+ * gets SQLite's parameter index, so the count is sqlite3_bind_parameter_count. Also resolves
+ * Perl's bind values to the placeholders (execute_statement, bind_param, do_statement).
  */
 
 import type { BindAttr, BindScalar, BoundValue, OutKind, SqlTemplate } from "./driver.ts";
@@ -18,25 +20,44 @@ export interface CompiledSql {
   readonly named: boolean;
   /** The SQL around the placeholders and their ordinals, for drivers that render per execution. */
   readonly template: SqlTemplate;
+  /** SQLite dialect only: each key's SQLite parameter index (parallel to `keys`). */
+  readonly indexes?: readonly number[];
+  /** SQLite dialect only: the statement's parameter count (the largest index), DBI's NUM_OF_PARAMS. */
+  readonly paramCount?: number;
 }
+
+/** How a database spells placeholders and quotes; "sqlite" as SQLite's tokenizer does. */
+export type SqlDialect = "sqlite" | undefined;
 
 const IDENT_START = /[A-Za-z_]/;
 const IDENT = /[A-Za-z0-9_$#]/;
+/** A character of a SQLite `$name`/`@name` parameter (SQLite's IdChar). */
+const LITE_NAME = /[A-Za-z0-9_$\u0080-\uffff]/;
 
 /** Rewrites placeholders with `render(ordinal, key)`. */
 export function compileSql(
   sql: string,
   render: (ordinal: number, key: string) => string,
+  dialect?: SqlDialect,
 ): CompiledSql {
+  const lite = dialect === "sqlite";
   const keys: string[] = [];
+  const indexes: number[] = [];
+  const occurrenceIndexes: number[] = [];
+  let maxIndex = 0;
   let named = false;
   let out = "";
   const parts: string[] = [];
   const ordinals: number[] = [];
   const sources: string[] = [];
   let partStart = 0;
-  const place = (key: string, source: string): string => {
+  const place = (key: string, source: string, explicit?: number): string => {
+    const known = keys.indexOf(key);
+    const index = known >= 0 ? indexes[known] : explicit ?? maxIndex + 1;
+    maxIndex = Math.max(maxIndex, index);
     const ordinal = ordinalOf(key);
+    if (known < 0) indexes.push(index);
+    occurrenceIndexes.push(index);
     parts.push(out.slice(partStart));
     ordinals.push(ordinal);
     sources.push(source);
@@ -54,10 +75,30 @@ export function compileSql(
   while (i < sql.length) {
     const c = sql[i];
     const next = sql[i + 1];
-    if (c === "'" || c === '"') {
+    if (c === "'" || c === '"' || (lite && c === "`")) {
       const end = closeQuote(sql, i, c);
       out += sql.slice(i, end);
       i = end;
+    } else if (lite && c === "[") {
+      const end = sql.indexOf("]", i + 1);
+      const stop = end < 0 ? sql.length : end + 1;
+      out += sql.slice(i, stop);
+      i = stop;
+    } else if (lite && c === "?" && /[0-9]/.test(next ?? "")) {
+      let j = i + 1;
+      while (j < sql.length && /[0-9]/.test(sql[j])) j++;
+      const n = Number(sql.slice(i + 1, j));
+      out += place(String(n), sql.slice(i, j), n);
+      i = j;
+    } else if (lite && c === "?") {
+      out += place(String(maxIndex + 1), "?", maxIndex + 1);
+      i++;
+    } else if (lite && (c === "$" || c === "@") && LITE_NAME.test(next ?? "")) {
+      let j = i + 1;
+      while (j < sql.length && LITE_NAME.test(sql[j])) j++;
+      named = true;
+      out += place(sql.slice(i, j).toLowerCase(), sql.slice(i, j));
+      i = j;
     } else if (c === "-" && next === "-") {
       const end = sql.indexOf("\n", i);
       const stop = end < 0 ? sql.length : end;
@@ -68,7 +109,7 @@ export function compileSql(
       const stop = end < 0 ? sql.length : end + 2;
       out += sql.slice(i, stop);
       i = stop;
-    } else if (c === "$" && /[A-Za-z_$]/.test(next ?? "") && dollarTag(sql, i)) {
+    } else if (!lite && c === "$" && /[A-Za-z_$]/.test(next ?? "") && dollarTag(sql, i)) {
       const tag = dollarTag(sql, i)!;
       const end = sql.indexOf(tag, i + tag.length);
       const stop = end < 0 ? sql.length : end + tag.length;
@@ -105,7 +146,10 @@ export function compileSql(
     }
   }
   parts.push(out.slice(partStart));
-  return { text: out, keys, named, template: { parts, ordinals, sources } };
+  const template = { parts, ordinals, sources, ...(lite ? { indexes: occurrenceIndexes } : {}) };
+  return lite
+    ? { text: out, keys, named, template, indexes, paramCount: maxIndex }
+    : { text: out, keys, named, template };
 }
 
 /** Index just past the closing quote (doubled quotes are escapes). */
@@ -188,6 +232,9 @@ export function resolveBinds(
     const attr = attrs.get(b.key);
     return attr ? { ...b, attr } : b;
   };
+  if (compiled.paramCount !== undefined) {
+    return resolveSqlite(compiled, positional, named, outs, withAttr);
+  }
   if (compiled.keys.length === 0) {
     // No placeholders we know: pass values through (PostgreSQL `$1`); the server checks them.
     return positional.map((value, i) => withAttr({ key: String(i + 1), value }));
@@ -223,4 +270,32 @@ export function resolveBinds(
     bound.push(withAttr({ key, value }));
   }
   return bound;
+}
+
+/**
+ * DBD::SQLite's binding: execute's values go to parameter indexes 1..n and must number exactly
+ * NUM_OF_PARAMS (DBI's check); a bind_param value goes to its name or index; a parameter given
+ * no value is NULL (sqlite3 leaves it unbound), as in `$sth->execute()` and `$dbh->do($sql)`.
+ */
+function resolveSqlite(
+  compiled: CompiledSql,
+  positional: readonly BindScalar[],
+  named: ReadonlyMap<string, BindScalar>,
+  outs: ReadonlyMap<string, OutBindSpec>,
+  withAttr: (b: BoundValue) => BoundValue,
+): BoundValue[] | string {
+  const count = compiled.paramCount ?? 0;
+  if (positional.length > 0 && positional.length !== count) {
+    return `called with ${positional.length} bind variables when ${count} are needed`;
+  }
+  return compiled.keys.map((key, i) => {
+    const index = compiled.indexes?.[i] ?? i + 1;
+    // execute's own values win over bind_param's, as in DBI.
+    const value = positional.length > 0
+      ? positional[index - 1]
+      : named.get(key) ?? named.get(String(index));
+    const out = outs.get(key);
+    if (out) return { key, value: value ?? out.initial, out: { size: out.size, kind: out.kind } };
+    return withAttr({ key, value: value ?? null });
+  });
 }

@@ -24,6 +24,7 @@ import type {
 } from "./driver.ts";
 import { bufferedResult, messageOf } from "./driver.ts";
 import { bindSql, readSql, sqliteArgs, sqliteBind, sqliteResult } from "./sqlite_binds.ts";
+import { attachRule } from "./sqlite_attach.ts";
 import { bytesToPerl, perlText } from "../types.ts";
 
 const utf8 = new TextEncoder();
@@ -35,6 +36,11 @@ type Statement = ReturnType<Database["prepare"]>;
 /** SQLite's message for SQLITE_CANTOPEN, which node:sqlite follows with ": <path>". */
 const CANTOPEN = "unable to open database file";
 
+/** SQLite's authorizer codes (sqlite3.h; node:sqlite's `constants` lacks them in Deno's types). */
+const SQLITE_OK = 0;
+const SQLITE_DENY = 1;
+const SQLITE_ATTACH = 24;
+
 /** How long a statement waits for another connection's write lock (DBD::SQLite: 30 s). */
 const BUSY_WAIT_MS = 30_000;
 
@@ -45,12 +51,51 @@ function arrays(stmt: Statement): Statement {
   return stmt;
 }
 
+/**
+ * DBD::SQLite's rule for "this statement opens a transaction itself" (then AutoCommit off issues
+ * no BEGIN first): after blanks and `--` comments (not block comments) it starts with BEGIN or
+ * SAVEPOINT, in any case.
+ */
+export function startsTransaction(sql: string): boolean {
+  const rest = sql.replace(/^(?:[ \t\n\r\f\v]+|--[^\n]*(?:\n|$))*/, "");
+  return /^(?:begin|savepoint)/i.test(rest);
+}
+
 class SqliteConnection implements DriverConnection {
   #db: Database;
   lost: string | undefined;
+  /** Why the authorizer refused the last ATTACH, for the error text. */
+  refusal: { reason?: string } = {};
 
   constructor(db: Database) {
     this.#db = db;
+  }
+
+  /** The statement SQLite prepares of `sql` (sqlite3_sql: up to its ";"), as a Perl string. */
+  firstStatement(sql: string): string {
+    if (this.lost) return sql;
+    const text = perlText(sql);
+    let first: string;
+    try {
+      first = (this.#db.prepare(text) as unknown as { sourceSQL: string }).sourceSQL;
+    } catch {
+      return sql;
+    }
+    if (first === text || !text.startsWith(first)) return sql;
+    const prefix = text === sql
+      ? sql.slice(0, first.length)
+      : sql.slice(0, utf8.encode(first).length);
+    return perlText(prefix) === first ? prefix : sql;
+  }
+
+  /** `e` with the path guard's reason when the authorizer refused a file. */
+  #explained(e: unknown): unknown {
+    const reason = this.refusal.reason;
+    this.refusal = {};
+    if (!reason || !/not authorized|authorization denied/.test(messageOf(e))) return e;
+    return Object.assign(new Error(`${messageOf(e)}: ${reason}`), {
+      errcode: (e as { errcode?: number }).errcode,
+    });
   }
 
   isConnectionError(): boolean {
@@ -59,7 +104,11 @@ class SqliteConnection implements DriverConnection {
 
   check(sql: string, template?: SqlTemplate): Promise<void> {
     if (this.lost) return Promise.reject(new Error(`database is closed (${this.lost})`));
-    this.#db.prepare(perlText(template ? bindSql(template, [], true) : sql));
+    try {
+      this.#db.prepare(perlText(template ? bindSql(template, [], true) : sql));
+    } catch (e) {
+      return Promise.reject(this.#explained(e));
+    }
     return Promise.resolve();
   }
 
@@ -78,7 +127,7 @@ class SqliteConnection implements DriverConnection {
         return this.#execute(sql, binds, opts);
       } catch (e) {
         if ((e as { errcode?: number }).errcode !== 5 && !/database is locked/.test(messageOf(e))) {
-          throw e;
+          throw this.#explained(e);
         }
         if (Date.now() >= deadline) throw e;
         await new Promise((r) => setTimeout(r, pause));
@@ -88,7 +137,6 @@ class SqliteConnection implements DriverConnection {
 
   #execute(sql: string, binds: readonly BoundValue[], opts: ExecOptions): DriverResult {
     if (this.lost) throw new Error(`database is closed (${this.lost})`);
-    if (!opts.autoCommit && !this.#db.isTransaction) this.#db.exec("BEGIN");
     const values = binds.map(sqliteBind);
     const args = sqliteArgs(opts.template, values) as Parameters<Statement["all"]>;
     // DBD::SQLite hands SQLite the statement's bytes; node:sqlite takes text and encodes it as
@@ -97,6 +145,11 @@ class SqliteConnection implements DriverConnection {
     // are DBD::SQLite's; then, if a value needs it, the one with TEXT casts that runs.
     const plain = perlText(opts.template ? bindSql(opts.template, values, true) : sql);
     const written = this.#db.prepare(plain);
+    // AutoCommit off: DBD::SQLite opens BEGIN IMMEDIATE (sqlite_use_immediate_transaction, on by
+    // default) before a statement, unless the statement opens a transaction itself.
+    if (!opts.autoCommit && !this.#db.isTransaction && !startsTransaction(plain)) {
+      this.#db.exec("BEGIN IMMEDIATE TRANSACTION");
+    }
     const cols = written.columns();
     const text = opts.template ? perlText(bindSql(opts.template, values)) : plain;
     const stmt = text === plain ? written : this.#db.prepare(text);
@@ -115,7 +168,7 @@ class SqliteConnection implements DriverConnection {
       rows = raw.map((r) => r.map((v) => sqliteResult(v, undefined)));
     }
     // DBD::SQLite: execute of a query says "0E0"; do without binds (sqlite3_exec) says changes().
-    const count = opts.mode === "do" && binds.length === 0
+    const count = opts.mode === "do" && opts.viaExec
       ? Number((this.#db.prepare("SELECT changes()").get() as Record<string, unknown>)["changes()"])
       : 0;
     return bufferedResult(cols.map(columnOf), count, rows, binds);
@@ -171,6 +224,7 @@ function columnOf(c: { name: string; type: string | null }): ColumnMeta {
 /** The SQLite driver. */
 export const sqliteDriver: Driver = {
   dbType: "sqlite",
+  dialect: "sqlite",
   doIgnoresExtraBinds: true,
   // Only for texts without a template; executions render each placeholder as written.
   placeholder: (ordinal) => `?${ordinal}`,
@@ -180,7 +234,23 @@ export const sqliteDriver: Driver = {
     const path = req.dsn.path === ":memory:" ? ":memory:" : await req.resolvePath(req.dsn.path);
     const db = new DatabaseSync(path);
     db.exec("PRAGMA busy_timeout = 0");
-    return new SqliteConnection(db);
+    const conn = new SqliteConnection(db);
+    if (req.paths) {
+      // ATTACH and VACUUM INTO open files the DSN check never saw: the authorizer holds each to
+      // the same path rules (SQLite asks it for ATTACH at prepare and for VACUUM INTO's own).
+      const allowed = attachRule(req.paths, (await req.callerCwd?.()) ?? Deno.cwd(), Deno.cwd());
+      const authorize = (db as unknown as {
+        setAuthorizer(cb: (action: number, file: string | null) => number): void;
+      }).setAuthorizer.bind(db);
+      authorize((action, file) => {
+        if (action !== SQLITE_ATTACH) return SQLITE_OK;
+        const reason = allowed(file);
+        if (reason === undefined) return SQLITE_OK;
+        conn.refusal = { reason };
+        return SQLITE_DENY;
+      });
+    }
+    return conn;
   },
   errorText: (err: unknown) => messageOf(err),
   // DBI->connect's errstr is SQLite's own text ("unable to open database file"); node:sqlite

@@ -9,8 +9,10 @@
  *   as in DBD::SQLite).
  * - SQL_BLOB/SQL_BINARY/SQL_VARBINARY/SQL_LONGVARBINARY binds are BLOBs; SQL_INTEGER-like and
  *   SQL_DOUBLE-like binds are numbers when the text is one (else TEXT, where DBD::SQLite warns).
- * - A query is read through `WITH q(c1,…) AS (<sql>) SELECT c1, CAST(c1 AS BLOB)…`, so TEXT comes
- *   back as its bytes; statements that cannot be wrapped (PRAGMA, RETURNING) are read directly.
+ * - A query is read through `WITH q(c1,…) AS MATERIALIZED (<sql>) SELECT c1, CAST(c1 AS BLOB)…`,
+ *   so TEXT comes back as its bytes; MATERIALIZED keeps SQLite from flattening the CTE, which
+ *   would evaluate each column expression up to three times (random() would disagree with
+ *   itself). Statements that cannot be wrapped (PRAGMA, RETURNING) are read directly.
  */
 
 import { bytesToPerl, perlBytes, perlNumberText, perlNv } from "../types.ts";
@@ -58,14 +60,15 @@ export function sqliteBind(b: BoundValue): SqliteValue {
 }
 
 /**
- * The statement text for these values: each placeholder as written (`?`, `:name`, `:1`), so
- * SQLite numbers, names and reports them as it does under DBD::SQLite, and a byte TEXT value as
- * `(CAST(<placeholder> AS TEXT)||'')` unless `plain` (the text whose errors and names count).
+ * The statement text for these values. `plain`: each placeholder as written (`?`, `$name`,
+ * `:1`), the text whose errors, column names and declared types are DBD::SQLite's. Otherwise the
+ * text that runs: each placeholder as `?NNN` of its SQLite index (so node:sqlite binds by index,
+ * as DBD::SQLite does), a byte TEXT value as `(CAST(?NNN AS TEXT)||'')`.
  */
 export function bindSql(t: SqlTemplate, values: readonly SqliteValue[], plain = false): string {
   let out = t.parts[0] ?? "";
   t.ordinals.forEach((ordinal, i) => {
-    const src = t.sources[i] ?? "?";
+    const src = plain ? t.sources[i] ?? "?" : `?${t.indexes?.[i] ?? ordinal}`;
     out += !plain && values[ordinal - 1]?.asText ? `(CAST(${src} AS TEXT)||'')` : src;
     out += t.parts[i + 1] ?? "";
   });
@@ -73,25 +76,18 @@ export function bindSql(t: SqlTemplate, values: readonly SqliteValue[], plain = 
 }
 
 /**
- * The arguments for node:sqlite's run/all: an object for the named placeholders (by the name as
- * written, so `:Id` and `:id` both get the value of their shared key), then the `?` values in
- * order.
+ * The arguments for node:sqlite's run/all on `bindSql`'s running text: one value per parameter
+ * index 1..n (node:sqlite binds a list to `?1`, `?2`… in order), NULL where none is bound.
  */
 export function sqliteArgs(t: SqlTemplate | undefined, values: readonly SqliteValue[]): unknown[] {
   if (!t) return values.map((v) => v.value);
-  const named: Record<string, unknown> = {};
-  const anonymous: unknown[] = [];
-  let hasNamed = false;
+  const args: unknown[] = [];
   t.ordinals.forEach((ordinal, i) => {
-    const src = t.sources[i] ?? "?";
-    const value = values[ordinal - 1]?.value ?? null;
-    if (src === "?") anonymous.push(value);
-    else {
-      named[src.slice(1)] = value;
-      hasNamed = true;
-    }
+    const index = t.indexes?.[i] ?? ordinal;
+    while (args.length < index) args.push(null);
+    args[index - 1] = values[ordinal - 1]?.value ?? null;
   });
-  return hasNamed ? [named, ...anonymous] : anonymous;
+  return args;
 }
 
 /** The query `sql` (with `n` columns) wrapped so each column also comes back as its bytes. */
@@ -100,7 +96,9 @@ export function readSql(sql: string, n: number): string {
   const select = names.map((c) =>
     `${c}, CASE WHEN typeof(${c}) = 'text' THEN CAST(${c} AS BLOB) END`
   );
-  return `WITH "cpan_bridge_q"(${names.join(", ")}) AS (\n${sql.replace(/[\s;]+$/, "")}\n) ` +
+  return `WITH "cpan_bridge_q"(${names.join(", ")}) AS MATERIALIZED (\n${
+    sql.replace(/[\s;]+$/, "")
+  }\n) ` +
     `SELECT ${select.join(", ")} FROM "cpan_bridge_q"`;
 }
 

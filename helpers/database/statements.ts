@@ -21,9 +21,11 @@ export function prepare(args: Args, ctx: CallContext): Promise<Reply> {
     if (typeof args.sql !== "string" || args.sql.trim() === "") {
       throw new DbFailure("prepare needs a non-empty sql string");
     }
-    const compiled = compileSql(args.sql, c.driver.placeholder);
-    // DBD::SQLite compiles at prepare: bad SQL makes prepare return undef with errstr set.
+    // DBD::SQLite compiles at prepare (only the first statement): bad SQL makes prepare return
+    // undef with errstr set.
     const conn = await native();
+    const sql = conn.firstStatement?.(args.sql) ?? args.sql;
+    const compiled = compileSql(sql, c.driver.placeholder, c.driver.dialect);
     await conn.check?.(compiled.text, compiled.template);
     const { stmts } = tables(ctx);
     const sid = stmts.add({
@@ -162,10 +164,13 @@ export function doStatement(args: Args, ctx: CallContext): Promise<Reply> {
       throw new DbFailure("do needs a non-empty sql string");
     }
     const conn = await native();
-    const compiled = compileSql(args.sql, c.driver.placeholder);
-    let values = Array.isArray(args.bind_values) ? args.bind_values.map(toBindScalar) : [];
-    if (c.driver.doIgnoresExtraBinds && compiled.keys.length > 0) {
-      values = values.slice(0, compiled.keys.length);
+    const sql = conn.firstStatement?.(args.sql) ?? args.sql;
+    const compiled = compileSql(sql, c.driver.placeholder, c.driver.dialect);
+    const given = Array.isArray(args.bind_values) ? args.bind_values.map(toBindScalar) : [];
+    let values = given;
+    if (c.driver.doIgnoresExtraBinds) {
+      // DBD::SQLite's do: `execute(splice @binds, 0, NUM_OF_PARAMS)` of the first statement.
+      values = values.slice(0, compiled.paramCount ?? compiled.keys.length);
     }
     const binds = resolveBinds(compiled, values, new Map());
     if (typeof binds === "string") throw new DbFailure(binds);
@@ -173,6 +178,7 @@ export function doStatement(args: Args, ctx: CallContext): Promise<Reply> {
       autoCommit: effectiveAutoCommit(c),
       mode: "do",
       template: compiled.template,
+      viaExec: given.length === 0 && !args.sql.includes(";"),
     });
     if (!effectiveAutoCommit(c)) c.dirty = true;
     c.lastError = null;

@@ -69,3 +69,38 @@ export async function checkPath(path: string, guard: PathGuard): Promise<string>
     })`,
   );
 }
+
+/** `canonicalPath`, synchronously (for callbacks that cannot wait, e.g. SQLite's authorizer). */
+export function canonicalPathSync(path: string): string {
+  const parts = path.split("/");
+  for (let keep = parts.length; keep > 0; keep--) {
+    const head = parts.slice(0, keep).join("/") || "/";
+    try {
+      const real = Deno.realPathSync(head);
+      const rest = parts.slice(keep);
+      return rest.length ? posix.normalize(`${real.replace(/\/$/, "")}/${rest.join("/")}`) : real;
+    } catch { /* not there yet: try the parent */ }
+  }
+  return path;
+}
+
+/**
+ * `checkPath`, synchronously: the reason `path` (absolute) is refused, or undefined when it may
+ * be used.
+ */
+export function checkPathSync(path: string, guard: PathGuard): string | undefined {
+  const real = canonicalPathSync(path);
+  for (const p of guard.protectedPaths) {
+    const own = canonicalPathSync(p);
+    if (real === own || real.startsWith(`${own}.`) || path === p || path.startsWith(`${p}.`)) {
+      return `Cannot use '${path}': it is this daemon's own socket, lock or log file`;
+    }
+  }
+  if (guard.allowedDirs.length === 0) return undefined;
+  for (const d of guard.allowedDirs) {
+    if (within(real, canonicalPathSync(d))) return undefined;
+  }
+  return `Cannot use '${path}': it is outside CPAN_BRIDGE_ALLOWED_PATHS (${
+    guard.allowedDirs.join(":")
+  })`;
+}

@@ -22,7 +22,7 @@ import {
   sqliteBind,
   sqliteResult,
 } from "../../helpers/database/sqlite_binds.ts";
-import { compileSql, toBindAttr } from "../../helpers/database/sql.ts";
+import { compileSql, resolveBinds, toBindAttr } from "../../helpers/database/sql.ts";
 
 Deno.test("perlNv() prints doubles as Perl 5.36 does (%.15g)", () => {
   const cases: [number, string][] = [
@@ -117,20 +117,23 @@ Deno.test("libpqMessage() and libpqConnectMessage() build DBD::Pg's errstr", () 
 });
 
 Deno.test("sqliteBind() and bindSql() bind Perl strings as TEXT bytes, SQL_BLOB as BLOB", () => {
-  const t = compileSql("SELECT ?, :n, ?", (o) => `?${o}`).template;
+  const t = compileSql("SELECT ?, :n, ?", (o) => `?${o}`, "sqlite").template;
   const plain = sqliteBind({ key: "1", value: "abc" });
   const bytes = sqliteBind({ key: "2", value: "Z\u00c3\u00bc" });
   const blob = sqliteBind({ key: "3", value: "\u0000\u00ff", attr: { sqlType: 30 } });
   assert.deepEqual(plain, { value: "abc", asText: false });
   assert.deepEqual(bytes, { value: new Uint8Array([0x5a, 0xc3, 0xbc]), asText: true });
   assert.deepEqual(blob, { value: new Uint8Array([0, 0xff]), asText: false });
-  assert.equal(bindSql(t, [plain, bytes, blob]), "SELECT ?, (CAST(:n AS TEXT)||''), ?");
+  assert.equal(bindSql(t, [plain, bytes, blob]), "SELECT ?1, (CAST(?2 AS TEXT)||''), ?3");
   assert.equal(bindSql(t, [plain, bytes, blob], true), "SELECT ?, :n, ?");
-  assert.deepEqual(sqliteArgs(t, [plain, bytes, blob]), [{ n: bytes.value }, "abc", blob.value]);
+  assert.deepEqual(sqliteArgs(t, [plain, bytes, blob]), ["abc", bytes.value, blob.value]);
   assert.deepEqual(sqliteBind({ key: "1", value: "5", attr: { sqlType: 4 } }).value, 5n);
   assert.deepEqual(sqliteBind({ key: "1", value: "1.5", attr: { sqlType: 4 } }).value, "1.5");
   assert.equal(sqliteBind({ key: "1", value: "1.5", attr: { sqlType: 8 } }).value, 1.5);
-  assert.match(readSql("SELECT 1;", 1), /^WITH "cpan_bridge_q"\("c1"\) AS \(\nSELECT 1\n\) SELECT/);
+  assert.match(
+    readSql("SELECT 1;", 1),
+    /^WITH "cpan_bridge_q"\("c1"\) AS MATERIALIZED \(\nSELECT 1\n\) SELECT/,
+  );
   assert.equal(sqliteResult("x", new Uint8Array([0, 0xff])), "\u0000\u00ff");
   assert.equal(sqliteResult(0.1 + 0.2, undefined), "0.3");
   assert.equal(sqliteResult(9007199254740993n, undefined), "9007199254740993");
@@ -143,4 +146,73 @@ Deno.test("toBindAttr() reads the attr forms the wrapper sends", () => {
   assert.deepEqual(toBindAttr({ ora_type: 113 }), { oraType: 113 });
   assert.equal(toBindAttr(null), undefined);
   assert.equal(toBindAttr({}), undefined);
+});
+
+Deno.test("compileSql() behaviour: SQLite placeholders and quoting as SQLite reads them", () => {
+  const lite = (sql: string) => {
+    const c = compileSql(sql, (o) => `?${o}`, "sqlite");
+    return { keys: c.keys, indexes: c.indexes, count: c.paramCount };
+  };
+  assert.deepEqual(lite("INSERT INTO t VALUES ($v, @w, :x)"), {
+    keys: ["$v", "@w", "x"],
+    indexes: [1, 2, 3],
+    count: 3,
+  });
+  assert.deepEqual(lite("SELECT ?1 WHERE a = ?1 OR b = ?"), {
+    keys: ["1", "2"],
+    indexes: [1, 2],
+    count: 2,
+  });
+  assert.deepEqual(lite("SELECT ?5"), { keys: ["5"], indexes: [5], count: 5 });
+  assert.deepEqual(lite("SELECT ?, ?1, $a, ?"), {
+    keys: ["1", "$a", "3"],
+    indexes: [1, 2, 3],
+    count: 3,
+  });
+  assert.deepEqual(lite("SELECT 1 AS [what?], `a?b`, '?', \"?\", ? -- ?\n/* ? */"), {
+    keys: ["1"],
+    indexes: [1],
+    count: 1,
+  });
+  assert.deepEqual(lite("SELECT 1"), { keys: [], indexes: [], count: 0 });
+  // Without the dialect, $tag$ quoting and Oracle/PostgreSQL rules stay.
+  assert.deepEqual(compileSql("SELECT $x$?$x$, ?", (o) => `$${o}`).keys, ["1"]);
+});
+
+Deno.test("resolveBinds() behaviour: SQLite counts parameters, unbound ones are NULL", () => {
+  const c = compileSql("SELECT ?1, ?1, $v", (o) => `?${o}`, "sqlite");
+  assert.deepEqual(resolveBinds(c, [1, 2], new Map()), [
+    { key: "1", value: 1 },
+    { key: "$v", value: 2 },
+  ]);
+  assert.equal(resolveBinds(c, [1], new Map()), "called with 1 bind variables when 2 are needed");
+  assert.deepEqual(resolveBinds(c, [], new Map([["$v", "n"]])), [
+    { key: "1", value: null },
+    { key: "$v", value: "n" },
+  ]);
+  const none = compileSql("SELECT 1", (o) => `?${o}`, "sqlite");
+  assert.equal(
+    resolveBinds(none, [5], new Map()),
+    "called with 1 bind variables when 0 are needed",
+  );
+});
+
+Deno.test("readSql() behaviour: each column expression is evaluated once per row", async () => {
+  const { DatabaseSync } = await import("node:sqlite");
+  const db = new DatabaseSync(":memory:");
+  const inner = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300) " +
+    "SELECT CASE WHEN abs(random()) % 2 = 0 THEN 'text' ELSE 12345 END AS v, " +
+    "CAST(random() AS TEXT) AS r FROM n";
+  const stmt = db.prepare(readSql(inner, 2));
+  (stmt as unknown as { setReturnArrays(on: boolean): void }).setReturnArrays(true);
+  const rows = stmt.all() as unknown as unknown[][];
+  assert.equal(rows.length, 300);
+  const dec = new TextDecoder();
+  for (const [v, vBytes, r, rBytes] of rows) {
+    // The value, its type test and its bytes come from one evaluation.
+    if (typeof v === "string") assert.equal(dec.decode(vBytes as Uint8Array), v);
+    else assert.equal(vBytes, null);
+    assert.equal(dec.decode(rBytes as Uint8Array), r);
+  }
+  db.close();
 });
