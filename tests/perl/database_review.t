@@ -3,7 +3,7 @@
 # DBI + DBD::SQLite 1.72, compared with is_deeply: placeholders as SQLite reads them ($name,
 # @name, ?NNN, [..] and backtick quoting, only the first of several statements), the
 # NUM_OF_PARAMS check, unbound parameters as NULL, AutoCommit off with BEGIN / SAVEPOINT and
-# DBD::SQLite's BEGIN IMMEDIATE locking, ATTACH. Then, with CPAN_BRIDGE_ALLOWED_PATHS, ATTACH and
+# DBD::SQLite's BEGIN IMMEDIATE locking, ATTACH, a trigger body. Then, with CPAN_BRIDGE_ALLOWED_PATHS, ATTACH and
 # VACUUM INTO are held to the path rules (a deliberate difference: DBD::SQLite has no such rule).
 use strict;
 use warnings;
@@ -129,6 +129,10 @@ my $work = tempdir('cb_dbr_XXXXXX', TMPDIR => 1, CLEANUP => 1);
     $S->('prepare: second statement\'s placeholders do not count', sub { q_($_[0], "SELECT ? AS a; SELECT ?, ?", [1]) });
     $S->('do of a query with ";"', sub { do_($_[0], "SELECT 1;") });
     $S->('do of DML with ";" counts rows', sub { do_($_[0], "UPDATE t SET b = b WHERE a >= 100;") });
+    $S->('CREATE TRIGGER with ";" in its body is one statement', sub {
+        [do_($_[0], "CREATE TABLE log (a)"),
+         do_($_[0], "CREATE TRIGGER tr AFTER INSERT ON t BEGIN INSERT INTO log VALUES (new.a); INSERT INTO log VALUES (?); END"),
+         do_($_[0], "INSERT INTO t VALUES (?, 'trig')", 55), q_($_[0], "SELECT a FROM log ORDER BY rowid")] });
     $S->('table after all', sub { q_($_[0], "SELECT a, b FROM t ORDER BY rowid") });
     $S->('bind_param by number for $v', sub { q_($_[0], q{SELECT $v AS v, :w AS w}, [], { 1 => 'one', 2 => 'two' }) });
     $S->('ATTACH of a file (no path rules)', sub {
@@ -207,6 +211,8 @@ $d->stop;
     my $copy = DBI->connect("dbi:SQLite:dbname=$ok/copy.db", '', '', { RaiseError => 1 });
     is_deeply($copy->selectall_arrayref("SELECT v FROM t"), [['kept']], 'guarded: the copy holds the rows (read by DBD::SQLite)');
     $copy->disconnect;
+    is($bs->do("ATTACH 'rel_$$.db' AS r"), undef, 'guarded: a relative ATTACH name refused (SQLite would resolve it in the daemon\'s directory)');
+    like($bs->errstr, qr/relative name in the daemon's directory|outside CPAN_BRIDGE_ALLOWED_PATHS/, 'guarded: ... with the reason');
     my $sth = $bs->prepare("ATTACH '$out/p.db' AS e");
     is($sth, undef, 'guarded: prepare of ATTACH outside fails at prepare, as SQLite authorizes there');
     like($bs->errstr, $outside, 'guarded: ... with the reason');
