@@ -24,6 +24,8 @@ try {
   Deno.removeSync(socket);
 } catch { /* not there */ }
 const listener = Deno.listen({ transport: "unix", path: socket });
+// A normal exit on SIGTERM, so that `deno run --cpu-prof` writes its profile.
+Deno.addSignalListener("SIGTERM", () => Deno.exit(0));
 
 async function serve(conn: Deno.Conn): Promise<void> {
   const buf = new Uint8Array(8192);

@@ -147,6 +147,15 @@ const FIRST_CHUNK = 8 * 1024;
 const DRAIN_CHUNK = 256 * 1024;
 
 /**
+ * First-read buffers, reused: a fresh 8 KiB buffer per request cost a zero-filled allocation
+ * outside the heap and GC work for each request; now a request keeps only a copy of the bytes it
+ * received. A buffer goes back to the pool only after its read completed (a read abandoned at a
+ * timeout may still write into it).
+ */
+const pool: Uint8Array[] = [];
+const POOL_MAX = 64;
+
+/**
  * One idle deadline per request, re-armed only when it fires early: a read costs no timer of its
  * own, so a large request read in many chunks stays cheap.
  */
@@ -228,14 +237,19 @@ export async function readRequest(conn: Reader, limits: ReadLimits): Promise<Uin
   const idle = new IdleDeadline(limits.idleMs, limits.deadlineMs);
   try {
     for (let size = FIRST_CHUNK;; size = CHUNK) {
-      const buf = new Uint8Array(size);
+      const pooled = size === FIRST_CHUNK;
+      const buf = (pooled ? pool.pop() : undefined) ?? new Uint8Array(size);
       const n = await readWithin(conn, buf, idle);
       if (n === "timeout") throw readTimeout();
       if (n === "deadline") throw requestDeadlineExceeded((limits.deadlineMs ?? 0) / 1000);
+      let chunk: Uint8Array | undefined;
+      if (pooled) {
+        if (typeof n === "number" && n > 0) chunk = buf.slice(0, n);
+        if (pool.length < POOL_MAX) pool.push(buf);
+      } else if (typeof n === "number") chunk = buf.subarray(0, n);
       if (n === null) break;
-      if (n === 0) continue;
+      if (n === 0 || chunk === undefined) continue;
       limits.onBytes?.(n);
-      const chunk = buf.subarray(0, n);
       total += n;
       if (total >= limits.maxBytes) {
         chunks.length = 0;
