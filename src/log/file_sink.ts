@@ -102,6 +102,8 @@ export class LogFile {
   #queue: string[] = [];
   #pumping: Promise<void> | null = null;
   #reopen = false;
+  /** Lines queued before a reopen was asked for: they still belong to the old file. */
+  #oldLines = 0;
   #written = 0;
   #dropped = 0;
   #rotations = 0;
@@ -144,9 +146,13 @@ export class LogFile {
     });
   }
 
-  /** Asks for the file to be reopened before the next write (after an external rotation). */
+  /**
+   * Asks for the file to be reopened (after an external rotation). Lines logged before the request
+   * are written to the old file first, so "reopening log files" ends the rotated one.
+   */
   reopen(): void {
-    this.#reopen = true;
+    if (this.#queue.length === 0) this.#reopen = true;
+    else this.#oldLines = this.#queue.length;
   }
 
   stats(): LogFileStats {
@@ -176,7 +182,9 @@ export class LogFile {
 
   async #pump(): Promise<void> {
     while (this.#queue.length > 0) {
-      const lines = this.#queue.splice(0, 512);
+      const old = this.#oldLines > 0;
+      const lines = this.#queue.splice(0, old ? Math.min(512, this.#oldLines) : 512);
+      if (old) this.#oldLines -= lines.length;
       const data = enc.encode(lines.join(""));
       try {
         await this.#writeBatch(data, lines);
@@ -187,6 +195,7 @@ export class LogFile {
         this.#lastError = err instanceof Error ? err.message : String(err);
         this.#reopen = true;
       }
+      if (old && this.#oldLines === 0) this.#reopen = true;
     }
   }
 

@@ -204,6 +204,27 @@ Deno.test("LogFile appends after an external copytruncate and counts failed writ
   await f.close();
 });
 
+Deno.test("LogFile.reopen() writes the lines queued before it to the old file, later ones to the new", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/x.log`;
+  const f = new LogFile(path, { maxBytes: 0, keep: 0, compress: false, maxQueued: 10_000 });
+  try {
+    // Keep the writer busy so that the next lines wait in the queue, as under load.
+    for (let i = 0; i < 2000; i++) f.write(`busy ${i}\n`);
+    await Deno.rename(path, `${path}.old`); // logrotate's move
+    f.write("Received signal 1, reopening log files\n");
+    f.reopen();
+    f.write("after\n");
+    await f.flush();
+    const old = await Deno.readTextFile(`${path}.old`);
+    assert.ok(old.endsWith("Received signal 1, reopening log files\n"), old.slice(-80));
+    assert.equal(await Deno.readTextFile(path), "after\n");
+  } finally {
+    await f.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test({
   name: "logs in JSON-lines format carry time, log, level and message",
   ...opts,
