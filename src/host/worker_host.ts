@@ -132,7 +132,7 @@ export class WorkerHost implements HelperHost {
   }
 
   async #call(call: HostCall, signal: AbortSignal): Promise<Uint8Array> {
-    await this.ready;
+    if (this.#state !== "ready") await this.ready;
     const id = ++this.#seq;
     const timeoutMs = this.#settings.helperTimeoutMs;
     return await new Promise<Uint8Array>((resolve, reject) => {
