@@ -33,12 +33,86 @@ export interface ControlRequest {
   readonly function: unknown;
 }
 
+const QUOTE = 0x22, BACKSLASH = 0x5c, COLON = 0x3a;
+const MODULE = [0x6d, 0x6f, 0x64, 0x75, 0x6c, 0x65]; // module
+
+/** `bytes[from, to)` equals `word`. */
+function equalsAt(bytes: Uint8Array, from: number, to: number, word: readonly number[]): boolean {
+  if (to - from !== word.length) return false;
+  for (let k = 0; k < word.length; k++) if (bytes[from + k] !== word[k]) return false;
+  return true;
+}
+
+/** Index of the quote that ends the string starting at `start` (native search, skipping escapes). */
+function stringEnd(bytes: Uint8Array, start: number): number {
+  for (let j = start;;) {
+    const q = bytes.indexOf(QUOTE, j);
+    if (q < 0) return bytes.length;
+    let backslashes = 0;
+    for (let k = q - 1; k >= start && bytes[k] === BACKSLASH; k--) backslashes++;
+    if (backslashes % 2 === 0) return q;
+    j = q + 1;
+  }
+}
+
+/**
+ * What a one-pass look at the bytes says about the top-level `module` (the last one, as
+ * JSON.parse keeps it): "maybe" when it may be `test`/`system` (or the look cannot tell, e.g. an
+ * escape in a key or in the value), "no" when a valid JSON object cannot have a built-in module.
+ * It parses nothing, so a large helper request over the connection limit costs no second parse.
+ */
+function mayBeControl(bytes: Uint8Array): "maybe" | "no" {
+  let i = 0;
+  const n = bytes.length;
+  while (
+    i < n && (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d || bytes[i] === 0x09)
+  ) {
+    i++;
+  }
+  if (bytes[i] !== 0x7b) return "no"; // not an object: JSON.parse gives no control request
+  let depth = 0, module: "none" | "builtin" | "other" = "none";
+  for (; i < n; i++) {
+    const b = bytes[i]!;
+    if (b === QUOTE) {
+      const start = i + 1;
+      i = stringEnd(bytes, start);
+      if (depth !== 1) continue;
+      const escaped = bytes.subarray(start, i).includes(BACKSLASH);
+      // A top-level string followed by ':' is a key.
+      let j = i + 1;
+      while (
+        j < n && (bytes[j] === 0x20 || bytes[j] === 0x0a || bytes[j] === 0x0d || bytes[j] === 0x09)
+      ) j++;
+      if (bytes[j] !== COLON) continue;
+      if (escaped) return "maybe"; // a key with an escape may spell "module"
+      if (!equalsAt(bytes, start, i, MODULE)) continue;
+      j++;
+      while (
+        j < n && (bytes[j] === 0x20 || bytes[j] === 0x0a || bytes[j] === 0x0d || bytes[j] === 0x09)
+      ) j++;
+      if (bytes[j] !== QUOTE) {
+        module = "other"; // not a string: not a built-in
+        continue;
+      }
+      const k = stringEnd(bytes, j + 1);
+      if (bytes.subarray(j + 1, k).includes(BACKSLASH)) return "maybe";
+      const len = k - j - 1;
+      const first = bytes[j + 1];
+      module = (len === 4 && first === 0x74) || (len === 6 && first === 0x73) ? "builtin" : "other";
+    } else if (b === 0x7b || b === 0x5b) depth++;
+    else if (b === 0x7d || b === 0x5d) depth--;
+  }
+  return module === "builtin" ? "maybe" : "no";
+}
+
 /**
  * The module and function when the bytes are a JSON object whose `module` is `test` or `system`
- * (any key order, any whitespace), else undefined. Only requests up to 1 MiB are looked at.
+ * (any key order, any whitespace), else undefined. Only requests up to 1 MiB are looked at, and
+ * only those a one-pass byte scan cannot rule out are parsed (control requests are small).
  */
 export function controlRequest(bytes: Uint8Array): ControlRequest | undefined {
   if (bytes.length > CONTROL_PARSE_MAX) return undefined;
+  if (mayBeControl(bytes) === "no") return undefined;
   let v: unknown;
   try {
     v = JSON.parse(new TextDecoder().decode(bytes));
