@@ -15,61 +15,13 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use TestDaemon;
 use BridgeClient;
+use DBIHelperModel;
 
 my $d = TestDaemon->start;
 my $c = BridgeClient->new;
-sub plain { my ($v) = @_; ref $v eq "HASH" ? { map { $_ => plain($v->{$_}) } keys %$v } : ref $v eq "ARRAY" ? [map { plain($_) } @$v] : JSON::PP::is_bool($v) ? ($v ? 1 : 0) : $v }
-sub db { plain($c->call_python('database', @_)) }
+sub db { DBIHelperModel::db(@_) }
 
-# --- DBIHelper as helpers contract §3.1 describes it: one wire call per DBI method ------------
-{
-    package Bridge::DBH;
-    our $errstr;
-    sub connect {
-        my ($class, $dsn, $user, $pass, $attr) = @_;
-        my $r = main::db('connect', { dsn => $dsn, username => $user, password => $pass, db_type => 'oracle', options => $attr || {} });
-        $errstr = $r->{success} ? undef : $r->{error};
-        return $r->{success} ? bless({ id => $r->{connection_id} }, $class) : undef;
-    }
-    sub do {
-        my ($self, $sql, $attr, @bind) = @_;
-        my $r = main::db('do_statement', { connection_id => $self->{id}, sql => $sql, bind_values => \@bind });
-        $self->{errstr} = $r->{success} ? undef : $r->{error};
-        return $r->{success} ? $r->{rows_affected} : undef;
-    }
-    sub prepare {
-        my ($self, $sql) = @_;
-        my $r = main::db('prepare', { connection_id => $self->{id}, sql => $sql });
-        $self->{errstr} = $r->{success} ? undef : $r->{error};
-        return undef unless $r->{success};
-        return bless { dbh => $self, id => $r->{statement_id}, bind_params => {} }, 'Bridge::STH';
-    }
-    sub rollback   { main::db('rollback', { connection_id => $_[0]{id} })->{success} }
-    sub commit     { main::db('commit', { connection_id => $_[0]{id} })->{success} }
-    sub disconnect { main::db('disconnect', { connection_id => $_[0]{id} })->{success} }
-    sub errstr     { $_[0]{errstr} }
-
-    package Bridge::STH;
-    sub bind_param { my ($s, $p, $v, $a) = @_; $s->{bind_params}{$p} = { value => $v, attr => $a }; 1 }
-    sub execute {
-        my ($s, @bind) = @_;
-        my %bp = %{ $s->{bind_params} };
-        my @final = @bind ? @bind : map { $bp{$_}{value} } sort keys %bp;
-        my $r = main::db('execute_statement', { connection_id => $s->{dbh}{id}, statement_id => $s->{id},
-            bind_values => \@final, bind_params => $s->{bind_params} });
-        $s->{errstr} = $r->{success} ? undef : $r->{error};
-        return undef unless $r->{success};
-        $s->{NAME} = $r->{column_info} ? $r->{column_info}{names} : [];
-        $s->{rows} = $r->{rows_affected};
-        return $r->{rows_affected} == 0 ? "0E0" : $r->{rows_affected};
-    }
-    sub rows { $_[0]{rows} }
-    sub fetchall_arrayref {
-        my $r = main::db('fetch_all', { connection_id => $_[0]{dbh}{id}, statement_id => $_[0]{id}, format => 'array' });
-        return $r->{success} ? $r->{rows} : undef;
-    }
-    sub errstr { $_[0]{errstr} }
-}
+DBIHelperModel::client($c);
 
 sub q_ {
     my ($dbh, $sql, $binds, $named) = @_;
