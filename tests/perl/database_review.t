@@ -32,21 +32,8 @@ sub q_ {
     return { execute => undef, err => $sth->errstr } unless defined $ret;
     return { execute => $ret, names => [@{ $sth->{NAME} }], data => $sth->fetchall_arrayref };
 }
-sub do_ {
-    my ($dbh, $sql, @b) = @_;
-    my $r = $dbh->do($sql, undef, @b);
-    return { do => $r, err => defined $r ? undef : $dbh->errstr };
-}
-
-my $n_cases = 0;
-sub same {
-    my ($name, $bridge, $real, $code) = @_;
-    $n_cases++;
-    my $want = $code->($real);
-    my $got = $code->($bridge);
-    is_deeply($got, $want, $name) or diag(explain({ got => $got, want => $want }));
-    return $got;
-}
+sub do_ { DBIHelperModel::do_(@_) }
+sub same { DBIHelperModel::same(@_) }
 
 my $work = tempdir('cb_dbr_XXXXXX', TMPDIR => 1, CLEANUP => 1);
 
@@ -172,5 +159,5 @@ $d->stop;
     $g->stop;
 }
 
-diag("differential cases compared: $n_cases");
+diag("differential cases compared: $DBIHelperModel::cases");
 done_testing();

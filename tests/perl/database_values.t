@@ -43,24 +43,8 @@ sub q_ {
     my $rows = $sth->rows;
     return { execute => $ret, rows => $rows, names => [@{ $sth->{NAME} }], data => $sth->fetchall_arrayref };
 }
-# What a script sees from do.
-sub do_ {
-    my ($dbh, $sql, @b) = @_;
-    my $r = $dbh->do($sql, undef, @b);
-    return { do => $r, err => defined $r ? undef : $dbh->errstr };
-}
-
-my $n_cases = 0;
-# Runs one case on both stacks and compares; returns the bridge's observation.
-sub same {
-    my ($name, $bridge, $real, $code) = @_;
-    $n_cases++;
-    my $want = $code->($real);
-    my $got = $code->($bridge);
-    is_deeply($got, $want, $name) or diag(explain({ got => $got, want => $want }));
-    diag(explain({ $name => $got })) if $ENV{CB_DB_SHOW};
-    return $got;
-}
+sub do_ { DBIHelperModel::do_(@_) }
+sub same { DBIHelperModel::same(@_) }
 
 my $all = join '', map { chr } 0 .. 255;
 my $long_bin = join '', map { chr(($_ * 7 + 3) % 256) } 1 .. 100_000;
@@ -199,7 +183,7 @@ my $rs = DBI->connect("dbi:SQLite:dbname=$work/real.db", "", "", { RaiseError =>
     my $bad = Bridge::DBH->connect("dbi:SQLite:dbname=$missing", "", "", {});
     my $bad_err = $Bridge::DBH::errstr;
     DBI->connect("dbi:SQLite:dbname=$missing", "", "", { PrintError => 0 });
-    $n_cases++;
+    $DBIHelperModel::cases++;
     is_deeply([$bad, $bad_err], [undef, $DBI::errstr], "SQLite: connect to a file in a missing directory: the same errstr");
 }
 
@@ -303,12 +287,12 @@ my $rp = DBI->connect($PG->{dsn}, $PG->{user}, $PG->{password}, { RaiseError => 
                   ["refused on a hostname", "dbi:Pg:dbname=cbtest;host=localhost;port=1", $PG->{user}, "x"]) {
         my ($label, @args) = @$case;
         my ($got, $want) = $conn_err->(@args);
-        $n_cases++;
+        $DBIHelperModel::cases++;
         is_deeply($got, $want, "PostgreSQL: connect, $label: the same errstr") or diag(explain({ got => $got, want => $want }));
     }
 }
 
-diag("differential cases compared: $n_cases");
+diag("differential cases compared: $DBIHelperModel::cases");
 $bs->disconnect;
 $bp->disconnect;
 $rp->disconnect;

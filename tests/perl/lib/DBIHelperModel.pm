@@ -5,6 +5,7 @@ package DBIHelperModel;
 use strict;
 use warnings;
 use JSON::PP ();
+use Test::More ();
 
 my $client;
 sub client { $client = $_[0] }
@@ -19,6 +20,26 @@ sub plain {
 }
 
 sub db { plain($client->call_python('database', @_)) }
+
+# What a script sees from do.
+sub do_ {
+    my ($dbh, $sql, @b) = @_;
+    my $r = $dbh->do($sql, undef, @b);
+    return { do => $r, err => defined $r ? undef : $dbh->errstr };
+}
+
+# Runs one case on both stacks (Bridge::DBH and real DBI) and compares what `$code` observes;
+# returns the bridge's observation. `$DBIHelperModel::cases` counts the cases compared.
+our $cases = 0;
+sub same {
+    my ($name, $bridge, $real, $code) = @_;
+    $cases++;
+    my $want = $code->($real);
+    my $got = $code->($bridge);
+    Test::More::is_deeply($got, $want, $name) or Test::More::diag(Test::More::explain({ got => $got, want => $want }));
+    Test::More::diag(Test::More::explain({ $name => $got })) if $ENV{CB_DB_SHOW};
+    return $got;
+}
 
 package Bridge::DBH;
 our $errstr;
