@@ -8,7 +8,6 @@ use strict;
 use warnings;
 use Test::More;
 use JSON::PP;
-use IPC::Open2;
 use File::Temp qw(tempdir);
 use Cwd qw(getcwd);
 use Time::HiRes qw(time);
@@ -16,15 +15,11 @@ use DBI;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use TestDaemon;
+use TestServer;
 use BridgeClient;
 
-my $root = TestDaemon->root;
-my $deno = "$root/tools/deno/node_modules/.bin/deno";
-my $pg_pid = open2(my $pg_out, my $pg_in, $deno, 'run', '-A', '--quiet', "$root/tests/_support/postgres.ts");
-my $line = <$pg_out>;
-die "PostgreSQL did not start" unless defined $line;
-my $PG = decode_json($line);
-END { if ($pg_pid) { close $pg_in; waitpid($pg_pid, 0) } }
+my $pg = TestServer->start('postgres.ts');
+my $PG = $pg->facts;
 
 my $d = TestDaemon->start(CPAN_BRIDGE_DEBUG => 1);
 my $c = BridgeClient->new;

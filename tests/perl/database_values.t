@@ -9,22 +9,17 @@ use strict;
 use warnings;
 use Test::More;
 use JSON::PP;
-use IPC::Open2;
 use File::Temp qw(tempdir);
 use DBI qw(:sql_types);
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use TestDaemon;
+use TestServer;
 use BridgeClient;
 use DBIHelperModel;
 
-my $root = TestDaemon->root;
-my $deno = "$root/tools/deno/node_modules/.bin/deno";
-my $pg_pid = open2(my $pg_out, my $pg_in, $deno, 'run', '-A', '--quiet', "$root/tests/_support/postgres.ts");
-my $line = <$pg_out>;
-die "PostgreSQL did not start" unless defined $line;
-my $PG = decode_json($line);
-END { if ($pg_pid) { close $pg_in; waitpid($pg_pid, 0) } }
+my $pg = TestServer->start('postgres.ts');
+my $PG = $pg->facts;
 
 my $d = TestDaemon->start;
 my $c = BridgeClient->new;

@@ -7,21 +7,16 @@ use strict;
 use warnings;
 use Test::More;
 use JSON::PP;
-use IPC::Open2;
 use LWP::UserAgent;
 use URI::Escape qw(uri_escape);
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use TestDaemon;
+use TestServer;
 use BridgeClient;
 
-my $root = TestDaemon->root;
-my $srv_pid = open2(my $srv_out, my $srv_in, "$root/tools/deno/node_modules/.bin/deno", 'run', '-A',
-    '--quiet', "$root/tests/_support/http_server.ts");
-my $line = <$srv_out>;
-die "HTTP test servers did not start" unless defined $line;
-my $S = decode_json($line);
-END { if ($srv_pid) { close $srv_in; waitpid($srv_pid, 0) } }
+my $srv = TestServer->start('http_server.ts');
+my $S = $srv->facts;
 
 my $d = TestDaemon->start;
 my $c = BridgeClient->new;

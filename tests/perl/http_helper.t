@@ -6,23 +6,18 @@ use warnings;
 use utf8;
 use Test::More;
 use JSON::PP;
-use IPC::Open2;
 use Time::HiRes qw(time);
 use LWP::UserAgent;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use TestDaemon;
+use TestServer;
 use BridgeClient;
 
 binmode(Test::More->builder->$_, ':encoding(UTF-8)') for qw(output failure_output todo_output);
 
-my $root = TestDaemon->root;
-my $deno = "$root/tools/deno/node_modules/.bin/deno";
-my $srv_pid = open2(my $srv_out, my $srv_in, $deno, 'run', '-A', '--quiet', "$root/tests/_support/http_server.ts");
-my $line = <$srv_out>;
-die "HTTP test servers did not start" unless defined $line;
-my $S = decode_json($line);
-END { if ($srv_pid) { close $srv_in; waitpid($srv_pid, 0) } }
+my $srv = TestServer->start('http_server.ts');
+my $S = $srv->facts;
 
 my $d = TestDaemon->start;
 my $c = BridgeClient->new;

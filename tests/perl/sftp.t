@@ -7,7 +7,6 @@ use strict;
 use warnings;
 use Test::More;
 use JSON::PP;
-use IPC::Open2;
 use File::Temp qw(tempdir);
 use Cwd qw(getcwd);
 use Time::HiRes qw(time sleep);
@@ -15,16 +14,12 @@ use POSIX ();
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use TestDaemon;
+use TestServer;
 use BridgeClient;
 
-my $root = TestDaemon->root;
-my $deno = "$root/tools/deno/node_modules/.bin/deno";
-my $srv_pid = open2(my $srv_out, my $srv_in, $deno, 'run', '-A', '--quiet', "$root/tests/_support/sshd.ts");
-my $line = <$srv_out>;
-die "sshd test server did not start" unless defined $line;
-my $S = decode_json($line);
-END { if ($srv_pid) { close $srv_in; waitpid($srv_pid, 0) } }
-sub server_cmd { my ($cmd) = @_; print $srv_in "$cmd\n"; $srv_in->flush; my $ok = <$srv_out>; die "server: $cmd" unless $ok =~ /^ok $cmd/ }
+my $srv = TestServer->start('sshd.ts');
+my $S = $srv->facts;
+sub server_cmd { $srv->cmd(@_) }
 
 my $d = TestDaemon->start(CPAN_BRIDGE_DEBUG => 1);
 my $c = BridgeClient->new;

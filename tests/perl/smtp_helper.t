@@ -7,23 +7,18 @@ use strict;
 use warnings;
 use Test::More;
 use JSON::PP;
-use IPC::Open2;
 use File::Temp qw(tempdir);
 use Time::HiRes qw(time sleep);
 use Net::SMTP;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use TestDaemon;
+use TestServer;
 use BridgeClient;
 
-my $root = TestDaemon->root;
-my $deno = "$root/tools/deno/node_modules/.bin/deno";
 my $mails = tempdir('cb_smtp_sink_XXXXXX', TMPDIR => 1, CLEANUP => 1);
-my $srv_pid = open2(my $srv_out, my $srv_in, $deno, 'run', '-A', '--quiet', "$root/tests/_support/smtp_sink.ts", $mails);
-my $line = <$srv_out>;
-die "SMTP sink did not start" unless defined $line;
-my $S = decode_json($line);
-END { if ($srv_pid) { close $srv_in; waitpid($srv_pid, 0) } }
+my $srv = TestServer->start('smtp_sink.ts', $mails);
+my $S = $srv->facts;
 
 my $d = TestDaemon->start(CPAN_BRIDGE_DEBUG => 1);
 my $c = BridgeClient->new;
