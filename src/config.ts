@@ -454,3 +454,13 @@ export function loadConfig(
 export function defaultLogDir(env: Readonly<Record<string, string | undefined>>): string {
   return env.TMPDIR || env.TEMP || env.TMP || "/tmp";
 }
+
+/** The daemon's own environment. This module is the one place that reads `Deno.env`. */
+export function processEnvironment(): Record<string, string> {
+  return Deno.env.toObject();
+}
+
+/** One variable of the daemon's own environment (see {@link processEnvironment}). */
+export function processEnvVar(name: string): string | undefined {
+  return Deno.env.get(name);
+}
