@@ -1,0 +1,88 @@
+/**
+ * @module
+ * The `database` contract against SQLite (`node:sqlite`), plus SQLite specifics: DSN forms, a
+ * relative `dbname` resolved against the caller's cwd, integers beyond 2^53, blobs as bytes.
+ */
+
+import assert from "node:assert/strict";
+import { databaseHelper } from "../../../helpers/database/mod.ts";
+import { makeTestContext } from "../../_support/context.ts";
+import { runDatabaseContract } from "./_contract.ts";
+
+runDatabaseContract("sqlite", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cb_sqlite_" });
+  return {
+    name: "sqlite",
+    helper: databaseHelper,
+    dsn: `dbi:SQLite:dbname=${dir}/contract.db`,
+    username: "",
+    password: "",
+    col: (n) => n,
+    fromDual: "",
+    types: ["INTEGER", "VARCHAR(40)", "DECIMAL(10,2)"],
+    inout: { sql: "SELECT ? + 1", param: ":1", out: "42" },
+    ten: "10",
+    singleWriter: true,
+    queryCounts: { execute: "zero", do: "changes" },
+    prepareChecks: true,
+    checksPassword: false,
+    cleanup: () => Deno.remove(dir, { recursive: true }),
+  };
+});
+
+Deno.test("database on SQLite: relative dbname uses the caller's cwd; big integers; blobs", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cb_sqlite_" });
+  const tc = makeTestContext({ cwd: dir });
+  const f = databaseHelper.functions;
+  try {
+    const c = (await f.connect.run(
+      { dsn: "dbi:SQLite:dbname=rel.db", username: "", password: "" },
+      tc.ctx,
+    )) as Record<
+      string,
+      unknown
+    >;
+    assert.equal(c.success, true, String(c.error));
+    assert.equal(c.db_type, "sqlite");
+    const run = async (sql: string, bind: unknown[] = []) =>
+      (await f.do_statement.run(
+        { connection_id: c.connection_id, sql, bind_values: bind },
+        tc.ctx,
+      )) as Record<
+        string,
+        unknown
+      >;
+    await run("CREATE TABLE t (n INTEGER, b BLOB, r REAL)");
+    await run("INSERT INTO t VALUES (9007199254740993, x'00ff', 0.5)");
+    assert.deepEqual((await run("SELECT n, b, r, n + 1 FROM t")).rows, [[
+      "9007199254740993",
+      "\u0000\u00ff", // a BLOB is its bytes, one character per byte
+      "0.5",
+      "9007199254740994",
+    ]]);
+    assert.ok((await Deno.stat(`${dir}/rel.db`)).isFile);
+    const other = (await f.connect.run({ dsn: `dbi:SQLite:${dir}/rel.db` }, tc.ctx)) as Record<
+      string,
+      unknown
+    >;
+    assert.equal(other.success, true);
+    const missing =
+      (await f.connect.run({ dsn: "dbi:SQLite:dbname=/nonexistent/dir/x.db" }, tc.ctx)) as Record<
+        string,
+        unknown
+      >;
+    assert.equal(missing.success, false);
+    assert.match(
+      missing.error as string,
+      /^unable to open database file$/,
+    );
+    const bad = (await f.connect.run({ dsn: "dbi:Informix:foo" }, tc.ctx)) as Record<
+      string,
+      unknown
+    >;
+    assert.match(bad.error as string, /Unsupported database driver 'Informix'/);
+  } finally {
+    await tc.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

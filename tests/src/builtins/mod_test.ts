@@ -1,0 +1,167 @@
+/**
+ * `test.ping`, `test.stats`, `test.health` through the ops shim (contract §13.9): like system.*,
+ * they carry `success` and a copy under `result` (ping's copy without `input`), so a script that
+ * checks `$r->{success}` and reads `$r->{result}{…}` after CPANBridge.pm unwrapped `result` works.
+ * `test.health` just after start-up reports what is true: it waits (bounded) for the helpers.
+ */
+import assert from "node:assert/strict";
+import { loadConfig } from "../../../src/config.ts";
+import { startDaemon } from "../../../src/daemon.ts";
+import { systemClock } from "../../../src/clock.ts";
+import { InProcessHost } from "../../../src/host/in_process.ts";
+import type { HelperHost } from "../../../src/host/types.ts";
+import { REGISTRY } from "../../../helpers/registry.ts";
+import { startTestDaemon, waitFor } from "../../_support/daemon.ts";
+import { rawJson } from "../../_support/raw.ts";
+
+const opts = { sanitizeOps: false, sanitizeResources: false };
+type Obj = Record<string, unknown>;
+
+Deno.test({
+  name: "runBuiltin() behaviour: test.ping, test.stats and test.health carry success and result",
+  ...opts,
+  fn: async () => {
+    await using d = await startTestDaemon();
+    for (const f of ["health", "stats", "ping"]) {
+      const r = await rawJson(d.socket, { module: "test", function: f, params: { a: 1 } });
+      assert.equal(r.success, true);
+      const res = r.result as Obj;
+      assert.equal(res.success, true, f);
+      const { success: _s, result: copy, ...rest } = res;
+      if (f === "ping") {
+        const { input, ...noInput } = rest;
+        assert.deepEqual(input, { a: 1 });
+        assert.deepEqual(copy, noInput);
+        assert.ok(!("input" in (copy as Obj)));
+      } else assert.deepEqual(copy, rest, f);
+    }
+    const h = (await rawJson(d.socket, { module: "test", function: "health" })).result as Obj;
+    assert.ok(((h.result as Obj).loaded_modules as string[]).includes("datetime_helper"));
+    // test.echo is the caller's data, never altered.
+    const e = await rawJson(d.socket, { module: "test", function: "echo", params: { a: 1 } });
+    assert.deepEqual(e, { success: true, result: { a: 1 } });
+  },
+});
+
+Deno.test({
+  name: "runBuiltin() behaviour: with CPAN_BRIDGE_OPS_SHIM=0 test.* results are the contract's",
+  ...opts,
+  fn: async () => {
+    await using d = await startTestDaemon({ CPAN_BRIDGE_OPS_SHIM: "0" });
+    for (const f of ["health", "stats", "ping"]) {
+      const res = (await rawJson(d.socket, { module: "test", function: f })).result as Obj;
+      assert.ok(!("success" in res) && !("result" in res), f);
+    }
+  },
+});
+
+/** A host whose helpers finish loading only when `open()` is called. */
+function gatedHost(
+  log: (level: "debug" | "info" | "warn" | "error", m: string) => void,
+): HelperHost & { open(): void } {
+  const config = loadConfig({});
+  const inner = new InProcessHost(
+    REGISTRY,
+    {
+      handleTtlMs: config.handleTtl * 1000,
+      helperTimeoutMs: config.helperTimeout * 1000,
+      maxFileBytes: config.maxFileBytes,
+      debug: 0,
+    },
+    systemClock,
+    log,
+    true,
+  );
+  let opened = false;
+  let release!: () => void;
+  const ready = new Promise<void>((r) => (release = r));
+  return {
+    ready,
+    open: () => {
+      opened = true;
+      release();
+    },
+    state: () => opened ? inner.state() : "loading",
+    modules: () => opened ? inner.modules() : [],
+    functions: () => opened ? inner.functions() : new Map(),
+    call: (c, s) => inner.call(c, s),
+    sweep: () => inner.sweep(),
+    cleanupStale: () => inner.cleanupStale(),
+    handleCounts: () => inner.handleCounts(),
+    close: () => inner.close(),
+  };
+}
+
+Deno.test({
+  name:
+    "runBuiltin() behaviour: test.health while helpers load waits for them instead of saying degraded",
+  ...opts,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "cpan-bridge-health-" });
+    const socket = `${dir}/bridge.sock`;
+    let host: ReturnType<typeof gatedHost> | undefined;
+    const starting = startDaemon(
+      loadConfig({ CPAN_BRIDGE_SOCKET: socket, CPAN_BRIDGE_LOG_DIR: dir }),
+      { env: {}, host: (log) => (host = gatedHost(log)) },
+    );
+    try {
+      await waitFor(async () => {
+        try {
+          return (await Deno.stat(socket)).isSocket === true;
+        } catch {
+          return false;
+        }
+      }, "the socket");
+      const asked = rawJson(socket, { module: "test", function: "health" });
+      // The helpers finish loading while the question is pending: a ping sent after it is
+      // answered at once, so by then the daemon has the health request in hand.
+      assert.equal((await rawJson(socket, { module: "test", function: "ping" })).success, true);
+      host!.open();
+      const h = (await asked).result as Obj;
+      assert.equal(h.status, "healthy", JSON.stringify(h.status));
+      assert.ok((h.loaded_modules as string[]).includes("datetime_helper"));
+    } finally {
+      host?.open();
+      await (await starting).stop("test finished");
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "runBuiltin() behaviour: test.health says starting when helpers are still loading after the wait",
+  ...opts,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "cpan-bridge-health-" });
+    const socket = `${dir}/bridge.sock`;
+    let host: ReturnType<typeof gatedHost> | undefined;
+    const starting = startDaemon(
+      loadConfig({ CPAN_BRIDGE_SOCKET: socket, CPAN_BRIDGE_LOG_DIR: dir }),
+      { env: {}, host: (log) => (host = gatedHost(log)) },
+    );
+    try {
+      await waitFor(async () => {
+        try {
+          return (await Deno.stat(socket)).isSocket === true;
+        } catch {
+          return false;
+        }
+      }, "the socket");
+      const t0 = performance.now();
+      const h = (await rawJson(socket, { module: "test", function: "health" })).result as Obj;
+      const took = performance.now() - t0;
+      assert.equal(h.status, "starting");
+      assert.deepEqual(h.loaded_modules, []);
+      assert.ok(took >= 4_500 && took < 10_000, `answered after ${took} ms`);
+      // A ping is never held up by the loading helpers.
+      const t1 = performance.now();
+      assert.equal((await rawJson(socket, { module: "test", function: "ping" })).success, true);
+      assert.ok(performance.now() - t1 < 1000);
+    } finally {
+      host?.open();
+      await (await starting).stop("test finished");
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});

@@ -1,0 +1,118 @@
+/**
+ * Tests of `WorkerPool` with real Worker threads: a client's stuck call blocks no other client,
+ * the stuck worker is replaced, its handles are reported lost, and handles are routed to (and
+ * usable only by the client of) the worker that holds them.
+ */
+
+import assert from "node:assert/strict";
+import { WorkerPool } from "../../../src/host/worker_pool.ts";
+import { WireError } from "../../../src/errors.ts";
+import { waitFor } from "../../_support/daemon.ts";
+
+const FAULT = new URL("../../_support/fault_helper.ts", import.meta.url).href;
+const dec = new TextDecoder();
+
+function pool(size: number, timeoutMs: number, lines: string[]) {
+  return new WorkerPool(
+    size,
+    { handleTtlMs: 0, helperTimeoutMs: timeoutMs, maxFileBytes: 1 << 20, debug: 0 },
+    (level, m) => lines.push(`${level}: ${m}`),
+    true,
+    [FAULT],
+  );
+}
+
+const call = (
+  p: WorkerPool,
+  pid: number,
+  module: string,
+  fn: string,
+  params: unknown = {},
+) =>
+  p.call(
+    { module, function: fn, params, hasParams: true, requestId: `1764590000_${pid}_1` },
+    new AbortController().signal,
+  ).then((b) => JSON.parse(dec.decode(b)));
+
+Deno.test({
+  name: "WorkerPool.call() serves other clients while one client's call spins past the timeout",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const lines: string[] = [];
+    const p = pool(2, 1000, lines);
+    try {
+      await p.ready;
+      // Client 100 opens a cipher, then blocks its worker's thread for a minute.
+      const made = await call(p, 100, "crypto", "new", { key: "secret", cipher: "Blowfish" });
+      const id = made.result?.cipher_id ?? made.cipher_id;
+      assert.equal(typeof id, "string", JSON.stringify(made));
+      const stuck = call(p, 100, "fault_helper", "busy", { ms: 60_000 });
+      stuck.catch(() => {});
+      // Another client's calls are answered meanwhile, each in well under the timeout.
+      for (let i = 0; i < 5; i++) {
+        const t0 = performance.now();
+        const r = await call(p, 200, "datetime_helper", "now");
+        const ms = performance.now() - t0;
+        assert.ok(JSON.stringify(r).includes("epoch"), JSON.stringify(r));
+        assert.ok(ms < 500, `datetime_helper.now took ${ms.toFixed(0)} ms`);
+      }
+      await assert.rejects(stuck, (e) => e instanceof WireError && e.errorType === "TimeoutError");
+      // The stuck worker is replaced; client 100 is served again by the fresh one.
+      await waitFor(
+        () =>
+          lines.some((l) => /helper worker \d was restarted because fault_helper\.busy/.test(l)),
+        "the restart log line",
+        10_000,
+      );
+      assert.equal(p.replaced, 1);
+      await p.ready;
+      const again = await call(p, 100, "datetime_helper", "now");
+      assert.ok(JSON.stringify(again).includes("epoch"));
+      // Its cipher was in the replaced worker: a clear "lost" error, not "Invalid cipher ID".
+      await assert.rejects(
+        () => call(p, 100, "crypto", "encrypt", { cipher_id: id, plaintext: "x" }),
+        (e) =>
+          e instanceof WireError &&
+          new RegExp(
+            `^Error in crypto\\.encrypt: handle ${id} was lost: helper worker \\d was restarted because fault_helper\\.busy ran past CPAN_BRIDGE_HELPER_TIMEOUT \\(1 s\\)`,
+          ).test(e.message),
+      );
+    } finally {
+      await p.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "WorkerPool.call() routes a handle to its worker, where only its opener may use it",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const lines: string[] = [];
+    const p = pool(3, 10_000, lines);
+    try {
+      await p.ready;
+      // Three clients, each on its own worker (least busy at first sight).
+      const ids: string[] = [];
+      for (const pid of [301, 302, 303]) {
+        const r = await call(p, pid, "crypto", "new", { key: `k${pid}`, cipher: "Blowfish" });
+        ids.push(r.result?.cipher_id ?? r.cipher_id);
+      }
+      // The opener can use its handle.
+      const own = await call(p, 301, "crypto", "encrypt", { cipher_id: ids[0], plaintext: "x" });
+      assert.notEqual(own.success, false, JSON.stringify(own));
+      // Another client naming it is refused clearly (not "Invalid cipher ID").
+      const other = await call(p, 302, "crypto", "encrypt", { cipher_id: ids[0], plaintext: "x" });
+      assert.equal(other.success, false);
+      assert.match(
+        String(other.error),
+        /it belongs to another client process \(PID 301\); handles are usable only by the process that opened them/,
+      );
+      const counts = await p.handleCounts();
+      assert.equal(counts["crypto.ciphers"], 3);
+    } finally {
+      await p.close();
+    }
+  },
+});
