@@ -9,14 +9,8 @@
 import { systemClock } from "../clock.ts";
 import { WireError } from "../errors.ts";
 import { InProcessHost } from "./in_process.ts";
-import type { HelperDefinition, HelperSettings } from "../../helpers/types.ts";
-import type { HostCall } from "./types.ts";
-
-type Msg =
-  | { kind: "init"; settings: HelperSettings; ascii: boolean; extraHelperModules?: string[] }
-  | { kind: "call"; id: number; call: HostCall }
-  | { kind: "abort"; id: number }
-  | { kind: "op"; id: number; op: "sweep" | "cleanupStale" | "handleCounts" | "close" | "ping" };
+import type { HelperDefinition } from "../../helpers/types.ts";
+import type { CallReply, FromWorker, ToWorker } from "./messages.ts";
 
 /** Results at least this large are transferred to the main thread instead of copied. */
 const TRANSFER_MIN = 64 * 1024;
@@ -24,20 +18,20 @@ const TRANSFER_MIN = 64 * 1024;
 let host: InProcessHost | undefined;
 const running = new Map<number, AbortController>();
 
-function post(m: unknown, transfer: Transferable[] = []): void {
+function post(m: FromWorker, transfer: Transferable[] = []): void {
   self.postMessage(m, transfer);
 }
 
-self.onmessage = async (e: MessageEvent<Msg>) => {
+self.onmessage = async (e: MessageEvent<ToWorker>) => {
   const m = e.data;
   if (m.kind === "init") {
     try {
-      const { MANIFEST } = await import("../../helpers/manifest.ts");
+      const { REGISTRY } = await import("../../helpers/registry.ts");
       // Test-only helpers (WorkerHost extraHelperModules): each module default-exports one.
       const extra: HelperDefinition[] = [];
-      for (const url of m.extraHelperModules ?? []) extra.push((await import(url)).default);
+      for (const url of m.extraHelperModules) extra.push((await import(url)).default);
       host = new InProcessHost(
-        [...MANIFEST, ...extra],
+        [...REGISTRY, ...extra],
         m.settings,
         systemClock,
         (level, message) => post({ kind: "log", level, message }),
@@ -72,16 +66,18 @@ self.onmessage = async (e: MessageEvent<Msg>) => {
       );
     } catch (err) {
       const w = err instanceof WireError ? err : undefined;
-      post({
+      const stack = err instanceof Error
+        ? String((err.cause instanceof Error ? err.cause.stack : undefined) ?? err.stack)
+        : undefined;
+      const reply: CallReply = {
         kind: "result",
         id: m.id,
         ok: false,
         message: w ? w.message : String(err instanceof Error ? err.message : err),
         errorType: w ? w.errorType : "RuntimeError",
-        stack: err instanceof Error
-          ? String((err.cause instanceof Error ? err.cause.stack : undefined) ?? err.stack)
-          : undefined,
-      });
+        ...(stack === undefined ? {} : { stack }),
+      };
+      post(reply);
     } finally {
       running.delete(m.id);
     }

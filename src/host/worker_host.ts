@@ -7,10 +7,11 @@
  * when its thread is stuck. The worker reports the handle ids its runtime opens and closes.
  */
 
-import { type ErrorType, helperTimedOut, WireError } from "../errors.ts";
+import { helperTimedOut, WireError } from "../errors.ts";
 import type { LogFn } from "../helper_runtime.ts";
 import type { HelperSettings } from "../../helpers/types.ts";
 import type { HelperHost, HostCall } from "./types.ts";
+import type { FromWorker, OpName, OpReply, ToWorker } from "./messages.ts";
 
 interface Pending {
   resolve: (bytes: Uint8Array) => void;
@@ -25,7 +26,7 @@ export class WorkerHost implements HelperHost {
   #functions = new Map<string, readonly string[]>();
   #seq = 0;
   readonly #pending = new Map<number, Pending>();
-  readonly #ops = new Map<number, (v: { ok: boolean; value: unknown }) => void>();
+  readonly #ops = new Map<number, (reply: Pick<OpReply, "ok" | "value">) => void>();
   readonly #log: LogFn;
   readonly #settings: HelperSettings;
   /** Calls abandoned after their timeout. */
@@ -57,7 +58,8 @@ export class WorkerHost implements HelperHost {
     this.#settings = settings;
     this.#worker = new Worker(new URL("./worker_entry.ts", import.meta.url), { type: "module" });
     this.ready = new Promise<void>((resolve, reject) => {
-      this.#worker.onmessage = (e) => this.#onMessage(e.data, resolve, reject);
+      this.#worker.onmessage = (e: MessageEvent<FromWorker>) =>
+        this.#onMessage(e.data, resolve, reject);
       this.#worker.onerror = (e) => {
         e.preventDefault();
         this.#log("error", `Helper worker error: ${e.message}`);
@@ -65,14 +67,17 @@ export class WorkerHost implements HelperHost {
       };
     });
     this.ready.catch(() => {});
-    this.#worker.postMessage({ kind: "init", settings, ascii, extraHelperModules });
+    this.#post({ kind: "init", settings, ascii, extraHelperModules });
   }
 
-  // deno-lint-ignore no-explicit-any
-  #onMessage(m: any, resolve: () => void, reject: (e: Error) => void): void {
+  #post(m: ToWorker): void {
+    this.#worker.postMessage(m);
+  }
+
+  #onMessage(m: FromWorker, resolve: () => void, reject: (e: Error) => void): void {
     switch (m.kind) {
       case "ready":
-        this.#modules = m.modules;
+        this.#modules = [...m.modules];
         this.#functions = new Map(m.functions);
         this.#state = "ready";
         resolve();
@@ -95,7 +100,7 @@ export class WorkerHost implements HelperHost {
         this.#pending.delete(m.id);
         if (m.ok) p.resolve(m.bytes);
         else {
-          const err = new WireError(m.message, m.errorType as ErrorType);
+          const err = new WireError(m.message, m.errorType);
           if (m.stack) err.stack = m.stack;
           p.reject(err);
         }
@@ -141,7 +146,7 @@ export class WorkerHost implements HelperHost {
         // The long-lived signal would otherwise keep this call (and its params) alive.
         signal.removeEventListener("abort", onAbort);
         this.abandoned++;
-        this.#worker.postMessage({ kind: "abort", id });
+        this.#post({ kind: "abort", id });
         this.#log(
           "warn",
           `Abandoned ${call.module}.${call.function} after ${
@@ -154,7 +159,7 @@ export class WorkerHost implements HelperHost {
       const onAbort = () => {
         if (!this.#pending.delete(id)) return;
         clearTimeout(timer);
-        this.#worker.postMessage({ kind: "abort", id });
+        this.#post({ kind: "abort", id });
         reject(
           new WireError(
             `Error in ${call.module}.${call.function}: cancelled (${
@@ -177,11 +182,11 @@ export class WorkerHost implements HelperHost {
           reject(err);
         },
       });
-      this.#worker.postMessage({ kind: "call", id, call });
+      this.#post({ kind: "call", id, call });
     });
   }
 
-  #op<T>(op: string, timeoutMs = 30_000): Promise<T> {
+  #op<T>(op: OpName, timeoutMs = 30_000): Promise<T> {
     if (this.#terminated) return Promise.reject(new Error("Helper worker was terminated"));
     const id = ++this.#seq;
     return new Promise<T>((resolve, reject) => {
@@ -194,7 +199,7 @@ export class WorkerHost implements HelperHost {
         if (m.ok) resolve(m.value as T);
         else reject(new Error(String(m.value)));
       });
-      this.#worker.postMessage({ kind: "op", id, op });
+      this.#post({ kind: "op", id, op });
     });
   }
 
