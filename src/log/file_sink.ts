@@ -11,6 +11,11 @@ import { StartupError } from "../server/socket.ts";
 import { openOwnedFile } from "./safe_open.ts";
 import { Buffer } from "node:buffer";
 
+/** A log file that cannot be opened (missing or read-only directory): the CLI's exit 1 with a hint. */
+export class LogOpenError extends Error {
+  override name = "LogOpenError";
+}
+
 /** Options of one log file. */
 export interface LogFileOptions {
   /** Rotate before a write would make the file larger than this; 0 disables rotation. */
@@ -112,7 +117,7 @@ export class LogFile {
   /**
    * Opens (creating) the file now, so a missing or unwritable directory fails at start-up.
    *
-   * @throws {Error} "Cannot open log file <path>: <reason>"
+   * @throws {LogOpenError} "Cannot open log file <path>: <reason>"
    */
   constructor(path: string, opts: LogFileOptions) {
     this.path = path;
@@ -127,7 +132,9 @@ export class LogFile {
       this.#size = this.#file.statSync().size;
     } catch (err) {
       if (err instanceof StartupError) throw err;
-      throw new Error(`Cannot open log file ${path}: ${err instanceof Error ? err.message : err}`);
+      throw new LogOpenError(
+        `Cannot open log file ${path}: ${err instanceof Error ? err.message : err}`,
+      );
     }
   }
 
