@@ -8,6 +8,7 @@
 
 import { createCipheriv, createDecipheriv } from "node:crypto";
 import { Blowfish } from "egoroof-blowfish";
+import type { CipherSpec } from "./_cbc_settings.ts";
 
 /** Bytes processed between two yields to the event loop. */
 const SLICE = 1 << 20;
@@ -22,6 +23,11 @@ export interface CbcEngine {
   readonly blockSize: number;
   encrypt(data: Uint8Array, iv: Uint8Array): Promise<Uint8Array>;
   decrypt(data: Uint8Array, iv: Uint8Array): Promise<Uint8Array>;
+}
+
+/** A block cipher in CBC mode for a key. */
+export function engineFor(spec: CipherSpec, key: Uint8Array): CbcEngine {
+  return spec.family === "aes" ? aesEngine(key) : blowfishEngine(key);
 }
 
 /** AES-128/192/256-CBC through node:crypto (key length picks the variant). */
@@ -67,7 +73,8 @@ function aes192Engine(key: Uint8Array): CbcEngine {
       let prev = iv;
       for (let off = 0; off < data.length; off += 16) {
         if (off > 0 && off % SLICE === 0) await yieldToLoop();
-        for (let j = 0; j < 16; j++) block[j] = data[off + j] ^ prev[j];
+        block.set(data.subarray(off, off + 16));
+        xorInto(block, prev);
         out.set(c.update(block), off);
         prev = out.subarray(off, off + 16);
       }
@@ -82,10 +89,17 @@ function aes192Engine(key: Uint8Array): CbcEngine {
         out.set(c.update(data.subarray(off, off + SLICE)), off);
       }
       c.final();
-      for (let i = 0; i < out.length; i++) out[i] ^= i < 16 ? iv[i] : data[i - 16];
+      xorInto(out.subarray(0, 16), iv);
+      xorInto(out.subarray(16), data);
       return out;
     },
   };
+}
+
+/** `target[i] ^= mask[i]` over `target`; `mask` is at least as long (whole blocks, a full IV). */
+function xorInto(target: Uint8Array, mask: Uint8Array): void {
+  // Both reads are in range: i < target.length <= mask.length.
+  for (let i = 0; i < target.length; i++) target[i] = target[i]! ^ mask[i]!;
 }
 
 /** The expanded Blowfish key: 18 subkeys and the four S-boxes laid out in one array. */
@@ -105,61 +119,61 @@ function blowfishSchedule(key: Uint8Array): BlowfishSchedule {
     s: number[][];
   };
   const s = new Int32Array(1024);
-  for (let i = 0; i < 4; i++) s.set(bf.s[i], i * 256);
+  for (const [i, box] of bf.s.entries()) s.set(box, i * 256);
   return { p: Int32Array.from(bf.p), s };
 }
 
 /** Blowfish-CBC with a key of 4 to 56 bytes (Crypt::Blowfish itself accepts 8 to 56). */
 export function blowfishEngine(key: Uint8Array): CbcEngine {
   const { p, s } = blowfishSchedule(key);
+  // The table reads below are always defined: S-box indices are masked into 0..1023 of the
+  // 1024-entry `s`, and subkey indices run over 0..17 of the 18-entry `p`.
   const f = (x: number) =>
-    (((s[x >>> 24] + s[256 | ((x >>> 16) & 255)]) | 0) ^ s[512 | ((x >>> 8) & 255)]) +
-      s[768 | (x & 255)] | 0;
+    (((s[x >>> 24]! + s[256 | ((x >>> 16) & 255)]!) | 0) ^ s[512 | ((x >>> 8) & 255)]!) +
+      s[768 | (x & 255)]! | 0;
 
+  // Blocks are read and written as two big-endian 32-bit words; data is whole 8-byte blocks.
   const run = async (decrypt: boolean, data: Uint8Array, iv: Uint8Array) => {
     const out = new Uint8Array(data.length);
-    let cl = (iv[0] << 24) | (iv[1] << 16) | (iv[2] << 8) | iv[3];
-    let cr = (iv[4] << 24) | (iv[5] << 16) | (iv[6] << 8) | iv[7];
+    const src = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    const dst = new DataView(out.buffer);
+    const ivWords = new DataView(iv.buffer, iv.byteOffset, iv.byteLength);
+    let cl = ivWords.getInt32(0);
+    let cr = ivWords.getInt32(4);
     for (let off = 0; off < data.length; off += SLICE) {
       if (off > 0) await yieldToLoop();
       const end = Math.min(off + SLICE, data.length);
       for (let i = off; i < end; i += 8) {
-        const il = (data[i] << 24) | (data[i + 1] << 16) | (data[i + 2] << 8) | data[i + 3];
-        const ir = (data[i + 4] << 24) | (data[i + 5] << 16) | (data[i + 6] << 8) | data[i + 7];
+        const il = src.getInt32(i);
+        const ir = src.getInt32(i + 4);
         let l: number, r: number, ol: number, or: number;
         if (decrypt) {
           l = il;
           r = ir;
           for (let k = 17; k > 1; k -= 2) {
-            l ^= p[k];
+            l ^= p[k]!;
             r ^= f(l);
-            r ^= p[k - 1];
+            r ^= p[k - 1]!;
             l ^= f(r);
           }
-          ol = (r ^ p[0]) ^ cl;
-          or = (l ^ p[1]) ^ cr;
+          ol = (r ^ p[0]!) ^ cl;
+          or = (l ^ p[1]!) ^ cr;
           cl = il;
           cr = ir;
         } else {
           l = il ^ cl;
           r = ir ^ cr;
           for (let k = 0; k < 16; k += 2) {
-            l ^= p[k];
+            l ^= p[k]!;
             r ^= f(l);
-            r ^= p[k + 1];
+            r ^= p[k + 1]!;
             l ^= f(r);
           }
-          ol = cl = r ^ p[17];
-          or = cr = l ^ p[16];
+          ol = cl = r ^ p[17]!;
+          or = cr = l ^ p[16]!;
         }
-        out[i] = ol >>> 24;
-        out[i + 1] = ol >>> 16;
-        out[i + 2] = ol >>> 8;
-        out[i + 3] = ol;
-        out[i + 4] = or >>> 24;
-        out[i + 5] = or >>> 16;
-        out[i + 6] = or >>> 8;
-        out[i + 7] = or;
+        dst.setInt32(i, ol);
+        dst.setInt32(i + 4, or);
       }
     }
     return out;

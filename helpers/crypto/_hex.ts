@@ -19,7 +19,7 @@ function yieldToLoop(): Promise<void> {
 /** Why `hex` is not hex: odd length (`at` < 0) or the first bad character of the pair at `at`. */
 function invalid(hex: string, at: number): string {
   if (at < 0) return `odd length ${hex.length}`;
-  const bad = /[0-9a-fA-F]/.test(hex[at]) ? at + 1 : at;
+  const bad = /[0-9a-fA-F]/.test(hex.charAt(at)) ? at + 1 : at;
   return `character '${hex[bad]}' at offset ${bad}`;
 }
 
@@ -36,8 +36,10 @@ export async function hexToBytes(hex: string): Promise<Uint8Array | string> {
       const at = part.search(/[\u0080-\uffff]/);
       return invalid(hex, off + (at - (at % 2)));
     }
+    // Every read is defined: a slice has even length (i + 1 < ascii.length), and an ASCII byte
+    // indexes the 256-entry VALUE table.
     for (let i = 0, j = off / 2; i < ascii.length; i += 2, j++) {
-      const hi = VALUE[ascii[i]], lo = VALUE[ascii[i + 1]];
+      const hi = VALUE[ascii[i]!]!, lo = VALUE[ascii[i + 1]!]!;
       if ((hi | lo) < 0) return invalid(hex, off + i);
       out[j] = (hi << 4) | lo;
     }

@@ -14,7 +14,7 @@ import {
   perlText,
   readRegularFile,
 } from "../types.ts";
-import { CryptoInputError } from "./_crypt_cbc.ts";
+import { CryptoInputError } from "./_errors.ts";
 import { hexToBytes } from "./_hex.ts";
 
 /** A scalar parameter as text (Perl numbers may arrive as JSON numbers); null means absent. */

@@ -6,7 +6,10 @@
  * Crypt::CBC's headers, key derivation, `iv`, `header` or `padding_mode`.
  */
 
-import { type CipherSpec, CryptoInputError, engineFor, pad, unpad } from "./_crypt_cbc.ts";
+import type { CipherSpec } from "./_cbc_settings.ts";
+import { engineFor } from "./_engine.ts";
+import { CryptoInputError } from "./_errors.ts";
+import { pad, unpad } from "./_padding.ts";
 
 const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -75,12 +78,15 @@ export function pythonSizeKey(raw: Uint8Array, spec: CipherSpec): Uint8Array {
   return out;
 }
 
+/** Key candidates for old-bridge data, in the order they are tried: never empty. */
+export type PythonKeys = [Uint8Array, ...Uint8Array[]];
+
 /**
  * The key bytes `crypto.py` may have used for a key text: as sent, and as the Python daemon
  * saw non-ASCII keys (double-encoded by CPANBridge.pm, C1 controls stripped, contract §2.2/2.6).
  */
-export function pythonKeyCandidates(text: string, spec: CipherSpec): Uint8Array[] {
-  const keys = [pythonSizeKey(pythonKeyBytes(text), spec)];
+export function pythonKeyCandidates(text: string, spec: CipherSpec): PythonKeys {
+  const keys: PythonKeys = [pythonSizeKey(pythonKeyBytes(text), spec)];
   if (/[\u0080-\uffff]/.test(text)) {
     const utf8 = new TextEncoder().encode(text);
     const kept = utf8.filter((b) => b > 0x1f && (b < 0x7f || b > 0x9f));

@@ -30,32 +30,38 @@ import { createHash } from "node:crypto";
 import type { Args, CallContext } from "../types.ts";
 import { bytesToPerl, defineHelper, failure, fn, perlBytes, wrapped } from "../types.ts";
 import {
-  cbcDecrypt,
-  cbcEncrypt,
   type CbcSettings,
   checkKeySize,
   type CipherSpec,
   cipherSpec,
-  CryptoInputError,
-  MissingHeaderError,
   settle,
-} from "./_crypt_cbc.ts";
+} from "./_cbc_settings.ts";
+import { cbcDecrypt, cbcEncrypt } from "./_crypt_cbc.ts";
+import { CryptoInputError, MissingHeaderError } from "./_errors.ts";
 import { bytesToHex } from "./_hex.ts";
 import { asText, ciphertextBytes, fromHex, integer, readKeyFile, text } from "./_inputs.ts";
 import { truthy } from "../types.ts";
-import { pythonDecrypt, pythonEncrypt, pythonKeyCandidates } from "./_python_bridge.ts";
+import {
+  pythonDecrypt,
+  pythonEncrypt,
+  pythonKeyCandidates,
+  type PythonKeys,
+} from "./_python_bridge.ts";
 
 /** What a `cipher_id` stands for. */
-interface CipherHandle {
-  readonly format: "crypt_cbc" | "python_bridge";
-  readonly spec: CipherSpec;
-  /** Crypt::CBC settings (also present for python_bridge, unused there). */
-  readonly cbc: CbcSettings | undefined;
-  /** Key bytes the old bridge would have used, tried in order. */
-  readonly pythonKeys: readonly Uint8Array[];
-  /** What `encrypt` returns in `encrypted`: lowercase hex (default) or the bytes themselves. */
-  readonly output: Output;
-}
+type CipherHandle =
+  & {
+    readonly spec: CipherSpec;
+    /** Key bytes the old bridge would have used, tried in order (at least one). */
+    readonly pythonKeys: PythonKeys;
+    /** What `encrypt` returns in `encrypted`: lowercase hex (default) or the bytes themselves. */
+    readonly output: Output;
+  }
+  & (
+    /** Crypt::CBC settings, for the crypt_cbc format only. */
+    | { readonly format: "crypt_cbc"; readonly cbc: CbcSettings }
+    | { readonly format: "python_bridge"; readonly cbc: undefined }
+  );
 
 type Output = "hex" | "raw";
 
@@ -79,7 +85,7 @@ function ciphers(ctx: CallContext) {
 }
 
 function algorithm(h: CipherHandle): string {
-  const ks = h.format === "crypt_cbc" ? h.cbc!.keySize : h.pythonKeys[0].length;
+  const ks = h.format === "crypt_cbc" ? h.cbc.keySize : h.pythonKeys[0].length;
   return h.spec.family === "aes" ? `AES-${ks * 8}-CBC` : "Blowfish-CBC";
 }
 
@@ -134,13 +140,10 @@ async function newCipher(args: Args, ctx: CallContext) {
     iv: iv === undefined || iv === "" ? undefined : perlBytes(iv),
     salt: salt === undefined || salt === "" || salt === "1" ? undefined : perlBytes(salt),
   });
-  const handle: CipherHandle = {
-    format,
-    spec,
-    cbc,
-    pythonKeys: pythonKeyCandidates(keyText, spec),
-    output,
-  };
+  const pythonKeys = pythonKeyCandidates(keyText, spec);
+  const handle: CipherHandle = cbc === undefined
+    ? { format: "python_bridge", spec, cbc, pythonKeys, output }
+    : { format: "crypt_cbc", spec, cbc, pythonKeys, output };
   const id = ciphers(ctx).add(handle);
   ctx.log.debug(
     `cipher ${id}: ${spec.name} ${format}` +
@@ -164,12 +167,12 @@ async function encrypt(args: Args, ctx: CallContext) {
   if (!h) return failure(`${INVALID_ID}: ${String(args.cipher_id)} (call new again)`);
   const hex = text(args, "plaintext_hex");
   const plainText = text(args, "plaintext");
-  if (hex === undefined && plainText === undefined) {
-    return failure("Provide plaintext_hex (hex of the bytes to encrypt) or plaintext (text)");
-  }
-  const plain = hex !== undefined ? await fromHex(hex, "plaintext_hex") : perlBytes(plainText!);
+  let plain: Uint8Array;
+  if (hex !== undefined) plain = await fromHex(hex, "plaintext_hex");
+  else if (plainText !== undefined) plain = perlBytes(plainText);
+  else return failure("Provide plaintext_hex (hex of the bytes to encrypt) or plaintext (text)");
   const out = h.format === "crypt_cbc"
-    ? await cbcEncrypt(h.cbc!, plain)
+    ? await cbcEncrypt(h.cbc, plain)
     : await pythonEncrypt(h.spec, h.pythonKeys[0], plain);
   return wrapped({
     encrypted: h.output === "raw" ? bytesToPerl(out) : await bytesToHex(out),
@@ -193,11 +196,11 @@ async function decrypt(args: Args, ctx: CallContext) {
     plain = await pythonDecrypt(h.spec, h.pythonKeys, data);
   } else {
     try {
-      plain = await cbcDecrypt(h.cbc!, data);
+      plain = await cbcDecrypt(h.cbc, data);
     } catch (e) {
       // Old-bridge data never has a Crypt::CBC header; header 'none' cannot tell, so try it too.
       const maybeOld = e instanceof MissingHeaderError ||
-        (e instanceof CryptoInputError && h.cbc!.header === "none");
+        (e instanceof CryptoInputError && h.cbc.header === "none");
       if (!maybeOld) throw e;
       try {
         plain = await pythonDecrypt(h.spec, h.pythonKeys, data);
@@ -261,7 +264,6 @@ async function generateKey(args: Args) {
 
 export const cryptoHelper = defineHelper({
   name: "crypto",
-  readOnly: ["new", "hash"],
   replaces: "CryptHelper.pm (Crypt::CBC with Crypt::Blowfish / Crypt::Rijndael)",
   functions: {
     new: fn(

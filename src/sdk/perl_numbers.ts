@@ -27,8 +27,9 @@ export function perlNv(n: number): string {
   if (Number.isNaN(n)) return "NaN";
   if (!Number.isFinite(n)) return n > 0 ? "Inf" : "-Inf";
   if (n === 0) return "0";
-  const [mant, ex] = n.toExponential(14).split("e");
-  const x = Number(ex);
+  const sci = n.toExponential(14); // "d.dddddddddddddde±x"
+  const e = sci.indexOf("e");
+  const mant = sci.slice(0, e), x = Number(sci.slice(e + 1));
   const trim = (t: string) => t.includes(".") ? t.replace(/0+$/, "").replace(/\.$/, "") : t;
   if (x < -4 || x >= 15) {
     const digits = String(Math.abs(x)).padStart(2, "0");
@@ -47,7 +48,7 @@ export function perlNumify(s: string): string {
   if (!m) {
     const special = /^[\t\n\v\f\r ]*([+-]?)(inf(?:inity)?|nan)/i.exec(s);
     if (!special) return "0";
-    if (/^nan/i.test(special[2])) return "NaN";
+    if (/nan$/i.test(special[0])) return "NaN"; // the match ends with its word
     return special[1] === "-" ? "-Inf" : "Inf";
   }
   const [, sign, int, frac, fracOnly, exp] = m;
