@@ -4,10 +4,11 @@
  */
 
 import type { Clock } from "../clock.ts";
-import { helperFailed, helperTimedOut, WireError } from "../errors.ts";
+import { helperFailed, WireError } from "../errors.ts";
 import { HelperRuntime, type LogFn } from "../helper_runtime.ts";
 import type { HelperDefinition, HelperSettings, LazyHelper } from "../../helpers/types.ts";
 import { type HelperHost, type HostCall, resultBytes } from "./types.ts";
+import { callWithin } from "./call_timeout.ts";
 
 export class InProcessHost implements HelperHost {
   readonly ready: Promise<void> = Promise.resolve();
@@ -20,9 +21,8 @@ export class InProcessHost implements HelperHost {
 
   /**
    * `ascii`: escape non-ASCII in results (encoding "repair", the default). `bounded`: this host
-   * enforces `helperTimeoutMs` itself; false in the helper Worker, where `WorkerHost` already
-   * times each call out and aborts its signal (a second timer, dependent signal and race per call
-   * there cost the worker's thread several µs per call for nothing).
+   * arms `helperTimeoutMs` (call_timeout.ts); false in the helper Worker, where `WorkerHost`
+   * already armed it on the main thread and aborts the call's signal (one timer per call).
    */
   constructor(
     helpers: readonly (HelperDefinition | LazyHelper)[],
@@ -52,38 +52,24 @@ export class InProcessHost implements HelperHost {
   }
 
   async call(c: HostCall, signal: AbortSignal): Promise<Uint8Array> {
-    if (!this.#bounded) {
-      const value = await this.#runtime.call(c.module, c.function, c.params, c.hasParams, {
-        requestId: c.requestId,
-        signal,
-      });
-      return this.#bytes(c, value);
-    }
-    // Bounded as in WorkerHost: past the timeout the caller gets a TimeoutError and the helper's
-    // signal aborts; work that ignores its signal is abandoned, not awaited.
-    const expired = new AbortController();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => {
-        this.abandoned++;
-        const err = helperTimedOut(c.module, c.function, this.#timeoutMs / 1000);
-        expired.abort(err);
-        reject(err);
-      }, this.#timeoutMs);
-    });
-    let value: unknown;
-    try {
-      value = await Promise.race([
-        this.#runtime.call(c.module, c.function, c.params, c.hasParams, {
-          requestId: c.requestId,
-          signal: AbortSignal.any([signal, expired.signal]),
-        }),
-        timedOut,
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+    if (!this.#bounded) return this.#bytes(c, await this.#run(c, signal));
+    // Past the timeout the caller gets a TimeoutError and the helper's signal aborts; work that
+    // ignores its signal is abandoned, not awaited (call_timeout.ts).
+    const value = await callWithin(
+      c,
+      this.#timeoutMs,
+      signal,
+      (stop) => this.#run(c, stop),
+      () => this.abandoned++,
+    );
     return this.#bytes(c, value);
+  }
+
+  #run(c: HostCall, signal: AbortSignal): Promise<unknown> {
+    return this.#runtime.call(c.module, c.function, c.params, c.hasParams, {
+      requestId: c.requestId,
+      signal,
+    });
   }
 
   #bytes(c: HostCall, value: unknown): Uint8Array {

@@ -2,12 +2,16 @@
  * @module
  * `WorkerHost`: runs helpers in a Worker thread so that CPU-heavy helper work (a 10 MB XML parse,
  * encrypting 50 MB) never delays `test.ping` or `system.*` on the main thread (contract §6.1, §13.5).
- * A call that outlives its timeout is answered with a TimeoutError and abandoned (its signal is
- * aborted in the worker); `WorkerPool` (worker_pool.ts) then probes the worker and replaces it
- * when its thread is stuck. The worker reports the handle ids its runtime opens and closes.
+ * Each call's timeout is armed here, on the main thread, through `callWithin` (call_timeout.ts):
+ * past it the caller gets a TimeoutError and the call is abandoned (its signal is aborted in the
+ * worker). This host does not replace a stuck worker itself: it tells `onTimedOut`, and
+ * `WorkerPool` (worker_pool.ts) then probes the worker and, when its thread does not answer,
+ * terminates it (`terminate`) and starts a fresh one. The worker reports the handle ids its
+ * runtime opens and closes, so the pool can route calls to them and report them lost.
  */
 
-import { helperTimedOut, WireError } from "../errors.ts";
+import { WireError } from "../errors.ts";
+import { callWithin } from "./call_timeout.ts";
 import type { LogFn } from "../helper_runtime.ts";
 import type { HelperSettings } from "../../helpers/types.ts";
 import type { HelperHost, HostCall } from "./types.ts";
@@ -36,6 +40,8 @@ export class WorkerHost implements HelperHost {
   /** Called when a call is abandoned at its timeout (the pool checks the worker's health). */
   onTimedOut?: (call: HostCall) => void;
   #terminated = false;
+  /** The error calls get once the worker was terminated. */
+  #endedBy: Error | undefined;
 
   #active = 0;
 
@@ -130,60 +136,41 @@ export class WorkerHost implements HelperHost {
   async call(call: HostCall, signal: AbortSignal): Promise<Uint8Array> {
     this.#active++;
     try {
-      return await this.#call(call, signal);
+      if (this.#state !== "ready") await this.ready;
+      return await callWithin(
+        call,
+        this.#settings.helperTimeoutMs,
+        signal,
+        (stop) => this.#send(call, stop),
+        () => this.#timedOut(call),
+      );
     } finally {
       this.#active--;
     }
   }
 
-  async #call(call: HostCall, signal: AbortSignal): Promise<Uint8Array> {
-    if (this.#state !== "ready") await this.ready;
+  /** Posts the call; `stop` (timeout or cancel, see call_timeout.ts) abandons it in the worker. */
+  #send(call: HostCall, stop: AbortSignal): Promise<Uint8Array> {
+    if (this.#terminated) return Promise.reject(this.#endedBy ?? new Error("terminated"));
     const id = ++this.#seq;
-    const timeoutMs = this.#settings.helperTimeoutMs;
-    return await new Promise<Uint8Array>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        if (!this.#pending.delete(id)) return;
-        // The long-lived signal would otherwise keep this call (and its params) alive.
-        signal.removeEventListener("abort", onAbort);
-        this.abandoned++;
-        this.#post({ kind: "abort", id });
-        this.#log(
-          "warn",
-          `Abandoned ${call.module}.${call.function} after ${
-            timeoutMs / 1000
-          } s (request ${call.requestId})`,
-        );
-        reject(helperTimedOut(call.module, call.function, timeoutMs / 1000));
-        this.onTimedOut?.(call);
-      }, timeoutMs);
-      const onAbort = () => {
-        if (!this.#pending.delete(id)) return;
-        clearTimeout(timer);
-        this.#post({ kind: "abort", id });
-        reject(
-          new WireError(
-            `Error in ${call.module}.${call.function}: cancelled (${
-              String(signal.reason ?? "daemon stopping")
-            })`,
-            "RuntimeError",
-          ),
-        );
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      this.#pending.set(id, {
-        resolve: (bytes) => {
-          clearTimeout(timer);
-          signal.removeEventListener("abort", onAbort);
-          resolve(bytes);
-        },
-        reject: (err) => {
-          clearTimeout(timer);
-          signal.removeEventListener("abort", onAbort);
-          reject(err);
-        },
-      });
+    return new Promise<Uint8Array>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      stop.addEventListener("abort", () => {
+        if (this.#pending.delete(id) && !this.#terminated) this.#post({ kind: "abort", id });
+      }, { once: true });
       this.#post({ kind: "call", id, call });
     });
+  }
+
+  #timedOut(call: HostCall): void {
+    this.abandoned++;
+    this.#log(
+      "warn",
+      `Abandoned ${call.module}.${call.function} after ${
+        this.#settings.helperTimeoutMs / 1000
+      } s (request ${call.requestId})`,
+    );
+    this.onTimedOut?.(call);
   }
 
   #op<T>(op: OpName, timeoutMs = 30_000): Promise<T> {
@@ -215,6 +202,7 @@ export class WorkerHost implements HelperHost {
   terminate(err: Error): void {
     if (this.#terminated) return;
     this.#terminated = true;
+    this.#endedBy = err;
     this.#worker.terminate();
     for (const [id, p] of this.#pending) {
       this.#pending.delete(id);
