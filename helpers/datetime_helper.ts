@@ -12,7 +12,6 @@ import { defineHelper, fn, wrapped } from "./types.ts";
 export function createDatetimeHelper(clock: Clock = systemClock) {
   return defineHelper({
     name: "datetime_helper",
-    readOnly: ["now"],
     replaces: "DateTimeHelper.pm (DateTime)",
     functions: {
       now: fn([], () => wrapped({ epoch: Math.floor(clock.now() / 1000) })),

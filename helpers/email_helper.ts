@@ -217,7 +217,6 @@ function validateEmail(args: Args) {
 
 export const emailHelper = defineHelper({
   name: "email_helper",
-  readOnly: ["validate_email"],
   replaces: "MailHelper.pm (Mail::Sender)",
   functions: {
     send_multipart: fn(

@@ -6,6 +6,7 @@
  * tables, which belong to the daemon and are swept by its janitor.
  */
 
+import type { Clock } from "../src/clock.ts";
 import type { HandleOptions, HandleTable } from "../src/handles.ts";
 import type { PathGuard } from "../src/sdk/path_guard.ts";
 
@@ -70,6 +71,8 @@ export interface CallContext {
   readonly callerPid: number | undefined;
   /** Aborted when the call times out or the daemon shuts down. */
   readonly signal: AbortSignal;
+  /** The daemon's time source: read time through it (never `Date.now()`), so tests can fake it. */
+  readonly clock: Clock;
   readonly log: HelperLogger;
   readonly settings: HelperSettings;
   /**
@@ -138,11 +141,6 @@ export interface HelperDefinition {
   /** Perl wrapper and CPAN module replaced, for docs and `system.info`. */
   readonly replaces: string;
   readonly functions: Readonly<Record<string, HelperFunction>>;
-  /**
-   * The functions that change nothing outside the daemon (no writes, transfers, mail or locks):
-   * `cpan-bridge replay` re-runs only these unless told otherwise.
-   */
-  readonly readOnly?: readonly string[];
   /** Called by the janitor every cleanup interval (contract §11.3 `cleanup_stale_resources`). */
   readonly cleanupStale?: (ctx: CallContext) => Promise<void> | void;
   /** Called once at daemon shutdown, after handle tables are closed. */
@@ -167,15 +165,12 @@ export function failure(
   return { success: false, error, ...extra };
 }
 
-/** A helper known by name before its code is loaded (helpers/manifest.ts). */
+/** A helper known by name before its code is loaded (the entries of helpers/registry.ts). */
 export interface LazyHelper {
   readonly name: string;
   readonly aliases: readonly string[];
-  readonly replaces: string;
-  /** The names of its wire functions. */
+  /** The names of its wire functions, in the order of its definition's `functions`. */
   readonly functions: readonly string[];
-  /** Its read-only functions (`HelperDefinition.readOnly`). */
-  readonly readOnly: readonly string[];
   /** Imports the helper's module. */
   readonly load: () => Promise<HelperDefinition>;
 }

@@ -115,7 +115,6 @@ function contextOf(args: { document_id?: unknown; node_id?: unknown }, s: DocSto
 
 export const xpathHelper = defineHelper({
   name: "xpath",
-  readOnly: ["load_file", "load_xml_string", "new", "check_lxml_availability"],
   replaces: "XPathHelper.pm (XML::XPath)",
   functions: {
     load_file: fn(["filename"], (a, ctx) => loadFileFn(a, ctx)),

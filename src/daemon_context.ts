@@ -15,6 +15,7 @@ import type { SecurityMonitor } from "./ops/security.ts";
 import type { Stats } from "./ops/stats.ts";
 import type { Throttle } from "./ops/throttle.ts";
 import { buildWhitelist } from "./protocol/whitelist.ts";
+import { helperEntry, MODULE_NAMES } from "../helpers/registry.ts";
 
 export interface DaemonContext {
   readonly config: Config;
@@ -39,11 +40,21 @@ export interface DaemonContext {
   readonly stopping: boolean;
 }
 
-/** The whitelist for the helpers loaded so far (contract §5.6 plus wrapper calls). */
+/**
+ * The whitelist: the registry's (helpers/registry.ts, known without any helper loaded) plus the
+ * functions of any helper outside the registry that the host reports (test-only helpers).
+ */
 export function whitelistOf(d: DaemonContext): Map<string, ReadonlySet<string>> {
-  const helpers = [...d.host.functions()].map(([name, fns]) => ({
-    name,
-    functions: Object.fromEntries(fns.map((f) => [f, true])),
-  }));
-  return buildWhitelist(helpers);
+  return buildWhitelist(d.host.functions());
+}
+
+/**
+ * The helper modules the daemon serves (wire names, aliases included, in load order): every
+ * registry module, then any other the host reports (test-only helpers). None while the host is
+ * still starting or has failed, as `test.health` and `system.info` have always reported.
+ */
+export function servedModules(d: DaemonContext): readonly string[] {
+  if (d.host.state() !== "ready") return [];
+  const extra = d.host.modules().filter((m) => !helperEntry(m));
+  return extra.length === 0 ? MODULE_NAMES : [...MODULE_NAMES, ...extra];
 }

@@ -23,7 +23,8 @@ import type {
   HelperSettings,
   LazyHelper,
 } from "../helpers/types.ts";
-import { BASE_WHITELIST } from "./protocol/whitelist.ts";
+import { helperEntry } from "../helpers/registry.ts";
+import { processEnvVar } from "./config.ts";
 import { isSecretKey } from "./log/format.ts";
 import { checkPath } from "./sdk/path_guard.ts";
 
@@ -128,7 +129,7 @@ interface Slot {
   readonly name: string;
   readonly functions: readonly string[];
   def?: HelperDefinition;
-  loading?: Promise<HelperDefinition>;
+  loading?: Promise<HelperDefinition> | undefined;
   readonly load: () => Promise<HelperDefinition>;
 }
 
@@ -143,10 +144,10 @@ export class HelperRuntime {
   readonly #clock: Clock;
   readonly #log: LogFn;
   readonly #closing = new AbortController();
-  readonly #onHandle?: (event: "add" | "delete", id: string) => void;
+  readonly #onHandle: ((event: "add" | "delete", id: string) => void) | undefined;
 
   /**
-   * `helpers`: definitions, or lazy entries (helpers/manifest.ts) loaded on first call.
+   * `helpers`: definitions, or lazy entries (helpers/registry.ts) loaded on first call.
    * `onHandle`: told of every handle id opened and closed (the worker pool's routing).
    */
   constructor(
@@ -232,6 +233,7 @@ export class HelperRuntime {
       requestId: meta.requestId,
       callerPid: pid,
       signal,
+      clock: this.#clock,
       settings: this.#settings,
       log: {
         debug: (m) => log("debug", prefix + m),
@@ -266,7 +268,7 @@ export class HelperRuntime {
             })
             .catch(() => undefined);
         const env = await environ;
-        return env ? env.get(name) : Deno.env.get(name);
+        return env ? env.get(name) : processEnvVar(name);
       },
       handles: <T>(
         name: string,
@@ -283,7 +285,7 @@ export class HelperRuntime {
           t = new HandleTable<T>({
             ...opts,
             idleTtlMs: opts.idleTtlMs ?? this.#settings.handleTtlMs,
-            onChange: this.#onHandle,
+            ...(this.#onHandle ? { onChange: this.#onHandle } : {}),
           }, this.#clock);
           this.#tables.set(key, t as HandleTable<unknown>);
         }
@@ -307,11 +309,11 @@ export class HelperRuntime {
   ): Promise<unknown> {
     const slot = this.#byName.get(module);
     if (!slot) {
-      if (BASE_WHITELIST[module]) throw notImplemented(module, fnName);
+      if (helperEntry(module)) throw notImplemented(module, fnName);
       throw moduleNotAvailable(module, this.moduleNames);
     }
     if (!slot.functions.includes(fnName)) {
-      if (BASE_WHITELIST[module]?.includes(fnName)) throw notImplemented(module, fnName);
+      if (helperEntry(module)?.notBuilt.includes(fnName)) throw notImplemented(module, fnName);
       throw functionNotFound(module, fnName, slot.functions);
     }
     let helper: HelperDefinition;

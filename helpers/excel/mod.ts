@@ -291,7 +291,6 @@ async function closeWorkbook(args: Args, ctx: CallContext) {
 
 export const excelHelper = defineHelper({
   name: "excel",
-  readOnly: ["ping"],
   replaces: "ExcelHelper.pm (Excel::Writer::XLSX)",
   functions: {
     create_workbook: fn(["filename"], createWorkbook),

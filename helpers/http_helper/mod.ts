@@ -246,7 +246,6 @@ function verb(method: string) {
 
 export const httpHelper = defineHelper({
   name: "http_helper",
-  readOnly: ["get", "head"],
   replaces: "HTTPHelper.pm (LWP::UserAgent 6.68, HTTP::Request)",
   functions: {
     lwp_request: fn(

@@ -41,7 +41,6 @@ import { readXmlFile } from "./file.ts";
 
 export const xmlDomHelper = defineHelper({
   name: "xml_dom_helper",
-  readOnly: ["create_parser", "parse_string", "parse_file", "get_module_info"],
   replaces: "XMLDOMHelper.pm (XML::DOM + XML::XQL)",
   functions: {
     create_parser: fn([], (args, ctx) => {

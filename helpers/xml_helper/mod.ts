@@ -96,7 +96,6 @@ async function xmlOutFn(args: Record<string, unknown>, ctx: CallContext) {
 
 export const xmlHelper = defineHelper({
   name: "xml_helper",
-  readOnly: ["xml_in", "escape_xml", "unescape_xml"],
   aliases: ["xml"],
   replaces: "XMLHelper.pm (XML::Simple)",
   functions: {

@@ -4,10 +4,9 @@
  * pgbouncer's admin command table. Each returns the `result` of a built-in envelope.
  */
 
-import type { DaemonContext } from "../daemon_context.ts";
+import { type DaemonContext, servedModules, whitelistOf } from "../daemon_context.ts";
 import { shutdownRefused, unknownSystemFunction, unknownTestFunction } from "../errors.ts";
 import type { BridgeRequest } from "../protocol/validate.ts";
-import { buildWhitelist } from "../protocol/whitelist.ts";
 import { platformName, PROTOCOL_VERSION, runtimeDescription, VERSION } from "../version.ts";
 import {
   healthReport,
@@ -68,7 +67,7 @@ const TEST: Record<string, Builtin> = {
       : p && typeof p === "object"
       ? (p.module ?? p.module_name ?? p.name)
       : p;
-    return typeof name === "string" && d.host.modules().includes(name);
+    return typeof name === "string" && servedModules(d).includes(name);
   },
   // "starting" while the helpers are still loading after the bounded wait: what is true then.
   health: async (d) => ({
@@ -76,7 +75,7 @@ const TEST: Record<string, Builtin> = {
     daemon_version: PROTOCOL_VERSION,
     uptime: uptimeSeconds(d),
     active_connections: d.connections.size,
-    loaded_modules: [...new Set(d.host.modules())],
+    loaded_modules: [...servedModules(d)],
     resources: resourceStatus(d),
     stats: d.stats.snapshot(),
   }),
@@ -91,7 +90,7 @@ const SYSTEM: Record<string, Builtin> = {
     working_directory: Deno.cwd(),
     socket_path: d.socketPath,
     uptime: uptimeSeconds(d),
-    loaded_modules: [...new Set(d.host.modules())],
+    loaded_modules: [...servedModules(d)],
     active_connections: d.connections.size,
     configuration: {
       max_connections: d.config.maxConnections,
@@ -143,12 +142,7 @@ const SYSTEM: Record<string, Builtin> = {
   metrics: (d) => metricsReport(d),
   stats: (d) => statsReport(d),
   validation_stats: (d) => {
-    const wl = buildWhitelist(
-      [...d.host.functions()].map(([name, fns]) => ({
-        name,
-        functions: Object.fromEntries(fns.map((f) => [f, 1])),
-      })),
-    );
+    const wl = whitelistOf(d);
     return {
       validation_failures: d.stats.validationFailures,
       requests_rejected: d.stats.requestsRejected,

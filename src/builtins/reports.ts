@@ -4,7 +4,7 @@
  * of the daemon's counters; nothing here samples or sleeps.
  */
 
-import type { DaemonContext } from "../daemon_context.ts";
+import { type DaemonContext, servedModules } from "../daemon_context.ts";
 import { localIso } from "../log/format.ts";
 import { healthIndicators } from "../ops/performance.ts";
 import { PROTOCOL_VERSION } from "../version.ts";
@@ -105,8 +105,7 @@ export function healthReport(d: DaemonContext) {
   if (cs === "fail") errors.push(`High CPU usage: ${cpu.toFixed(1)}%`);
   else if (cs === "warn") warnings.push(`Elevated CPU usage: ${cpu.toFixed(1)}%`);
 
-  const loaded = d.host.modules();
-  const helperNames = [...new Set(loaded)];
+  const helperNames = servedModules(d);
   const hostState = d.host.state();
   checks.helper_modules = {
     status: helperNames.length > 0 ? "pass" : "warn",
@@ -232,7 +231,7 @@ function connectionSummary(d: DaemonContext) {
 /** `system.metrics` (contract §4.10). */
 export function metricsReport(d: DaemonContext) {
   const u = uptimeSeconds(d);
-  const loaded = [...new Set(d.host.modules())];
+  const loaded = servedModules(d);
   const logStats = d.logs.stats();
   return {
     timestamp: localIso(d.clock.now()),

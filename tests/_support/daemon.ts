@@ -12,7 +12,7 @@ import { probeDaemon } from "../../src/server/socket.ts";
 import { systemClock } from "../../src/clock.ts";
 import { InProcessHost } from "../../src/host/in_process.ts";
 import { WorkerHost } from "../../src/host/worker_host.ts";
-import { HELPERS } from "../../helpers/mod.ts";
+import { REGISTRY } from "../../helpers/registry.ts";
 import type { HelperDefinition } from "../../helpers/types.ts";
 
 export const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
@@ -45,7 +45,7 @@ export interface TestDaemon {
 
 /** Extra helpers for a test daemon (robustness tests load tests/_support/fault_helper.ts). */
 export interface TestDaemonOptions {
-  /** Run these helpers, after HELPERS, on the daemon's own thread (InProcessHost). */
+  /** Run these helpers, after the registry's, on the daemon's own thread (InProcessHost). */
   readonly helpers?: readonly HelperDefinition[];
   /** Load these module URLs (default export: a helper) into the helper Worker, after HELPERS. */
   readonly helperModules?: readonly string[];
@@ -63,7 +63,7 @@ export async function startTestDaemon(
   const ascii = config.encoding === "repair";
   const host = opts.helpers
     ? (log: HostLog) =>
-      new InProcessHost([...HELPERS, ...opts.helpers!], settings, systemClock, log, ascii)
+      new InProcessHost([...REGISTRY, ...opts.helpers!], settings, systemClock, log, ascii)
     : opts.helperModules
     ? (log: HostLog) => new WorkerHost(settings, log, ascii, opts.helperModules)
     : undefined;

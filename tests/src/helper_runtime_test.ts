@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { systemClock } from "../../src/clock.ts";
+import { FakeClock } from "../_support/fake_clock.ts";
 import { HelperRuntime } from "../../src/helper_runtime.ts";
 import { defineHelper, fn, type HelperDefinition, wrapped } from "../../helpers/types.ts";
 
@@ -16,9 +17,7 @@ Deno.test("HelperRuntime loads a lazy helper once, on its first call", async () 
     [{
       name: "lazy_one",
       aliases: ["lazy_alias"],
-      replaces: "test",
       functions: ["hello"],
-      readOnly: [],
       load: () => {
         loads++;
         return Promise.resolve(def);
@@ -55,9 +54,7 @@ Deno.test("HelperRuntime reports a helper that fails to load as the call's error
     [{
       name: "flaky",
       aliases: [],
-      replaces: "t",
       functions: ["f"],
-      readOnly: [],
       load: () => (fail ? Promise.reject(new Error("boom")) : Promise.resolve(def)),
     }],
     settings,
@@ -94,4 +91,51 @@ Deno.test("bindParams() binds by name and position with Python's error texts", a
   await assert.rejects(call([1, 2, 3]), /f\(\) takes 2 positional arguments but 3 were given/);
   await assert.rejects(call({}, true), /f\(\) missing 1 required argument: 'x'/);
   await assert.rejects(call(undefined, false), /missing 1 required argument/);
+});
+
+Deno.test("HelperRuntime.makeContext() gives helpers the runtime's clock", async () => {
+  const clock = new FakeClock(1_234_000);
+  const rt = new HelperRuntime(
+    [defineHelper({
+      name: "c",
+      replaces: "t",
+      functions: { t: fn([], (_a, ctx) => ctx.clock.now()) },
+    })],
+    settings,
+    clock,
+    () => {},
+  );
+  assert.equal(await rt.call("c", "t", undefined, false, { requestId: "r" }), 1_234_000);
+  clock.advance(5);
+  assert.equal(await rt.call("c", "t", undefined, false, { requestId: "r" }), 1_234_005);
+});
+
+Deno.test("HelperRuntime.call() answers a registry name it does not serve as not implemented", async () => {
+  const rt = new HelperRuntime(
+    [defineHelper({ name: "datetime_helper", replaces: "t", functions: { now: fn([], () => 1) } })],
+    settings,
+    systemClock,
+    () => {},
+  );
+  // datetime_helper.format_date: whitelisted by the Python daemon, not built (registry notBuilt).
+  await assert.rejects(
+    rt.call("datetime_helper", "format_date", {}, true, { requestId: "r" }),
+    /Function 'datetime_helper\.format_date' is not implemented in this version of cpan-bridge/,
+  );
+  await assert.rejects(
+    rt.call("datetime_helper", "bogus", {}, true, { requestId: "r" }),
+    /Function 'bogus' not found in module 'datetime_helper'\. Available functions: \['now'\]/,
+  );
+  // A registry module this runtime was not given; a name nobody knows (no prototype keys).
+  await assert.rejects(
+    rt.call("crypto", "hash", {}, true, { requestId: "r" }),
+    /Function 'crypto\.hash' is not implemented in this version/,
+  );
+  for (const m of ["nope", "constructor", "toString"]) {
+    await assert.rejects(
+      rt.call(m, "f", {}, true, { requestId: "r" }),
+      /not available\. Available modules: \['datetime_helper'\]/,
+      m,
+    );
+  }
 });

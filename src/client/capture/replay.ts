@@ -7,7 +7,7 @@
  */
 
 import { redact } from "../../log/format.ts";
-import { MANIFEST } from "../../../helpers/manifest.ts";
+import { helperEntry } from "../../../helpers/registry.ts";
 import { callDaemon } from "../bridge_client.ts";
 import { readCapture } from "./capture_file.ts";
 import { compareReplies, type Verdict } from "./compare.ts";
@@ -24,8 +24,7 @@ const READ_ONLY_BUILTINS: Readonly<Record<string, readonly string[]>> = {
 /** True when `module.function` changes nothing, as its registry entry says. */
 export function isReadOnly(module: string, fn: string): boolean {
   if (READ_ONLY_BUILTINS[module]) return READ_ONLY_BUILTINS[module]!.includes(fn);
-  const entry = MANIFEST.find((h) => h.name === module || h.aliases.includes(module));
-  return entry?.readOnly.includes(fn) ?? false;
+  return helperEntry(module)?.readOnly.includes(fn) ?? false;
 }
 
 /** Counts for one module.function. */
