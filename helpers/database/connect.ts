@@ -120,7 +120,10 @@ export async function connectCached(
   if (hit) await cache.delete(key, "stale");
   const r = await connect(drivers, args, ctx);
   if (r.success !== true) return r;
-  if (cache.size >= CACHE_MAX) await cache.delete(cache.ids()[0], "connect_cached: cache full");
+  if (cache.size >= CACHE_MAX) {
+    const [oldest] = cache.ids();
+    if (oldest !== undefined) await cache.delete(oldest, "connect_cached: cache full");
+  }
   cache.add({ connectionId: r.connection_id as string }, key);
   return { ...r, cached: false };
 }

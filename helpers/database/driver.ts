@@ -167,9 +167,9 @@ export interface ConnectRequest {
    * The path rules (CPAN_BRIDGE_ALLOWED_PATHS, the daemon's own files) for files the database
    * opens by itself later (SQLite ATTACH, VACUUM INTO); absent when none apply.
    */
-  readonly paths?: PathGuard;
+  readonly paths?: PathGuard | undefined;
   /** The caller's working directory. */
-  readonly callerCwd?: () => Promise<string>;
+  readonly callerCwd?: (() => Promise<string>) | undefined;
 }
 
 /** A database client library behind the seam. */

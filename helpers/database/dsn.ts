@@ -11,9 +11,9 @@ export type Dsn =
   | { readonly driver: "oracle"; readonly connectString: string; readonly label: string }
   | {
     readonly driver: "pg";
-    readonly host?: string;
-    readonly port?: number;
-    readonly database?: string;
+    readonly host?: string | undefined;
+    readonly port?: number | undefined;
+    readonly database?: string | undefined;
     readonly options: Readonly<Record<string, string>>;
   }
   | { readonly driver: "sqlite"; readonly path: string };
@@ -60,7 +60,10 @@ function oracleConnectString(info: string, tnsFromUser: string | undefined): str
     return { error: `Oracle DSN ${s} needs service_name=, sid= or a TNS name` };
   }
   const hps = /^([^:/()]+):(\d+):([^:/()]+)$/.exec(s);
-  if (hps) return sidDescriptor(hps[1], hps[2], hps[3]);
+  if (hps) {
+    const [, host = "", port = "", sid = ""] = hps; // three groups that always take part
+    return sidDescriptor(host, port, sid);
+  }
   return s.replace(/^\/\//, ""); // TNS alias or easy connect host[:port]/service
 }
 
@@ -81,8 +84,8 @@ export function parseDsn(dsn: string, username: string): { dsn: Dsn; username: s
     if (typeof cs !== "string") return cs;
     return { dsn: { driver: "oracle", connectString: cs, label: describe(cs) }, username: user };
   }
-  const driver = m[1].toLowerCase();
-  const info = m[2];
+  const [, name = "", info = ""] = m; // both groups always take part
+  const driver = name.toLowerCase();
   if (driver === "oracle" || driver === "ora") {
     const cs = oracleConnectString(info, tnsFromUser);
     if (typeof cs !== "string") return cs;
@@ -114,7 +117,7 @@ export function parseDsn(dsn: string, username: string): { dsn: Dsn; username: s
     return { dsn: { driver: "sqlite", path }, username: user };
   }
   return {
-    error: `Unsupported database driver '${m[1]}' in DSN: supported are Oracle, Pg and SQLite`,
+    error: `Unsupported database driver '${name}' in DSN: supported are Oracle, Pg and SQLite`,
   };
 }
 

@@ -42,8 +42,7 @@ export function errorPosition(position: number, query: string): string {
   let ibeg = 0;
   let iend = -1;
   let cno = 0;
-  for (; cno < chars.length; cno++) {
-    const ch = chars[cno];
+  for (const ch of chars) {
     scr[cno] = col;
     if (ch === "\t") chars[cno] = " ";
     else if (ch === "\r" || ch === "\n") {
@@ -55,25 +54,28 @@ export function errorPosition(position: number, query: string): string {
         break;
       }
     }
-    col += width(ch.codePointAt(0)!);
+    col += width(ch.codePointAt(0)!); // one code point of the query: never empty
+    cno++;
   }
   if (iend < 0) {
     iend = cno;
     scr[iend] = col;
   }
   if (loc > cno) return "";
+  // scr holds a column for every index 0..cno, and loc, ibeg and iend stay within 0..cno.
+  const at = (i: number): number => scr[i]!;
   let begTrunc = false;
   let endTrunc = false;
-  if (scr[iend] - scr[ibeg] > DISPLAY_SIZE) {
-    if (scr[ibeg] + DISPLAY_SIZE >= scr[loc] + MIN_RIGHT_CUT) {
-      while (scr[iend] - scr[ibeg] > DISPLAY_SIZE) iend--;
+  if (at(iend) - at(ibeg) > DISPLAY_SIZE) {
+    if (at(ibeg) + DISPLAY_SIZE >= at(loc) + MIN_RIGHT_CUT) {
+      while (at(iend) - at(ibeg) > DISPLAY_SIZE) iend--;
       endTrunc = true;
     } else {
-      while (scr[loc] + MIN_RIGHT_CUT < scr[iend]) {
+      while (at(loc) + MIN_RIGHT_CUT < at(iend)) {
         iend--;
         endTrunc = true;
       }
-      while (scr[iend] - scr[ibeg] > DISPLAY_SIZE) {
+      while (at(iend) - at(ibeg) > DISPLAY_SIZE) {
         ibeg++;
         begTrunc = true;
       }
@@ -81,7 +83,7 @@ export function errorPosition(position: number, query: string): string {
   }
   const prefix = `LINE ${line}: ${begTrunc ? "..." : ""}`;
   const text = chars.slice(ibeg, iend).join("");
-  const cursor = prefix.length + scr[loc] - scr[ibeg];
+  const cursor = prefix.length + at(loc) - at(ibeg);
   return `${prefix}${text}${endTrunc ? "..." : ""}\n${" ".repeat(cursor)}^\n`;
 }
 

@@ -168,12 +168,18 @@ class PgConnection implements DriverConnection {
       await this.#client.query("BEGIN");
       this.#inTxn = true;
     }
-    const types = binds.map(paramType);
+    const types: number[] = [];
+    const values: (string | Buffer | null)[] = [];
+    for (const b of binds) {
+      const type = paramType(b);
+      types.push(type);
+      values.push(paramValue(b, type));
+    }
     let reply;
     try {
       reply = await this.#client.query({
         text: sql,
-        values: binds.map((b, i) => paramValue(b, types[i])),
+        values,
         rowMode: "array",
         // pg sends `types` as the Parse message's parameter types and asks it for result parsers.
         types: Object.assign(types, RAW_TYPES),
@@ -193,7 +199,7 @@ class PgConnection implements DriverConnection {
     const isQuery = fields.length > 0;
     const oids = fields.map((f) => f.dataTypeID);
     const rows: WireValue[][] = isQuery
-      ? (res.rows as unknown[][]).map((r) => r.map((v, i) => pgWireValue(v, oids[i])))
+      ? (res.rows as unknown[][]).map((r) => oids.map((oid, i) => pgWireValue(r[i], oid)))
       : [];
     // DBD::Pg's execute and do both return the row count of a query, "0E0" for DDL.
     return bufferedResult(

@@ -53,7 +53,7 @@ export function compileSql(
   let partStart = 0;
   const place = (key: string, source: string, explicit?: number): string => {
     const known = keys.indexOf(key);
-    const index = known >= 0 ? indexes[known] : explicit ?? maxIndex + 1;
+    const index = indexes[known] ?? explicit ?? maxIndex + 1; // indexes is parallel to keys
     maxIndex = Math.max(maxIndex, index);
     const ordinal = ordinalOf(key);
     if (known < 0) indexes.push(index);
@@ -86,7 +86,7 @@ export function compileSql(
       i = stop;
     } else if (lite && c === "?" && /[0-9]/.test(next ?? "")) {
       let j = i + 1;
-      while (j < sql.length && /[0-9]/.test(sql[j])) j++;
+      while (j < sql.length && /[0-9]/.test(sql.charAt(j))) j++;
       const n = Number(sql.slice(i + 1, j));
       out += place(String(n), sql.slice(i, j), n);
       i = j;
@@ -95,7 +95,7 @@ export function compileSql(
       i++;
     } else if (lite && (c === "$" || c === "@") && LITE_NAME.test(next ?? "")) {
       let j = i + 1;
-      while (j < sql.length && LITE_NAME.test(sql[j])) j++;
+      while (j < sql.length && LITE_NAME.test(sql.charAt(j))) j++;
       named = true;
       out += place(sql.slice(i, j).toLowerCase(), sql.slice(i, j));
       i = j;
@@ -126,7 +126,7 @@ export function compileSql(
       i += 2;
     } else if (c === ":" && next !== undefined && /[0-9]/.test(next)) {
       let j = i + 1;
-      while (j < sql.length && /[0-9]/.test(sql[j])) j++;
+      while (j < sql.length && /[0-9]/.test(sql.charAt(j))) j++;
       const key = String(Number(sql.slice(i + 1, j)));
       out += place(key, sql.slice(i, j));
       i = j;
@@ -135,7 +135,7 @@ export function compileSql(
       !/[A-Za-z0-9_]/.test(sql[i - 1] ?? " ")
     ) {
       let j = i + 1;
-      while (j < sql.length && IDENT.test(sql[j])) j++;
+      while (j < sql.length && IDENT.test(sql.charAt(j))) j++;
       const key = sql.slice(i + 1, j).toLowerCase();
       named = true;
       out += place(key, sql.slice(i, j));
@@ -203,9 +203,10 @@ export function toBindAttr(attr: unknown): BindAttr | undefined {
       ? Number(v)
       : undefined;
   const out: { sqlType?: number; pgType?: number; oraType?: number } = {};
-  if (num(o.TYPE) !== undefined) out.sqlType = num(o.TYPE);
-  if (num(o.pg_type) !== undefined) out.pgType = num(o.pg_type);
-  if (num(o.ora_type) !== undefined) out.oraType = num(o.ora_type);
+  const sqlType = num(o.TYPE), pgType = num(o.pg_type), oraType = num(o.ora_type);
+  if (sqlType !== undefined) out.sqlType = sqlType;
+  if (pgType !== undefined) out.pgType = pgType;
+  if (oraType !== undefined) out.oraType = oraType;
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
