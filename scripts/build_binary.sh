@@ -71,10 +71,15 @@ smoke() {
   case "$got" in "cpan-bridge $version "*) echo "$got" ;; *) return 1 ;; esac
 }
 
+# main.ts names the modules it loads (ENTRIES) at run time, so that `--version` and `--health`
+# load only their own: neither deno compile nor esbuild sees them through main.ts.
+entries=(src/cli.ts src/client/fast/version.ts src/client/fast/health.ts)
+
 if [ "$mode" = compile ]; then
   stamp "deno compile, denort ${DENORT_BIN:+from DENORT_BIN}${DENORT_BIN:-from dl.deno.land}, git $commit, $built" false
   (cd "$stage" && "$deno" compile --quiet --frozen --no-check --output "$work/cpan-bridge" \
-    "${perms[@]}" "${v8flags[@]}" --include src/host/worker_entry.ts main.ts)
+    "${perms[@]}" "${v8flags[@]}" --include src/host/worker_entry.ts \
+    "${entries[@]/#/--include=}" main.ts)
   if ! smoke "$work/cpan-bridge" >/dev/null; then
     echo "build_binary: the compiled binary does not run the program. DENORT_BIN must be the denort" >&2
     echo "of Deno $deno_version, not the full deno CLI; unset DENORT_BIN to build the" >&2
@@ -104,7 +109,14 @@ else
     "$deno" eval 'for (const k of Object.keys(JSON.parse(Deno.readTextFileSync(Deno.args[0])).imports ?? {})) console.log(k)' \
       "$stage/deno.json"
   )
-  (cd "$stage" && "$esbuild" main.ts src/host/worker_entry.ts --bundle --splitting --format=esm \
+  # Each of main.ts's ENTRIES is an entry point of the bundle, and ENTRIES is pointed at the
+  # bundled names.
+  for e in "${entries[@]}"; do
+    grep -qF "\"./$e\"," "$stage/main.ts" ||
+      { echo "build_binary: main.ts ENTRIES no longer names ./$e" >&2; exit 1; }
+    sed -i "s|\"\./$e\",|\"./$(basename "$e" .ts).js\",|" "$stage/main.ts"
+  done
+  (cd "$stage" && "$esbuild" main.ts src/host/worker_entry.ts "${entries[@]}" --bundle --splitting --format=esm \
     --platform=neutral --target=esnext "--external:node:*" "${externals[@]}" --outdir=.bundled \
     --entry-names='[name]' --chunk-names='chunk-[hash]' --log-level=warning)
   rm -rf "$stage/main.ts" "$stage/src" "$stage/helpers" "$stage/deno.lock"
