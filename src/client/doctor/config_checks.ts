@@ -8,7 +8,11 @@
 import { CONFIG_KEYS, ConfigError, loadConfig } from "../../config.ts";
 import { type Check, fail, type Finding, ok, warn } from "./types.ts";
 
-/** Variables read by CPANBridge.pm v2.00 (contract §9.2, §9.3) and by the binary's launcher. */
+/**
+ * Variables read by CPANBridge.pm v2.00 (contract §9.2, §9.3), and by process mode
+ * (`CPAN_BRIDGE_MAX_SIZE`). The launcher's and the detached daemon's own variables
+ * (`CPAN_BRIDGE_SELF`, `CPAN_BRIDGE_DETACHED`) are internal keys of `CONFIG_KEYS`.
+ */
 const CLIENT_VARS = [
   "CPAN_BRIDGE_DAEMON",
   "CPAN_BRIDGE_FALLBACK",
@@ -18,8 +22,6 @@ const CLIENT_VARS = [
   "CPAN_BRIDGE_SCRIPT",
   "CPAN_BRIDGE_MAX_SIZE",
   "CPAN_BRIDGE_CACHE_DIR",
-  "CPAN_BRIDGE_SELF",
-  "CPAN_BRIDGE_DETACHED",
 ];
 
 /** Every variable name cpan-bridge or the client reads. */

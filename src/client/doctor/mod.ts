@@ -5,7 +5,7 @@
  * with warnings, 2 with a failure. The checks are a table, run in order.
  */
 
-import { CONFIG_KEYS, type ConfigKey, loadConfig } from "../../config.ts";
+import { CONFIG_KEYS, loadConfig } from "../../config.ts";
 import { callFunction } from "../bridge_client.ts";
 import { launcherCheck, scriptsCheck } from "./client_checks.ts";
 import { configCheck } from "./config_checks.ts";
@@ -74,6 +74,7 @@ export function realHost(
     const v = env[def.env];
     if (v === undefined) continue;
     try {
+      // The whole load, not the one key: it also holds the value to the cross-key limits.
       loadConfig({ [def.env]: v });
       usable[def.env] = v;
     } catch { /* reported by configCheck */ }
@@ -81,7 +82,7 @@ export function realHost(
   const cwd = Deno.cwd();
   return {
     env,
-    config: loadConfig(usable, {} as Partial<Record<ConfigKey, string>>),
+    config: loadConfig(usable),
     scriptDir: opts.scriptDir ?? cwd,
     cwd,
     uid: Deno.uid() ?? -1,

@@ -7,7 +7,7 @@
  * that does not answer is reported as such and the rest is still written.
  */
 
-import { type Config, CONFIG_KEYS, type ConfigKey, defaultLogDir } from "../../config.ts";
+import { type Config, defaultLogDir, operatorKeys } from "../../config.ts";
 import { isSecretKey } from "../../log/format.ts";
 import { BUILD_INFO } from "../../build_info.ts";
 import { VERSION } from "../../version.ts";
@@ -56,13 +56,15 @@ function json(v: unknown): string {
 }
 
 function configText(config: Config, env: Readonly<Record<string, string>>): string {
-  const rows = Object.entries(CONFIG_KEYS).map(([key, def]) => {
-    const v = String(config[key as ConfigKey]);
+  // The settings an operator sets; internal keys (CPAN_BRIDGE_SELF…) show among the others.
+  const keys = operatorKeys();
+  const rows = keys.map(([key, def]) => {
+    const v = String(config[key]);
     const set = env[def.env] !== undefined ? "" : "  (default)";
     return `${def.env}=${isSecretKey(def.env) && v !== "" ? "[REDACTED]" : v}${set}`;
   });
   const other = Object.keys(env).filter((k) =>
-    k.startsWith("CPAN_BRIDGE_") && !Object.values(CONFIG_KEYS).some((d) => d.env === k)
+    k.startsWith("CPAN_BRIDGE_") && !keys.some(([, d]) => d.env === k)
   ).map((k) => `${k}=${isSecretKey(k) ? "[REDACTED]" : env[k]}  (not a daemon setting)`);
   return [...rows, ...other].join("\n");
 }
