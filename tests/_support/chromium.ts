@@ -6,7 +6,7 @@
  * `evaluate()` with a deadline.
  */
 
-import { waitFor } from "./daemon.ts";
+import { waitFor } from "./wait.ts";
 
 /** The Chromium binary: $CHROMIUM_BIN or Debian's /usr/bin/chromium. */
 export function chromiumPath(): string {
@@ -139,8 +139,7 @@ export class Page {
     await this.send("Page.navigate", { url });
     await waitFor(
       async () => (await this.evaluate<string>("document.readyState")) === "complete",
-      `page ${url} to load`,
-      20_000,
+      { what: `page ${url} to load`, deadlineMs: 20_000 },
     );
   }
 
@@ -225,8 +224,7 @@ export async function launchChromium(
         browserUrl = `ws://127.0.0.1:${port}${path}`;
         return true;
       },
-      "Chromium DevToolsActivePort",
-      30_000,
+      { what: "Chromium DevToolsActivePort", deadlineMs: 30_000 },
     );
   } catch (err) {
     await cleanup();

@@ -8,6 +8,7 @@
  */
 
 import { ensureUser, type FakeServer, freePort, run, startSilentServer } from "./net.ts";
+import { waitFor } from "./wait.ts";
 
 export { type FakeServer, startSilentServer };
 
@@ -29,20 +30,6 @@ export interface VsftpdServer {
 /** Creates the local test user when missing (home "/", shell /bin/sh for pam_shells). */
 function ensureFtpUser(): Promise<void> {
   return ensureUser(FTP_USER, FTP_PASS, { home: "/" });
-}
-
-/** Polls `probe` until it returns true or the deadline passes. */
-async function waitFor(
-  probe: () => Promise<boolean>,
-  deadlineMs: number,
-  what: string,
-): Promise<void> {
-  const end = Date.now() + deadlineMs;
-  while (Date.now() < end) {
-    if (await probe()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`Timed out after ${deadlineMs} ms waiting for ${what}`);
 }
 
 /** Starts vsftpd in the foreground on 127.0.0.1 with passive ports in a private range. */
@@ -107,8 +94,7 @@ export async function startVsftpd(): Promise<VsftpdServer> {
         return false;
       }
     },
-    5000,
-    `vsftpd on port ${port}`,
+    { deadlineMs: 5000, what: `vsftpd on port ${port}` },
   );
   return {
     host: "127.0.0.1",

@@ -14,6 +14,7 @@ import { Buffer } from "node:buffer";
 import type { Socket } from "node:net";
 import { SMTPServer } from "smtp-server";
 import { closedPort, startSilentServer } from "./net.ts";
+import { waitFor } from "./wait.ts";
 
 /** One received message. */
 export interface SinkMessage {
@@ -141,13 +142,7 @@ export async function startSmtpSink(
     port,
     messages,
     async waitFor(n, deadlineMs = 10_000) {
-      const end = Date.now() + deadlineMs;
-      while (messages.length < n) {
-        if (Date.now() > end) {
-          throw new Error(`sink: ${messages.length} of ${n} messages after ${deadlineMs} ms`);
-        }
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      await waitFor(() => messages.length >= n, { deadlineMs, what: `${n} messages at the sink` });
     },
     async stop() {
       for (const s of sockets) s.destroy();

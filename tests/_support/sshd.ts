@@ -16,6 +16,7 @@ import {
   run,
   startSilentServer,
 } from "./net.ts";
+import { waitFor } from "./wait.ts";
 
 /** The sshd test user (created once with useradd; the password is only valid for these tests). */
 export const SSH_USER = "cbtest";
@@ -43,18 +44,6 @@ export interface SshdServer {
 /** Creates the unix test user when missing and (re)sets its password. */
 function ensureSshUser(): Promise<void> {
   return ensureUser(SSH_USER, SSH_PASS, { createHome: true });
-}
-
-/** Polls `probe` until it returns true or the deadline passes. */
-async function waitFor(probe: () => Promise<boolean>, deadlineMs: number, what: string) {
-  const end = Date.now() + deadlineMs;
-  let delay = 10;
-  while (Date.now() < end) {
-    if (await probe()) return;
-    await new Promise((r) => setTimeout(r, delay));
-    delay = Math.min(delay * 2, 100);
-  }
-  throw new Error(`Timed out after ${deadlineMs} ms waiting for ${what}`);
 }
 
 /** True when something on the port sends an SSH banner. */
@@ -153,7 +142,10 @@ export async function startSshd(extraConfig: string[] = []): Promise<SshdServer>
     let exited = false;
     child.status.then(() => (exited = true));
     try {
-      await waitFor(async () => exited || await bannerOk(port), 10_000, `sshd on port ${port}`);
+      await waitFor(async () => exited || await bannerOk(port), {
+        deadlineMs: 10_000,
+        what: `sshd on port ${port}`,
+      });
     } catch (e) {
       lastErr = String(e);
     }

@@ -5,7 +5,8 @@
  * the configured size cap; a total request deadline frees slots held by trickling clients.
  */
 import assert from "node:assert/strict";
-import { startTestDaemon, waitFor } from "../_support/daemon.ts";
+import { startTestDaemon } from "../_support/daemon.ts";
+import { waitFor } from "../_support/wait.ts";
 import { rawCall, rawJson, timedPing } from "../_support/raw.ts";
 import { faultHelper } from "../_support/fault_helper.ts";
 
@@ -27,7 +28,10 @@ async function hold(
   const held = await Promise.all(
     Array.from({ length: n }, () => Deno.connect({ transport: "unix", path: d.socket })),
   );
-  await waitFor(() => d.daemon.context.connections.size >= n, `${n} open connections`, 5000);
+  await waitFor(() => d.daemon.context.connections.size >= n, {
+    what: `${n} open connections`,
+    deadlineMs: 5000,
+  });
   return held;
 }
 
@@ -85,7 +89,10 @@ Deno.test({
       module: "fault_helper",
       request_id: "1795882837_4242_7",
     });
-    await waitFor(() => d.daemon.context.connections.queued === 1, "the call to queue", 5000);
+    await waitFor(() => d.daemon.context.connections.queued === 1, {
+      what: "the call to queue",
+      deadlineMs: 5000,
+    });
     await timedPing(d.socket); // still answered while a call waits
     held[0]!.close(); // frees a slot: the daemon answers it "Empty request received" and closes
     const r = await call;
@@ -160,7 +167,10 @@ Deno.test({
       return reply;
     };
     const lorises = [loris(), loris(), loris()];
-    await waitFor(() => d.daemon.context.connections.serving === 3, "3 trickling clients", 5000);
+    await waitFor(() => d.daemon.context.connections.serving === 3, {
+      what: "3 trickling clients",
+      deadlineMs: 5000,
+    });
     const t0 = performance.now();
     const r = await rawJson(d.socket, {
       module: "datetime_helper",

@@ -4,7 +4,8 @@
  */
 
 import assert from "node:assert/strict";
-import { cliCommand, waitFor } from "../_support/daemon.ts";
+import { cliCommand } from "../_support/daemon.ts";
+import { waitFor } from "../_support/wait.ts";
 import { probeDaemon } from "../../src/server/socket.ts";
 
 Deno.test({
@@ -22,7 +23,7 @@ Deno.test({
       stderr: "null",
     }).spawn();
     try {
-      await waitFor(() => probeDaemon(socket, 1000), "daemon up");
+      await waitFor(() => probeDaemon(socket, 1000), { what: "daemon up" });
       // prlimit execs the daemon: the child's PID is the daemon's.
       const limits = await Deno.readTextFile(`/proc/${child.pid}/limits`);
       const line = limits.split("\n").find((l) => l.startsWith("Max core file size"));

@@ -3,7 +3,8 @@
  * live sockets, SIGTERM with requests in flight, SIGHUP.
  */
 import assert from "node:assert/strict";
-import { runCli, spawnDaemon, waitFor } from "../_support/daemon.ts";
+import { runCli, spawnDaemon } from "../_support/daemon.ts";
+import { waitFor } from "../_support/wait.ts";
 import { rawCall, rawJson } from "../_support/raw.ts";
 
 Deno.test("daemon creates its socket with mode 0600 and removes it on SIGTERM", async () => {
@@ -92,14 +93,14 @@ Deno.test("daemon finishes in-flight requests on SIGTERM before exiting", async 
   await waitFor(async () => {
     const r = await rawJson(d.socket, { module: "system", function: "connections" });
     return ((r.result as { total_connections: number }).total_connections) >= 2;
-  }, "in-flight connection registered");
+  }, { what: "in-flight connection registered" });
   d.child.kill("SIGTERM");
   await waitFor(
     async () =>
       (await Deno.readTextFile(`${d.dir}/cpan_daemon.log`)).includes(
         "Waiting for threads to finish",
       ),
-    "shutdown started",
+    { what: "shutdown started" },
   );
   await conn.write(enc.encode('"params":{"still":"answered"}}'));
   await conn.closeWrite();
@@ -122,7 +123,7 @@ Deno.test("daemon reopens its logs on SIGHUP and keeps serving", async () => {
       } catch {
         return false;
       }
-    }, "new log file written after SIGHUP");
+    }, { what: "new log file written after SIGHUP" });
     assert.match(await Deno.readTextFile(`${log}.old`), /Received signal 1, reopening log files/);
   } finally {
     await d.kill();

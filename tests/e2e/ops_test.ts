@@ -3,7 +3,8 @@
  * built-in, `--health` exit codes for all four states, status, dashboard, call, process mode.
  */
 import assert from "node:assert/strict";
-import { runCli, spawnDaemon, startTestDaemon, waitFor } from "../_support/daemon.ts";
+import { runCli, spawnDaemon, startTestDaemon } from "../_support/daemon.ts";
+import { waitFor } from "../_support/wait.ts";
 import { rawCall, rawJson } from "../_support/raw.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -185,8 +186,7 @@ Deno.test({
       await waitFor(
         async () =>
           ((await result(d.socket, "system", "connections")).stale_connections as number) === 1,
-        "a stale connection",
-        10_000,
+        { what: "a stale connection", deadlineMs: 10_000 },
       );
       const c = await result(d.socket, "system", "connections");
       assert.deepEqual(c.connection_limits, { max_concurrent: 100, stale_timeout: 0.2 });

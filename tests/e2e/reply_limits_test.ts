@@ -4,7 +4,8 @@
  * disconnected, freeing its connection (and the reply's memory) long before the stale sweep.
  */
 import assert from "node:assert/strict";
-import { startTestDaemon, waitFor } from "../_support/daemon.ts";
+import { startTestDaemon } from "../_support/daemon.ts";
+import { waitFor } from "../_support/wait.ts";
 import { rawJson, timedPing } from "../_support/raw.ts";
 import { faultHelper } from "../_support/fault_helper.ts";
 
@@ -62,8 +63,7 @@ Deno.test({
     const t0 = performance.now();
     await waitFor(
       () => d.daemon.context.connections.size === 0,
-      "the daemon to drop the readers",
-      10_000,
+      { what: "the daemon to drop the readers", deadlineMs: 10_000 },
     );
     const took = performance.now() - t0;
     assert.ok(took < 8_000, `dropped after ${took} ms`);

@@ -6,7 +6,8 @@
  * test stays short, but still past the old 2000-per-minute cap.
  */
 import assert from "node:assert/strict";
-import { startTestDaemon, waitFor } from "../_support/daemon.ts";
+import { startTestDaemon } from "../_support/daemon.ts";
+import { waitFor } from "../_support/wait.ts";
 import { rawJson } from "../_support/raw.ts";
 import { faultHelper } from "../_support/fault_helper.ts";
 import { Throttle } from "../../src/ops/throttle.ts";
@@ -101,7 +102,10 @@ Deno.test({
     const throttle = d.daemon.context.throttle;
     const waits: number[] = [];
     try {
-      await waitFor(() => throttle.waiting >= 4, "the hog to be held back", 10_000);
+      await waitFor(() => throttle.waiting >= 4, {
+        what: "the hog to be held back",
+        deadlineMs: 10_000,
+      });
       for (let i = 0; i < 5; i++) {
         const t = performance.now();
         const r = await slow(222);
@@ -138,7 +142,10 @@ Deno.test({
     // The hog sends 8 calls at once: its share is used up, 5 of them wait on the budget.
     const hog = Promise.all(Array.from({ length: 8 }, () => slow(111)));
     const throttle = d.daemon.context.throttle;
-    await waitFor(() => throttle.waiting >= 5, "the hog's calls to wait", 10_000);
+    await waitFor(() => throttle.waiting >= 5, {
+      what: "the hog's calls to wait",
+      deadlineMs: 10_000,
+    });
     assert.equal(d.daemon.context.connections.serving, 0, "waiting calls hold no slot");
     const r = await slow(333);
     assert.equal(r.success, true, String(r.error));

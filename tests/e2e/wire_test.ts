@@ -3,7 +3,8 @@
  * §3.4, encoding, size cap, concurrency.
  */
 import assert from "node:assert/strict";
-import { startTestDaemon, waitFor } from "../_support/daemon.ts";
+import { startTestDaemon } from "../_support/daemon.ts";
+import { waitFor } from "../_support/wait.ts";
 import { rawCall, rawJson, timedPing } from "../_support/raw.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -292,7 +293,10 @@ Deno.test({
     );
     try {
       // Make sure both held connections are registered before the extra one arrives.
-      await waitFor(() => d.daemon.context.connections.size >= 2, "2 open connections", 5000);
+      await waitFor(() => d.daemon.context.connections.size >= 2, {
+        what: "2 open connections",
+        deadlineMs: 5000,
+      });
       const r = await rawJson(d.socket, { module: "datetime_helper", function: "now", params: {} });
       assert.equal(r.success, false);
       assert.match(String(r.error), /^Too many connections: 2 already open/);

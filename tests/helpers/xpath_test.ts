@@ -4,7 +4,7 @@ import { toXPath } from "../../helpers/xml_dom_helper/query.ts";
 import { perlNumber } from "../../helpers/xml_dom_helper/dom.ts";
 import { makeTestContext } from "../_support/context.ts";
 import type { CallContext } from "../../helpers/types.ts";
-import { FakeClock } from "../../src/clock.ts";
+import { FakeClock } from "../_support/fake_clock.ts";
 
 const XML = `<?xml version="1.0" encoding="UTF-8"?>
 <config xmlns:q="urn:q">

@@ -4,7 +4,8 @@
  * answers every request it accepted, and counts what it lost.
  */
 import assert from "node:assert/strict";
-import { spawnDaemon, startTestDaemon, waitFor } from "../_support/daemon.ts";
+import { spawnDaemon, startTestDaemon } from "../_support/daemon.ts";
+import { waitFor } from "../_support/wait.ts";
 import { rawJson, timedPing } from "../_support/raw.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -42,7 +43,10 @@ Deno.test({
         assert.ok(await timedPing(d.socket) < 2000, "pings answer while clients vanish");
       }
       // Every connection is closed again: the descriptor count returns to its baseline.
-      await waitFor(() => fdCount(pid) <= baseline + 2, `fd count back to ${baseline}`, 20_000);
+      await waitFor(() => fdCount(pid) <= baseline + 2, {
+        what: `fd count back to ${baseline}`,
+        deadlineMs: 20_000,
+      });
       const r = await rawJson(d.socket, {
         module: "test",
         function: "echo",
@@ -87,7 +91,7 @@ Deno.test({
         }
       }
     });
-    await waitFor(() => answered > 200, "load running", 20_000);
+    await waitFor(() => answered > 200, { what: "load running", deadlineMs: 20_000 });
     d.child.kill("SIGTERM");
     const status = await d.status;
     stop = true;

@@ -6,7 +6,8 @@
  */
 
 import assert from "node:assert/strict";
-import { cliCommand, waitFor } from "../_support/daemon.ts";
+import { cliCommand } from "../_support/daemon.ts";
+import { waitFor } from "../_support/wait.ts";
 import { rawCall } from "../_support/raw.ts";
 import { probeDaemon } from "../../src/server/socket.ts";
 
@@ -31,7 +32,7 @@ Deno.test({
     }).spawn();
     const held: Deno.UnixConn[] = [];
     try {
-      await waitFor(() => probeDaemon(socket, 1000), "daemon up");
+      await waitFor(() => probeDaemon(socket, 1000), { what: "daemon up" });
       const pid = child.pid;
       // The lowest of several samples: the daemon opens files briefly (/proc reads, log writes).
       let baseline = Infinity;
@@ -50,8 +51,7 @@ Deno.test({
             exhausted = (await log()).includes("Error accepting connections: Too many open files");
             return exhausted || fdCount(pid) >= baseline + held.length;
           },
-          "the connection accepted or refused",
-          10_000,
+          { what: "the connection accepted or refused", deadlineMs: 10_000 },
         ).catch((e) => {
           throw new Error(
             `${e.message}: client ${held.length}, fds ${baseline} + ${held.length} -> ${
@@ -96,10 +96,12 @@ Deno.test({
           );
           return r.success === true;
         },
-        "normal service after the load dropped",
-        20_000,
+        { what: "normal service after the load dropped", deadlineMs: 20_000 },
       );
-      await waitFor(() => fdCount(pid) <= baseline, `fd count back to ${baseline}`, 20_000);
+      await waitFor(() => fdCount(pid) <= baseline, {
+        what: `fd count back to ${baseline}`,
+        deadlineMs: 20_000,
+      });
       // deno-lint-ignore no-console -- the figures docs/robustness.md reports
       console.log(
         `fd: baseline ${baseline}, at limit ${atLimit}, after ${fdCount(pid)}; held ${heldCount}`,

@@ -8,7 +8,8 @@
  */
 
 import assert from "node:assert/strict";
-import { cliCommand, waitFor } from "../_support/daemon.ts";
+import { cliCommand } from "../_support/daemon.ts";
+import { waitFor } from "../_support/wait.ts";
 
 const OTHER = "cbridge_other";
 const isRoot = Deno.uid() === 0;
@@ -129,7 +130,7 @@ Deno.test({
       try {
         await waitFor(
           () => Deno.lstat(sock).then((s) => s.isSocket === true, () => false),
-          "fake daemon",
+          { what: "fake daemon" },
         );
         const h = await cli(["--health", "--socket", sock]);
         assert.equal(h.code, 3, h.stdout + h.stderr);

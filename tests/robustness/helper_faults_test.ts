@@ -6,7 +6,8 @@
  */
 
 import assert from "node:assert/strict";
-import { startTestDaemon, type TestDaemon, waitFor } from "../_support/daemon.ts";
+import { startTestDaemon, type TestDaemon } from "../_support/daemon.ts";
+import { waitFor } from "../_support/wait.ts";
 import { rawJson, timedPing } from "../_support/raw.ts";
 import { faultHelper } from "../_support/fault_helper.ts";
 
@@ -118,8 +119,7 @@ Deno.test({
     // Once the spin ends, the worker serves again (calls queued behind it may time out too).
     await waitFor(
       async () => (await call(d, "slow", { ms: 1, value: "back" })).success === true,
-      "worker free again",
-      15_000,
+      { what: "worker free again", deadlineMs: 15_000 },
     );
     assert.ok((await metrics(d)).helper_status.abandoned_calls >= 1);
   },

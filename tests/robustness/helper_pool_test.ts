@@ -7,7 +7,8 @@
  */
 
 import assert from "node:assert/strict";
-import { spawnDaemon, waitFor } from "../_support/daemon.ts";
+import { spawnDaemon } from "../_support/daemon.ts";
+import { waitFor } from "../_support/wait.ts";
 import { rawJson } from "../_support/raw.ts";
 
 const SLOW_XPATH = "//*[count(//*[count(//*) > 0]) > 0]";
@@ -63,8 +64,7 @@ Deno.test({
           /helper worker \d was restarted because xpath\.find_nodes ran past/.test(
             await Deno.readTextFile(`${d.dir}/cpan_daemon.log`),
           ),
-        "the restart line in the daemon log",
-        10_000,
+        { what: "the restart line in the daemon log", deadlineMs: 10_000 },
       );
       // The first client's document lived in the replaced worker.
       const after = await rawJson(d.socket, {

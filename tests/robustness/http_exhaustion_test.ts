@@ -7,7 +7,8 @@
  */
 
 import assert from "node:assert/strict";
-import { cliCommand, waitFor } from "../_support/daemon.ts";
+import { cliCommand } from "../_support/daemon.ts";
+import { waitFor } from "../_support/wait.ts";
 import { rawJson } from "../_support/raw.ts";
 import { probeDaemon } from "../../src/server/socket.ts";
 
@@ -53,11 +54,11 @@ async function spawnLimited(env: Record<string, string>) {
   await waitFor(async () => {
     if (exited) throw new Error(`daemon exited at start-up: ${await stderr}`);
     return await probeDaemon(socket, 1000);
-  }, "daemon up");
+  }, { what: "daemon up" });
   const url = `http://127.0.0.1:${port}`;
   await waitFor(
     () => fetch(`${url}/healthz`).then((r) => (r.body?.cancel(), r.status === 200), () => false),
-    "HTTP monitor up",
+    { what: "HTTP monitor up" },
   );
   return { dir, socket, port, url, child, status, stderr, exited: () => exited };
 }
@@ -90,15 +91,13 @@ Deno.test({
           const r = await rawJson(d.socket, { module: "test", function: "ping", params: {} });
           return r.success === true;
         },
-        "a ping while the HTTP clients hold every descriptor",
-        20_000,
+        { what: "a ping while the HTTP clients hold every descriptor", deadlineMs: 20_000 },
       );
       // Silent clients are dropped at the header timeout; the monitor then answers again.
       await waitFor(
         () =>
           fetch(`${d.url}/healthz`).then((r) => (r.body?.cancel(), r.status === 200), () => false),
-        "/healthz after the idle clients timed out",
-        30_000,
+        { what: "/healthz after the idle clients timed out", deadlineMs: 30_000 },
       );
       assert.ok(!d.exited(), "daemon alive after the flood");
       const log = await Deno.readTextFile(`${d.dir}/cpan_daemon.log`);
@@ -111,8 +110,7 @@ Deno.test({
           if (r.success === false) assert.match(String(r.error), /^Server busy/);
           return r.success === true;
         },
-        "normal service after the flood",
-        30_000,
+        { what: "normal service after the flood", deadlineMs: 30_000 },
       );
     } finally {
       for (const c of held) {
@@ -150,15 +148,14 @@ Deno.test({
           else await r.body?.cancel();
           return busy !== undefined;
         },
-        "a 503 with the cap full",
-        20_000,
+        { what: "a 503 with the cap full", deadlineMs: 20_000 },
       );
       assert.match(await busy!.text(), /^Server busy: the HTTP monitor serves at most 8 /);
       for (const c of held.splice(0)) c.close();
       await waitFor(
         () =>
           fetch(`${d.url}/healthz`).then((r) => (r.body?.cancel(), r.status === 200), () => false),
-        "/healthz once the idle clients left",
+        { what: "/healthz once the idle clients left" },
       );
       // A silent client is closed at the header timeout (here 60 s is too long to wait; the
       // first test covers it), and a request head over 16 KiB gets a 431.

@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { guardProcess } from "../../src/process_guard.ts";
-import { waitFor } from "../_support/daemon.ts";
+import { waitFor } from "../_support/wait.ts";
 
 Deno.test("guardProcess() logs an unhandled rejection and the process survives", async () => {
   const lines: string[] = [];
@@ -13,7 +13,7 @@ Deno.test("guardProcess() logs an unhandled rejection and the process survives",
   try {
     void Promise.reject(new Error("Http: Too many open files"));
     void Promise.reject("x".repeat(10_000));
-    await waitFor(() => lines.length === 2, "two log lines", 5000);
+    await waitFor(() => lines.length === 2, { what: "two log lines", deadlineMs: 5000 });
     assert.match(lines[0]!, /^Unhandled promise rejection \(survived\): Error: Http: Too many/);
     // Echoed values are bounded.
     assert.ok(lines[1]!.length < 2100, `line of ${lines[1]!.length} chars`);

@@ -19,7 +19,7 @@ import {
   pythonKeyBytes,
   pythonSizeKey,
 } from "../../../helpers/crypto/_python_bridge.ts";
-import { FakeClock } from "../../../src/clock.ts";
+import { FakeClock } from "../../_support/fake_clock.ts";
 import { makeTestContext } from "../../_support/context.ts";
 import type { CallContext } from "../../../helpers/types.ts";
 

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { FakeClock } from "../../../src/clock.ts";
+import { FakeClock } from "../../_support/fake_clock.ts";
 import type { CallContext, HelperDefinition } from "../../../helpers/types.ts";
 import { makeTestContext } from "../../_support/context.ts";
 

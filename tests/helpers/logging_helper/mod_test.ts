@@ -5,6 +5,7 @@ import type { LogEvent } from "../../../helpers/logging_helper/layout.ts";
 import { parseProperties, resolve } from "../../../helpers/logging_helper/config.ts";
 import type { CallContext } from "../../../helpers/types.ts";
 import { makeTestContext } from "../../_support/context.ts";
+import { waitFor } from "../../_support/wait.ts";
 import { closeFd, dupCallerFd, writeFd } from "../../../helpers/logging_helper/caller_fd.ts";
 import { heldBytesTotal, HOLD_LIMITS } from "../../../helpers/logging_helper/caller_output.ts";
 
@@ -214,19 +215,10 @@ function callerWith(redirect: string): Deno.ChildProcess {
 
 /** Waits until the shell of callerWith() has redirected its stdout to `path`. */
 async function redirected(p: Deno.ChildProcess, path: string): Promise<void> {
-  await waitFor(async () =>
-    (await Deno.readLink(`/proc/${p.pid}/fd/1`).catch(() => "")) === path || undefined
-  );
-}
-
-async function waitFor<T>(probe: () => Promise<T | undefined>, ms = 5000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error("Condition not met before the deadline");
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await waitFor(async () => (await Deno.readLink(`/proc/${p.pid}/fd/1`).catch(() => "")) === path, {
+    deadlineMs: 5000,
+    what: `the shell's stdout redirected to ${path}`,
+  });
 }
 
 async function bytesOf(path: string): Promise<number[]> {
@@ -293,7 +285,7 @@ Deno.test("log_debug() keeps an enhanced message as sent, in the %d|%p> layout",
     const text = await waitFor(async () => {
       const s = await Deno.readTextFile(`${dir}/out`);
       return s.split("\n").length === 3 ? s : undefined;
-    });
+    }, { deadlineMs: 5000, what: "two lines in out" });
     assert.equal(text, `${r.result.formatted}\n${i.result.formatted}\n`);
   } finally {
     try {
@@ -326,7 +318,8 @@ Deno.test("CallerOutputs.write() holds stdout of a > or >> file in Perl's 8192-b
     append.kill();
     for (const name of ["clobber", "append"]) {
       await waitFor(
-        async () => ((await Deno.stat(`${dir}/${name}`)).size === 10_000 ? 1 : undefined),
+        async () => (await Deno.stat(`${dir}/${name}`)).size === 10_000,
+        { deadlineMs: 5000, what: `10000 bytes in ${name}` },
       );
       assert.equal(await Deno.readTextFile(`${dir}/${name}`), `${line}\n`.repeat(100));
     }
@@ -361,8 +354,8 @@ Deno.test("CallerOutputs.write() output held at daemon shutdown is written; othe
       const octx = { ...t2.ctx, callerPid: other.pid };
       await waitFor(async () => {
         const s = await Deno.readTextFile(`/proc/${other.pid}/status`);
-        return /^Uid:\s+65534/m.test(s) ? 1 : undefined;
-      });
+        return /^Uid:\s+65534/m.test(s);
+      }, { deadlineMs: 5000, what: "the other caller to run as uid 65534" });
       const oid = (await call("init_logger", {}, octx)).result.logger_id;
       assert.match(
         (await call("log_info", { logger_id: oid, message: "x" }, octx)).error,
@@ -419,9 +412,10 @@ Deno.test("CallerOutputs.write() lines held at daemon shutdown are not overwritt
   try {
     const ctx = { ...t.ctx, callerPid: p.pid };
     const id = (await call("init_logger", { layout: "%m%n" }, ctx)).result.logger_id;
-    await waitFor(async () =>
-      (await Deno.readLink(`/proc/${p.pid}/exe`)).includes("perl") || undefined
-    );
+    await waitFor(async () => (await Deno.readLink(`/proc/${p.pid}/exe`)).includes("perl"), {
+      deadlineMs: 5000,
+      what: "the caller to exec perl",
+    });
     assert.equal(
       (await call("log_info", { logger_id: id, message: "held line" }, ctx)).success,
       true,
@@ -464,7 +458,10 @@ Deno.test("CallerOutputs.write() stops holding after HOLD_LIMITS.holdMs and beyo
     );
     assert.equal(heldBytesTotal() - before, 600);
     const t0 = Date.now();
-    await waitFor(async () => ((await Deno.stat(`${dir}/a`)).size === 600 ? 1 : undefined));
+    await waitFor(async () => (await Deno.stat(`${dir}/a`)).size === 600, {
+      deadlineMs: 5000,
+      what: "a's held line in a",
+    });
     assert.ok(
       Date.now() - t0 < 2000,
       "a's held line went out after the hold limit, a still running",

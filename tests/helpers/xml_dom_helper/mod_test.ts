@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { xmlDomHelper } from "../../../helpers/xml_dom_helper/mod.ts";
 import { makeTestContext } from "../../_support/context.ts";
 import type { CallContext } from "../../../helpers/types.ts";
-import { FakeClock } from "../../../src/clock.ts";
+import { FakeClock } from "../../_support/fake_clock.ts";
 
 const XML = `<?xml version="1.0" encoding="UTF-8"?>
 <Configuration>

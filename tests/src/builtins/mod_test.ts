@@ -11,7 +11,8 @@ import { systemClock } from "../../../src/clock.ts";
 import { InProcessHost } from "../../../src/host/in_process.ts";
 import type { HelperHost } from "../../../src/host/types.ts";
 import { REGISTRY } from "../../../helpers/registry.ts";
-import { startTestDaemon, waitFor } from "../../_support/daemon.ts";
+import { startTestDaemon } from "../../_support/daemon.ts";
+import { waitFor } from "../../_support/wait.ts";
 import { rawJson } from "../../_support/raw.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -111,7 +112,7 @@ Deno.test({
         } catch {
           return false;
         }
-      }, "the socket");
+      }, { what: "the socket" });
       const asked = rawJson(socket, { module: "test", function: "health" });
       // The helpers finish loading while the question is pending: a ping sent after it is
       // answered at once, so by then the daemon has the health request in hand.
@@ -147,7 +148,7 @@ Deno.test({
         } catch {
           return false;
         }
-      }, "the socket");
+      }, { what: "the socket" });
       const t0 = performance.now();
       const h = (await rawJson(socket, { module: "test", function: "health" })).result as Obj;
       const took = performance.now() - t0;

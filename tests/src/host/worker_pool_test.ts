@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { WorkerPool } from "../../../src/host/worker_pool.ts";
 import { WireError } from "../../../src/errors.ts";
-import { waitFor } from "../../_support/daemon.ts";
+import { waitFor } from "../../_support/wait.ts";
 
 const FAULT = new URL("../../_support/fault_helper.ts", import.meta.url).href;
 const dec = new TextDecoder();
@@ -62,8 +62,7 @@ Deno.test({
       await waitFor(
         () =>
           lines.some((l) => /helper worker \d was restarted because fault_helper\.busy/.test(l)),
-        "the restart log line",
-        10_000,
+        { what: "the restart log line", deadlineMs: 10_000 },
       );
       assert.equal(p.replaced, 1);
       await p.ready;

@@ -7,7 +7,8 @@
 import assert from "node:assert/strict";
 import { startMonitorServer } from "../../../src/http/server.ts";
 import { launchChromium } from "../../_support/chromium.ts";
-import { ROOT, startTestDaemon, waitFor } from "../../_support/daemon.ts";
+import { ROOT, startTestDaemon } from "../../_support/daemon.ts";
+import { waitFor } from "../../_support/wait.ts";
 import { rawJson } from "../../_support/raw.ts";
 
 const ARTIFACTS = `${ROOT}/test-artifacts`;
@@ -24,7 +25,10 @@ Deno.test("dashboard page in Chromium shows the request count change after traff
 
     const count = () =>
       page.evaluate<string>(`document.getElementById("total-requests").textContent`);
-    await waitFor(async () => /^\d+$/.test(await count()), "the first refresh", 20_000);
+    await waitFor(async () => /^\d+$/.test(await count()), {
+      what: "the first refresh",
+      deadlineMs: 20_000,
+    });
     const before = Number(await count());
 
     for (let i = 0; i < 20; i++) {
@@ -39,7 +43,10 @@ Deno.test("dashboard page in Chromium shows the request count change after traff
     const reloads = await page.evaluate<number>(
       "performance.getEntriesByType('navigation').length",
     );
-    await waitFor(async () => Number(await count()) >= before + 21, "the count to move", 20_000);
+    await waitFor(async () => Number(await count()) >= before + 21, {
+      what: "the count to move",
+      deadlineMs: 20_000,
+    });
     assert.equal(
       await page.evaluate<number>("performance.getEntriesByType('navigation').length"),
       reloads,
@@ -49,8 +56,7 @@ Deno.test("dashboard page in Chromium shows the request count change after traff
     await waitFor(
       async () =>
         (await page.evaluate<string>(`document.getElementById("sec-events").textContent`)) !== "0",
-      "the security event to show",
-      20_000,
+      { what: "the security event to show", deadlineMs: 20_000 },
     );
     assert.match(
       await page.evaluate<string>(`document.getElementById("memory").textContent`),
@@ -74,8 +80,7 @@ Deno.test("dashboard page in Chromium shows the request count change after traff
     await page.setViewport(390, 844, true);
     await waitFor(
       async () => (await page.evaluate<number>("window.innerWidth")) === 390,
-      "the phone viewport",
-      5000,
+      { what: "the phone viewport", deadlineMs: 5000 },
     );
     assert.ok(
       await page.evaluate<boolean>("document.documentElement.scrollWidth <= window.innerWidth"),

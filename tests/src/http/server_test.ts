@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { parseListen, startMonitorServer } from "../../../src/http/server.ts";
 import { StartupError } from "../../../src/server/socket.ts";
-import { spawnDaemon, startTestDaemon, waitFor } from "../../_support/daemon.ts";
+import { spawnDaemon, startTestDaemon } from "../../_support/daemon.ts";
+import { waitFor } from "../../_support/wait.ts";
 import { rawJson } from "../../_support/raw.ts";
 import { promtoolCheck, sampleValue } from "./_prometheus.ts";
 
@@ -81,8 +82,7 @@ Deno.test("startMonitorServer() serves on 127.0.0.1:0 and stops listening on clo
 
     await waitFor(
       async () => (await td.readLog()).includes(`HTTP monitor listening on ${http.address}`),
-      "the listening line in the daemon log",
-      5000,
+      { what: "the listening line in the daemon log", deadlineMs: 5000 },
     );
     await http.close();
     closed = true;
@@ -152,7 +152,7 @@ Deno.test("cpan-bridge daemon --http 127.0.0.1:0 logs its address and serves /me
       const log = await Deno.readTextFile(`${d.dir}/cpan_daemon.log`).catch(() => "");
       address = /HTTP monitor listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(log)?.[1] ?? "";
       return address !== "";
-    }, "HTTP monitor line in the daemon log");
+    }, { what: "HTTP monitor line in the daemon log" });
     const before = await (await fetch(`${address}/metrics`)).text();
     const r = await rawJson(d.socket, {
       module: "test",
@@ -183,7 +183,7 @@ Deno.test("CPAN_BRIDGE_HTTP=/abs/path serves the monitor on a Unix socket", asyn
   try {
     await waitFor(
       () => Deno.lstat(path).then((s) => s.isSocket === true, () => false),
-      "HTTP monitor socket",
+      { what: "HTTP monitor socket" },
     );
     const res = await unixGet(path, "/healthz");
     assert.equal(res.status, 200);
