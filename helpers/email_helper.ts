@@ -75,8 +75,8 @@ function parseHeaders(v: unknown): Record<string, string> {
   }
   const out: Record<string, string> = {};
   for (const line of (str(v) ?? "").split(/\r?\n/)) {
-    const m = /^([^:\s]+):\s*(.*)$/.exec(line);
-    if (m) out[m[1]] = m[2];
+    const [, name, value = ""] = /^([^:\s]+):\s*(.*)$/.exec(line) ?? [];
+    if (name !== undefined) out[name] = value;
   }
   return out;
 }
@@ -97,7 +97,7 @@ async function attachment(a: Record<string, unknown>, ctx: CallContext) {
         : `Cannot read attachment ${path}: ${e.message}`,
     );
   }
-  const disposition = str(a.disposition)?.split(";")[0].trim().toLowerCase();
+  const disposition = str(a.disposition)?.replace(/;[\s\S]*$/, "").trim().toLowerCase();
   const fromDisposition = /filename="?([^";]+)"?/.exec(str(a.disposition) ?? "")?.[1];
   const cte = transferEncoding(a.encoding);
   return {

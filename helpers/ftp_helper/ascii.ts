@@ -50,10 +50,11 @@ function writeBlock(block: Uint8Array, state: { outCr: boolean }): Uint8Array {
   const out = new Uint8Array(block.length * 2);
   let n = 0;
   const convert = block.includes(CR) || block.includes(LF);
-  for (let i = 0; i < block.length; i++) {
-    const b = block[i];
-    if (convert && b === LF && (i === 0 || block[i - 1] !== CR)) out[n++] = CR;
+  let prev = -1; // the byte before b in this block, none at first
+  for (const b of block) {
+    if (convert && b === LF && prev !== CR) out[n++] = CR;
     out[n++] = b;
+    prev = b;
   }
   let start = 0;
   if (state.outCr && n > 0 && out[0] === CR) start = 1;

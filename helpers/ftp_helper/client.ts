@@ -22,9 +22,9 @@ export interface FtpConnectOptions {
   /** Inactivity limit for every network wait, ms. */
   readonly timeoutMs: number;
   /** Aborts the current operation (daemon shutdown, call timeout). */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /** Receives each command and reply line (PASS is masked). */
-  readonly trace?: (line: string) => void;
+  readonly trace?: ((line: string) => void) | undefined;
 }
 
 /** The longest reply line accepted; a server sending more is dropped. */
@@ -44,12 +44,12 @@ export class FtpClient {
   readonly host: string;
   readonly port: number;
   timeoutMs: number;
-  signal?: AbortSignal;
+  signal: AbortSignal | undefined;
   #conn: Deno.TcpConn;
   #buf = "";
   #closed = false;
   #closeReason = "";
-  readonly #trace?: (line: string) => void;
+  readonly #trace: ((line: string) => void) | undefined;
 
   private constructor(conn: Deno.TcpConn, opts: FtpConnectOptions) {
     this.#conn = conn;
@@ -132,7 +132,7 @@ export class FtpClient {
       if (lines.length === 0) {
         const m = /^(\d{3})([ -])/.exec(line);
         if (!m) throw new FtpError("reply", `Unexpected reply from the server: ${line}`);
-        code = m[1];
+        code = line.slice(0, 3); // the three digits just matched
         lines.push(line);
         if (m[2] === " ") break;
       } else {
@@ -203,7 +203,7 @@ export class FtpClient {
       onData?: (chunk: Uint8Array) => Promise<void> | void;
       source?: AsyncIterable<Uint8Array>;
       /** Runs after PASV/PORT, before `cmd` (Net::FTP's ALLO); a throw ends the transfer. */
-      beforeCommand?: () => Promise<void>;
+      beforeCommand?: (() => Promise<void>) | undefined;
     },
   ): Promise<FtpReply> {
     let data: Deno.Conn | undefined;

@@ -25,8 +25,8 @@ import { str } from "../types.ts";
 
 /** Splits `host[:port]` as IO::Socket::INET's PeerAddr does. */
 function hostPort(host: string, port: unknown): [string, number] {
-  const m = /^([^:]+):(\d+)$/.exec(host);
-  if (m) return [m[1], Number(m[2])];
+  const [, name, portText] = /^([^:]+):(\d+)$/.exec(host) ?? [];
+  if (name !== undefined) return [name, Number(portText)];
   const p = Number(port ?? 21);
   return [host, Number.isInteger(p) && p > 0 ? p : 21];
 }
@@ -122,7 +122,7 @@ export async function cwd(args: Args, ctx: CallContext) {
 /** Net::FTP's `_extract_path`: the quoted path in a 257 reply, with "" unescaped. */
 export function quotedPath(r: FtpReply): string | undefined {
   const m = /(?:^|\s)"(.*)"(?:$|\s)/.exec(r.message.trimEnd());
-  return m ? m[1].replaceAll('""', '"') : undefined;
+  return m?.[1]?.replaceAll('""', '"');
 }
 
 /** `pwd`: the quoted path of the 257 reply, as bytes. */

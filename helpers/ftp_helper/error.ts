@@ -19,7 +19,7 @@ export type FtpErrorKind = "connect" | "timeout" | "closed" | "reply" | "aborted
 /** A failed FTP operation; `reply` is set when the server answered with an error code. */
 export class FtpError extends Error {
   readonly kind: FtpErrorKind;
-  readonly reply?: FtpReply;
+  readonly reply: FtpReply | undefined;
   constructor(kind: FtpErrorKind, message: string, reply?: FtpReply) {
     super(message);
     this.name = "FtpError";

@@ -14,8 +14,8 @@ async function features(s: FtpSession): Promise<string[]> {
   s.lastMessage = r.message;
   const lines = is2xx(r.code) ? r.message.split("\n") : [];
   s.features = lines.flatMap((l) => {
-    const m = /^\s+(.*\S)/.exec(l);
-    return m ? [m[1]] : [];
+    const [, feature] = /^\s+(.*\S)/.exec(l) ?? [];
+    return feature === undefined ? [] : [feature];
   });
   return s.features;
 }
@@ -38,8 +38,8 @@ export async function supported(s: FtpSession, command: string): Promise<boolean
   }
   if (/following.+commands/i.test(h.message)) {
     const rest = h.message.replace(/^.*\n/, "");
-    for (const m of rest.matchAll(/(\*?)(\w+)(\*?)/g)) {
-      s.supported.set(m[2].toUpperCase(), (m[1] + m[3]).length === 0);
+    for (const [, before = "", name = "", after = ""] of rest.matchAll(/(\*?)(\w+)(\*?)/g)) {
+      s.supported.set(name.toUpperCase(), (before + after).length === 0);
     }
   } else {
     s.supported.set(cmd, !/unimplemented/i.test(h.message));
