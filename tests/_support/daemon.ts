@@ -14,23 +14,9 @@ import { InProcessHost } from "../../src/host/in_process.ts";
 import { WorkerHost } from "../../src/host/worker_host.ts";
 import { REGISTRY } from "../../helpers/registry.ts";
 import type { HelperDefinition } from "../../helpers/types.ts";
+import { waitFor } from "./wait.ts";
 
 export const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
-
-/** Polls `check` until it returns true or the deadline passes. */
-export async function waitFor(
-  check: () => boolean | Promise<boolean>,
-  what: string,
-  deadlineMs = 30_000,
-): Promise<void> {
-  const end = Date.now() + deadlineMs;
-  let delay = 5;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`Timed out after ${deadlineMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, delay));
-    delay = Math.min(delay * 2, 100);
-  }
-}
 
 type HostLog = (level: "debug" | "info" | "warn" | "error", m: string) => void;
 
@@ -153,7 +139,7 @@ export async function spawnDaemon(
       throw new Error(`daemon exited during start-up: ${await new Response(child.stderr).text()}`);
     }
     return await probeDaemon(socket, 1000);
-  }, `daemon on ${socket}`);
+  }, { what: `daemon on ${socket}`, logTail: { dir } });
   return {
     dir,
     socket,
