@@ -4,7 +4,13 @@
  * §4.1/§4.7. DEFECT-FIX M2: failures are recorded too, so `error_rate`, `failed_requests` and
  * `recent_errors` mean something. Client liveness pings (`test.ping` without `request_id`,
  * contract §12 M3) are counted apart so they do not drown the figures.
+ *
+ * Memory (issue #17 item 3): the latency ring holds fixed fields; the error ring keeps the last
+ * RECENT_ERRORS failures with their text cut to KEPT_TEXT_BYTES (the daemon log has the whole
+ * text), so a stream of long error messages costs a bounded, small amount.
  */
+
+import { keptText, Ring } from "./ring.ts";
 
 interface RecordEntry {
   t: number; // epoch ms
@@ -60,6 +66,9 @@ export const LATENCY_BUCKETS = [
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
+/** Failures kept for `recent_errors` (the Python daemon's error history held 500). */
+export const RECENT_ERRORS = 500;
+
 export class PerformanceMonitor {
   readonly #start: number;
   readonly #records: RecordEntry[] = []; // ring of the last 1000
@@ -69,7 +78,7 @@ export class PerformanceMonitor {
   #failed = 0;
   #livenessPings = 0;
   readonly #modules = new Map<string, ModuleStats>();
-  readonly #errors: RecentError[] = []; // last 500
+  readonly #errors = new Ring<RecentError>(RECENT_ERRORS);
   /** Cumulative histogram counts per bucket (+Inf last), and sum, for /metrics. */
   readonly histogram = {
     counts: new Array<number>(LATENCY_BUCKETS.length + 1).fill(0),
@@ -99,10 +108,9 @@ export class PerformanceMonitor {
       this.#errors.push({
         timestamp: nowMs / 1000,
         module_function: mf,
-        error: error ?? "",
+        error: keptText(error ?? ""),
         duration_ms: round2(durationS * 1000),
       });
-      if (this.#errors.length > 500) this.#errors.shift();
     }
     let i = 0;
     while (i < LATENCY_BUCKETS.length && durationS > LATENCY_BUCKETS[i]!) i++;
@@ -174,8 +182,9 @@ export class PerformanceMonitor {
     }));
   }
 
+  /** The newest `n` failures, oldest first (copies). */
   recentErrors(n = 10): RecentError[] {
-    return this.#errors.slice(-n);
+    return this.#errors.last(n).map((e) => ({ ...e }));
   }
 }
 

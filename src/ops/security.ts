@@ -1,13 +1,19 @@
 /**
  * @module
  * Security events (contract §5.7): each event is written to the security log as one JSON line,
- * counted, kept (last 1000), and checked against the rolling-hour alert thresholds, which write
- * `SECURITY ALERT:` lines. DEFECT-FIX V5: event details are redacted at any depth. DEFECT-FIX V6:
- * once a threshold is crossed an alert is written once per crossing, not on every later event.
+ * counted, and checked against the rolling-hour alert thresholds, which write `SECURITY ALERT:`
+ * lines. DEFECT-FIX V5: event details are redacted at any depth. DEFECT-FIX V6: once a threshold
+ * is crossed an alert is written once per crossing, not on every later event.
+ *
+ * Memory (issue #17 item 3): only what `system.stats` shows is kept, the fixed fields of the last
+ * 10 events and the count of the last 1000 (`total_events`); details stay in the log. Each alert
+ * type keeps the times of its last `threshold` events, which is all the rolling-hour check needs
+ * (the count is at least the threshold exactly when the threshold-th newest is within the hour).
  */
 
 import type { LineLogger } from "../log/mod.ts";
 import { localIso, pyJsonDumps, pyListRepr, redact } from "../log/format.ts";
+import { keptText, Ring } from "./ring.ts";
 
 export type Severity = "info" | "warning" | "error" | "critical";
 
@@ -117,6 +123,20 @@ export const ALERT_THRESHOLDS: Readonly<Record<string, number>> = {
   validation_failure: 50,
 };
 
+/** Events counted in `total_events` (the Python daemon kept the last 1000). */
+export const EVENTS_COUNTED = 1000;
+
+/** Events kept for `recent_events`. */
+export const RECENT_EVENTS = 10;
+
+/** What is kept of an event: the fields of `recent_events`. */
+export interface RecentEvent {
+  readonly event_type: string;
+  readonly severity: Severity;
+  readonly timestamp: string;
+  readonly client_info: string;
+}
+
 /** Event types that also count as "unauthorized_access" for alerting. */
 const ACCESS_TYPES = new Set([
   "unauthorized_module",
@@ -128,8 +148,11 @@ const ACCESS_TYPES = new Set([
 export class SecurityMonitor {
   readonly #log: LineLogger;
   readonly #now: () => number;
-  readonly #events: SecurityEvent[] = [];
-  readonly #times = new Map<string, number[]>(); // alert type → event times (ms), last hour
+  readonly #recent = new Ring<RecentEvent>(RECENT_EVENTS);
+  /** Events recorded, up to EVENTS_COUNTED. */
+  #counted = 0;
+  /** Alert type → times (epoch ms) of its last `threshold` events. */
+  readonly #times = new Map<string, Ring<number>>();
   readonly #alerting = new Set<string>();
   readonly byType: Record<string, number> = {};
   total = 0;
@@ -169,8 +192,13 @@ export class SecurityMonitor {
     this.total++;
     this.byType[type] = (this.byType[type] ?? 0) + 1;
     this.byType[`${type}_${severity}`] = (this.byType[`${type}_${severity}`] ?? 0) + 1;
-    this.#events.push(ev);
-    if (this.#events.length > 1000) this.#events.shift();
+    this.#recent.push({
+      event_type: type,
+      severity,
+      timestamp: ev.timestamp,
+      client_info: keptText(peer.client),
+    });
+    if (this.#counted < EVENTS_COUNTED) this.#counted++;
     this.#log.info(pyJsonDumps(ev));
     this.#checkAlert(type, t);
     if (ACCESS_TYPES.has(type)) this.#checkAlert("unauthorized_access", t);
@@ -190,16 +218,18 @@ export class SecurityMonitor {
   #checkAlert(alertType: string, t: number): void {
     const threshold = ALERT_THRESHOLDS[alertType];
     if (threshold === undefined) return;
-    const times = (this.#times.get(alertType) ?? []).filter((x) => t - x < 3_600_000);
+    let times = this.#times.get(alertType);
+    if (!times) this.#times.set(alertType, times = new Ring<number>(threshold));
     times.push(t);
-    this.#times.set(alertType, times);
-    if (times.length >= threshold) {
+    let inHour = 0;
+    for (const x of times.last()) if (t - x < 3_600_000) inHour++;
+    if (inHour >= threshold) {
       if (!this.#alerting.has(alertType)) {
         this.#alerting.add(alertType);
         this.alerts++;
         this.lastAlert = { at: t, type: alertType };
         this.#log.critical(
-          `SECURITY ALERT: ${alertType} threshold exceeded: ${times.length} events in last hour (threshold: ${threshold})`,
+          `SECURITY ALERT: ${alertType} threshold exceeded: ${inHour} events in last hour (threshold: ${threshold})`,
         );
       }
     } else {
@@ -210,14 +240,9 @@ export class SecurityMonitor {
   /** Security metrics SM (contract §4.1). */
   metrics() {
     return {
-      total_events: this.#events.length,
+      total_events: this.#counted,
       events_by_type: { ...this.byType },
-      recent_events: this.#events.slice(-10).map((e) => ({
-        event_type: e.event_type,
-        severity: e.severity,
-        timestamp: e.timestamp,
-        client_info: e.client_info,
-      })),
+      recent_events: this.#recent.last().map((e) => ({ ...e })),
     };
   }
 }

@@ -4,7 +4,16 @@
  */
 
 import assert from "node:assert/strict";
-import { findInjection, INJECTION_PATTERNS } from "../../../src/ops/security.ts";
+import {
+  ALERT_THRESHOLDS,
+  EVENTS_COUNTED,
+  findInjection,
+  INJECTION_PATTERNS,
+  RECENT_EVENTS,
+  SecurityMonitor,
+} from "../../../src/ops/security.ts";
+import { KEPT_TEXT_BYTES } from "../../../src/ops/ring.ts";
+import type { LineLogger } from "../../../src/log/mod.ts";
 import { startTestDaemon } from "../../_support/daemon.ts";
 import { rawJson, timedPing } from "../../_support/raw.ts";
 
@@ -114,4 +123,113 @@ Deno.test({
     // deno-lint-ignore no-console -- the figure docs/robustness.md reports
     console.log(`hostile requests ${total.toFixed(0)} ms, worst ping ${worst.toFixed(0)} ms`);
   },
+});
+
+/** A clock moved by the test (tests/_support's FakeClock once it is committed). */
+class FakeClock {
+  #t = 1_700_000_000_000;
+  now(): number {
+    return this.#t;
+  }
+  advance(ms: number): void {
+    this.#t += ms;
+  }
+}
+
+/** A logger that keeps its lines, for reading what SecurityMonitor wrote. */
+function lineLog(): { lines: string[]; log: LineLogger } {
+  const lines: string[] = [];
+  const at = (level: string) => (m: string) => void lines.push(`${level} ${m}`);
+  return {
+    lines,
+    log: {
+      debug: at("DEBUG"),
+      info: at("INFO"),
+      warn: at("WARNING"),
+      error: at("ERROR"),
+      critical: at("CRITICAL"),
+    },
+  };
+}
+
+Deno.test("SecurityMonitor.metrics() behaviour: keeps the last 10 events' fixed fields, counts 1000", () => {
+  const clock = new FakeClock();
+  const { lines, log } = lineLog();
+  const sec = new SecurityMonitor(log, () => clock.now());
+  const huge = "k".repeat(61_440), long = "q".repeat(4096);
+  for (let i = 0; i < 1100; i++) {
+    clock.advance(1000);
+    sec.record(
+      i % 2 ? "injection_attempt" : "unauthorized_function",
+      i % 2 ? "warning" : "error",
+      { client: `_${i}_${huge}` },
+      { request_id: long, module: long, function: long },
+      { attempted_function: long, allowed_functions: [long, long] },
+    );
+  }
+  const m = sec.metrics();
+  assert.equal(m.total_events, EVENTS_COUNTED);
+  assert.equal(sec.total, 1100);
+  assert.equal(m.recent_events.length, RECENT_EVENTS);
+  for (const [k, e] of m.recent_events.entries()) {
+    assert.deepEqual(Object.keys(e), ["event_type", "severity", "timestamp", "client_info"]);
+    assert.equal(e.event_type, (1090 + k) % 2 ? "injection_attempt" : "unauthorized_function");
+    assert.ok(e.client_info.startsWith(`_${1090 + k}_kkk`));
+    assert.ok(new TextEncoder().encode(e.client_info).length <= KEPT_TEXT_BYTES);
+  }
+  // The whole event still goes to the security log (bounded there by the log's own line cap).
+  assert.equal(lines.filter((l) => l.startsWith("INFO {")).length, 1100);
+});
+
+/** The alert check as it was: every event time of the last hour kept and filtered per event. */
+function oracleAlerts(events: ReadonlyArray<[string, number]>): string[] {
+  const times = new Map<string, number[]>();
+  const alerting = new Set<string>();
+  const out: string[] = [];
+  const check = (type: string, t: number) => {
+    const threshold = ALERT_THRESHOLDS[type];
+    if (threshold === undefined) return;
+    const kept = (times.get(type) ?? []).filter((x) => t - x < 3_600_000);
+    kept.push(t);
+    times.set(type, kept);
+    if (kept.length >= threshold) {
+      if (!alerting.has(type)) {
+        alerting.add(type);
+        out.push(
+          `CRITICAL SECURITY ALERT: ${type} threshold exceeded: ${kept.length} events in last hour (threshold: ${threshold})`,
+        );
+      }
+    } else alerting.delete(type);
+  };
+  for (const [type, t] of events) {
+    check(type, t);
+    if (type === "unauthorized_function") check("unauthorized_access", t);
+  }
+  return out;
+}
+
+Deno.test("SecurityMonitor alerts behaviour: the same SECURITY ALERT lines as keeping every time of the hour", () => {
+  const next = rng(17);
+  let crossedTwice = 0;
+  for (let round = 0; round < 40; round++) {
+    const clock = new FakeClock();
+    const { lines, log } = lineLog();
+    const sec = new SecurityMonitor(log, () => clock.now());
+    const events: Array<[string, number]> = [];
+    // Bursts and lulls around the one-hour window, so alerts cross, clear and cross again.
+    const gap = [1000, 60_000, 400_000, 900_000][round % 4]!;
+    for (let i = 0; i < 400; i++) {
+      clock.advance(Math.floor(next() * gap));
+      const type = ["injection_attempt", "unauthorized_function", "suspicious_content"][
+        Math.floor(next() * 3)
+      ]!;
+      sec.record(type, "warning", { client: "c" }, {}, {});
+      events.push([type, clock.now()]);
+    }
+    const got = lines.filter((l) => l.startsWith("CRITICAL"));
+    assert.deepEqual(got, oracleAlerts(events), `round ${round}`);
+    assert.equal(sec.alerts, got.length);
+    if (new Set(got).size < got.length) crossedTwice++;
+  }
+  assert.ok(crossedTwice > 0, "no round crossed a threshold, cleared and crossed again");
 });
