@@ -115,10 +115,15 @@ export class HandleTable<T> {
           case "add":
             return (value: T, id?: string) => target.add(value, id, pid);
           case "get":
+          case "peek":
           case "has":
             return (id: string) => {
               check(id);
-              return prop === "get" ? target.get(id) : target.has(id);
+              return prop === "get"
+                ? target.get(id)
+                : prop === "peek"
+                ? target.peek(id)
+                : target.has(id);
             };
           case "withLock":
           case "delete":
@@ -128,16 +133,22 @@ export class HandleTable<T> {
               return await (target as any)[prop](id, ...rest);
             };
           case "ids":
-            return () =>
-              target.ids().filter((id) => {
-                const o = target.#entries.get(id)?.owner;
-                return o === undefined || o === pid;
-              });
+            return () => [...target.#visible(pid)].map(([id]) => id);
+          case "values":
+            return () => [...target.#visible(pid)].map(([, e]) => e.value);
         }
         const v = Reflect.get(target, prop, target);
         return typeof v === "function" ? v.bind(target) : v;
       },
     });
+  }
+
+  /** The entries a client may list: its own, and those opened without an owner. */
+  *#visible(pid: number | undefined): Iterable<[string, Entry<T>]> {
+    for (const kv of this.#entries) {
+      const o = kv[1].owner;
+      if (o === undefined || o === pid) yield kv;
+    }
   }
 
   /** The value for an id, marking it used now; undefined when unknown or expired. */
@@ -147,6 +158,14 @@ export class HandleTable<T> {
     if (!e) return undefined;
     e.lastUsed = this.#clock.now();
     return e.value;
+  }
+
+  /**
+   * The value for an id without marking it used (statistics and diagnostics, which must not keep
+   * a handle from its idle sweep); undefined when unknown.
+   */
+  peek(id: unknown): T | undefined {
+    return typeof id === "string" ? this.#entries.get(id)?.value : undefined;
   }
 
   has(id: unknown): boolean {
@@ -162,8 +181,14 @@ export class HandleTable<T> {
     return this.#evicted;
   }
 
+  /** Every id, in the order the handles were added (a client's view: its own and unowned). */
   ids(): string[] {
     return [...this.#entries.keys()];
+  }
+
+  /** Every value, in the order added, without marking any used (a client's view: as `ids()`). */
+  values(): T[] {
+    return [...this.#entries.values()].map((e) => e.value);
   }
 
   /**

@@ -11,16 +11,7 @@ import type { Args, CallContext } from "../types.ts";
 import { FtpClient, FtpError, type FtpReply } from "./client.ts";
 import { supported } from "./features.ts";
 import { listLines } from "./transfer.ts";
-import {
-  describe,
-  expect,
-  flag,
-  type FtpSession,
-  index,
-  is2xx,
-  onSession,
-  sessions,
-} from "./session.ts";
+import { describe, expect, flag, type FtpSession, is2xx, onSession, sessions } from "./session.ts";
 import { str } from "../types.ts";
 
 /** Splits `host[:port]` as IO::Socket::INET's PeerAddr does. */
@@ -62,11 +53,10 @@ export async function newSession(args: Args, ctx: CallContext) {
       trace: debug ? (l) => ctx.log.debug(`${host}:${port} ${l}`) : undefined,
     });
     client.signal = undefined;
-    const now = Date.now();
+    const now = ctx.clock.now();
     const session: FtpSession = {
       client,
       host: hostArg,
-      index: index(ctx),
       state: "connected",
       // DEFECT-FIX (contract §3.6): Python started in binary; Net::FTP starts in ASCII.
       transferMode: "ascii",
@@ -78,7 +68,6 @@ export async function newSession(args: Args, ctx: CallContext) {
       lastUsed: now,
     };
     const id = sessions(ctx).add(session);
-    session.index.set(id, session);
     ctx.log.info(`Connected to ${host}:${port} as ${id}`);
     return { success: true, connection_id: id, message: greeting.message };
   } catch (err) {

@@ -8,14 +8,14 @@
 
 import { failure } from "../types.ts";
 import type { Args, CallContext } from "../types.ts";
-import { index, sessions } from "./session.ts";
+import { sessions } from "./session.ts";
 import { str } from "../types.ts";
 
 /** `get_connection_info`: one session's state and timestamps. */
 export function connectionInfo(args: Args, ctx: CallContext) {
   const s = sessions(ctx).get(args.connection_id);
   if (!s) return failure(`Invalid connection ID: ${str(args.connection_id) ?? ""}`);
-  const now = Date.now();
+  const now = ctx.clock.now();
   return {
     success: true,
     connection_id: args.connection_id,
@@ -31,15 +31,17 @@ export function connectionInfo(args: Args, ctx: CallContext) {
 }
 
 /**
- * `get_pool_stats`: the caller's own sessions. DEFECT-FIX (hardening): Python listed every
- * client's connection ids; a caller whose PID is unknown sees the sessions made without one.
+ * `get_pool_stats`: the caller's own sessions, and those opened by a caller whose PID is unknown
+ * (usable by anyone). DEFECT-FIX (hardening): Python listed every client's connection ids.
  */
 export function poolStats(_args: Args, ctx: CallContext) {
   let connected = 0, loggedIn = 0;
-  const ids: string[] = [];
-  for (const [id, s] of index(ctx)) {
-    ids.push(id);
-    if (s.client.closed) continue;
+  const table = sessions(ctx);
+  // ids() and peek() list and read without counting as use (a get would reset the idle timer).
+  const ids = table.ids();
+  for (const id of ids) {
+    const s = table.peek(id);
+    if (!s || s.client.closed) continue;
     if (s.state === "connected") connected++;
     if (s.state === "logged_in") loggedIn++;
   }

@@ -22,8 +22,6 @@ export type State = "connected" | "logged_in" | "closed";
 export interface FtpSession {
   readonly client: FtpClient;
   readonly host: string;
-  /** The index of its creator's sessions (see `index`), to leave when closed. */
-  readonly index: Map<string, FtpSession>;
   state: State;
   /** Net::FTP starts in ASCII (TYPE A) until `binary()` is called. */
   transferMode: "binary" | "ascii";
@@ -39,19 +37,6 @@ export interface FtpSession {
   lastUsed: number;
 }
 
-/**
- * The calling Perl process's open sessions by id, for statistics that must not count as use (a
- * `get` on the sessions table resets the idle timer). One never-expiring entry per caller PID,
- * owned by that caller like every handle, so each process sees only its own sessions.
- */
-export function index(ctx: CallContext): Map<string, FtpSession> {
-  const t = ctx.handles<Map<string, FtpSession>>("index", { prefix: "ftpidx", idleTtlMs: 0 });
-  const key = `pid_${ctx.callerPid ?? "unknown"}`;
-  let m = t.get(key);
-  if (!m) t.add(m = new Map(), key);
-  return m;
-}
-
 /** The daemon's table of FTP sessions. */
 export function sessions(ctx: CallContext): HandleTable<FtpSession> {
   return ctx.handles<FtpSession>("connections", {
@@ -59,7 +44,6 @@ export function sessions(ctx: CallContext): HandleTable<FtpSession> {
     idleTtlMs: FTP_IDLE_TTL_MS,
     dispose: async (s) => {
       s.state = "closed";
-      for (const [id, v] of s.index) if (v === s) s.index.delete(id);
       if (s.client.closed) return;
       s.client.timeoutMs = Math.min(s.client.timeoutMs, 2000);
       s.client.signal = undefined;
@@ -93,7 +77,7 @@ export async function onSession(
   const id = str(args.connection_id) ?? "";
   if (!table.get(id)) return failure(`Invalid connection ID: ${id}`);
   return await table.withLock(id, async (s) => {
-    s.lastUsed = Date.now();
+    s.lastUsed = ctx.clock.now();
     if (s.client.closed) {
       return failure(
         `${prefix}: not connected to ${s.host} (${s.client.closeReason}); create a new Net::FTP object`,
@@ -109,7 +93,7 @@ export async function onSession(
       return failure(`${prefix}: ${reason}`);
     } finally {
       s.client.signal = undefined;
-      s.lastUsed = Date.now();
+      s.lastUsed = ctx.clock.now();
     }
   });
 }

@@ -115,7 +115,7 @@ export async function breakOld(ctx: CallContext, c: LockConfig, file: string, pa
   } catch {
     return;
   }
-  if (!mtime || (Date.now() - mtime.getTime()) / 1000 <= c.hold) return;
+  if (!mtime || (ctx.clock.now() - mtime.getTime()) / 1000 <= c.hold) return;
   try {
     await Deno.remove(path);
     if (c.warn) {

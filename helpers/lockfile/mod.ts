@@ -189,7 +189,7 @@ async function lock(args: Args, ctx: CallContext) {
       `Could not acquire lock on ${file}: file ${file} already locked by this manager`,
     );
   }
-  const start = Date.now();
+  const start = ctx.clock.now();
   // Give up before the daemon's call timeout, so the caller gets an answer, not a retry.
   let budget = Math.max(0, ctx.settings.helperTimeoutMs - 2000);
   if (c.maxWait > 0) budget = Math.min(budget, c.maxWait * 1000);
@@ -200,21 +200,21 @@ async function lock(args: Args, ctx: CallContext) {
     const a = await attempt(ctx, t);
     if (a.ok) return locked(ctx, t);
     if (!a.busy) return failure(`Could not acquire lock on ${file}: ${a.error}`);
-    const waited = Date.now() - start;
+    const waited = ctx.clock.now() - start;
     if (left === 1 || waited + c.delay * 1000 > budget) break;
     try {
       await sleep(c.delay * 1000, ctx.signal);
     } catch {
       return failure(`Could not acquire lock on ${file}: cancelled (${String(ctx.signal.reason)})`);
     }
-    const secs = Math.round((Date.now() - start) / 1000);
+    const secs = Math.round((ctx.clock.now() - start) / 1000);
     if (c.warn && ((!lastWarn && secs > 15) || secs - lastWarn > 20)) {
       const still = lastWarn ? "still waiting" : "waiting";
       ctx.log.warn(`${still} for ${file} lock ${lastWarn ? "after" : "since"} ${secs} seconds`);
       lastWarn = secs;
     }
   }
-  const secs = ((Date.now() - start) / 1000).toFixed(1);
+  const secs = ((ctx.clock.now() - start) / 1000).toFixed(1);
   return failure(
     `Could not acquire lock on ${file}: Lock file exists (gave up after ${tries} attempts, ${secs} s)`,
   );

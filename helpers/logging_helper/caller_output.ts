@@ -19,7 +19,7 @@
 
 import { concatBytes } from "../types.ts";
 import type { HandleTable } from "../types.ts";
-import type { CallContext } from "../types.ts";
+import type { CallContext, Clock } from "../types.ts";
 import { closeFd, dupCallerFd, writeFd } from "./caller_fd.ts";
 import { processUids, reason, startTime } from "./caller_proc.ts";
 
@@ -52,8 +52,10 @@ interface Stream {
   readonly sink: Sink;
   held: Uint8Array[];
   heldBytes: number;
-  /** When the oldest held byte was held (Date.now()), 0 when nothing is held. */
+  /** When the oldest held byte was held (`clock.now()`), 0 when nothing is held. */
   heldSince: number;
+  /** The daemon's clock (from the call that opened the stream; the poller has no call). */
+  readonly clock: Clock;
 }
 
 /** Why a line could not go to the caller (the wrapper then prints its own fallback line). */
@@ -147,7 +149,7 @@ async function flushExitedStreams(): Promise<void> {
     if (alive.get(s.pid) !== s.started) {
       OPEN.delete(s);
       await view.delete(s.key, "caller exited").catch(() => {});
-    } else if (s.heldSince > 0 && Date.now() - s.heldSince >= HOLD_LIMITS.holdMs) {
+    } else if (s.heldSince > 0 && s.clock.now() - s.heldSince >= HOLD_LIMITS.holdMs) {
       await view.withLock(s.key, async () => {
         s.timing = "now";
         if (s.heldBytes > 0) await writeSink(s, takeHeld(s));
@@ -159,9 +161,11 @@ async function flushExitedStreams(): Promise<void> {
 /** One caller's streams (a view of the daemon's table), with their held lines. */
 export class CallerOutputs {
   readonly #table: HandleTable<Stream>;
+  readonly #clock: Clock;
 
-  constructor(table: HandleTable<Stream>) {
+  constructor(table: HandleTable<Stream>, clock: Clock) {
     this.#table = table;
+    this.#clock = clock;
   }
 
   /** The caller's view of the daemon's stream table; closing a stream flushes its lines. */
@@ -175,7 +179,7 @@ export class CallerOutputs {
         stopPollingIfIdle();
       },
     });
-    return new CallerOutputs(table);
+    return new CallerOutputs(table, ctx.clock);
   }
 
   /** Flushes the lines held for callers that have exited (the janitor's backstop). */
@@ -261,7 +265,16 @@ export class CallerOutputs {
     }
     const buffered = (info.isFile || info.isFifo || info.isSocket) && fd === 1 && !autoflush;
     const timing: Timing = buffered ? "chunks" : "now";
-    const base = { key: `${pid}:${fd}`, pid, fd, started, timing, held: [], heldBytes: 0 };
+    const base = {
+      key: `${pid}:${fd}`,
+      pid,
+      fd,
+      started,
+      timing,
+      held: [],
+      heldBytes: 0,
+      clock: this.#clock,
+    };
     if (info.isFile) {
       const dup = dupCallerFd(pid, fd);
       if (typeof dup !== "number") {
@@ -294,7 +307,7 @@ async function put(s: Stream, data: Uint8Array): Promise<OutputError | undefined
   s.held.push(data);
   s.heldBytes += data.length;
   heldTotal += data.length;
-  if (s.heldSince === 0) s.heldSince = Date.now();
+  if (s.heldSince === 0) s.heldSince = s.clock.now();
   if (s.heldBytes >= PERL_BUFSIZ) {
     const all = takeHeld(s);
     const n = all.length - (all.length % PERL_BUFSIZ);
@@ -302,7 +315,7 @@ async function put(s: Stream, data: Uint8Array): Promise<OutputError | undefined
       s.held = [all.slice(n)];
       s.heldBytes = all.length - n;
       heldTotal += s.heldBytes;
-      s.heldSince = Date.now();
+      s.heldSince = s.clock.now();
     }
     return await writeSink(s, all.subarray(0, n));
   }

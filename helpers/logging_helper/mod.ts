@@ -189,7 +189,7 @@ async function initLogger(args: Args, ctx: CallContext) {
     appenders,
     appenderName,
     pid: ctx.callerPid,
-    started: Date.now(),
+    started: ctx.clock.now(),
   };
   const id = loggers(ctx).add(logger);
   return wrapped({
@@ -234,13 +234,13 @@ async function log(
     // Log4perl's category names use dots: App::Db is "App.Db".
     category: l.category.replaceAll("::", "."),
     level,
-    time: new Date(),
+    time: new Date(ctx.clock.now()),
     filename: String(args.filename ?? ""),
     line: args.line === undefined || args.line === null ? "" : String(args.line),
     package: String(args.package ?? "main"),
     pid: ctx.callerPid ?? Deno.pid,
     hostname: hostname(),
-    elapsedMs: Date.now() - l.started,
+    elapsedMs: ctx.clock.now() - l.started,
   };
   const lines: string[] = [];
   const errors: string[] = [];

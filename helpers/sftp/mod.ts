@@ -101,7 +101,7 @@ function mkdir(args: Args, ctx: CallContext) {
     const dir = remote(s, arg);
     await s.conn.op("mkdir", ctx.signal, () => call<void>((cb) => s.conn.sftp.mkdir(dir, cb)))
       .catch((e) => why("Couldn't create remote directory", e));
-    return wrapped({ remote_dir: dir, created_at: now() });
+    return wrapped({ remote_dir: dir, created_at: now(ctx.clock) });
   });
 }
 
@@ -112,7 +112,7 @@ function remove(args: Args, ctx: CallContext) {
     const file = remote(s, arg);
     await s.conn.op("remove", ctx.signal, () => call<void>((cb) => s.conn.sftp.unlink(file, cb)))
       .catch((e) => why("Couldn't delete remote file", e));
-    return wrapped({ remote_file: file, removed_at: now() });
+    return wrapped({ remote_file: file, removed_at: now(ctx.clock) });
   });
 }
 
@@ -131,7 +131,7 @@ async function disconnect(args: Args, ctx: CallContext) {
   if (!table.get(id)) return failure(`Invalid session ID: ${id} (unknown or already disconnected)`);
   await table.withLock(id, () => {}); // let a running operation finish first
   await table.delete(id, "disconnect");
-  return wrapped({ session_id: id, disconnected_at: now() });
+  return wrapped({ session_id: id, disconnected_at: now(ctx.clock) });
 }
 
 export const sftpHelper = defineHelper({

@@ -10,7 +10,7 @@ import { str } from "../types.ts";
 import { posix } from "node:path";
 import type { HandleTable } from "../types.ts";
 import { failure, perlPath } from "../types.ts";
-import type { Args, CallContext } from "../types.ts";
+import type { Args, CallContext, Clock } from "../types.ts";
 import { type Attrs, type SshConnection, SshError } from "./ssh.ts";
 
 /** One Net::SFTP::Foreign object's server side. */
@@ -53,7 +53,8 @@ export function unnameable(v: unknown): string {
   const shown = String(v).replace(/[\u0080-\u00ff]/g, (c) => `\\x${c.charCodeAt(0).toString(16)}`);
   return `Unable to open local file '${shown}': its name is not UTF-8 bytes, which this daemon cannot use as a path`;
 }
-export const now = () => new Date().toISOString();
+/** The time of `clock` as ISO 8601 text (the `*_at` fields of results). */
+export const now = (clock: Clock): string => new Date(clock.now()).toISOString();
 export const isDir = (a: Attrs) => (a.mode & 0o170000) === 0o040000;
 
 /** Runs `op` on a live session under its lock; failures are recorded for `error` and returned. */

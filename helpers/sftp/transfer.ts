@@ -184,7 +184,7 @@ export function get(args: Args, ctx: CallContext) {
       remote_file: source,
       local_file: local,
       bytes_transferred: attrs.size,
-      transferred_at: now(),
+      transferred_at: now(ctx.clock),
     });
   });
 }

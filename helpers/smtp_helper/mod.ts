@@ -41,21 +41,15 @@ interface SmtpSession {
   lastUsed: number;
 }
 
-/** Every open session by id, for statistics that must not count as use. */
-function index(ctx: CallContext): Map<string, SmtpSession> {
-  const t = ctx.handles<Map<string, SmtpSession>>("index", { prefix: "smtpidx", idleTtlMs: 0 });
-  let m = t.get("all");
-  if (!m) t.add(m = new Map(), "all");
-  return m;
-}
-
+/**
+ * The daemon's table of SMTP sessions. Statistics read it with `peek()` and `values()`, which do
+ * not count as use (a `get` resets the idle timer).
+ */
 function sessions(ctx: CallContext): HandleTable<SmtpSession> {
-  const all = index(ctx);
   return ctx.handles<SmtpSession>("connections", {
     prefix: "smtp",
     idleTtlMs: SMTP_IDLE_TTL_MS,
     dispose: async (s, reason) => {
-      for (const [id, v] of all) if (v === s) all.delete(id);
       const inData = s.state === "data_mode";
       s.state = "closed";
       if (s.client.closed) return;
@@ -98,7 +92,7 @@ async function onSession(
   const id = str(args.connection_id) ?? "";
   if (!table.get(id)) return failure(`Invalid connection ID: ${id}`);
   const r = await table.withLock(id, async (s) => {
-    s.lastUsed = Date.now();
+    s.lastUsed = ctx.clock.now();
     s.client.signal = ctx.signal;
     try {
       return await op(s, id);
@@ -155,7 +149,7 @@ async function newConnection(args: Args, ctx: CallContext) {
       throw e;
     }
     client.signal = undefined;
-    const now = Date.now();
+    const now = ctx.clock.now();
     const s: SmtpSession = {
       client,
       host,
@@ -169,7 +163,6 @@ async function newConnection(args: Args, ctx: CallContext) {
       lastUsed: now,
     };
     const id = sessions(ctx).add(s);
-    index(ctx).set(id, s);
     ctx.log.info(`Connected to SMTP ${host}:${port} as ${id}`);
     return { success: true, connection_id: id, message: greeting.lines.join("\n") };
   } catch (e) {
@@ -279,9 +272,9 @@ async function quit(args: Args, ctx: CallContext) {
 
 function connectionInfo(args: Args, ctx: CallContext) {
   const id = str(args.connection_id) ?? "";
-  const s = index(ctx).get(id);
+  const s = sessions(ctx).peek(id);
   if (!s) return failure(`Invalid connection ID: ${id}`);
-  const now = Date.now();
+  const now = ctx.clock.now();
   return {
     success: true,
     connection: {
@@ -300,14 +293,15 @@ function connectionInfo(args: Args, ctx: CallContext) {
 
 function poolStats(_args: Args, ctx: CallContext) {
   const states: Record<string, number> = {};
-  for (const s of index(ctx).values()) {
+  const open = sessions(ctx).values();
+  for (const s of open) {
     const st = s.client.closed ? "closed" : s.state;
     states[st] = (states[st] ?? 0) + 1;
   }
   return {
     success: true,
     stats: {
-      active_connections: index(ctx).size,
+      active_connections: open.length,
       states,
       cleanup_timeout: SMTP_IDLE_TTL_MS / 1000,
     },
@@ -316,7 +310,11 @@ function poolStats(_args: Args, ctx: CallContext) {
 
 async function cleanupStale(_args: Args, ctx: CallContext) {
   const closed = await sessions(ctx).sweep();
-  return { success: true, cleaned: closed.length, active_connections: index(ctx).size };
+  return {
+    success: true,
+    cleaned: closed.length,
+    active_connections: sessions(ctx).values().length,
+  };
 }
 
 export const smtpHelper = defineHelper({

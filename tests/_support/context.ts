@@ -25,6 +25,8 @@ export interface TestContext {
   readonly ctx: CallContext;
   /** Log lines helpers wrote, as "level: message". */
   readonly logs: string[];
+  /** A context of the same runtime for another Perl process (its handles are its own). */
+  contextFor(callerPid: number): CallContext;
   sweep(): Promise<number>;
   close(): Promise<void>;
 }
@@ -52,5 +54,9 @@ export function makeTestContext(opts: TestContextOptions = {}): TestContext {
     resolvePath: (p: string) =>
       Promise.resolve(p.startsWith("/") ? p : `${cwd.replace(/\/+$/, "")}/${p}`),
   };
-  return { ctx, logs, sweep: () => runtime.sweep(), close: () => runtime.close() };
+  const contextFor = (pid: number) =>
+    runtime.makeContext(opts.module ?? "test", opts.function ?? "call", {
+      requestId: `${Math.floor(Date.now() / 1000)}_${pid}_1`,
+    });
+  return { ctx, logs, contextFor, sweep: () => runtime.sweep(), close: () => runtime.close() };
 }

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { HandleOwnerError, HandleTable } from "../../src/handles.ts";
 import { InProcessHost } from "../../src/host/in_process.ts";
 import { systemClock } from "../../src/clock.ts";
+import { FakeClock } from "../_support/fake_clock.ts";
 import { REGISTRY } from "../../helpers/registry.ts";
 
 Deno.test("HandleTable.viewFor() refuses other PIDs and lists only the caller's handles", async () => {
@@ -78,4 +79,28 @@ Deno.test("HelperRuntime handles: crypto.encrypt on another client's cipher_id i
   } finally {
     await host.close();
   }
+});
+
+Deno.test("HandleTable.peek() and values() read without counting as use, a view only its own", async () => {
+  const clock = new FakeClock();
+  const t = new HandleTable<string>({ prefix: "t", idleTtlMs: 1000 }, clock);
+  const a = t.viewFor(4194000), b = t.viewFor(4194001);
+  const ida = a.add("A");
+  const idb = b.add("B");
+  const shared = t.viewFor(undefined).add("S");
+  assert.deepEqual(t.values(), ["A", "B", "S"]);
+  assert.deepEqual(a.values(), ["A", "S"]);
+  assert.deepEqual(b.values(), ["B", "S"]);
+  assert.equal(a.peek(ida), "A");
+  assert.equal(a.peek("t_nope"), undefined);
+  assert.equal(a.peek(42), undefined);
+  assert.throws(() => b.peek(ida), HandleOwnerError);
+  clock.advance(800);
+  // peek and values leave the idle timer alone: both expire at 1000 ms; get renews idb.
+  a.peek(ida);
+  a.values();
+  assert.equal(b.get(idb), "B");
+  clock.advance(300);
+  assert.deepEqual((await t.sweep()).sort(), [ida, shared].sort());
+  assert.deepEqual(t.ids(), [idb]);
 });

@@ -279,7 +279,7 @@ Deno.test("ftp_helper against vsftpd: every function and its flat result", async
         logged_in: 1,
         connection_ids: [id],
       });
-      const other = { ...ctx, callerPid: (ctx.callerPid ?? 0) + 1 };
+      const other = tc.contextFor((ctx.callerPid ?? 0) + 1);
       assert.deepEqual(await call(other, "get_pool_stats"), {
         success: true,
         total_connections: 0,

@@ -123,6 +123,32 @@ Deno.test("smtp_helper against smtp-server: every function, bytes equal Net::SMT
       assert.deepEqual(sink.messages[0].to, ["to@example.test"]);
     });
 
+    await t.step(
+      "a second Perl process uses SMTP too, and each sees only its own sessions",
+      async () => {
+        const other = tc.contextFor((ctx.callerPid ?? 0) + 1);
+        const mine = await call(ctx, "new", { host: sink.host, port: sink.port, timeout: 5 });
+        const theirs = await call(other, "new", { host: sink.host, port: sink.port, timeout: 5 });
+        assert.equal(theirs.success, true, String(theirs.error));
+        for (const c of [ctx, other]) {
+          assert.equal(((await call(c, "get_pool_stats")).stats as R).active_connections, 1);
+        }
+        await assert.rejects(
+          call(other, "get_connection_info", { connection_id: mine.connection_id }),
+          /belongs to another client process/,
+        );
+        assert.equal(
+          (await call(ctx, "quit", { connection_id: mine.connection_id })).success,
+          true,
+        );
+        assert.equal(
+          (await call(other, "quit", { connection_id: theirs.connection_id })).success,
+          true,
+        );
+        assert.equal(((await call(other, "get_pool_stats")).stats as R).active_connections, 0);
+      },
+    );
+
     await t.step("the DATA bytes are the ones real Net::SMTP sends", async () => {
       await sendWithNetSmtp(sink.port);
       await sink.waitFor(2);
