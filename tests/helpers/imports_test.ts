@@ -23,3 +23,20 @@ Deno.test("helpers import src/ only through the helper SDK (helpers/types.ts)", 
   assert.ok(files > 40, `only ${files} helper files found`);
   assert.deepEqual(offenders, []);
 });
+
+Deno.test("src/ imports helpers only through helpers/registry.ts (and the SDK types)", async () => {
+  const SRC = new URL("../../src/", import.meta.url);
+  const offenders: string[] = [];
+  let files = 0;
+  for await (const f of sources(SRC)) {
+    files++;
+    const text = await Deno.readTextFile(f);
+    for (const m of text.matchAll(/(?:from |import\()"((?:\.\.\/)+helpers\/[^"]+)"/g)) {
+      const target = m[1] ?? "";
+      if (/\/helpers\/(registry|types)\.ts$/.test(target)) continue;
+      offenders.push(`${f.pathname.replace(SRC.pathname, "src/")}: ${target}`);
+    }
+  }
+  assert.ok(files > 40, `only ${files} source files found`);
+  assert.deepEqual(offenders, []);
+});
