@@ -94,8 +94,8 @@ else
   esbuild="$(bash scripts/build/ensure_esbuild.sh)"
   "$deno" run --quiet --allow-all scripts/build/bundle_npm.ts --esbuild "$esbuild" --deno "$deno" "$stage"
   # The program itself: main.ts and the helper worker's entry bundled to JavaScript, with each
-  # lazily imported module (helpers/manifest.ts) in a chunk of its own that is still loaded on
-  # first use. No TypeScript is left to transpile on the first run, and a start reads ~40 files
+  # lazily imported module (each helper, imported by helpers/registry.ts) in a chunk of its own
+  # that is still loaded on first use. No TypeScript is left to transpile on the first run, and a start reads ~40 files
   # instead of ~300. npm packages (the deno.json imports) and node: built-ins stay imports. The
   # worker is found beside its host (new URL in src/host/worker_host.ts): all outputs share one
   # directory, and the URL is pointed at the bundled name.

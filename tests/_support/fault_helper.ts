@@ -1,6 +1,6 @@
 /**
  * @module
- * `fault_helper`: a helper for robustness tests only (never registered in `helpers/mod.ts`).
+ * `fault_helper`: a helper for robustness tests only (never registered in `helpers/registry.ts`).
  * Each function misbehaves in one way a real helper might: it throws, hangs, blocks its thread,
  * or returns a value that cannot be sent as JSON. The default export lets the helper Worker load
  * it by URL (`WorkerHost` `extraHelperModules`).
