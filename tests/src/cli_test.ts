@@ -6,12 +6,34 @@
 
 import assert from "node:assert/strict";
 import { runCli, startTestDaemon } from "../_support/daemon.ts";
+import { COMMANDS, usage } from "../../src/cli.ts";
 import { CONFIG_KEYS, loadConfig, operatorKeys } from "../../src/config.ts";
 
 const HELP = new URL("../testdata/cli/help.txt", import.meta.url);
 const NO_SOCKET = "/tmp/cpan-bridge-cli-test-no-such.sock";
 /** A clean environment: only what the runtime needs. */
 const ENV = { PATH: "/usr/bin:/bin", HOME: "/tmp" };
+
+Deno.test("usage() is written from COMMANDS and keeps the help text's bytes", async () => {
+  assert.equal(`${usage()}\n`, await Deno.readTextFile(HELP));
+  for (const c of COMMANDS) {
+    const mentioned = c.flag ? `--${c.flag}` : c.name;
+    assert.ok(usage().includes(mentioned), `${c.name} is not in --help`);
+  }
+});
+
+Deno.test("COMMANDS selects each command by one word or one flag", () => {
+  const words = COMMANDS.flatMap((c) => c.words ?? [c.name]);
+  assert.equal(new Set(words).size, words.length);
+  const flags = COMMANDS.flatMap((c) => (c.flag ? [c.flag] : []));
+  assert.equal(new Set(flags).size, flags.length);
+  assert.equal(new Set(COMMANDS.map((c) => c.name)).size, COMMANDS.length);
+  for (const c of COMMANDS) {
+    assert.ok((c.words ?? [c.name]).length > 0 || c.flag, `${c.name} cannot be selected`);
+    // Only commands that do not read the configuration may run before it is loaded.
+    assert.ok(!c.early || !c.config, c.name);
+  }
+});
 
 Deno.test("runCli() --help, -h and no command print the same usage text, exit 0", async () => {
   const expected = await Deno.readTextFile(HELP);

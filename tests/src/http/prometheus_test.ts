@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { prometheusText } from "../../../src/http/prometheus.ts";
+import { METRICS, prometheusText } from "../../../src/http/prometheus.ts";
 import type { DaemonContext } from "../../../src/daemon_context.ts";
 import type { HelperHost } from "../../../src/host/types.ts";
 import type { LineLogger, Logs } from "../../../src/log/mod.ts";
@@ -168,4 +168,19 @@ Deno.test("prometheusText() ends every family with its samples and the text with
   const types = text.match(/^# TYPE /gm)?.length ?? 0;
   assert.equal(helps, types);
   assert.ok(helps >= 30, `only ${helps} families`);
+});
+
+Deno.test("METRICS names each family once, in the exposition's naming rules", () => {
+  const names = METRICS.map((m) => m.name);
+  assert.equal(new Set(names).size, names.length);
+  for (const m of METRICS) {
+    assert.match(m.name, /^[a-z][a-z0-9_]*$/);
+    if (m.type === "counter") assert.match(m.name, /_total$/, m.name);
+    if (typeof m.help === "string") assert.match(m.help, /^\S.*\.$/, m.name);
+  }
+  const text = prometheusText(fixedContext());
+  assert.deepEqual(
+    [...text.matchAll(/^# TYPE (\S+) /gm)].map((x) => x[1]),
+    names,
+  );
 });
