@@ -10,11 +10,12 @@ import { systemClock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import { WireError } from "./errors.ts";
 import { InProcessHost } from "./host/in_process.ts";
+import { processFailure, processSuccess } from "./protocol/envelope.ts";
 import { pyTypeName } from "./protocol/validate.ts";
-import { BASE_WHITELIST } from "./protocol/whitelist.ts";
-import { asciiEscapeJson, decodeUtf8 } from "./wire/encoding.ts";
+import { helperEntry } from "../helpers/registry.ts";
+import { decodeUtf8 } from "./wire/encoding.ts";
 import { parseRequestJson } from "./wire/json_errors.ts";
-import { platformName, runtimeDescription } from "./version.ts";
+import { platformName, PROCESS_MODE_VERSION, runtimeDescription } from "./version.ts";
 
 const NAME = /^[a-zA-Z][a-zA-Z0-9_]*$/;
 
@@ -24,6 +25,50 @@ export interface ProcessOutcome {
   readonly code: 0 | 1;
 }
 
+/** What a process-mode built-in answers: its result, or a failure with its Python class name. */
+type BuiltinOutcome =
+  | { readonly ok: true; readonly result: unknown }
+  | { readonly ok: false; readonly error: string; readonly errorType: string };
+
+type ProcessBuiltin = (req: Record<string, unknown>, config: Config) => BuiltinOutcome;
+
+const ok = (result: unknown): BuiltinOutcome => ({ ok: true, result });
+const failure = (error: string, errorType: string): BuiltinOutcome => ({
+  ok: false,
+  error,
+  errorType,
+});
+
+/**
+ * `cpan_bridge.py`'s `test.*` (contract §2.8), a table as the daemon's built-ins are
+ * (builtins/mod.ts). The answers differ from the daemon's on purpose, as the Python script's did:
+ * `test.ping` reports `version` (not `daemon_version`), the working directory and no stats;
+ * `test.check_module` needs a name and answers from the registry (no helper is loaded to ask);
+ * `test.error` exists here only.
+ */
+const TEST: Record<string, ProcessBuiltin> = {
+  ping: (req, config) =>
+    ok({
+      message: "pong",
+      version: PROCESS_MODE_VERSION,
+      python_version: runtimeDescription(),
+      platform: platformName(),
+      working_directory: Deno.cwd(),
+      input: req.params ?? {},
+      ...(config.opsShim ? { success: true } : {}),
+    }),
+  echo: (req) => ok(req.params ?? {}),
+  check_module: (req) => {
+    const p = req.params as Record<string, unknown> | undefined;
+    const name = p && typeof p === "object" ? (p.module ?? p.module_name) : p;
+    if (!name) return failure("Module name required for check_module", "ValueError");
+    return ok(
+      typeof name === "string" && helperEntry(name) !== undefined,
+    );
+  },
+  error: () => failure("Test error for error handling validation", "Exception"),
+};
+
 /** Runs one request (bytes of stdin) and returns stdout text and exit code. */
 export async function runProcessMode(
   input: Uint8Array,
@@ -32,14 +77,7 @@ export async function runProcessMode(
 ): Promise<ProcessOutcome> {
   const names: { module?: unknown; fn?: unknown } = {};
   const fail = (message: string, errorType: string): ProcessOutcome => ({
-    stdout: asciiEscapeJson(JSON.stringify({
-      success: false,
-      error: message,
-      error_type: errorType,
-      module: names.module,
-      function: names.fn,
-      python_info: { version: runtimeDescription(), platform: platformName() },
-    })) + "\n",
+    stdout: processFailure(message, errorType, names.module, names.fn),
     code: 1,
   });
   let req: Record<string, unknown>;
@@ -77,46 +115,22 @@ export async function runProcessMode(
   }
   if (!NAME.test(module)) return fail(`Invalid module name format: ${module}`, "ValueError");
   if (!NAME.test(fn)) return fail(`Invalid function name format: ${fn}`, "ValueError");
-  const ok = (result: unknown): ProcessOutcome => ({
-    stdout: asciiEscapeJson(JSON.stringify({
-      success: true,
-      result,
-      module,
-      function: fn,
-      execution_info: { python_version: runtimeDescription(), timestamp: new Date().toISOString() },
-    })) + "\n",
+  const success = (result: unknown): ProcessOutcome => ({
+    stdout: processSuccess(result, module, fn, new Date()),
     code: 0,
   });
   if (module === "test") {
-    if (fn === "ping") {
-      return ok({
-        message: "pong",
-        version: "1.0.1",
-        python_version: runtimeDescription(),
-        platform: platformName(),
-        working_directory: Deno.cwd(),
-        input: req.params ?? {},
-        ...(config.opsShim ? { success: true } : {}),
-      });
-    }
-    if (fn === "echo") return ok(req.params ?? {});
-    if (fn === "check_module") {
-      const p = req.params as Record<string, unknown> | undefined;
-      const name = p && typeof p === "object" ? (p.module ?? p.module_name) : p;
-      if (!name) return fail("Module name required for check_module", "ValueError");
-      return ok(
-        typeof name === "string" && name in BASE_WHITELIST && name !== "test" && name !== "system",
-      );
-    }
-    if (fn === "error") return fail("Test error for error handling validation", "Exception");
-    return fail(`Unknown test function: ${fn}`, "ValueError");
+    const builtin = Object.hasOwn(TEST, fn) ? TEST[fn] : undefined;
+    if (!builtin) return fail(`Unknown test function: ${fn}`, "ValueError");
+    const r = builtin(req, config);
+    return r.ok ? success(r.result) : fail(r.error, r.errorType);
   }
   if (module === "system") {
     return fail(`system.${fn} needs the daemon: process mode has no daemon state`, "ValueError");
   }
-  const { MANIFEST } = await import("../helpers/manifest.ts");
+  const { REGISTRY } = await import("../helpers/registry.ts");
   const host = new InProcessHost(
-    MANIFEST,
+    REGISTRY,
     {
       handleTtlMs: 0,
       helperTimeoutMs: config.helperTimeout * 1000,
@@ -137,7 +151,7 @@ export async function runProcessMode(
       },
       AbortSignal.timeout(config.helperTimeout * 1000),
     );
-    return ok(JSON.parse(new TextDecoder().decode(bytes)));
+    return success(JSON.parse(new TextDecoder().decode(bytes)));
   } catch (err) {
     return fail(
       err instanceof Error ? err.message : String(err),

@@ -6,6 +6,8 @@
 
 export const VERSION = "0.1.0";
 export const PROTOCOL_VERSION = "1.0.0";
+/** What process mode's `test.ping` reports as `version` (`cpan_bridge.py`'s, contract §2.8). */
+export const PROCESS_MODE_VERSION = "1.0.1";
 
 /** What the wire calls `python_version`: the runtime that serves the request. */
 export function runtimeDescription(): string {

@@ -7,15 +7,14 @@
 
 import type { DaemonContext } from "../daemon_context.ts";
 import { whitelistOf } from "../daemon_context.ts";
-import { notAnObject, WireError } from "../errors.ts";
+import { isWireError, notAnObject } from "../errors.ts";
 import { redact } from "../log/format.ts";
 import type { Peer } from "../ops/security.ts";
 import { decodeUtf8, repairDoubleEncoding } from "../wire/encoding.ts";
 import { parseRequestJson } from "../wire/json_errors.ts";
 import { runBuiltin } from "../builtins/mod.ts";
 import { type BridgeRequest, pyTypeName, validateRequest } from "./validate.ts";
-import { PROTOCOL_VERSION, runtimeDescription } from "../version.ts";
-import { resultJson } from "../host/types.ts";
+import { builtinSuccess, failureEnvelope, helperSuccess, type Reply } from "./envelope.ts";
 import type { CallerScope } from "../ops/throttle.ts";
 
 const whitelistCache = new WeakMap<object, Map<string, ReadonlySet<string>>>();
@@ -29,15 +28,7 @@ function whitelist(d: DaemonContext): Map<string, ReadonlySet<string>> {
 
 /** The failure envelope (contract §3.3c). */
 export function errorEnvelope(d: DaemonContext, err: unknown): string {
-  const w = err instanceof WireError ? err : undefined;
-  const env: Record<string, unknown> = {
-    success: false,
-    error: w ? w.message : `Internal error: ${err instanceof Error ? err.message : String(err)}`,
-    error_type: w ? w.errorType : "RuntimeError",
-    daemon_info: { version: PROTOCOL_VERSION, python_version: runtimeDescription() },
-  };
-  if (d.config.debug >= 1 && err instanceof Error && err.stack) env.traceback = err.stack;
-  return JSON.stringify(env);
+  return failureEnvelope(err, d.config.debug);
 }
 
 /** Parses and validates request bytes. */
@@ -70,34 +61,14 @@ async function parse(d: DaemonContext, bytes: Uint8Array, peer: Peer): Promise<B
   }
 }
 
-/** A reply: JSON text, or byte parts written in order (a helper result stays bytes end to end). */
-export type Reply = string | Uint8Array[];
+export type { Reply };
 
-const utf8 = new TextEncoder();
 /** Helper calls end by their own timeout (WorkerHost) or at daemon shutdown (host.close()). */
 const NEVER = new AbortController().signal;
-const HEAD = utf8.encode('{"success":true,"result":');
-/**
- * Helper replies up to this size are joined into one buffer: one write (one syscall, one
- * async op) instead of three. Larger results stay in their own buffer (no copy of megabytes).
- */
-const JOIN_MAX = 64 * 1024;
-
-/** The reply envelope around a helper's result bytes, as parts written in order. */
-function helperReply(result: Uint8Array, tail: string): Uint8Array[] {
-  if (result.length > JOIN_MAX) return [HEAD, result, utf8.encode(tail)];
-  // At most 3 UTF-8 bytes per UTF-16 unit; the tail is ASCII in practice (validated names).
-  const out = new Uint8Array(HEAD.length + result.length + tail.length * 3);
-  out.set(HEAD, 0);
-  out.set(result, HEAD.length);
-  const { written } = utf8.encodeInto(tail, out.subarray(HEAD.length + result.length));
-  return [out.subarray(0, HEAD.length + result.length + written)];
-}
 
 async function route(d: DaemonContext, req: BridgeRequest, scope?: CallerScope): Promise<Reply> {
   if (req.module === "test" || req.module === "system") {
-    const result = await runBuiltin(d, req);
-    return `{"success":true,"result":${resultJson(result)}}`;
+    return builtinSuccess(await runBuiltin(d, req));
   }
   const slot = await d.throttle.acquire(undefined, scope?.client ?? "", scope?.onWait).catch(
     (err) => {
@@ -123,17 +94,9 @@ async function route(d: DaemonContext, req: BridgeRequest, scope?: CallerScope):
       },
       NEVER,
     );
-    const info = JSON.stringify({
-      daemon_version: PROTOCOL_VERSION,
-      python_version: runtimeDescription(),
-      timestamp: String(d.clock.now() / 1000),
-    });
-    const tail = `,"module":${JSON.stringify(req.module)},"function":${
-      JSON.stringify(req.function)
-    },"execution_info":${info}}`;
-    return helperReply(bytes, tail);
+    return helperSuccess(bytes, req.module, req.function, d.clock.now());
   } catch (err) {
-    if (err instanceof WireError && err.errorType === "TimeoutError") d.stats.helperTimeouts++;
+    if (isWireError(err, "helper_timeout")) d.stats.helperTimeouts++;
     throw err;
   } finally {
     slot.release();

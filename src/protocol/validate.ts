@@ -24,7 +24,7 @@ export interface BridgeRequest {
   readonly requestId: string;
   /** True for the client's liveness ping: `test.ping` without `request_id` (contract §12 M3). */
   readonly livenessPing: boolean;
-  readonly perlCaller?: string;
+  readonly perlCaller?: string | undefined;
 }
 
 const ALLOWED_KEYS = [

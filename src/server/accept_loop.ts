@@ -16,7 +16,7 @@
 import type { DaemonContext } from "../daemon_context.ts";
 import { serverBusy } from "../errors.ts";
 import { dispatch, failed } from "../protocol/dispatch.ts";
-import { encodeReply } from "../wire/encoding.ts";
+import { type Reply, replyParts } from "../protocol/envelope.ts";
 import { readRequest, writeAll } from "../wire/framing.ts";
 import { isPing } from "./connection.ts";
 
@@ -46,7 +46,7 @@ function openReserve(): Deno.FsFile | undefined {
 /** Answers one connection taken with the reserve descriptor, then closes it. */
 async function refuse(d: DaemonContext, conn: Deno.Conn, why: string): Promise<void> {
   const t0 = performance.now();
-  let reply: string | Uint8Array[];
+  let reply: Reply;
   try {
     const bytes = await readRequest(conn, {
       maxBytes: 65536,
@@ -64,8 +64,7 @@ async function refuse(d: DaemonContext, conn: Deno.Conn, why: string): Promise<v
     reply = failed(d, err, "request.read", t0);
   }
   try {
-    const parts = typeof reply === "string" ? [encodeReply(reply, d.config.encoding)] : reply;
-    for (const p of parts) await writeAll(conn, p);
+    for (const p of replyParts(reply, d.config.encoding)) await writeAll(conn, p);
   } catch { /* client gone */ }
   try {
     conn.close();

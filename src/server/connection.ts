@@ -19,9 +19,9 @@
  */
 
 import type { DaemonContext } from "../daemon_context.ts";
-import { tooManyConnections, WireError } from "../errors.ts";
-import { dispatch, failed, type Reply } from "../protocol/dispatch.ts";
-import { encodeReply } from "../wire/encoding.ts";
+import { isWireError, tooManyConnections, WireError } from "../errors.ts";
+import { dispatch, failed } from "../protocol/dispatch.ts";
+import { type Reply, replyParts } from "../protocol/envelope.ts";
 import { claimedPid, readRequest, writeAll, WriteDeadline } from "../wire/framing.ts";
 
 /** Control requests larger than this are not looked at before a slot is free. */
@@ -135,11 +135,8 @@ export const replyTooLarge = (n: number, cap: number): WireError =>
   new WireError(
     `Reply too large: ${n} bytes (max: ${cap}, CPAN_BRIDGE_MAX_REPLY_SIZE)`,
     "ValueError",
+    { kind: "reply_too_large" },
   );
-
-function replyParts(d: DaemonContext, reply: Reply): Uint8Array[] {
-  return typeof reply === "string" ? [encodeReply(reply, d.config.encoding)] : reply;
-}
 
 /** Serves one accepted connection to completion. Never throws. */
 export async function serveConnection(d: DaemonContext, conn: Deno.Conn): Promise<void> {
@@ -204,18 +201,18 @@ export async function serveConnection(d: DaemonContext, conn: Deno.Conn): Promis
     }
   } catch (err) {
     if (err instanceof WireError) {
-      if (err.message.startsWith("Request too large")) {
+      if (err.kind === "too_large") {
         d.stats.requestsRejected++;
         d.security.record("oversized_request", "warning", peer, {}, { error: err.message });
         d.stats.securityEvents++;
-      } else if (err.message.startsWith("Request timeout - request not received")) {
+      } else if (err.kind === "timeout_no_request") {
         d.security.record("request_deadline", "warning", peer, {}, {
           error: err.message,
           deadline_seconds: d.config.requestDeadline,
           bytes_received: tracked.bytesReceived,
         });
         d.stats.securityEvents++;
-      } else if (err.message.startsWith("Request timeout")) {
+      } else if (err.kind === "timeout") {
         d.security.record("idle_timeout", "warning", peer, {}, {
           error: err.message,
           idle_seconds: d.config.readTimeout,
@@ -225,12 +222,12 @@ export async function serveConnection(d: DaemonContext, conn: Deno.Conn): Promis
     }
     reply = failed(d, err, "request.read", t0);
   }
-  let parts = replyParts(d, reply);
+  let parts = replyParts(reply, d.config.encoding);
   const size = parts.reduce((n, p) => n + p.length, 0);
   if (size > d.config.maxReplySize) {
     parts = replyParts(
-      d,
       failed(d, replyTooLarge(size, d.config.maxReplySize), "reply.write", t0),
+      d.config.encoding,
     );
   }
   reply = "";
@@ -241,7 +238,7 @@ export async function serveConnection(d: DaemonContext, conn: Deno.Conn): Promis
       tracked.bytesSent += data.length;
     }
   } catch (err) {
-    if (err instanceof WireError && err.errorType === "TimeoutError") {
+    if (isWireError(err, "write_timeout")) {
       d.security.record("write_timeout", "warning", peer, {}, {
         error: err.message,
         write_timeout_seconds: d.config.writeTimeout,

@@ -55,7 +55,7 @@ export function decodeUtf8(bytes: Uint8Array): string {
   try {
     return fatalUtf8.decode(bytes);
   } catch {
-    throw new WireError(describeBadUtf8(bytes), "UnicodeDecodeError");
+    throw new WireError(describeBadUtf8(bytes), "UnicodeDecodeError", { kind: "bad_utf8" });
   }
 }
 

@@ -16,6 +16,7 @@ export const requestDeadlineExceeded = (seconds: number): WireError =>
   new WireError(
     `Request timeout - request not received in full within ${seconds} s (CPAN_BRIDGE_REQUEST_DEADLINE)`,
     "ValueError",
+    { kind: "timeout_no_request" },
   );
 
 /** The client did not read its whole reply within the write deadline. */
@@ -23,6 +24,7 @@ export const writeTimedOut = (seconds: number, sent: number, total: number): Wir
   new WireError(
     `Reply not read within ${seconds} s (CPAN_BRIDGE_WRITE_TIMEOUT): ${sent} of ${total} bytes sent`,
     "TimeoutError",
+    { kind: "write_timeout" },
   );
 
 const SP = 0x20, TAB = 0x09, LF = 0x0a, CR = 0x0d;

@@ -168,11 +168,13 @@ export function parseRequestJson(text: string): unknown {
       pythonScan(text);
     } catch (e) {
       if (e instanceof PyJsonError) {
-        throw new WireError(pythonPosition(text, e.msg, e.pos), "JSONDecodeError");
+        throw new WireError(pythonPosition(text, e.msg, e.pos), "JSONDecodeError", {
+          kind: "bad_json",
+        });
       }
       throw e;
     }
     // Python accepts it but JavaScript does not (cannot happen for valid JSON).
-    throw new WireError(String((err as Error).message), "JSONDecodeError");
+    throw new WireError(String((err as Error).message), "JSONDecodeError", { kind: "bad_json" });
   }
 }

@@ -6,6 +6,7 @@ import {
   writeAll,
   WriteDeadline,
 } from "../../../src/wire/framing.ts";
+import { WireError as WireErrorClass } from "../../../src/errors.ts";
 import type { WireError } from "../../../src/errors.ts";
 
 const enc = new TextEncoder();
@@ -168,4 +169,30 @@ Deno.test("claimedPid() finds the top-level request_id PID in any key order", ()
   assert.equal(pid('{"request_id":"not-a-pid"}'), undefined);
   assert.equal(pid('{"request_id":"1_0_1"}'), undefined);
   assert.equal(pid("{}"), undefined);
+});
+
+Deno.test("readRequest() behaviour: each read failure carries its kind, so no caller reads the text", async () => {
+  const kindOf = (p: Promise<unknown>) =>
+    p.then(
+      () => "resolved",
+      (e: unknown) => (e instanceof WireErrorClass ? e.kind : "not a WireError"),
+    );
+  const body = enc.encode(`{"a":"${"x".repeat(92)}"}`);
+  assert.equal(
+    await kindOf(readRequest(reader([body]), { maxBytes: 100, idleMs: 1000 })),
+    "too_large",
+  );
+  assert.equal(await kindOf(readRequest(reader([]), { maxBytes: 100, idleMs: 1000 })), "empty");
+  assert.equal(
+    await kindOf(readRequest(reader([enc.encode('{"a":')], true), { maxBytes: 100, idleMs: 30 })),
+    "timeout",
+  );
+  assert.equal(
+    await kindOf(readRequest(trickle(10), { maxBytes: 1000, idleMs: 5000, deadlineMs: 60 })),
+    "timeout_no_request",
+  );
+  const deadline = new WriteDeadline(30);
+  const stuck = { write: (): Promise<number> => new Promise(() => {}) };
+  assert.equal(await kindOf(writeAll(stuck, enc.encode("x"), deadline)), "write_timeout");
+  deadline.clear();
 });
