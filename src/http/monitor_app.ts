@@ -6,7 +6,7 @@
  */
 
 import { Hono } from "hono";
-import type { DaemonContext } from "../daemon_context.ts";
+import { type DaemonContext, servedModules } from "../daemon_context.ts";
 import { healthReport } from "../builtins/reports.ts";
 import { runBuiltin } from "../builtins/mod.ts";
 import { PROMETHEUS_CONTENT_TYPE, prometheusText } from "./prometheus.ts";
@@ -92,7 +92,7 @@ export function createMonitorApp(d: DaemonContext, opts: MonitorAppOptions = {})
     const reason = notReadyReason(d);
     return reason
       ? c.json({ ready: false, reason }, 503)
-      : c.json({ ready: true, loaded_modules: [...new Set(d.host.modules())] });
+      : c.json({ ready: true, loaded_modules: servedModules(d) });
   });
 
   app.get(
