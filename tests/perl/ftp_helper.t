@@ -10,6 +10,8 @@ use File::Temp qw(tempdir);
 use Cwd qw(getcwd);
 use Time::HiRes qw(time);
 use Net::FTP;
+use IO::Socket::INET;
+use IO::Select;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use TestDaemon;
@@ -181,19 +183,27 @@ subtest 'failures: refused, silent server, stall mid-transfer' => sub {
 };
 
 subtest 'a silent server does not block other clients' => sub {
+    # A silent server of this subtest's own: its accept() says when the child's call has reached
+    # the helper (no sleep), and it never greets.
+    my $silent = IO::Socket::INET->new(Listen => 5, LocalAddr => '127.0.0.1', LocalPort => 0, Proto => 'tcp', ReuseAddr => 1)
+        or die "listen: $!";
+    my $silent_port = $silent->sockport;
     my $pid = fork();
     die "fork: $!" unless defined $pid;
     if ($pid == 0) {
-        BridgeClient->new->call_python('ftp_helper', 'new', { host => "127.0.0.1:$S->{silent_port}", timeout => 3 });
+        BridgeClient->new->call_python('ftp_helper', 'new', { host => "127.0.0.1:$silent_port", timeout => 3 });
         exit 0;
     }
-    Time::HiRes::sleep(0.3);    # let the child's call reach the daemon first
+    my $reached = ok(IO::Select->new($silent)->can_read(10), "the child's call reached the silent server");
+    my $held = $reached ? $silent->accept : undef;
     my $t0 = time;
     my $r = $ftp->('new', { host => $addr, timeout => 10 });
     ok($r->{success}, 'another client connects meanwhile');
     ok(time - $t0 < 2, 'and is not held up by the silent server');
     $ftp->('quit', { connection_id => $r->{connection_id} });
     waitpid($pid, 0);
+    close $held if $held;
+    close $silent;
 };
 
 chdir $oldcwd;

@@ -206,7 +206,9 @@ ok(!-e "$dir/locks/p.dat.lock" && !-e "$dir/envdir/job.lock", '... and removed t
     $real->unlock("$dir/wait");
     my $pid = fork // die;
     if (!$pid) { my $x = real(); $x->trylock("$dir/wait") or _exit(1); sleep 0.6; $x->unlock("$dir/wait"); _exit(0) }
-    sleep 0.01 until -e "$dir/wait.lock";
+    my $held_by = time + 10;
+    sleep 0.01 until -e "$dir/wait.lock" || time > $held_by;
+    ok(-e "$dir/wait.lock", 'the real holder has the lock');
     my $lm2 = call('make', { max => 50, delay => 0.1 })->{result}{manager_id};
     $t0 = time;
     my $ok = call('lock', { manager_id => $lm2, filename => "$dir/wait" });
@@ -241,11 +243,14 @@ ok(!-e "$dir/locks/p.dat.lock" && !-e "$dir/envdir/job.lock", '... and removed t
             my $cc = BridgeClient->new;
             my $mm = $cc->call_python('lockfile', 'make', { max => 400, delay => 0.01 })->{result}{manager_id};
             my $bad = 0;
+            my $deadline = time + 60;
             for my $i (1 .. $rounds) {
                 my $fn = $i % 2 ? 'lock' : 'trylock';
                 my $l;
-                do { $l = $cc->call_python('lockfile', $fn, { manager_id => $mm, filename => $target }) }
-                    until $l->{success} || do { sleep 0.005; 0 };
+                until (($l = $cc->call_python('lockfile', $fn, { manager_id => $mm, filename => $target }))->{success}) {
+                    _exit(100) if time > $deadline;    # 100: no turn in time
+                    sleep 0.005;
+                }
                 $bad++ unless $hold_once->();
                 $bad++ unless $cc->call_python('lockfile', 'release', { lock_id => $l->{result}{lock_id} })->{success};
             }
@@ -259,8 +264,9 @@ ok(!-e "$dir/locks/p.dat.lock" && !-e "$dir/envdir/job.lock", '... and removed t
             $) = "65534 65534"; $( = 65534; $> = 65534; $< = 65534;
             my $lk = LockFile::Simple->make(-warn => 0, -hold => 0, -wfunc => undef, -efunc => undef);
             my $bad = 0;
+            my $deadline = time + 60;
             for my $i (1 .. $rounds) {
-                sleep 0.005 until $lk->trylock($target);
+                until ($lk->trylock($target)) { _exit(100) if time > $deadline; sleep 0.005 }    # 100: no turn in time
                 $bad++ unless $hold_once->();
                 $bad++ unless $lk->unlock($target);
             }

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { startTestDaemon } from "../_support/daemon.ts";
 import { rawJson } from "../_support/raw.ts";
+import { waitFor } from "../_support/wait.ts";
 
 const FAULT_URL = new URL("../_support/fault_helper.ts", import.meta.url).href;
 
@@ -21,8 +22,14 @@ Deno.test("the stale sweep leaves a connection alone while its helper call runs"
     params: { ms: 1500, value: "done" },
     request_id: "1_1_1",
   });
-  // While the call runs, an explicit cleanup finds nothing stale and the listing says active.
-  await new Promise((r) => setTimeout(r, 600)); // let the call pass the 0.2 s stale timeout
+  // While the call runs, and once its connection has been quiet past the 0.2 s stale timeout,
+  // an explicit cleanup finds nothing stale.
+  await waitFor(
+    () =>
+      td.daemon.context.connections.report(Date.now(), 200, 10).connections
+        .some((c) => c.idle_time > 0.3),
+    { what: "the call in flight past the stale timeout", deadlineMs: 10_000, logTail: td },
+  );
   const cleanup = await rawJson(td.socket, { module: "system", function: "cleanup", params: {} });
   assert.equal((cleanup.result as { cleaned_connections: number }).cleaned_connections, 0);
   const r = await slow;
