@@ -23,7 +23,7 @@ function header(headers: readonly [string, string][], name: string): string | un
 
 /** HTTP::Headers::content_type: the media type, lower-cased, without parameters. */
 function mediaType(ct: string | undefined): string {
-  return (ct ?? "").split(",")[0].split(";")[0].trim().toLowerCase();
+  return (ct ?? "").replace(/[,;][\s\S]*$/, "").trim().toLowerCase(); // up to the first , or ;
 }
 
 /** HTTP::Message::content_type_charset: the `charset` parameter, unquoted. */
@@ -56,8 +56,9 @@ function guessCharset(type: string, b: Uint8Array): string | undefined {
   }
   if (isHtml(type)) {
     // IO::HTML::find_charset_in (need_pragma => 0), reduced to <meta … charset=…>.
-    const m = /<meta\s[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)/i.exec(s.slice(0, 1024));
-    if (m && encodeDecode(m[1], new Uint8Array(0)) !== undefined) return m[1];
+    const head = s.slice(0, 1024);
+    const [, meta] = /<meta\s[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)/i.exec(head) ?? [];
+    if (meta !== undefined && encodeDecode(meta, new Uint8Array(0)) !== undefined) return meta;
   } else if (type === "application/json") {
     if (/^\x00\x00\x00./s.test(s)) return "UTF-32BE";
     if (/^.\x00\x00\x00/s.test(s)) return "UTF-32LE";

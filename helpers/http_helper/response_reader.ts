@@ -61,7 +61,8 @@ export function parseHead(buf: Uint8Array, start: number, eof = false): Head | u
   // Net::HTTP: split(/\s+/, $status, 3); "HTTP/…" and a code 100..599, else HTTP/0.9.
   const line = latin1(buf.subarray(start, nl)).replace(/\r$/, "");
   const status = /^(\S*)\s+(\S*)(?:\s+([\s\S]*))?$/.exec(line);
-  if (!status || !/^HTTP\//.test(status[1]) || !/^[1-5]\d\d$/.test(status[2])) {
+  const [, proto = "", code = "", reason] = status ?? [];
+  if (!status || !/^HTTP\//.test(proto) || !/^[1-5]\d\d$/.test(code)) {
     return { status: 200, statusText: "Assumed OK", headers: [], bodyStart: start, http09: true };
   }
   let end = -1, gap = 0;
@@ -82,16 +83,17 @@ export function parseHead(buf: Uint8Array, start: number, eof = false): Head | u
   }
   const headers: [string, string][] = [];
   for (const line of latin1(buf.subarray(nl + 1, end)).split(/\r?\n/)) {
-    if (/^[ \t]/.test(line) && headers.length) {
-      headers[headers.length - 1][1] += ` ${line.trim()}`;
+    const last = headers.at(-1);
+    if (/^[ \t]/.test(line) && last) {
+      last[1] += ` ${line.trim()}`;
       continue;
     }
     const i = line.indexOf(":");
     if (i > 0) headers.push([line.slice(0, i).trim(), line.slice(i + 1).trim()]);
   }
   return {
-    status: Number(status[2]),
-    statusText: status[3] ?? "",
+    status: Number(code),
+    statusText: reason ?? "",
     headers,
     bodyStart: Math.min(end + gap, buf.length),
     http09: false,
@@ -113,7 +115,7 @@ function dechunk(buf: Uint8Array, start: number): Uint8Array | undefined {
       }
     }
     if (eol < 0) return undefined;
-    const size = parseInt(latin1(buf.subarray(at, eol)).split(";")[0].trim(), 16);
+    const size = parseInt(latin1(buf.subarray(at, eol)).replace(/;[\s\S]*$/, "").trim(), 16);
     if (!Number.isFinite(size) || size < 0) {
       throw new ResponseFormatError("Bad chunk-size in HTTP response");
     }

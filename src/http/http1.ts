@@ -205,9 +205,7 @@ export function serveHttp1(
       const req = new Request(url, {
         method,
         headers: head.headers,
-        body: cl > 0 && method !== "GET" && method !== "HEAD"
-          ? buf.slice(end, end + cl)
-          : undefined,
+        body: cl > 0 && method !== "GET" && method !== "HEAD" ? buf.slice(end, end + cl) : null,
       });
       let res: Response;
       try {
