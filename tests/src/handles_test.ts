@@ -104,3 +104,158 @@ Deno.test("HandleTable.peek() and values() read without counting as use, a view 
   assert.deepEqual((await t.sweep()).sort(), [ida, shared].sort());
   assert.deepEqual(t.ids(), [idb]);
 });
+
+Deno.test("HandleTable.add() behaviour: ids are <prefix>_<epoch s>_<8 hex> from the table's clock", () => {
+  const clock = new FakeClock(1_764_590_000_123);
+  const events: string[] = [];
+  const t = new HandleTable<number>({
+    prefix: "db",
+    idleTtlMs: 0,
+    onChange: (e, id) => events.push(`${e} ${id}`),
+  }, clock);
+  const id = t.add(1);
+  assert.match(id, /^db_1764590000_[0-9a-f]{8}$/);
+  assert.equal(t.add(2, "db_fixed"), "db_fixed");
+  assert.notEqual(t.add(3), id, "random tails differ");
+  assert.equal(t.size, 3);
+  assert.deepEqual(events.slice(0, 2), [`add ${id}`, "add db_fixed"]);
+  assert.equal(t.get("db_unknown"), undefined);
+  assert.equal(t.get(7), undefined);
+  assert.equal(t.has(7), false);
+});
+
+Deno.test("HandleTable.withLock() behaviour: calls on one id run one at a time, in order", async () => {
+  const t = new HandleTable<string[]>({ prefix: "t", idleTtlMs: 0 }, new FakeClock());
+  const id = t.add([]);
+  const other = t.add([]);
+  const gates: Array<() => void> = [];
+  const step = (name: string) => (log: string[]) =>
+    new Promise<string>((resolve) => {
+      log.push(`start ${name}`);
+      gates.push(() => {
+        log.push(`end ${name}`);
+        resolve(name);
+      });
+    });
+  const first = t.withLock(id, step("a"));
+  const second = t.withLock(id, step("b"));
+  const elsewhere = t.withLock(other, step("x"));
+  // Let every lock that can start, start: a and x (different ids) do, b waits for a.
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+  assert.deepEqual(t.peek(id), ["start a"]);
+  assert.deepEqual(t.peek(other), ["start x"]);
+  gates.shift()?.(); // ends a
+  assert.equal(await first, "a");
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+  assert.deepEqual(t.peek(id), ["start a", "end a", "start b"]);
+  gates.shift()?.(); // ends x
+  gates.shift()?.(); // ends b
+  assert.deepEqual(await Promise.all([second, elsewhere]), ["b", "x"]);
+  assert.deepEqual(t.peek(id), ["start a", "end a", "start b", "end b"]);
+});
+
+Deno.test("HandleTable.withLock() behaviour: a failed call releases the lock; unknown ids are refused", async () => {
+  const t = new HandleTable<number>({ prefix: "ftp", idleTtlMs: 0 }, new FakeClock());
+  const id = t.add(41);
+  await assert.rejects(
+    t.withLock(id, () => {
+      throw new Error("boom");
+    }),
+    /boom/,
+  );
+  assert.equal(await t.withLock(id, (v) => v + 1), 42);
+  await assert.rejects(
+    t.withLock("ftp_gone", () => 0),
+    (e: unknown) =>
+      e instanceof RangeError && e.message === "Cannot use ftp handle ftp_gone: unknown or closed",
+  );
+});
+
+Deno.test("HandleTable.sweep() behaviour: closes handles idle past the TTL, never one in use", async () => {
+  const clock = new FakeClock();
+  const disposed: string[] = [];
+  const t = new HandleTable<string>({
+    prefix: "t",
+    idleTtlMs: 1000,
+    dispose: (v, reason) => {
+      disposed.push(`${v}: ${reason}`);
+    },
+  }, clock);
+  const idle = t.add("idle");
+  const used = t.add("used");
+  const busy = t.add("busy");
+  let finish!: () => void;
+  const running = t.withLock(busy, () => new Promise<void>((r) => (finish = r)));
+  clock.advance(600);
+  t.get(used);
+  clock.advance(600);
+  assert.deepEqual(await t.sweep(), [idle], "idle 1200 ms: swept; used 600 ms ago and busy: kept");
+  assert.deepEqual(disposed, ["idle: idle 1 s"]);
+  assert.equal(t.evicted, 1);
+  assert.deepEqual(t.ids(), [used, busy]);
+  // Exactly at the TTL a handle stays; past it, it goes.
+  clock.advance(400);
+  assert.deepEqual(await t.sweep(), []);
+  clock.advance(1);
+  assert.deepEqual(await t.sweep(), [used]);
+  // The busy handle's idle time starts when its call ends.
+  clock.advance(5000);
+  assert.deepEqual(await t.sweep(), []);
+  finish();
+  await running;
+  clock.advance(1001);
+  assert.deepEqual(await t.sweep(), [busy]);
+  assert.equal(t.evicted, 3);
+  assert.equal(t.size, 0);
+});
+
+Deno.test("HandleTable.sweep() behaviour: a TTL of 0 keeps handles; a failing dispose does not stop it", async () => {
+  const clock = new FakeClock();
+  const keep = new HandleTable<string>({ prefix: "k", idleTtlMs: 0 }, clock);
+  keep.add("forever");
+  clock.advance(365 * 86_400_000);
+  assert.deepEqual(await keep.sweep(), []);
+  assert.equal(keep.size, 1);
+  const t = new HandleTable<string>({
+    prefix: "t",
+    idleTtlMs: 10,
+    dispose: (v) => {
+      if (v === "bad") throw new Error("close failed");
+    },
+  }, clock);
+  const bad = t.add("bad");
+  const good = t.add("good");
+  clock.advance(11);
+  assert.deepEqual(await t.sweep(), [bad, good]);
+  assert.equal(t.size, 0);
+});
+
+Deno.test("HandleTable.delete() and closeAll() behaviour: dispose with the reason, tell onChange", async () => {
+  const disposed: string[] = [];
+  const events: string[] = [];
+  const t = new HandleTable<string>({
+    prefix: "t",
+    idleTtlMs: 0,
+    dispose: (v, reason) => {
+      disposed.push(`${v}: ${reason}`);
+    },
+    onChange: (e, id) => events.push(`${e} ${id}`),
+  }, new FakeClock());
+  const a = t.add("a", "t_a");
+  t.add("b", "t_b");
+  t.add("c", "t_c");
+  assert.equal(await t.delete(a), true);
+  assert.equal(await t.delete(a), false, "already gone");
+  await t.closeAll();
+  assert.deepEqual(disposed, ["a: closed", "b: daemon shutdown", "c: daemon shutdown"]);
+  assert.deepEqual(events, [
+    "add t_a",
+    "add t_b",
+    "add t_c",
+    "delete t_a",
+    "delete t_b",
+    "delete t_c",
+  ]);
+  assert.equal(t.size, 0);
+  assert.equal(t.evicted, 0, "only the idle sweep counts as eviction");
+});

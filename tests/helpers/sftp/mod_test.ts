@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { perlRegex, sftpHelper } from "../../../helpers/sftp/mod.ts";
 import { makeTestContext } from "../../_support/context.ts";
+import { waitFor } from "../../_support/wait.ts";
 import type { CallContext } from "../../../helpers/types.ts";
 import { closedPort, startRelay, startSilentServer, startSshd } from "../../_support/sshd.ts";
 
@@ -281,10 +282,14 @@ Deno.test("sftp against OpenSSH sshd: every function, password and key auth", as
           let frozen = false;
           // Freeze the relay once the download is under way.
           const watch = (async () => {
-            while (relay.downBytes < before + 50_000) await new Promise((r) => setTimeout(r, 5));
+            await waitFor(() => relay.downBytes >= before + 50_000, {
+              what: "50 KB of the download through the relay",
+              deadlineMs: 20_000,
+            });
             relay.freeze();
             frozen = true;
           })();
+          watch.catch(() => {}); // awaited below, after the get
           const g = await call(ctx, "get", {
             session_id: s,
             remote_file: `${sshd.root}/in/sub/big.bin`,
