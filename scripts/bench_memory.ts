@@ -1,15 +1,19 @@
 /**
  * Memory soak: RSS of the daemon while it serves a bounded number of requests (default
  * 1,000,000: pings, datetime_helper.now and system.health from 8 Perl client processes, as
- * CPANBridge.pm sends them). Reports RSS after a warm-up and after every tenth, and the growth.
+ * CPANBridge.pm sends them). Reports the idle RSS (5 s after start, before any request), the RSS
+ * after a warm-up and after every tenth, and the growth over each.
  *
  *   deno run -A scripts/bench_memory.ts [--requests 1000000]
+ *
+ * CPAN_BRIDGE_BIN=dist/cpan-bridge runs the single binary's daemon (else `deno run main.ts`).
  */
 
 // deno-lint-ignore-file no-console -- a command-line report
 
 import { parseArgs } from "node:util";
-import { cliCommand, ROOT, waitFor } from "../tests/_support/daemon.ts";
+import { cliCommand, ROOT } from "../tests/_support/daemon.ts";
+import { waitFor } from "../tests/_support/wait.ts";
 import { probeDaemon } from "../src/server/socket.ts";
 
 const { values } = parseArgs({ args: Deno.args, options: { requests: { type: "string" } } });
@@ -17,17 +21,17 @@ const total = Number(values.requests ?? 1_000_000);
 const dir = await Deno.makeTempDir({ prefix: "cpan-bridge-mem-" });
 const sock = `${dir}/bridge.sock`;
 const [cmd, ...pre] = cliCommand();
-const daemon = new Deno.Command(cmd!, {
+const daemon = new Deno.Command(cmd ?? "deno", {
   args: [...pre, "daemon", "--socket", sock, "--log-dir", dir],
   env: { CPAN_BRIDGE_MAX_REQUESTS_PER_MINUTE: "1000000000" },
   stdout: "null",
   stderr: "inherit",
 }).spawn();
-await waitFor(() => probeDaemon(sock, 500), "daemon");
+await waitFor(() => probeDaemon(sock, 500), { what: `daemon on ${sock}`, logTail: { dir } });
 
 const rssMb = () => {
   const m = /VmRSS:\s+(\d+) kB/.exec(Deno.readTextFileSync(`/proc/${daemon.pid}/status`));
-  return Number(m![1]) / 1024;
+  return Number(m?.[1] ?? "0") / 1024;
 };
 
 /** Sends `n` requests, a third each of ping, datetime_helper.now and system.health. */
@@ -44,12 +48,15 @@ async function load(n: number): Promise<number> {
   return errors;
 }
 
+await new Promise((r) => setTimeout(r, 5000));
+const idle = rssMb();
 const t0 = performance.now();
 await load(100_000); // warm-up: JIT, helper loaded, heap sized
 const base = rssMb();
 console.log(`# Memory soak: ${total} requests after a 100,000-request warm-up\n`);
 console.log("| requests served | RSS MB | change MB | errors |");
 console.log("|---|---|---|---|");
+console.log(`| idle, before the warm-up | ${idle.toFixed(1)} | | |`);
 console.log(`| 0 (after warm-up) | ${base.toFixed(1)} | 0.0 | 0 |`);
 let served = 0;
 let peak = base;
@@ -62,9 +69,10 @@ while (served < total) {
   console.log(`| ${served} | ${rss.toFixed(1)} | ${(rss - base).toFixed(1)} | ${errors} |`);
 }
 console.log(
-  `\nGrowth after ${served} requests: ${(rssMb() - base).toFixed(1)} MB (peak ${
-    peak.toFixed(1)
-  } MB); ${((performance.now() - t0) / 1000).toFixed(0)} s`,
+  `\nGrowth after ${served} requests: ${(rssMb() - base).toFixed(1)} MB over the warmed-up ` +
+    `daemon, ${(rssMb() - idle).toFixed(1)} MB over idle (peak ${peak.toFixed(1)} MB); ${
+      ((performance.now() - t0) / 1000).toFixed(0)
+    } s`,
 );
 daemon.kill("SIGTERM");
 await daemon.status;
