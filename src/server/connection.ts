@@ -22,7 +22,7 @@ import type { DaemonContext } from "../daemon_context.ts";
 import { isWireError, tooManyConnections, WireError } from "../errors.ts";
 import { dispatch, failed } from "../protocol/dispatch.ts";
 import { type Reply, replyParts } from "../protocol/envelope.ts";
-import { claimedPid, readRequest, writeAll, WriteDeadline } from "../wire/framing.ts";
+import { claimedPid, readRequest, WriteDeadline, writeReply } from "../wire/framing.ts";
 
 /** Control requests larger than this are not looked at before a slot is free. */
 const CONTROL_PARSE_MAX = 1024 * 1024;
@@ -233,10 +233,7 @@ export async function serveConnection(d: DaemonContext, conn: Deno.Conn): Promis
   reply = "";
   const deadline = new WriteDeadline(d.config.writeTimeout * 1000);
   try {
-    for (const data of parts) {
-      await writeAll(conn, data, deadline);
-      tracked.bytesSent += data.length;
-    }
+    tracked.bytesSent += await writeReply(conn, parts, deadline);
   } catch (err) {
     if (isWireError(err, "write_timeout")) {
       d.security.record("write_timeout", "warning", peer, {}, {

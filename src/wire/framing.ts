@@ -281,15 +281,25 @@ export interface Writer {
   write(p: Uint8Array): Promise<number>;
 }
 
-/** A deadline shared by the writes of one reply. */
+/**
+ * A deadline shared by the writes of one reply. Its timer is armed only when a write has to wait
+ * (`expired` is first asked for): a reply that fits the socket's send buffer, nearly all of them,
+ * costs no timer, promise or race.
+ */
 export class WriteDeadline {
-  readonly expired: Promise<"expired">;
   readonly ms: number;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #expired: Promise<"expired"> | undefined;
 
   constructor(ms: number) {
     this.ms = ms;
-    this.expired = new Promise((r) => (this.#timer = setTimeout(() => r("expired"), ms)));
+  }
+
+  /** Resolves when the deadline passes, `ms` after it was first asked for. */
+  get expired(): Promise<"expired"> {
+    return this.#expired ??= new Promise((
+      r,
+    ) => (this.#timer = setTimeout(() => r("expired"), this.ms)));
   }
 
   clear(): void {
@@ -300,6 +310,7 @@ export class WriteDeadline {
 /**
  * Writes every byte, looping over partial writes. With a deadline, a write still pending when it
  * passes fails with `writeTimedOut`; the caller then closes the connection, which ends that write.
+ * `from`: bytes of `data` already sent (they count in the error's "n of m bytes sent").
  *
  * @throws {WireError} `writeTimedOut` past the deadline; the connection's own errors otherwise
  */
@@ -307,8 +318,9 @@ export async function writeAll(
   conn: Writer,
   data: Uint8Array,
   deadline?: WriteDeadline,
+  from = 0,
 ): Promise<void> {
-  let off = 0;
+  let off = from;
   while (off < data.length) {
     if (!deadline) {
       off += await conn.write(data.subarray(off));
@@ -322,6 +334,30 @@ export async function writeAll(
     }
     off += n;
   }
+}
+
+/**
+ * Writes a reply's parts in order, within `deadline`. The first write of a reply goes into the
+ * connection's empty send buffer, so it returns at once (with all or part of the bytes) and is
+ * not raced; the deadline is armed only if bytes remain after it. Returns the bytes written.
+ *
+ * @throws {WireError} `writeTimedOut` past the deadline; the connection's own errors otherwise
+ */
+export async function writeReply(
+  conn: Writer,
+  parts: readonly Uint8Array[],
+  deadline: WriteDeadline,
+): Promise<number> {
+  let total = 0, first = true;
+  for (const p of parts) {
+    if (first && p.length > 0) {
+      const n = await conn.write(p);
+      if (n < p.length) await writeAll(conn, p, deadline, n);
+    } else await writeAll(conn, p, deadline);
+    first = false;
+    total += p.length;
+  }
+  return total;
 }
 
 /**

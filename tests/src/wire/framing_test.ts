@@ -5,6 +5,7 @@ import {
   readRequest,
   writeAll,
   WriteDeadline,
+  writeReply,
 } from "../../../src/wire/framing.ts";
 import { WireError as WireErrorClass } from "../../../src/errors.ts";
 import type { WireError } from "../../../src/errors.ts";
@@ -195,4 +196,43 @@ Deno.test("readRequest() behaviour: each read failure carries its kind, so no ca
   const stuck = { write: (): Promise<number> => new Promise(() => {}) };
   assert.equal(await kindOf(writeAll(stuck, enc.encode("x"), deadline)), "write_timeout");
   deadline.clear();
+});
+
+Deno.test("writeReply() behaviour: a reply written at once arms no deadline; the rest is raced", async () => {
+  class CountingDeadline extends WriteDeadline {
+    asked = 0;
+    override get expired(): Promise<"expired"> {
+      this.asked++;
+      return super.expired;
+    }
+  }
+  const got: number[] = [];
+  const all = { write: (p: Uint8Array) => (got.push(...p), Promise.resolve(p.length)) };
+  const quick = new CountingDeadline(1000);
+  assert.equal(await writeReply(all, [enc.encode("abc")], quick), 3);
+  assert.equal(quick.asked, 0);
+  quick.clear();
+  // Several parts: only the first write is not raced.
+  const parts = new CountingDeadline(1000);
+  assert.equal(await writeReply(all, [enc.encode("de"), enc.encode("fg")], parts), 4);
+  assert.equal(parts.asked, 1);
+  parts.clear();
+  assert.equal(new TextDecoder().decode(new Uint8Array(got)), "abcdefg");
+  // A first write that takes part, then a client that stops reading: the deadline applies.
+  let calls = 0;
+  const stuck = {
+    write(p: Uint8Array): Promise<number> {
+      return calls++ === 0 ? Promise.resolve(Math.min(4, p.length)) : new Promise(() => {});
+    },
+  };
+  const slow = new WriteDeadline(50);
+  await assert.rejects(writeReply(stuck, [enc.encode("0123456789")], slow), (e: WireError) => {
+    assert.equal(
+      e.message,
+      "Reply not read within 0.05 s (CPAN_BRIDGE_WRITE_TIMEOUT): 4 of 10 bytes sent",
+    );
+    assert.equal(e.kind, "write_timeout");
+    return true;
+  });
+  slow.clear();
 });
