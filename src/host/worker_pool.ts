@@ -7,9 +7,13 @@
  * therefore live in the worker its calls reach (handles are usable only by the process that
  * opened them, see `handles.ts`).
  *
- * The daemon's pool starts workers lazily (`lazy`): worker 0 at start-up, each further one (up to
- * N) only when a client seen for the first time calls while every running worker is busy. A worker costs 13–16 MB of RSS (its own
- * V8 isolate and its copy of the helper modules), so a daemon whose calls never overlap keeps one.
+ * The daemon's pool starts workers lazily (`lazy`): none at start-up, worker 0 at the first helper
+ * call that needs a Worker, each further one (up to N) only when a client seen for the first time
+ * calls while every running worker is busy. A worker costs 13–16 MB of RSS (its own V8 isolate
+ * and its copy of the helper modules), so an idle daemon has none and a daemon whose calls never
+ * overlap keeps one. The module and function names come from the registry
+ * (`helpers/registry.ts`) on this thread, so `system.health`, the whitelist and the metrics never
+ * need a worker; no helper code is loaded here at start-up.
  *
  * A call that runs past `CPAN_BRIDGE_HELPER_TIMEOUT` is answered with a TimeoutError; if its
  * worker's thread then does not answer a probe, it is terminated and replaced by a fresh one. The
@@ -19,7 +23,8 @@
 
 import { helperFailed, WireError } from "../errors.ts";
 import { callerPidOf, type LogFn } from "../helper_runtime.ts";
-import type { HelperSettings } from "../../helpers/types.ts";
+import type { HelperSettings, LazyHelper } from "../../helpers/types.ts";
+import { REGISTRY } from "../../helpers/registry.ts";
 import type { HelperHost, HostCall } from "./types.ts";
 import { WorkerHost } from "./worker_host.ts";
 
@@ -33,6 +38,15 @@ const MAX_CLIENTS = 10_000;
 const SCAN_DEPTH = 2;
 const SCAN_STRINGS = 64;
 
+/** Wire names (aliases after their module, first entry wins) as a helper runtime lists them. */
+function catalogOf(entries: readonly LazyHelper[]): Map<string, readonly string[]> {
+  const out = new Map<string, readonly string[]>();
+  for (const e of entries) {
+    for (const n of [e.name, ...e.aliases]) if (!out.has(n)) out.set(n, e.functions);
+  }
+  return out;
+}
+
 export class WorkerPool implements HelperHost {
   readonly ready: Promise<void>;
   readonly #workers: WorkerHost[] = [];
@@ -44,10 +58,14 @@ export class WorkerPool implements HelperHost {
   readonly #lost = new Map<string, string>();
   #replaced = 0;
   #abandonedBefore = 0;
+  /** Names from the registry (lazy pools without test helpers); else worker 0 reports them. */
+  readonly #catalog: ReadonlyMap<string, readonly string[]> | undefined;
+  readonly #catalogModules: readonly string[] = [];
 
   /**
-   * `size`: worker threads (at least 1); `lazy`: start worker 0 only and the others as needed
-   * (else all at once); the other arguments are {@linkcode WorkerHost}'s.
+   * `size`: worker threads (at least 1); `lazy`: start none until a call needs one, and each as
+   * needed (else all at once); the other arguments are {@linkcode WorkerHost}'s. With
+   * `extraHelperModules` (tests) worker 0 starts at once even when lazy: only it knows their names.
    */
   constructor(
     size: number,
@@ -61,10 +79,24 @@ export class WorkerPool implements HelperHost {
     this.#timeoutS = settings.helperTimeoutMs / 1000;
     this.#make = () => new WorkerHost(settings, log, ascii, extraHelperModules);
     this.#max = Math.max(1, Math.floor(size));
-    const start = lazy ? 1 : this.#max;
+    if (lazy && extraHelperModules.length === 0) {
+      this.#catalog = catalogOf(REGISTRY);
+      this.#catalogModules = [...this.#catalog.keys()];
+    }
+    const start = !lazy ? this.#max : this.#catalog ? 0 : 1;
     for (let i = 0; i < start; i++) this.#workers.push(this.#spawn(i));
     this.ready = Promise.all(this.#workers.map((w) => w.ready)).then(() => {});
     this.ready.catch(() => {});
+  }
+
+  /** Worker `index`; worker 0 is started here when no call needed it before. */
+  #worker(index: number): WorkerHost {
+    const w = this.#workers[index];
+    if (w) return w;
+    const first = this.#spawn(0);
+    this.#workers.push(first);
+    first.ready.catch((err) => this.#log("error", `Helper worker 0 failed to load: ${err}`));
+    return first;
   }
 
   #spawn(index: number): WorkerHost {
@@ -139,15 +171,16 @@ export class WorkerPool implements HelperHost {
    */
   state(): "loading" | "ready" | "failed" {
     if (this.#workers.some((w) => w.state() === "failed")) return "failed";
-    return this.#workers[0]!.state();
+    if (this.#catalog) return "ready";
+    return this.#workers[0]?.state() ?? "loading";
   }
 
   modules(): readonly string[] {
-    return this.#workers[0]!.modules();
+    return this.#catalog ? this.#catalogModules : this.#workers[0]?.modules() ?? [];
   }
 
   functions(): ReadonlyMap<string, readonly string[]> {
-    return this.#workers[0]!.functions();
+    return this.#catalog ?? this.#workers[0]?.functions() ?? new Map();
   }
 
   /**
@@ -210,7 +243,7 @@ export class WorkerPool implements HelperHost {
         return i < 0 ? undefined : i;
       });
     }
-    return await this.#workers[index ?? this.#route(call.requestId)]!.call(call, signal);
+    return await this.#worker(index ?? this.#route(call.requestId)).call(call, signal);
   }
 
   async sweep(): Promise<number> {

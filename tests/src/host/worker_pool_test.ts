@@ -115,3 +115,69 @@ Deno.test({
     }
   },
 });
+
+const SETTINGS = { handleTtlMs: 0, helperTimeoutMs: 10_000, maxFileBytes: 1 << 20, debug: 0 };
+
+Deno.test({
+  name: "WorkerPool starts no worker until a helper call needs one; its names are the workers'",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const lazy = new WorkerPool(2, SETTINGS, () => {}, true, [], true);
+    const eager = new WorkerPool(1, SETTINGS, () => {}, true, [], false);
+    try {
+      await lazy.ready;
+      // What system.health, the whitelist and the metrics read, without a worker.
+      assert.equal(lazy.state(), "ready");
+      assert.deepEqual(await lazy.handleCounts(), {});
+      assert.equal(await lazy.sweep(), 0);
+      await lazy.cleanupStale();
+      assert.equal(lazy.size, 0);
+      // The same names and functions, in the same order, as a loaded worker reports.
+      await eager.ready;
+      assert.deepEqual(lazy.modules(), eager.modules());
+      assert.deepEqual([...lazy.functions()], [...eager.functions()]);
+      assert.ok(lazy.modules().includes("xml"), "aliases are listed");
+      // The first call that needs a worker starts worker 0.
+      const r = await call(lazy, 500, "crypto", "new", { key: "k", cipher: "Blowfish" });
+      assert.equal(typeof (r.result?.cipher_id ?? r.cipher_id), "string", JSON.stringify(r));
+      assert.equal(lazy.size, 1);
+      assert.equal((await lazy.handleCounts())["crypto.ciphers"], 1);
+    } finally {
+      await lazy.close();
+      await eager.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "WorkerPool replaces its only worker when a call spins past the timeout",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const lines: string[] = [];
+    const p = pool(1, 300, lines);
+    try {
+      await p.ready;
+      const stuck = call(p, 600, "fault_helper", "busy", { ms: 60_000 });
+      await assert.rejects(stuck, (e) => e instanceof WireError && e.errorType === "TimeoutError");
+      await waitFor(() => p.replaced === 1, {
+        what: "the stuck worker replaced",
+        deadlineMs: 10_000,
+        logTail: () => lines.join("\n"),
+      });
+      assert.ok(
+        lines.some((l) =>
+          /^error: helper worker 0 was restarted because fault_helper\.busy ran past CPAN_BRIDGE_HELPER_TIMEOUT \(0\.3 s\) and did not stop; \d+ waiting call\(s\) failed and 0 handle\(s\) were lost$/
+            .test(l)
+        ),
+        lines.join("\n"),
+      );
+      // The fresh worker serves (the spinning thread was terminated, not waited for).
+      const again = await call(p, 600, "fault_helper", "slow", { ms: 1, value: "back" });
+      assert.deepEqual(again, { success: true, value: "back" });
+    } finally {
+      await p.close();
+    }
+  },
+});
