@@ -32,29 +32,37 @@ import {
   type CliValues,
   type Command,
   type CommandInput,
+  type ConfiguredInput,
   FLAG_TO_KEY,
   OPTIONS,
+  type Output,
   type Overrides,
 } from "./client/commands/types.ts";
 
 export { selfCommand } from "./client/commands/daemon.ts";
 
+/** The console, where `runCli` writes. */
+const CONSOLE: Output = {
+  out: (line) => console.log(line),
+  err: (line) => console.error(line),
+};
+
 /** `--help`. */
-function help(): Promise<number> {
-  console.log(usage());
+function help({ io }: CommandInput): Promise<number> {
+  io.out(usage());
   return Promise.resolve(0);
 }
 
 /** `--version`. */
-function version(): Promise<number> {
-  console.log(versionLine());
+function version({ io }: CommandInput): Promise<number> {
+  io.out(versionLine());
   return Promise.resolve(0);
 }
 
 /** `--print-config`: every operator setting, its value and its meaning (internal keys left out). */
-function printConfig({ config }: { config: Config }): Promise<number> {
+function printConfig({ io, config }: ConfiguredInput): Promise<number> {
   for (const [key, def] of operatorKeys()) {
-    console.log(`${def.env}=${String(config[key])}\t# ${def.doc}`);
+    io.out(`${def.env}=${String(config[key])}\t# ${def.doc}`);
   }
   return Promise.resolve(0);
 }
@@ -288,7 +296,7 @@ export async function runCli(argv: string[]): Promise<number> {
     const val = values[flag as keyof typeof FLAG_TO_KEY];
     if (typeof val === "string") overrides[key] = val;
   }
-  const input: CommandInput = { values, positionals, env, overrides };
+  const input: CommandInput = { io: CONSOLE, values, positionals, env, overrides };
   const { command, load } = select(values, positionals[0]);
   if (command && !load && !command.config) return await command.run(input);
 

@@ -4,15 +4,13 @@
  * capture to this daemon and compare the replies), the migration pair of docs/migration.md.
  */
 
-// deno-lint-ignore-file no-console
-
 import type { ConfiguredInput } from "./types.ts";
 
 /** `proxy --upstream OLD.sock --capture FILE`: forwards until SIGTERM or SIGINT. */
-export async function proxy({ values, config }: ConfiguredInput): Promise<number> {
+export async function proxy({ io, values, config }: ConfiguredInput): Promise<number> {
   const { upstream, capture } = values;
   if (!upstream || !capture) {
-    console.error("cpan-bridge: proxy needs --upstream SOCKET and --capture FILE; see --help");
+    io.err("cpan-bridge: proxy needs --upstream SOCKET and --capture FILE; see --help");
     return 64;
   }
   const socket = config.socketPath;
@@ -22,24 +20,26 @@ export async function proxy({ values, config }: ConfiguredInput): Promise<number
     socket,
     capture,
     socketMode: config.socketMode,
-    log: (m) => console.error(m),
+    log: (m) => io.err(m),
   });
-  console.error(`cpan-bridge proxy: ${socket} -> ${upstream}, capturing to ${capture}`);
+  io.err(`cpan-bridge proxy: ${socket} -> ${upstream}, capturing to ${capture}`);
   const stopped = Promise.withResolvers<void>();
   for (const sig of ["SIGTERM", "SIGINT"] as const) {
     Deno.addSignalListener(sig, () => stopped.resolve());
   }
   await stopped.promise;
   await running.close();
-  console.error(`cpan-bridge proxy: stopped after ${running.capture.written} exchanges`);
+  io.err(`cpan-bridge proxy: stopped after ${running.capture.written} exchanges`);
   return 0;
 }
 
 /** `replay FILE [--all] [--json]`: exit 1 when any reply differs, 66 when FILE is unreadable. */
-export async function replay({ values, positionals, config }: ConfiguredInput): Promise<number> {
+export async function replay(
+  { io, values, positionals, config }: ConfiguredInput,
+): Promise<number> {
   const file = positionals[1];
   if (!file) {
-    console.error("cpan-bridge: replay needs a capture FILE; see cpan-bridge --help");
+    io.err("cpan-bridge: replay needs a capture FILE; see cpan-bridge --help");
     return 64;
   }
   const { replay, formatReplay } = await import("../capture/replay.ts");
@@ -50,11 +50,11 @@ export async function replay({ values, positionals, config }: ConfiguredInput): 
     if (!(err instanceof Deno.errors.NotFound || err instanceof Deno.errors.PermissionDenied)) {
       throw err;
     }
-    console.error(`cpan-bridge: Cannot read the capture ${file}: ${err.message}`);
+    io.err(`cpan-bridge: Cannot read the capture ${file}: ${err.message}`);
     return 66;
   }
   if (values.json) {
-    console.log(JSON.stringify({ ...r, byFunction: Object.fromEntries(r.byFunction) }, null, 2));
-  } else console.log(formatReplay(r));
+    io.out(JSON.stringify({ ...r, byFunction: Object.fromEntries(r.byFunction) }, null, 2));
+  } else io.out(formatReplay(r));
   return [...r.byFunction.values()].some((t) => t.different > 0) ? 1 : 0;
 }

@@ -6,8 +6,6 @@
  * Python daemon.
  */
 
-// deno-lint-ignore-file no-console
-
 import { SELF_EXTRACTING } from "../../build_info.ts";
 import { CONFIG_KEYS, readSetting } from "../../config.ts";
 import { startDaemon } from "../../daemon.ts";
@@ -63,10 +61,10 @@ export function detach(argv: readonly string[], env: Readonly<Record<string, str
  * `cpan_daemon.py` only shows in `ps`, so the guide's `pgrep -f cpan_daemon` /
  * `pkill -f cpan_daemon.py` find a daemon started this way too.
  */
-export async function daemon({ positionals, env, config }: ConfiguredInput): Promise<number> {
+export async function daemon({ io, positionals, env, config }: ConfiguredInput): Promise<number> {
   const label = positionals[1];
   if (positionals.length > 2 || (label !== undefined && !/cpan_daemon/.test(label))) {
-    console.error(
+    io.err(
       "cpan-bridge: daemon takes options only (and an optional cpan_daemon.py label); see --help",
     );
     return 64;

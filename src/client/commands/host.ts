@@ -5,8 +5,6 @@
  * not a reason to stop. Flags (`--socket`, `--log-dir`…) count as the variables they stand for.
  */
 
-// deno-lint-ignore-file no-console
-
 import { CONFIG_KEYS } from "../../config.ts";
 import type { DoctorHost } from "../doctor/mod.ts";
 import { type CommandInput, FLAG_TO_KEY } from "./types.ts";
@@ -35,7 +33,7 @@ export async function doctor(input: CommandInput): Promise<number> {
   const host = await hostOf(input);
   const { runDoctor, formatFindings, doctorExitCode } = await import("../doctor/mod.ts");
   const findings = await runDoctor(host);
-  console.log(input.values.json ? JSON.stringify(findings, null, 2) : formatFindings(findings));
+  input.io.out(input.values.json ? JSON.stringify(findings, null, 2) : formatFindings(findings));
   return doctorExitCode(findings);
 }
 
@@ -45,7 +43,7 @@ export async function report(input: CommandInput): Promise<number> {
   const report = await import("../report/mod.ts");
   const lines = Number(input.values.lines ?? "200");
   if (!Number.isInteger(lines) || lines < 0) {
-    console.error("cpan-bridge: --lines needs a whole number; see cpan-bridge --help");
+    input.io.err("cpan-bridge: --lines needs a whole number; see cpan-bridge --help");
     return 64;
   }
   const path = input.values.output ?? report.defaultReportPath();
@@ -53,9 +51,9 @@ export async function report(input: CommandInput): Promise<number> {
     await report.writeReport(path, await report.buildReport({ host, lines }));
   } catch (err) {
     if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
-    console.error(`cpan-bridge: Cannot write the report: ${path} exists (choose --output)`);
+    input.io.err(`cpan-bridge: Cannot write the report: ${path} exists (choose --output)`);
     return 73;
   }
-  console.log(`Report written to ${path}`);
+  input.io.out(`Report written to ${path}`);
   return 0;
 }

@@ -5,8 +5,6 @@
  * from source.
  */
 
-// deno-lint-ignore-file no-console
-
 import { SELF_EXTRACTING } from "../../build_info.ts";
 import type { ConfiguredInput } from "./types.ts";
 
@@ -18,10 +16,10 @@ function installedBinary(selfBinary: string): string | undefined {
 }
 
 /** `install [--prefix P] [--systemd …] [--logrotate] [--uninstall]`. */
-export async function install({ values: v, config }: ConfiguredInput): Promise<number> {
+export async function install({ io, values: v, config }: ConfiguredInput): Promise<number> {
   const { install, uninstall, InstallError } = await import("../install/mod.ts");
   const prefix = v.prefix ?? "/usr/local";
-  const log = (line: string) => console.log(line);
+  const log = (line: string) => io.out(line);
   const enable = v["no-enable"] ? false : undefined;
   try {
     if (v.uninstall) {
@@ -30,7 +28,7 @@ export async function install({ values: v, config }: ConfiguredInput): Promise<n
     }
     const binary = installedBinary(config.selfBinary);
     if (!binary) {
-      console.error(
+      io.err(
         "cpan-bridge: install needs the single binary: build it (deno task build), then run dist/cpan-bridge install",
       );
       return 64;
@@ -53,7 +51,7 @@ export async function install({ values: v, config }: ConfiguredInput): Promise<n
     if (!(err instanceof InstallError) && !(err instanceof Deno.errors.PermissionDenied)) {
       throw err;
     }
-    console.error(`cpan-bridge: ${err.message}`);
+    io.err(`cpan-bridge: ${err.message}`);
     return 1;
   }
 }

@@ -66,8 +66,16 @@ export const FLAG_TO_KEY = {
 /** Settings given on the command line, as raw text (they win over the environment). */
 export type Overrides = Partial<Record<ConfigKey, string>>;
 
+/** Where a command's lines go: the console, or a test's arrays. */
+export interface Output {
+  out(line: string): void;
+  err(line: string): void;
+}
+
 /** What every handler gets. */
 export interface CommandInput {
+  /** Standard output and standard error, one line per call. */
+  readonly io: Output;
   readonly values: CliValues;
   /** The positional arguments, the command's word first. */
   readonly positionals: readonly string[];
