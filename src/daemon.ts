@@ -1,17 +1,28 @@
 /**
  * @module
- * `startDaemon(config)`: wires the parts of a daemon together (logs, socket, helper worker,
- * counters, timers, signals) and returns a handle to stop it. It holds no request logic itself.
+ * `startDaemon(config)`: wires the parts of a daemon together (logs, lock and socket, helper
+ * host, counters, the janitor, the accept loop, signals) and returns a handle to stop it. It
+ * holds no request logic and no housekeeping itself: the parts are in src/daemon/ and
+ * src/janitor.ts.
  */
 
 import type { Clock } from "./clock.ts";
 import { systemClock } from "./clock.ts";
-import type { Config } from "./config.ts";
+import { type Config, processEnvironment } from "./config.ts";
 import type { DaemonContext } from "./daemon_context.ts";
-import { WorkerPool } from "./host/worker_pool.ts";
+import { housekeepingTasks } from "./daemon/housekeeping.ts";
+import { installProcessHandlers } from "./daemon/signals.ts";
+import {
+  type Endpoint,
+  type HostLog,
+  logConfiguration,
+  openEndpoint,
+  startHost,
+} from "./daemon/startup.ts";
 import type { HelperHost } from "./host/types.ts";
-import { type Logs, openLogs } from "./log/mod.ts";
+import { Janitor } from "./janitor.ts";
 import { pyListRepr } from "./log/format.ts";
+import { type Logs, openLogs } from "./log/mod.ts";
 import { ConnectionTracker } from "./ops/connections.ts";
 import { PerformanceMonitor } from "./ops/performance.ts";
 import { ResourceMonitor } from "./ops/resources.ts";
@@ -20,11 +31,7 @@ import { Stats } from "./ops/stats.ts";
 import { Throttle } from "./ops/throttle.ts";
 import { acceptLoop as runAcceptLoop } from "./server/accept_loop.ts";
 import { serveConnection } from "./server/connection.ts";
-import { bindSocket, type BoundSocket, StartupError } from "./server/socket.ts";
-import { helperSettings, sharedSocketWarning } from "./helper_settings.ts";
-import { PROTOCOL_VERSION, VERSION } from "./version.ts";
-import { disableCoreDumps, guardProcess } from "./process_guard.ts";
-import { openOwnedFile } from "./log/safe_open.ts";
+import { PROTOCOL_VERSION } from "./version.ts";
 
 /** Options beyond the configuration. */
 export interface DaemonOptions {
@@ -33,9 +40,7 @@ export interface DaemonOptions {
   /** Install SIGTERM/SIGINT/SIGHUP handlers (the CLI does; tests running many daemons do not). */
   readonly handleSignals?: boolean;
   /** Replaces the helper worker (tests). */
-  readonly host?: (
-    log: (level: "debug" | "info" | "warn" | "error", m: string) => void,
-  ) => HelperHost;
+  readonly host?: (log: HostLog) => HelperHost;
   /** Shown as system.info python_executable. */
   readonly executable?: string;
 }
@@ -56,20 +61,118 @@ const BACKLOG_GRACE_MS = 250;
 /** How long in-flight requests may take to finish at shutdown. */
 const DRAIN_MS = 30_000;
 
-async function takeLock(socketPath: string): Promise<Deno.FsFile> {
-  const lockPath = `${socketPath}.lock`;
-  // Never through a symbolic link or into another user's file (/tmp is shared).
-  const f = openOwnedFile(lockPath, { read: true, write: true }, 0o600, "lock file");
-  const ok = await f.tryLock(true);
-  if (!ok) {
-    f.close();
-    throw new StartupError(
-      `Cannot start: another cpan-bridge daemon holds ${lockPath}; it is starting or serving ${socketPath}`,
-    );
-  }
-  await f.truncate(0);
-  await f.write(new TextEncoder().encode(`${Deno.pid}\n`));
-  return f;
+/** What a daemon is made of, for `stop`. */
+interface Parts {
+  readonly d: DaemonContext;
+  readonly endpoint: Endpoint;
+  readonly janitor: Janitor;
+  readonly acceptLoop: Promise<void>;
+  readonly inFlight: Set<Promise<void>>;
+  unhandle: () => void;
+}
+
+/** The counters and monitors of a daemon around its host. */
+function makeContext(
+  config: Config,
+  clock: Clock,
+  logs: Logs,
+  host: HelperHost,
+  executable: string,
+  control: { stopping: boolean; stop: (reason: string) => void },
+): DaemonContext {
+  const now = () => clock.now();
+  return {
+    config,
+    clock,
+    logs,
+    stats: new Stats(clock.now()),
+    perf: new PerformanceMonitor(clock.now()),
+    security: new SecurityMonitor(logs.security, now),
+    connections: new ConnectionTracker(),
+    resources: new ResourceMonitor(config),
+    throttle: new Throttle({
+      maxConcurrent: config.maxConcurrentRequests,
+      maxPerMinute: config.throttlePerMinute,
+      waitMs: config.throttleWait * 1000,
+    }, now),
+    host,
+    socketPath: config.socketPath,
+    executable,
+    inFlight: 0,
+    requestShutdown: (reason) => control.stop(reason),
+    get stopping() {
+      return control.stopping;
+    },
+  };
+}
+
+/** Starts the janitor with the daemon's housekeeping, logging the contract's "started" lines. */
+function startJanitor(d: DaemonContext): Janitor {
+  const log = d.logs.daemon;
+  log.info("Starting background threads...");
+  const janitor = new Janitor(housekeepingTasks(d), d.clock, (m) => log.error(m));
+  janitor.start();
+  log.info("Cleanup thread started");
+  log.info("Health monitoring thread started");
+  log.info("Resource monitoring thread started");
+  return janitor;
+}
+
+/** Runs the accept loop; each connection is served and tracked until it settles. */
+function startServing(d: DaemonContext, endpoint: Endpoint, stopping: () => boolean) {
+  const inFlight = new Set<Promise<void>>();
+  // A failed accept (EMFILE) never ends the loop: see server/accept_loop.ts.
+  const acceptLoop = runAcceptLoop(endpoint.sock.listener, {
+    d,
+    serve: (conn) => {
+      const p = serveConnection(d, conn);
+      inFlight.add(p);
+      p.finally(() => inFlight.delete(p));
+    },
+    stopping,
+  });
+  return { acceptLoop, inFlight };
+}
+
+/** Resolves after `ms`. */
+const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits for the requests being served, at most DRAIN_MS. */
+async function drain(inFlight: Set<Promise<void>>): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    Promise.allSettled([...inFlight]),
+    new Promise((r) => (timer = setTimeout(r, DRAIN_MS))),
+  ]);
+  clearTimeout(timer);
+}
+
+/** The shutdown sequence of contract §7.1 (path first, listener after a grace, then drain). */
+async function shutdown(p: Parts, reason: string): Promise<void> {
+  const { d, endpoint: { sock, lock } } = p;
+  const log = d.logs.daemon;
+  log.info(`Shutting down daemon... (${reason})`);
+  // First the path goes, so no new client can connect; clients already queued in the listen
+  // backlog are still accepted and answered during a short grace, then the listener closes.
+  // Closing it at once would reset those queued connections.
+  if (sock.remove()) log.info(`Removed socket file: ${sock.path}`);
+  else log.info(`Socket file ${sock.path} now belongs to another daemon; left in place`);
+  await delay(BACKLOG_GRACE_MS);
+  try {
+    sock.listener.close();
+  } catch { /* closed */ }
+  await p.acceptLoop;
+  log.info("Waiting for threads to finish...");
+  await drain(p.inFlight);
+  p.janitor.stop();
+  p.unhandle();
+  await d.host.close();
+  try {
+    lock.close();
+  } catch { /* closed */ }
+  await Deno.remove(`${d.config.socketPath}.lock`).catch(() => {/* gone */});
+  log.info("Daemon shutdown complete");
+  await d.logs.close();
 }
 
 /**
@@ -82,222 +185,27 @@ export async function startDaemon(
   config: Config,
   opts: DaemonOptions = {},
 ): Promise<RunningDaemon> {
-  const env = opts.env ?? Deno.env.toObject();
+  const env = opts.env ?? processEnvironment();
   const clock = opts.clock ?? systemClock;
-  const logs: Logs = openLogs(config, env, () => clock.now());
+  const logs = openLogs(config, env, () => clock.now());
   const log = logs.daemon;
-  log.info(
-    `CPAN Bridge Daemon v${PROTOCOL_VERSION} initializing... (cpan-bridge ${VERSION}, Deno ${Deno.version.deno})`,
-  );
-  log.info(
-    `Resource limits - Memory: ${config.maxMemoryMb}MB, CPU: ${
-      config.maxCpuPercent.toFixed(1)
-    }%, Requests/min: ${config.maxRequestsPerMinute}, Concurrent: ${config.maxConcurrentRequests}`,
-  );
-  log.info(
-    `Resource monitoring - Stale timeout: ${config.staleTimeout}s, Check interval: ${config.resourceCheckInterval}s`,
-  );
-  log.info(
-    `Validation limits - String: ${config.maxStringLength}, Array: ${config.maxArrayLength}, Depth: ${config.maxObjectDepth}, Params: ${config.maxParamCount}`,
-  );
-  log.info(
-    `Security features - Strict validation: ${
-      config.strictValidation ? "True" : "False"
-    }, Security logging: enabled`,
-  );
+  logConfiguration(log, config);
+  const endpoint = await openEndpoint(config, logs);
+  const host = startHost(config, env, opts.host, log);
 
-  let lock: Deno.FsFile | undefined;
-  let sock: BoundSocket;
-  try {
-    lock = await takeLock(config.socketPath);
-    log.info("Creating Unix domain socket...");
-    sock = await bindSocket(config.socketPath, config.socketMode, config.socketGroup);
-  } catch (err) {
-    log.error(`Fatal error starting daemon: ${err instanceof Error ? err.message : err}`);
-    lock?.close();
-    await logs.close();
-    throw err;
-  }
-  log.info(`Unix domain socket created at ${config.socketPath}`);
-  const shared = sharedSocketWarning(config);
-  if (shared) log.warn(shared);
-
-  const hostLog = (level: "debug" | "info" | "warn" | "error", m: string) => log[level](m);
-  log.info("Loading helper modules...");
-  const host = opts.host ? opts.host(hostLog) : new WorkerPool(
-    config.helperWorkers,
-    helperSettings(config, env),
-    hostLog,
-    config.encoding === "repair",
-    [],
-    true, // workers beyond the first start only when calls overlap (13-16 MB each)
-  );
-  host.ready.then(
-    () =>
-      log.info(
-        `Successfully loaded ${new Set(host.modules()).size} helper modules: ${
-          pyListRepr([...new Set(host.modules())])
-        }`,
-      ),
-    (err) =>
-      log.error(`Could not load helper modules: ${err instanceof Error ? err.message : err}`),
-  );
-
-  const stats = new Stats(clock.now());
-  const security = new SecurityMonitor(logs.security, () => clock.now());
-  const resources = new ResourceMonitor(config);
-  let stopping = false;
   let stopPromise: Promise<void> | undefined;
-  let resolveFinished!: () => void;
+  let resolveFinished: () => void = () => {};
   const finished = new Promise<void>((r) => (resolveFinished = r));
-
-  const d: DaemonContext = {
-    config,
-    clock,
-    logs,
-    stats,
-    perf: new PerformanceMonitor(clock.now()),
-    security,
-    connections: new ConnectionTracker(),
-    resources,
-    throttle: new Throttle(
-      {
-        maxConcurrent: config.maxConcurrentRequests,
-        maxPerMinute: config.throttlePerMinute,
-        waitMs: config.throttleWait * 1000,
-      },
-      () => clock.now(),
-    ),
-    host,
-    socketPath: config.socketPath,
-    executable: opts.executable ?? Deno.execPath(),
-    inFlight: 0,
-    requestShutdown: (reason) => void stop(reason),
-    get stopping() {
-      return stopping;
-    },
-  };
-
-  // Background work: timers only count and sample; none of them blocks the accept loop.
-  const timers: ReturnType<typeof setInterval>[] = [];
-  const every = (ms: number, fn: () => unknown) => {
-    timers.push(setInterval(() => {
-      try {
-        const r = fn();
-        if (r instanceof Promise) {
-          r.catch((e) =>
-            log.error(`Background task failed: ${e instanceof Error ? e.message : e}`)
-          );
-        }
-      } catch (e) {
-        log.error(`Background task failed: ${e instanceof Error ? e.message : e}`);
-      }
-    }, ms));
-  };
-  log.info("Starting background threads...");
-  every(2000, () => resources.sample());
-  every(config.resourceCheckInterval * 1000, () => {
-    stats.lastResourceCheck = clock.now();
-    const r = d.resources.status(d.throttle.perMinute(), d.throttle.active);
-    if (r.violations.length) {
-      log.critical(`RESOURCE VIOLATION: ${pyListRepr(r.violations)}`);
-      log.critical(
-        `Memory: ${r.memory_mb.toFixed(1)}MB, CPU: ${
-          r.cpu_percent.toFixed(1)
-        }%, Requests/min: ${r.requests_per_minute}, Concurrent: ${r.concurrent_requests}`,
-      );
-    } else if (r.warnings.length) log.warn(`Resource warning: ${pyListRepr(r.warnings)}`);
-  });
-  every(60_000, () => {
-    log.info(
-      `Health check - Uptime: ${
-        ((clock.now() - stats.startTime) / 1000).toFixed(0)
-      }s, Requests: ${stats.requestsProcessed}, Errors: ${stats.requestsFailed}, Active connections: ${d.connections.size}/${stats.peakConnections} (current/peak)`,
-    );
-  });
-  every(config.cleanupInterval * 1000, async () => {
-    const r = d.connections.cleanup(clock.now(), config.staleTimeout * 1000);
-    if (r.cleaned_connections > 0) {
-      log.info(`Cleaned up ${r.cleaned_connections} stale connections`);
-    }
-    if (host.state() === "ready") {
-      await host.sweep();
-      await host.cleanupStale();
-    }
-    stats.lastCleanup = clock.now();
-  });
-  log.info("Cleanup thread started");
-  log.info("Health monitoring thread started");
-  log.info("Resource monitoring thread started");
-
-  const inFlight = new Set<Promise<void>>();
-  // A failed accept (EMFILE) never ends the loop: see server/accept_loop.ts.
-  const acceptLoop = runAcceptLoop(sock.listener, {
-    d,
-    serve: (conn) => {
-      const p = serveConnection(d, conn);
-      inFlight.add(p);
-      p.finally(() => inFlight.delete(p));
-    },
-    stopping: () => stopping,
-  });
-
-  const signalHandlers: Array<[Deno.Signal, () => void]> = [];
-  let unguard: (() => void) | undefined;
-  if (opts.handleSignals) {
-    // The process-level guard: an unhandled rejection anywhere is logged, never fatal.
-    unguard = guardProcess((m) => log.error(m));
-    // Core dumps would hold passwords and keys (the shipped systemd unit also sets LimitCORE=0).
-    const coreErr = disableCoreDumps();
-    if (coreErr) log.warn(`Could not disable core dumps (RLIMIT_CORE): ${coreErr}`);
-    const onSignal = (sig: Deno.Signal, n: number) => () => {
-      log.info(`Received signal ${n}, initiating graceful shutdown...`);
-      void stop(sig);
-    };
-    signalHandlers.push(["SIGTERM", onSignal("SIGTERM", 15)], ["SIGINT", onSignal("SIGINT", 2)], [
-      "SIGHUP",
-      () => {
-        log.info("Received signal 1, reopening log files");
-        logs.reopen();
-      },
-    ]);
-    for (const [s, h] of signalHandlers) Deno.addSignalListener(s, h);
-  }
+  const control = { stopping: false, stop: (reason: string) => void stop(reason) };
+  const d = makeContext(config, clock, logs, host, opts.executable ?? Deno.execPath(), control);
+  const janitor = startJanitor(d);
+  const { acceptLoop, inFlight } = startServing(d, endpoint, () => control.stopping);
+  const parts: Parts = { d, endpoint, janitor, acceptLoop, inFlight, unhandle: () => {} };
+  if (opts.handleSignals) parts.unhandle = installProcessHandlers(log, logs.reopen, control.stop);
 
   function stop(reason = "stop requested"): Promise<void> {
-    if (stopPromise) return stopPromise;
-    stopping = true;
-    stopPromise = (async () => {
-      log.info(`Shutting down daemon... (${reason})`);
-      // First the path goes, so no new client can connect; clients already queued in the
-      // listen backlog are still accepted and answered during a short grace, then the listener
-      // closes. Closing it at once would reset those queued connections.
-      if (sock.remove()) log.info(`Removed socket file: ${sock.path}`);
-      else log.info(`Socket file ${sock.path} now belongs to another daemon; left in place`);
-      await new Promise((r) => setTimeout(r, BACKLOG_GRACE_MS));
-      try {
-        sock.listener.close();
-      } catch { /* closed */ }
-      await acceptLoop;
-      log.info("Waiting for threads to finish...");
-      let drainTimer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        Promise.allSettled([...inFlight]),
-        new Promise((r) => (drainTimer = setTimeout(r, DRAIN_MS))),
-      ]);
-      clearTimeout(drainTimer);
-      for (const t of timers) clearInterval(t);
-      for (const [s, h] of signalHandlers) Deno.removeSignalListener(s, h);
-      unguard?.();
-      await host.close();
-      try {
-        lock?.close();
-        Deno.removeSync(`${config.socketPath}.lock`);
-      } catch { /* gone */ }
-      log.info("Daemon shutdown complete");
-      await logs.close();
-      resolveFinished();
-    })();
+    control.stopping = true;
+    stopPromise ??= shutdown(parts, reason).then(resolveFinished);
     return stopPromise;
   }
 

@@ -38,6 +38,9 @@ export interface LogFileStats {
   readonly lastError: string | null;
 }
 
+/** What happened to a log file's path from outside: gone, or another file there now. */
+export type LogPathChange = "moved or removed" | "replaced";
+
 const enc = new TextEncoder();
 
 /**
@@ -112,6 +115,7 @@ export class LogFile {
   #written = 0;
   #dropped = 0;
   #rotations = 0;
+  #rotating = false;
   #lastError: string | null = null;
 
   /**
@@ -160,6 +164,35 @@ export class LogFile {
   reopen(): void {
     if (this.#queue.length === 0) this.#reopen = true;
     else this.#oldLines = this.#queue.length;
+  }
+
+  /**
+   * Whether the path still names the open file (the janitor asks every few seconds). When the file
+   * was moved or removed from outside (logrotate without copytruncate or SIGHUP), a reopen is
+   * queued as for SIGHUP and the reason returned; undefined when nothing changed, for stderr, and
+   * while this file rotates itself.
+   */
+  async checkPath(): Promise<LogPathChange | undefined> {
+    const f = this.#file;
+    if (this.path === "-" || f === null || this.#rotating) return undefined;
+    let open: Deno.FileInfo, named: Deno.FileInfo | undefined;
+    try {
+      open = await f.stat();
+      named = await Deno.stat(this.path).catch((err) => {
+        if (err instanceof Deno.errors.NotFound) return undefined;
+        throw err;
+      });
+    } catch {
+      return undefined; // closed meanwhile, or the path cannot be read: nothing to conclude
+    }
+    if (f !== this.#file || this.#rotating) return undefined;
+    const reason = named === undefined
+      ? "moved or removed"
+      : named.ino !== open.ino || named.dev !== open.dev
+      ? "replaced"
+      : undefined;
+    if (reason) this.reopen();
+    return reason;
   }
 
   stats(): LogFileStats {
@@ -250,6 +283,15 @@ export class LogFile {
   }
 
   async #rotate(): Promise<void> {
+    this.#rotating = true;
+    try {
+      await this.#rotateFiles();
+    } finally {
+      this.#rotating = false;
+    }
+  }
+
+  async #rotateFiles(): Promise<void> {
     const { keep, compress } = this.#opts;
     const ext = compress ? ".gz" : "";
     try {

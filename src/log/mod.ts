@@ -7,7 +7,7 @@
 
 import type { Config } from "../config.ts";
 import { defaultLogDir } from "../config.ts";
-import { LogFile, type LogFileStats } from "./file_sink.ts";
+import { LogFile, type LogFileStats, type LogPathChange } from "./file_sink.ts";
 import { daemonLine, jsonLine, type Level, scrubSecrets, securityLine } from "./format.ts";
 import { boundText } from "../errors.ts";
 
@@ -33,6 +33,8 @@ export interface Logs {
   dropped(): number;
   /** Reopens both files (SIGHUP). */
   reopen(): void;
+  /** Queues a reopen of each file moved or removed from outside; returns which and why. */
+  checkPaths?(): Promise<Array<{ path: string; reason: LogPathChange }>>;
   flush(): Promise<void>;
   close(): Promise<void>;
 }
@@ -105,6 +107,14 @@ export function openLogs(
     reopen: () => {
       daemonFile.reopen();
       securityFile.reopen();
+    },
+    checkPaths: async () => {
+      const out: Array<{ path: string; reason: LogPathChange }> = [];
+      for (const f of [daemonFile, securityFile]) {
+        const reason = await f.checkPath();
+        if (reason) out.push({ path: f.path, reason });
+      }
+      return out;
     },
     flush: async () => {
       await daemonFile.flush();

@@ -4,6 +4,7 @@
  */
 
 import assert from "node:assert/strict";
+import { FakeClock } from "../../_support/fake_clock.ts";
 import {
   ALERT_THRESHOLDS,
   EVENTS_COUNTED,
@@ -124,17 +125,6 @@ Deno.test({
     console.log(`hostile requests ${total.toFixed(0)} ms, worst ping ${worst.toFixed(0)} ms`);
   },
 });
-
-/** A clock moved by the test (tests/_support's FakeClock once it is committed). */
-class FakeClock {
-  #t = 1_700_000_000_000;
-  now(): number {
-    return this.#t;
-  }
-  advance(ms: number): void {
-    this.#t += ms;
-  }
-}
 
 /** A logger that keeps its lines, for reading what SecurityMonitor wrote. */
 function lineLog(): { lines: string[]; log: LineLogger } {
