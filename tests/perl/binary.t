@@ -122,6 +122,26 @@ wait_until('--health exits 0 once helpers are loaded', 60, sub {
 }) or diag($hout);
 like($hout, qr/^CPAN-BRIDGE OK/, '--health prints a Nagios OK line');
 
+# --version and --health are answered by small modules (main.ts); a form that main.ts leaves to the
+# whole CLI (an extra flag that does not change the answer) must print the same, figures aside.
+{
+    my $shape = sub { (my $t = shift) =~ s/\d+(?:\.\d+)?/N/g; $t };
+    my ($vr, $vfull) = run_cmd({}, undef, $bin, '--version', '--json');
+    is($vfull, $version, '--version: the small entry and the whole CLI print the same bytes');
+    my ($hr, $hfull) = run_cmd({}, undef, $bin, '--health', '--log-dir', "$dir/tmp", '--socket', $sock);
+    is($hr, 0, '--health through the whole CLI exits 0 too');
+    is($shape->($hfull), $shape->($hout), '--health: the same line through the small entry and the whole CLI');
+    for my $json ([], ['--json']) {
+        my ($fr, $fast) = run_cmd({}, undef, $bin, '--health', @$json, '--socket', "$dir/none.sock");
+        my ($sr, $slow) = run_cmd({}, undef, $bin, '--health', @$json, '--log-dir', "$dir/tmp", '--socket', "$dir/none.sock");
+        is($fr, 3, "--health @$json exits 3 without a daemon");
+        is("$sr $slow", "$fr $fast", "--health @$json without a daemon: the same exit code and bytes both ways");
+    }
+    my ($br, $bad) = run_cmd({ CPAN_BRIDGE_MAX_CONNECTIONS => 'x' }, undef, $bin, '--health', '--socket', $sock);
+    is($br, 78, '--health with a bad setting exits 78');
+    like($bad, qr/^cpan-bridge: Cannot use CPAN_BRIDGE_MAX_CONNECTIONS/, 'and names the setting');
+}
+
 my $c = BridgeClient->new;
 is($c->call_python('test', 'ping', {})->{message}, 'pong', 'Perl client ping');
 my $now = $c->call_python('datetime_helper', 'now', {});
