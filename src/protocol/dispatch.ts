@@ -14,6 +14,7 @@ import { decodeUtf8, repairDoubleEncoding } from "../wire/encoding.ts";
 import { parseRequestJson } from "../wire/json_errors.ts";
 import { runBuiltin } from "../builtins/mod.ts";
 import { type BridgeRequest, pyTypeName, validateRequest } from "./validate.ts";
+import { WHITELIST } from "./whitelist.ts";
 import { builtinSuccess, failureEnvelope, helperSuccess, type Reply } from "./envelope.ts";
 import type { CallerScope } from "../ops/throttle.ts";
 
@@ -40,8 +41,8 @@ async function parse(d: DaemonContext, bytes: Uint8Array, peer: Peer): Promise<B
   }
   if (d.config.encoding === "repair") value = repairDoubleEncoding(value);
   const module = (value as Record<string, unknown>).module;
-  if (module !== "test" && module !== "system" && d.host.state() === "loading") {
-    // Helper functions beyond the base whitelist are known once the helpers have loaded.
+  if (typeof module === "string" && !WHITELIST.has(module) && d.host.state() === "loading") {
+    // The registry's names are known at once; a helper outside it (tests) once the host is up.
     await d.host.ready.catch(() => {});
   }
   const before = d.security.total;
