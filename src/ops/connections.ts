@@ -33,8 +33,41 @@ export interface TrackedConnection {
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
+/**
+ * A tracked connection. Its id (`_<seq>_<epoch float>`) is built only when something asks for it
+ * (a report, a log line, a security event): a ping served without either costs no string.
+ */
+class Tracked implements TrackedConnection {
+  readonly #seq: number;
+  #id: string | undefined;
+  readonly startMs: number;
+  lastActivityMs: number;
+  requests = 0;
+  bytesReceived = 0;
+  bytesSent = 0;
+  slot = false;
+  busy = false;
+  readonly close: () => void;
+
+  constructor(seq: number, nowMs: number, close: () => void) {
+    this.#seq = seq;
+    this.startMs = nowMs;
+    this.lastActivityMs = nowMs;
+    this.close = close;
+  }
+
+  get id(): string {
+    return this.#id ??= `_${this.#seq}_${(this.startMs / 1000).toFixed(7)}`;
+  }
+
+  /** The connection as a security event's peer (`client_info` is its id). */
+  get client(): string {
+    return this.id;
+  }
+}
+
 export class ConnectionTracker {
-  readonly #live = new Map<string, TrackedConnection>();
+  readonly #live = new Set<TrackedConnection>();
   #seq = 0;
   #slots = 0;
   readonly #slotWaiters: Array<() => void> = [];
@@ -109,26 +142,15 @@ export class ConnectionTracker {
   }
 
   /** Registers a new connection; the id is `_<seq>_<epoch float>` (Unix sockets have no address). */
-  open(nowMs: number, close: () => void): TrackedConnection {
-    const id = `_${++this.#seq}_${(nowMs / 1000).toFixed(7)}`;
-    const c: TrackedConnection = {
-      id,
-      startMs: nowMs,
-      lastActivityMs: nowMs,
-      requests: 0,
-      bytesReceived: 0,
-      bytesSent: 0,
-      slot: false,
-      busy: false,
-      close,
-    };
-    this.#live.set(id, c);
+  open(nowMs: number, close: () => void): TrackedConnection & { readonly client: string } {
+    const c = new Tracked(++this.#seq, nowMs, close);
+    this.#live.add(c);
     return c;
   }
 
   /** Forgets a connection and frees its slot. */
   remove(c: TrackedConnection): void {
-    this.#live.delete(c.id);
+    this.#live.delete(c);
     this.#releaseSlot(c);
     this.#shrunk();
   }
@@ -171,7 +193,7 @@ export class ConnectionTracker {
       // DEFECT-FIX: only a connection still sending its request can be stale.
       if (!c.busy && idle * 1000 > staleMs) {
         details.push({ connection_id: c.id, idle_time: idle });
-        this.#live.delete(c.id);
+        this.#live.delete(c);
         this.#shrunk();
         try {
           c.close();

@@ -178,7 +178,13 @@ export function validateRequest(raw: Record<string, unknown>, deps: ValidationDe
   // Deno exposes no peer credentials (SO_PEERCRED); the PID the client puts in request_id is
   // logged as what it is: a claim.
   const claimed = /^\d+_(\d+)_\d+$/.exec(requestId);
-  if (claimed && peer.pid === undefined) peer = { ...peer, pid: Number(claimed[1]) };
+  // Copied field by field: the peer may be a tracked connection whose client id is a getter.
+  if (claimed && peer.pid === undefined) {
+    const pid = Number(claimed[1]);
+    peer = peer.uid === undefined
+      ? { client: peer.client, pid }
+      : { client: peer.client, uid: peer.uid, pid };
+  }
   const fail = (): never => {
     security.validationFailed(peer, requestId, errors);
     throw validationFailed(errors);

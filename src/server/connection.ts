@@ -19,6 +19,8 @@
  */
 
 import type { DaemonContext } from "../daemon_context.ts";
+import type { TrackedConnection } from "../ops/connections.ts";
+import type { CallerScope } from "../ops/throttle.ts";
 import { isWireError, tooManyConnections, WireError } from "../errors.ts";
 import { dispatch, failed } from "../protocol/dispatch.ts";
 import { type Reply, replyParts } from "../protocol/envelope.ts";
@@ -138,6 +140,36 @@ export const replyTooLarge = (n: number, cap: number): WireError =>
     { kind: "reply_too_large" },
   );
 
+/**
+ * Who is calling, for the throttle (ops/throttle.ts): the fairness key is found, and the slot
+ * callback made, only for calls that reach the throttle (helper calls); a ping costs one object.
+ * A call throttled to wait gives its slot back: waiting calls never starve the slots.
+ */
+class ConnectionScope implements CallerScope {
+  readonly #d: DaemonContext;
+  readonly #tracked: TrackedConnection;
+  readonly #bytes: Uint8Array;
+  #client: string | undefined;
+
+  constructor(d: DaemonContext, tracked: TrackedConnection, bytes: Uint8Array) {
+    this.#d = d;
+    this.#tracked = tracked;
+    this.#bytes = bytes;
+  }
+
+  get client(): string {
+    if (this.#client === undefined) {
+      const pid = claimedPid(this.#bytes);
+      this.#client = pid === undefined ? `conn:${this.#tracked.id}` : `pid:${pid}`;
+    }
+    return this.#client;
+  }
+
+  get onWait(): () => void {
+    return () => this.#d.connections.yieldSlot(this.#tracked);
+  }
+}
+
 /** Serves one accepted connection to completion. Never throws. */
 export async function serveConnection(d: DaemonContext, conn: Deno.Conn): Promise<void> {
   const now = d.clock.now();
@@ -152,7 +184,8 @@ export async function serveConnection(d: DaemonContext, conn: Deno.Conn): Promis
   const tracked = d.connections.open(now, close);
   d.stats.connectionsTotal++;
   d.stats.peakConnections = Math.max(d.stats.peakConnections, d.connections.size);
-  const peer = { client: tracked.id };
+  // The peer of security events: the tracked connection itself (its id is built only if asked).
+  const peer = tracked;
   if (d.config.debug > 0) d.logs.daemon.debug(`Handling client connection ${tracked.id}`);
   const over = !d.connections.trySlot(tracked, d.config.maxConnections);
   d.inFlight++;
@@ -187,17 +220,7 @@ export async function serveConnection(d: DaemonContext, conn: Deno.Conn): Promis
       d.stats.securityEvents++;
       reply = failed(d, tooManyConnections(d.config.maxConnections), "connection.refused", t0);
     } else {
-      // The fairness key is found only for calls that reach the throttle (helper calls). A call
-      // throttled to wait gives its slot back: waiting calls never starve the slots.
-      let client: string | undefined;
-      const scope = {
-        get client(): string {
-          const pid = client === undefined ? claimedPid(bytes) : undefined;
-          return client ??= pid === undefined ? `conn:${tracked.id}` : `pid:${pid}`;
-        },
-        onWait: () => d.connections.yieldSlot(tracked),
-      };
-      reply = await dispatch(d, bytes, peer, scope);
+      reply = await dispatch(d, bytes, peer, new ConnectionScope(d, tracked, bytes));
     }
   } catch (err) {
     if (err instanceof WireError) {

@@ -241,7 +241,9 @@ export async function readRequest(conn: Reader, limits: ReadLimits): Promise<Uin
     for (let size = FIRST_CHUNK;; size = CHUNK) {
       const pooled = size === FIRST_CHUNK;
       const buf = (pooled ? pool.pop() : undefined) ?? new Uint8Array(size);
-      const n = await readWithin(conn, buf, idle);
+      // Raced here, not in readWithin(): one promise less per read on every request.
+      const n = await Promise.race([conn.read(buf), idle.expired]);
+      if (typeof n === "number") idle.touch();
       if (n === "timeout") throw readTimeout();
       if (n === "deadline") throw requestDeadlineExceeded((limits.deadlineMs ?? 0) / 1000);
       let chunk: Uint8Array | undefined;
