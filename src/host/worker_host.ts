@@ -52,7 +52,7 @@ export class WorkerHost implements HelperHost {
 
   /**
    * `ascii`: results are ASCII-escaped JSON (encoding "repair"). `extraHelperModules`: URLs of
-   * modules whose default export is a helper definition, loaded after HELPERS (tests).
+   * modules whose default export is a helper definition, loaded after the registry's (tests).
    */
   constructor(
     settings: HelperSettings,

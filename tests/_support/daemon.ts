@@ -33,7 +33,7 @@ export interface TestDaemon {
 export interface TestDaemonOptions {
   /** Run these helpers, after the registry's, on the daemon's own thread (InProcessHost). */
   readonly helpers?: readonly HelperDefinition[];
-  /** Load these module URLs (default export: a helper) into the helper Worker, after HELPERS. */
+  /** Load these module URLs (default export: a helper) into the helper Worker, after the registry's. */
   readonly helperModules?: readonly string[];
 }
 
