@@ -67,14 +67,15 @@ export async function lookupKnownHost(
       if (!line || line.startsWith("#")) continue;
       let fields = line.split(/\s+/);
       let marker = "";
-      if (fields[0].startsWith("@")) [marker, ...fields] = fields;
-      if (fields.length < 3 || marker === "@cert-authority") continue;
-      const [hosts, type, blob] = fields;
+      if (fields[0]?.startsWith("@")) [marker = "", ...fields] = fields;
+      const [hosts = "", type = "", blob] = fields;
+      if (blob === undefined || marker === "@cert-authority") continue; // fewer than 3 fields
       if (!hostFieldMatches(hosts, name)) continue;
       if (marker === "@revoked") revoked.add(blob);
       else {
-        if (!keys.has(type)) keys.set(type, new Set());
-        keys.get(type)!.add(blob);
+        let blobs = keys.get(type);
+        if (!blobs) keys.set(type, blobs = new Set());
+        blobs.add(blob);
       }
     }
   }

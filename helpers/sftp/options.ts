@@ -34,20 +34,20 @@ function parseMore(more: unknown): { opts: Map<string, string[]>; ignored: strin
     if (!HONOURED.has(key)) return ignored.push(k);
     opts.set(key, [...(opts.get(key) ?? []), v]);
   };
-  for (let i = 0; i < words.length; i++) {
-    const w = words[i];
-    const flag = /^-([iplo])(.*)$/.exec(w);
-    if (!flag) {
+  const rest = words.values(); // a flag without its value attached takes the next word
+  for (const w of rest) {
+    const [, letter, attached = ""] = /^-([iplo])(.*)$/.exec(w) ?? [];
+    if (letter === undefined) {
       ignored.push(w);
       continue;
     }
-    const value = flag[2] !== "" ? flag[2] : words[++i] ?? "";
-    if (flag[1] === "i") add("IdentityFile", value);
-    else if (flag[1] === "p") add("Port", value);
-    else if (flag[1] === "l") add("User", value);
+    const value = attached !== "" ? attached : rest.next().value ?? "";
+    if (letter === "i") add("IdentityFile", value);
+    else if (letter === "p") add("Port", value);
+    else if (letter === "l") add("User", value);
     else {
-      const m = /^([A-Za-z]+)\s*[= ]\s*(.*)$/.exec(value);
-      if (m) add(m[1], m[2]);
+      const [, key, setting = ""] = /^([A-Za-z]+)\s*[= ]\s*(.*)$/.exec(value) ?? [];
+      if (key !== undefined) add(key, setting);
       else ignored.push(value);
     }
   }
@@ -90,8 +90,8 @@ export async function parseSshArgs(
     user ??= host.slice(0, at);
     host = host.slice(at + 1);
   }
-  const hp = /^\[?([^\]]+?)\]?:(\d+)$/.exec(host);
-  if (hp && !hp[1].includes(":")) [host, port] = [hp[1], Number(hp[2])];
+  const [, hpHost, hpPort] = /^\[?([^\]]+?)\]?:(\d+)$/.exec(host) ?? [];
+  if (hpHost !== undefined && !hpHost.includes(":")) [host, port] = [hpHost, Number(hpPort)];
   if (!host) return { error: "no host given" };
 
   const { opts, ignored } = parseMore(args.more);

@@ -23,9 +23,9 @@ function translate(body: string, mode: "u" | "v"): string {
   let inClass = false;
   let classStart = false;
   for (let i = 0; i < body.length; i++) {
-    const c = body[i];
+    const c = body.charAt(i);
     if (c === "\\" && i + 1 < body.length) {
-      const n = body[++i];
+      const n = body.charAt(++i);
       if (n === "x" && body[i + 1] === "{") {
         const end = body.indexOf("}", i);
         if (end > 0) {
@@ -56,7 +56,7 @@ function translate(body: string, mode: "u" | "v"): string {
         inClass = true;
         classStart = true;
         out += c;
-        if (body[i + 1] === "^") out += body[++i];
+        if (body[i + 1] === "^") out += body.charAt(++i);
         continue;
       }
       out += c;
@@ -83,9 +83,10 @@ export function perlRegex(text: string): (name: string) => boolean {
   let body = text, flags = "";
   const m = /^\(\?\^?([a-z]*)(?:-[a-z]*)?:([\s\S]*)\)$/.exec(text);
   if (m) {
-    body = m[2];
-    flags = [...m[1]].filter((f) => "ims".includes(f)).join("");
-    if (m[1].includes("x")) {
+    const [, given = "", inner = ""] = m; // both groups always take part
+    body = inner;
+    flags = [...given].filter((f) => "ims".includes(f)).join("");
+    if (given.includes("x")) {
       body = body.replace(/(?<!\\)#.*$/gm, "").replace(/(?<!\\)\s+/g, ""); // the /x flag
     }
   }

@@ -12,16 +12,16 @@ export interface SshTarget {
   readonly user: string;
   /** Connect/handshake limit, and the inactivity limit of every later operation. */
   readonly timeoutMs: number;
-  readonly password?: string;
+  readonly password?: string | undefined;
   /** Explicit identity files (absolute). */
   readonly keyFiles: readonly string[];
-  readonly passphrase?: string;
+  readonly passphrase?: string | undefined;
   /** Also try the caller's ~/.ssh/id_* keys (what `ssh` does). */
   readonly defaultKeys: boolean;
   /** `StrictHostKeyChecking`: "yes" refuses unknown hosts; anything else accepts them with a warning. */
-  readonly strictHostKeys?: string;
+  readonly strictHostKeys?: string | undefined;
   /** `UserKnownHostsFile`, absolute; default the caller's ~/.ssh/known_hosts. */
-  readonly knownHostsFile?: string;
+  readonly knownHostsFile?: string | undefined;
 }
 
 /** A failure the helpers report as text; `kind` tells auth failures from network ones. */
@@ -194,7 +194,8 @@ const SFTP_STATUS: Record<number, string> = {
 export function sftpMessage(e: unknown): string {
   const err = e as { code?: unknown; message?: string };
   if (err?.message) return err.message;
-  if (typeof err?.code === "number" && SFTP_STATUS[err.code]) return SFTP_STATUS[err.code];
+  const status = typeof err?.code === "number" ? SFTP_STATUS[err.code] : undefined;
+  if (status) return status;
   return String(e);
 }
 

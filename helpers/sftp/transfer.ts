@@ -49,8 +49,8 @@ async function callerUmask(ctx: CallContext): Promise<number> {
   if (ctx.callerPid === undefined) return 0o022;
   try {
     const status = await Deno.readTextFile(`/proc/${ctx.callerPid}/status`);
-    const m = /^Umask:\s*([0-7]+)$/m.exec(status);
-    return m ? parseInt(m[1], 8) : 0o022;
+    const [, umask] = /^Umask:\s*([0-7]+)$/m.exec(status) ?? [];
+    return umask === undefined ? 0o022 : parseInt(umask, 8);
   } catch {
     return 0o022;
   }
@@ -83,7 +83,8 @@ export function put(args: Args, ctx: CallContext) {
     )
       .catch((e) => why(`Couldn't open remote file '${target}'`, e));
     // copy_perm and copy_time: the server's umask applied to the open; set both explicitly.
-    const [atime, mtime] = [st.atime, st.mtime].map((d) => Math.floor((d?.getTime() ?? 0) / 1000));
+    const seconds = (d: Date | null) => Math.floor((d?.getTime() ?? 0) / 1000);
+    const atime = seconds(st.atime), mtime = seconds(st.mtime);
     await s.conn.op(
       "setstat",
       ctx.signal,
