@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { startTestDaemon } from "../_support/daemon.ts";
 import { rawJson } from "../_support/raw.ts";
 import { LogFile } from "../../src/log/file_sink.ts";
+import { checkLogFiles } from "../../src/daemon/housekeeping.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -244,5 +245,60 @@ Deno.test({
       await d.readLog(),
       /"level":"ERROR","message":"Error handling client request: Request validation failed: Module not allowed: nope_mod"/,
     );
+  },
+});
+
+Deno.test({
+  name: "the janitor closes a stale connection and logs which one and why",
+  ...opts,
+  fn: async () => {
+    await using d = await startTestDaemon({
+      CPAN_BRIDGE_STALE_TIMEOUT: "0.2",
+      CPAN_BRIDGE_CLEANUP_INTERVAL: "0.1",
+    });
+    const conn = await Deno.connect({ transport: "unix", path: d.socket });
+    let timedOut = false;
+    const deadline = setTimeout(() => {
+      timedOut = true;
+      conn.close();
+    }, 10_000);
+    try {
+      await conn.write(new TextEncoder().encode('{"module":"test"')); // never finished
+      // The janitor closes it: the read ends (EOF or reset) without a reply.
+      const got = await conn.read(new Uint8Array(64)).catch(() => null);
+      assert.equal(got, null);
+      assert.equal(timedOut, false, "the janitor did not close the connection within 10 s");
+    } finally {
+      clearTimeout(deadline);
+      if (!timedOut) conn.close();
+    }
+    await d.daemon.context.logs.flush();
+    const log = await d.readLog();
+    assert.match(
+      log,
+      /\[INFO\] CPANDaemon: Closed stale connection _\d+_[\d.]+: idle for \d+\.\d s \(stale timeout 0\.2 s\)\n/,
+    );
+    assert.match(log, /Cleaned up 1 stale connections/);
+  },
+});
+
+Deno.test({
+  name: "the janitor reopens a daemon log moved away without SIGHUP",
+  ...opts,
+  fn: async () => {
+    await using d = await startTestDaemon();
+    const path = `${d.dir}/cpan_daemon.log`;
+    await d.daemon.context.logs.flush();
+    await Deno.rename(path, `${path}.1`);
+    // The path check runs every 10 s on the janitor's timer; run one as its tick would.
+    await checkLogFiles(d.daemon.context);
+    await rawJson(d.socket, { module: "test", function: "ping", params: {} });
+    await d.daemon.context.logs.flush();
+    const fresh = await Deno.readTextFile(path);
+    assert.match(
+      fresh,
+      /\[WARNING\] CPANDaemon: Reopened log file .*cpan_daemon\.log: it was moved or removed by someone else \(no SIGHUP\)\n/,
+    );
+    assert.match(await Deno.readTextFile(`${path}.1`), /started successfully/);
   },
 });
