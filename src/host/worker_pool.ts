@@ -15,17 +15,24 @@
  * (`helpers/registry.ts`) on this thread, so `system.health`, the whitelist and the metrics never
  * need a worker; no helper code is loaded here at start-up.
  *
+ * The functions of `inline.ts` (pure, bounded, e.g. `datetime_helper.now`) run on this thread
+ * through an `InProcessHost` when their params are small: the Worker hop would cost several
+ * times their work. Larger calls of them go to a worker like any other.
+ *
  * A call that runs past `CPAN_BRIDGE_HELPER_TIMEOUT` is answered with a TimeoutError; if its
  * worker's thread then does not answer a probe, it is terminated and replaced by a fresh one. The
  * calls waiting on it get a clear error, and a later call naming one of its handles is told the
  * handle was lost, instead of the helper's "unknown id".
  */
 
+import { systemClock } from "../clock.ts";
 import { helperFailed, WireError } from "../errors.ts";
 import { callerPidOf, type LogFn } from "../helper_runtime.ts";
 import type { HelperSettings, LazyHelper } from "../../helpers/types.ts";
 import { REGISTRY } from "../../helpers/registry.ts";
 import type { HelperHost, HostCall } from "./types.ts";
+import { InProcessHost } from "./in_process.ts";
+import { INLINE_FUNCTIONS, INLINE_MAX_CHARS, paramsWithin } from "./inline.ts";
 import { WorkerHost } from "./worker_host.ts";
 
 /** How long a worker has to answer the probe after one of its calls timed out. */
@@ -61,6 +68,8 @@ export class WorkerPool implements HelperHost {
   /** Names from the registry (lazy pools without test helpers); else worker 0 reports them. */
   readonly #catalog: ReadonlyMap<string, readonly string[]> | undefined;
   readonly #catalogModules: readonly string[] = [];
+  readonly #makeInline: () => InProcessHost;
+  #inlineHost: InProcessHost | undefined;
 
   /**
    * `size`: worker threads (at least 1); `lazy`: start none until a call needs one, and each as
@@ -79,6 +88,10 @@ export class WorkerPool implements HelperHost {
     this.#timeoutS = settings.helperTimeoutMs / 1000;
     this.#make = () => new WorkerHost(settings, log, ascii, extraHelperModules);
     this.#max = Math.max(1, Math.floor(size));
+    const inline = REGISTRY.filter((e) =>
+      [e.name, ...e.aliases].some((n) => INLINE_FUNCTIONS.has(n))
+    );
+    this.#makeInline = () => new InProcessHost(inline, settings, systemClock, log, ascii);
     if (lazy && extraHelperModules.length === 0) {
       this.#catalog = catalogOf(REGISTRY);
       this.#catalogModules = [...this.#catalog.keys()];
@@ -87,6 +100,11 @@ export class WorkerPool implements HelperHost {
     for (let i = 0; i < start; i++) this.#workers.push(this.#spawn(i));
     this.ready = Promise.all(this.#workers.map((w) => w.ready)).then(() => {});
     this.ready.catch(() => {});
+  }
+
+  /** The host of inline calls, made at the first one. */
+  #inline(): InProcessHost {
+    return this.#inlineHost ??= this.#makeInline();
   }
 
   /** Worker `index`; worker 0 is started here when no call needed it before. */
@@ -129,9 +147,10 @@ export class WorkerPool implements HelperHost {
     );
   }
 
-  /** Calls abandoned after their timeout, all workers together. */
+  /** Calls abandoned after their timeout, all workers (and inline calls) together. */
   get abandoned(): number {
-    return this.#abandonedBefore + this.#workers.reduce((n, w) => n + w.abandoned, 0);
+    return this.#abandonedBefore + (this.#inlineHost?.abandoned ?? 0) +
+      this.#workers.reduce((n, w) => n + w.abandoned, 0);
   }
 
   /** Workers replaced because a call ran past the timeout. */
@@ -224,6 +243,10 @@ export class WorkerPool implements HelperHost {
   }
 
   async call(call: HostCall, signal: AbortSignal): Promise<Uint8Array> {
+    if (
+      INLINE_FUNCTIONS.get(call.module)?.has(call.function) &&
+      paramsWithin(call.params, INLINE_MAX_CHARS)
+    ) return await this.#callInline(call, signal);
     if (this.#lost.size > 0) {
       const lost = this.#findId(call.params, (s) => (this.#lost.has(s) ? s : undefined));
       if (lost !== undefined) {
@@ -246,8 +269,21 @@ export class WorkerPool implements HelperHost {
     return await this.#worker(index ?? this.#route(call.requestId)).call(call, signal);
   }
 
+  /** A call of `inline.ts` run here; its error carries the helper's stack as a worker's would. */
+  async #callInline(call: HostCall, signal: AbortSignal): Promise<Uint8Array> {
+    try {
+      return await this.#inline().call(call, signal);
+    } catch (err) {
+      if (err instanceof WireError && err.cause instanceof Error && err.cause.stack) {
+        err.stack = err.cause.stack;
+      }
+      throw err;
+    }
+  }
+
   async sweep(): Promise<number> {
     const n = await Promise.all(this.#workers.map((w) => w.sweep().catch(() => 0)));
+    if (this.#inlineHost) n.push(await this.#inlineHost.sweep());
     // Forget clients whose process is gone (their handles are theirs alone).
     for (const pid of [...this.#byPid.keys()]) {
       try {
@@ -261,6 +297,7 @@ export class WorkerPool implements HelperHost {
 
   async cleanupStale(): Promise<void> {
     await Promise.all(this.#workers.map((w) => w.cleanupStale().catch(() => {})));
+    await this.#inlineHost?.cleanupStale();
   }
 
   async handleCounts(): Promise<Record<string, number>> {
@@ -272,5 +309,6 @@ export class WorkerPool implements HelperHost {
 
   async close(): Promise<void> {
     await Promise.all(this.#workers.map((w) => w.close()));
+    await this.#inlineHost?.close();
   }
 }
