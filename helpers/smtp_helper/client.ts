@@ -134,14 +134,14 @@ export class SmtpClient {
     const lines: string[] = [];
     for (;;) {
       const line = await this.#readLine();
-      const m = /^(\d{3})([ -]?)(.*)$/.exec(line);
-      if (!m) {
+      const [, code, separator, text = ""] = /^(\d{3})([ -]?)(.*)$/.exec(line) ?? [];
+      if (code === undefined) {
         this.close("protocol error");
         throw new SmtpIoError(`${this.label} sent a malformed reply: ${line.slice(0, 80)}`);
       }
-      lines.push(m[3]);
-      if (m[2] !== "-") {
-        const r = { code: Number(m[1]), lines };
+      lines.push(text);
+      if (separator !== "-") {
+        const r = { code: Number(code), lines };
         this.trace?.(`S: ${replyText(r)}`);
         return r;
       }

@@ -67,8 +67,8 @@ const ok2 = (r: SmtpReply) => r.code >= 200 && r.code < 300;
 
 /** Net::SMTP's `_addr`: the `<…>` part if present, else the trimmed address in brackets. */
 export function smtpAddr(a: string): string {
-  const m = /(<[^>]*>)/.exec(a);
-  return m ? m[1] : `<${a.trim()}>`;
+  const [, bracketed] = /(<[^>]*>)/.exec(a) ?? [];
+  return bracketed ?? `<${a.trim()}>`;
 }
 
 /**
@@ -118,9 +118,9 @@ const stateError = (f: string, s: SmtpSession) =>
 
 async function newConnection(args: Args, ctx: CallContext) {
   const hostArg = str(args.host) ?? "localhost";
-  const hp = /^([^:]+):(\d+)$/.exec(hostArg);
-  const host = hp ? hp[1] : hostArg;
-  const port = hp ? Number(hp[2]) : Number(str(args.port) ?? 25);
+  const [, hpHost, hpPort] = /^([^:]+):(\d+)$/.exec(hostArg) ?? [];
+  const host = hpHost ?? hostArg;
+  const port = hpHost !== undefined ? Number(hpPort) : Number(str(args.port) ?? 25);
   if (!Number.isInteger(port) || port <= 0 || port > 65535) {
     return failure(`Invalid port: ${args.port}`);
   }
