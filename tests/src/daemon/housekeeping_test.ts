@@ -85,7 +85,7 @@ Deno.test("housekeepingTasks() behaviour: a failing handle sweep is logged; samp
   }
 });
 
-Deno.test("housekeepingTasks() behaviour: periods of sampling, resource check and the health line", () => {
+Deno.test("housekeepingTasks() behaviour: periods of sampling, resource check and the health line", async () => {
   const { d, close } = protocolContext({
     CPAN_BRIDGE_CLEANUP_INTERVAL: "300",
     CPAN_BRIDGE_RESOURCE_CHECK_INTERVAL: "45",
@@ -101,7 +101,7 @@ Deno.test("housekeepingTasks() behaviour: periods of sampling, resource check an
       "log files": 10_000,
     });
   } finally {
-    void close();
+    await close();
   }
 });
 
