@@ -123,7 +123,8 @@ Deno.test("runCli() client commands exit 3 when no daemon answers", async () => 
 });
 
 Deno.test("runCli() --health and health say UNKNOWN on stdout and exit 3 when no daemon answers", async () => {
-  for (const args of [["--health"], ["health"], ["--health", "--json"]]) {
+  // A flag wins over a word: `status --health` is the health check.
+  for (const args of [["--health"], ["health"], ["--health", "--json"], ["status", "--health"]]) {
     const r = await runCli([...args, "--socket", NO_SOCKET], { env: ENV });
     assert.equal(r.code, 3, `${args.join(" ")}: ${r.stderr}`);
     if (args.includes("--json")) {
