@@ -15,7 +15,8 @@ const plain = new Uint8Array(size);
 for (let i = 0; i < size; i += 65536) crypto.getRandomValues(plain.subarray(i, i + 65536));
 const plainHex = Buffer.from(plain).toString("hex");
 const t = makeTestContext({ module: "crypto" });
-const f = cryptoHelper.functions;
+const { new: newCipher, encrypt, decrypt } = cryptoHelper.functions;
+if (!newCipher || !encrypt || !decrypt) throw new Error("crypto helper lacks new/encrypt/decrypt");
 type Wrapped = { success: boolean; error?: string; result: Record<string, unknown> };
 
 async function timed(label: string, run: () => Promise<Wrapped>): Promise<Wrapped> {
@@ -47,19 +48,19 @@ async function maxStall(work: () => Promise<unknown>): Promise<number> {
 
 try {
   for (const cipher of ["Blowfish", "AES"]) {
-    const n = (await f.new.run({ key: "bench pass", cipher }, t.ctx)) as Wrapped;
+    const n = (await newCipher.run({ key: "bench pass", cipher }, t.ctx)) as Wrapped;
     const id = n.result.cipher_id;
     let enc!: Wrapped;
     const stall = await maxStall(async () => {
       enc = await timed(
         `${cipher} encrypt ${mib} MiB`,
-        () => f.encrypt.run({ cipher_id: id, plaintext_hex: plainHex }, t.ctx) as Promise<Wrapped>,
+        () => encrypt.run({ cipher_id: id, plaintext_hex: plainHex }, t.ctx) as Promise<Wrapped>,
       );
     });
     const dec = await timed(
       `${cipher} decrypt ${mib} MiB`,
       () =>
-        f.decrypt.run({ cipher_id: id, hex_ciphertext: enc.result.encrypted }, t.ctx) as Promise<
+        decrypt.run({ cipher_id: id, hex_ciphertext: enc.result.encrypted }, t.ctx) as Promise<
           Wrapped
         >,
     );

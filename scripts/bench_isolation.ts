@@ -10,7 +10,8 @@
 // deno-lint-ignore-file no-console -- a command-line report
 
 import { parseArgs } from "node:util";
-import { cliCommand, ROOT, waitFor } from "../tests/_support/daemon.ts";
+import { cliCommand, ROOT } from "../tests/_support/daemon.ts";
+import { waitFor } from "../tests/_support/wait.ts";
 import { probeDaemon } from "../src/server/socket.ts";
 import { rawCall, rawJson } from "../tests/_support/raw.ts";
 import { makeDocument } from "./bench_xml.ts";
@@ -25,7 +26,7 @@ const daemon = new Deno.Command(cmd!, {
   stdout: "null",
   stderr: "inherit",
 }).spawn();
-await waitFor(() => probeDaemon(sock, 500), "daemon");
+await waitFor(() => probeDaemon(sock, 500), { what: "daemon" });
 
 const xmlPath = `${dir}/big.xml`;
 await Deno.writeTextFile(xmlPath, makeDocument(10 * 1024 * 1024).xml);

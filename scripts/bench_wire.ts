@@ -12,7 +12,8 @@
 // deno-lint-ignore-file no-console -- a command-line report
 
 import { parseArgs } from "node:util";
-import { cliCommand, ROOT, waitFor } from "../tests/_support/daemon.ts";
+import { cliCommand, ROOT } from "../tests/_support/daemon.ts";
+import { waitFor } from "../tests/_support/wait.ts";
 import { probeDaemon } from "../src/server/socket.ts";
 import { rawCall } from "../tests/_support/raw.ts";
 
@@ -98,7 +99,7 @@ async function startFloor(bridgeSock: string, m: string, f: string) {
     stdout: "null",
     stderr: "inherit",
   }).spawn();
-  await waitFor(() => probeDaemon(sock, 500), "floor server");
+  await waitFor(() => probeDaemon(sock, 500), { what: "floor server" });
   return { sock, child, bytes: reply.length };
 }
 
@@ -114,7 +115,7 @@ const daemon = new Deno.Command(cmd!, {
   stdout: "null",
   stderr: "inherit",
 }).spawn();
-await waitFor(() => probeDaemon(sock, 500), "cpan-bridge daemon");
+await waitFor(() => probeDaemon(sock, 500), { what: "cpan-bridge daemon" });
 await drive(sock, "datetime_helper", "now", 2, 200); // warm-up (JIT, worker)
 const rssIdle = rssMb(daemon.pid);
 

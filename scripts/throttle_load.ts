@@ -59,10 +59,9 @@ const parSeconds = (performance.now() - t0) / 1000;
 stop = true;
 await monitor;
 
-const m = (await rawJson(d.socket, { module: "system", function: "metrics" })).result as Record<
-  string,
-  Record<string, number>
->;
+const m = (await rawJson(d.socket, { module: "system", function: "metrics" })).result as {
+  helper_status: { throttled_calls: number; refused_busy: number };
+};
 await d.kill("SIGTERM");
 
 const parFailed = clients * perClient - okPer.reduce((a, b) => a + b, 0);
@@ -80,8 +79,8 @@ const report = {
     seconds: +parSeconds.toFixed(1),
     per_second: Math.round((clients * perClient) / parSeconds),
   },
-  throttled_calls: m.helper_status!.throttled_calls,
-  refused_busy: m.helper_status!.refused_busy,
+  throttled_calls: m.helper_status.throttled_calls,
+  refused_busy: m.helper_status.refused_busy,
   system_health: health,
 };
 // deno-lint-ignore no-console
