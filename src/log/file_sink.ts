@@ -26,7 +26,15 @@ export interface LogFileOptions {
   readonly compress: boolean;
   /** Most lines queued in memory; more are dropped and counted. */
   readonly maxQueued: number;
+  /** Most characters queued in memory (default MAX_QUEUED_CHARS); more are dropped and counted. */
+  readonly maxQueuedChars?: number;
 }
+
+/**
+ * Characters a log queue holds at most while the disk is slow: 10,000 lines of up to 16 KiB each
+ * would be 160 MB or more (issue #17 item 3), so the queue is bounded in size as well as in lines.
+ */
+export const MAX_QUEUED_CHARS = 8 * 1024 * 1024;
 
 /** Counters of one log file, for `system.metrics` and `/metrics`. */
 export interface LogFileStats {
@@ -108,6 +116,7 @@ export class LogFile {
   #file: Deno.FsFile | null;
   #size = 0;
   #queue: string[] = [];
+  #queuedChars = 0;
   #pumping: Promise<void> | null = null;
   #reopen = false;
   /** Lines queued before a reopen was asked for: they still belong to the old file. */
@@ -144,11 +153,16 @@ export class LogFile {
 
   /** Queues one complete line (ending in "\n"). Never blocks; drops when the queue is full. */
   write(line: string): void {
-    if (this.#queue.length >= this.#opts.maxQueued) {
+    const maxChars = this.#opts.maxQueuedChars ?? MAX_QUEUED_CHARS;
+    if (
+      this.#queue.length >= this.#opts.maxQueued ||
+      (this.#queue.length > 0 && this.#queuedChars + line.length > maxChars)
+    ) {
       this.#dropped++;
       return;
     }
     this.#queue.push(line);
+    this.#queuedChars += line.length;
     this.#pumping ??= this.#pump().finally(() => {
       this.#pumping = null;
       if (this.#queue.length > 0) {
@@ -224,6 +238,7 @@ export class LogFile {
     while (this.#queue.length > 0) {
       const old = this.#oldLines > 0;
       const lines = this.#queue.splice(0, old ? Math.min(512, this.#oldLines) : 512);
+      for (const l of lines) this.#queuedChars -= l.length;
       if (old) this.#oldLines -= lines.length;
       const data = enc.encode(lines.join(""));
       try {

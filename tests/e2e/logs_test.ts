@@ -70,12 +70,12 @@ for (const compress of ["0", "1"]) {
         handling >= clients * perClient,
         'the guide\'s grep -c "Handling client" counts connections',
       );
-      const files = [...Deno.readDirSync(d.dir)].filter((e) =>
+      const files = (await Array.fromAsync(Deno.readDir(d.dir))).filter((e) =>
         e.name.startsWith("cpan_daemon.log.")
       ).map((e) => e.name);
       if (compress === "1") assert.ok(files.every((f) => f.endsWith(".gz")), files.join(","));
       else {for (const f of files) {
-          assert.ok(Deno.statSync(`${d.dir}/${f}`).size <= 40000, `${f} exceeds the limit`);
+          assert.ok((await Deno.stat(`${d.dir}/${f}`)).size <= 40000, `${f} exceeds the limit`);
         }}
     },
   });
@@ -138,7 +138,8 @@ Deno.test({
     );
     const m = await rawJson(d.socket, { module: "system", function: "metrics" });
     assert.equal(
-      (m.result as Record<string, Record<string, unknown>>).security_summary.security_alerts,
+      (m.result as { security_summary: { security_alerts: number } }).security_summary
+        .security_alerts,
       1,
     );
   },

@@ -56,7 +56,7 @@ Deno.test("LogFile rotation with compress: every rotated line is in a complete .
     const f = new LogFile(path, OPTS);
     for (let i = 0; i < 80; i++) f.write(`line ${i} ${"x".repeat(60)}\n`);
     await f.close();
-    const names = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+    const names = (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort();
     assert.ok(!names.some((n) => n.endsWith(".tmp") || n.endsWith(".rotating")), names.join());
     let all = "";
     for (const k of [3, 2, 1]) {
@@ -64,6 +64,37 @@ Deno.test("LogFile rotation with compress: every rotated line is in a complete .
     }
     all += await Deno.readTextFile(path);
     assert.match(all, /line 79 /);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("LogFile.write() behaviour: the queue is bounded in characters as well as in lines", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const maxQueuedChars = 100_000;
+    const f = new LogFile(`${dir}/x.log`, {
+      ...OPTS,
+      maxBytes: 0,
+      maxQueued: 10_000,
+      maxQueuedChars,
+    });
+    const line = `${"m".repeat(16_383)}\n`; // the longest line the loggers pass (16 KiB)
+    // A synchronous burst: nothing is written until it ends, so everything kept is queued.
+    for (let i = 0; i < 1000; i++) f.write(line);
+    const queued = f.stats().queued;
+    assert.ok(queued * line.length <= maxQueuedChars, `${queued} lines of 16 KiB queued`);
+    assert.ok(queued >= 1);
+    await f.close();
+    const s = f.stats();
+    // What was kept: the queue, plus the first line, which the writer took at once.
+    assert.ok(s.written === queued || s.written === queued + 1, `${s.written} written`);
+    assert.equal(s.written + s.dropped, 1000, "every line is either written or counted");
+    // One line longer than the bound is still written when the queue is empty.
+    const g = new LogFile(`${dir}/y.log`, { ...OPTS, maxBytes: 0, maxQueuedChars: 10 });
+    g.write(line);
+    await g.close();
+    assert.equal(g.stats().written, 1);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
