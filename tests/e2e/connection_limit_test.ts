@@ -10,8 +10,6 @@ import { waitFor } from "../_support/wait.ts";
 import { rawCall, rawJson, timedPing } from "../_support/raw.ts";
 import { faultHelper } from "../_support/fault_helper.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
-
 /** Every order of the items. */
 function permutations<T>(xs: readonly T[]): T[][] {
   if (xs.length <= 1) return [[...xs]];
@@ -38,7 +36,6 @@ async function hold(
 Deno.test({
   name:
     "serveConnection() behaviour: over the limit, a ping in any of the 24 key orders is answered",
-  ...opts,
   fn: async () => {
     await using d = await startTestDaemon({ CPAN_BRIDGE_MAX_CONNECTIONS: "2" });
     const held = await hold(d, 2);
@@ -75,7 +72,6 @@ Deno.test({
 Deno.test({
   name:
     "serveConnection() behaviour: over the limit, a helper call waits for a slot, then is served",
-  ...opts,
   fn: async () => {
     await using d = await startTestDaemon({ CPAN_BRIDGE_MAX_CONNECTIONS: "2" }, {
       helpers: [faultHelper],
@@ -104,7 +100,6 @@ Deno.test({
 
 Deno.test({
   name: "serveConnection() behaviour: 150 concurrent clients against 4 slots are all served",
-  ...opts,
   fn: async () => {
     await using d = await startTestDaemon({ CPAN_BRIDGE_MAX_CONNECTIONS: "4" }, {
       helpers: [faultHelper],
@@ -140,7 +135,6 @@ Deno.test({
 Deno.test({
   name:
     "readRequest() behaviour: slowloris connections get the request deadline error and free their slots",
-  ...opts,
   fn: async () => {
     await using d = await startTestDaemon({
       CPAN_BRIDGE_MAX_CONNECTIONS: "3",
@@ -198,7 +192,6 @@ Deno.test({
 Deno.test({
   name:
     "acceptLoop() behaviour: at MAX_CONNECTIONS + MAX_QUEUED_CONNECTIONS it stops accepting until one closes",
-  ...opts,
   fn: async () => {
     await using d = await startTestDaemon({
       CPAN_BRIDGE_MAX_CONNECTIONS: "1",

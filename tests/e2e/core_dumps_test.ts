@@ -10,8 +10,6 @@ import { probeDaemon } from "../../src/server/socket.ts";
 
 Deno.test({
   name: "disableCoreDumps() at daemon start: RLIMIT_CORE 0 even when started unlimited",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "cpan-bridge-core-" });
     const socket = `${dir}/bridge.sock`;

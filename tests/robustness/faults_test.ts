@@ -8,7 +8,6 @@ import { spawnDaemon, startTestDaemon } from "../_support/daemon.ts";
 import { waitFor } from "../_support/wait.ts";
 import { rawJson, timedPing } from "../_support/raw.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
 const enc = new TextEncoder();
 
 function fdCount(pid: number): number {
@@ -17,7 +16,6 @@ function fdCount(pid: number): number {
 
 Deno.test({
   name: "1,000 clients that connect and vanish, mid-request or mid-reply, leave nothing behind",
-  ...opts,
   fn: async () => {
     const d = await spawnDaemon({ env: { CPAN_BRIDGE_READ_TIMEOUT: "2" } });
     try {
@@ -61,7 +59,6 @@ Deno.test({
 
 Deno.test({
   name: "SIGTERM under load: every accepted request gets its whole reply",
-  ...opts,
   fn: async () => {
     const d = await spawnDaemon();
     let stop = false, answered = 0, refused = 0;
@@ -105,7 +102,6 @@ Deno.test({
 
 Deno.test({
   name: "log disk full mid-run: requests are served, lost lines are counted in metrics and health",
-  ...opts,
   ignore: Deno.uid() !== 0,
   fn: async () => {
     const mnt = await Deno.makeTempDir({ prefix: "cpan-bridge-tmpfs-" });

@@ -17,8 +17,6 @@ const fdCount = (pid: number) => [...Deno.readDirSync(`/proc/${pid}/fd`)].length
 
 Deno.test({
   name: "daemon under ulimit -n 64 refuses extra clients cleanly and recovers to its fd baseline",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "cpan-bridge-fd-" });
     const socket = `${dir}/bridge.sock`;

@@ -44,8 +44,6 @@ async function cli(args: string[], env: Record<string, string> = {}) {
 Deno.test({
   name: "daemon start-up refuses planted symlinks and foreign-owned lock, log and socket files",
   ignore: !isRoot,
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     if ((await sh("id", ["-u", OTHER])).code !== 0) {
       const r = await sh("useradd", ["-M", "-s", "/usr/sbin/nologin", OTHER]);

@@ -16,8 +16,6 @@ const CASES = Number(Deno.env.get("FUZZ_CASES") ?? 2500);
 
 Deno.test({
   name: `daemon answers ${CASES} seeded hostile requests (seed ${SEED}) and keeps pinging < 2 s`,
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     const unhandled: unknown[] = [];
     const onUnhandled = (e: PromiseRejectionEvent) => {

@@ -74,8 +74,6 @@ async function idleClients(port: number, n: number): Promise<Deno.TcpConn[]> {
 
 Deno.test({
   name: "HTTP monitor: 400 idle TCP clients under nofile=300 leave the daemon alive and serving",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     // A cap above the descriptor limit: the accept loop itself meets EMFILE and must survive it.
     const d = await spawnLimited({
@@ -130,8 +128,6 @@ Deno.test({
 
 Deno.test({
   name: "HTTP monitor: clients past CPAN_BRIDGE_HTTP_MAX_CONNECTIONS get a 503 at once",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     const d = await spawnLimited({
       CPAN_BRIDGE_HTTP_MAX_CONNECTIONS: "8",

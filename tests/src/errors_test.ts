@@ -28,8 +28,6 @@ Deno.test("boundText() cuts by UTF-8 bytes, never inside a character, and leaves
 
 Deno.test({
   name: "validateRequest() errors with nested 150 KB keys stay small in replies, reports and logs",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     await using d = await startTestDaemon();
     // 65 levels of 150 KB keys (past CPAN_BRIDGE_MAX_OBJECT_DEPTH), then a too-long string.

@@ -15,12 +15,10 @@ import { startTestDaemon } from "../../_support/daemon.ts";
 import { waitFor } from "../../_support/wait.ts";
 import { rawJson } from "../../_support/raw.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
 type Obj = Record<string, unknown>;
 
 Deno.test({
   name: "runBuiltin() behaviour: test.ping, test.stats and test.health carry success and result",
-  ...opts,
   fn: async () => {
     await using d = await startTestDaemon();
     for (const f of ["health", "stats", "ping"]) {
@@ -46,7 +44,6 @@ Deno.test({
 
 Deno.test({
   name: "runBuiltin() behaviour: with CPAN_BRIDGE_OPS_SHIM=0 test.* results are the contract's",
-  ...opts,
   fn: async () => {
     await using d = await startTestDaemon({ CPAN_BRIDGE_OPS_SHIM: "0" });
     for (const f of ["health", "stats", "ping"]) {
@@ -96,7 +93,6 @@ function gatedHost(
 Deno.test({
   name:
     "runBuiltin() behaviour: test.health while helpers load waits for them instead of saying degraded",
-  ...opts,
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "cpan-bridge-health-" });
     const socket = `${dir}/bridge.sock`;
@@ -132,7 +128,6 @@ Deno.test({
 Deno.test({
   name:
     "runBuiltin() behaviour: test.health says starting when helpers are still loading after the wait",
-  ...opts,
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "cpan-bridge-health-" });
     const socket = `${dir}/bridge.sock`;
