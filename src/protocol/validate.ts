@@ -173,11 +173,12 @@ export function validateRequest(raw: Record<string, unknown>, deps: ValidationDe
   const { config, security, whitelist } = deps;
   let peer = deps.peer;
   const errors: string[] = [];
-  const requestId = typeof raw.request_id === "string" ? raw.request_id : crypto.randomUUID();
+  const sent = typeof raw.request_id === "string" ? raw.request_id : undefined;
+  const requestId = sent ?? crypto.randomUUID();
   const evReq = { request_id: requestId, module: raw.module, function: raw.function };
   // Deno exposes no peer credentials (SO_PEERCRED); the PID the client puts in request_id is
-  // logged as what it is: a claim.
-  const claimed = /^\d+_(\d+)_\d+$/.exec(requestId);
+  // logged as what it is: a claim. (A made-up UUID claims none: not looked at.)
+  const claimed = sent === undefined ? null : /^\d+_(\d+)_\d+$/.exec(sent);
   // Copied field by field: the peer may be a tracked connection whose client id is a getter.
   if (claimed && peer.pid === undefined) {
     const pid = Number(claimed[1]);

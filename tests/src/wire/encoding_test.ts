@@ -48,3 +48,14 @@ Deno.test("decodeUtf8() reports bad bytes as Python's codec does", () => {
   );
   assert.throws(() => decodeUtf8(new Uint8Array([0xc3, 0x28])), /invalid continuation byte/);
 });
+
+Deno.test("decodeUtf8() behaviour: ASCII requests (decoded without the decoder) and others agree with strict UTF-8", () => {
+  const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+  const all = new Uint8Array(128).map((_, i) => i);
+  assert.equal(decodeUtf8(all), strict.decode(all));
+  const big = new TextEncoder().encode(`{"s":"${"x".repeat(5000)}"}`); // past the fast path
+  assert.equal(decodeUtf8(big), strict.decode(big));
+  const bom = new Uint8Array([0xef, 0xbb, 0xbf, 0x7b, 0x7d]);
+  assert.equal(decodeUtf8(bom), "\ufeff{}"); // the BOM is kept, as before
+  assert.throws(() => decodeUtf8(new Uint8Array([0x7b, 0x80, 0x7d])), /invalid start byte/);
+});
