@@ -8,6 +8,11 @@
  * an empty HOME. Builds dist/cpan-bridge first when it is missing.
  *
  *   deno run --allow-all scripts/bench_binary.ts [--runs 20] [--first-runs 5] [--binary dist/cpan-bridge]
+ *     [--baseline OTHER_BINARY]
+ *
+ * `--baseline` times another build's `--version` and `--health` in the same loops, run for run in
+ * turn with this one (A B A B …), and prints the median of the per-pair ratios: on a busy machine
+ * the ratio holds where the absolute times drift.
  */
 
 // deno-lint-ignore-file no-console
@@ -76,40 +81,51 @@ async function main(): Promise<void> {
       runs: { type: "string", default: "20" },
       "first-runs": { type: "string", default: "5" },
       binary: { type: "string" },
+      baseline: { type: "string" },
     },
   });
   const runs = Number(values.runs);
   const firstRuns = Math.max(1, Number(values["first-runs"]));
   const built = values.binary ?? `${root}/dist/cpan-bridge`;
   try {
-    Deno.statSync(built);
+    await Deno.stat(built);
   } catch {
     const b = await new Deno.Command("bash", { args: [`${root}/scripts/build_binary.sh`] })
       .output();
     if (b.code !== 0) throw new Error("scripts/build_binary.sh failed");
   }
 
-  const dir = Deno.makeTempDirSync({ prefix: "cpan-bridge-bench-" });
+  const dir = await Deno.makeTempDir({ prefix: "cpan-bridge-bench-" });
   try {
-    for (const d of ["bin", "home", "logs"]) Deno.mkdirSync(`${dir}/${d}`);
+    for (const d of ["bin", "home", "logs"]) await Deno.mkdir(`${dir}/${d}`);
     const bin = `${dir}/bin/cpan-bridge`;
-    Deno.copyFileSync(built, bin);
-    Deno.chmodSync(bin, 0o755);
+    await Deno.copyFile(built, bin);
+    await Deno.chmod(bin, 0o755);
     const env = { PATH: "/usr/bin:/bin", HOME: `${dir}/home` };
+    const base = values.baseline ? `${dir}/bin/baseline` : undefined;
+    if (base && values.baseline) {
+      await Deno.copyFile(values.baseline, base);
+      await Deno.chmod(base, 0o755);
+    }
     const sock = `${dir}/bench.sock`;
 
     // First run of a new user: an empty cache each time (unpack, then the first start).
     const firsts: number[] = [];
     let version: Run | undefined;
     for (let i = 0; i < firstRuns; i++) {
-      Deno.removeSync(`${dir}/home`, { recursive: true });
-      Deno.mkdirSync(`${dir}/home`);
+      await Deno.remove(`${dir}/home`, { recursive: true });
+      await Deno.mkdir(`${dir}/home`);
       version = await run([bin, "--version"], env);
       if (version.code !== 0) throw new Error(version.out);
       firsts.push(version.ms);
     }
     const warm: number[] = [];
-    for (let i = 0; i < runs; i++) warm.push((await run([bin, "--version"], env)).ms);
+    const warmBase: number[] = [];
+    if (base) await run([base, "--version"], env); // its own first run (unpack) is not counted
+    for (let i = 0; i < runs; i++) {
+      warm.push((await run([bin, "--version"], env)).ms);
+      if (base) warmBase.push((await run([base, "--version"], env)).ms);
+    }
 
     const t0 = performance.now();
     const daemon = new Deno.Command(bin, {
@@ -136,12 +152,14 @@ async function main(): Promise<void> {
       firstHealthy = performance.now() - t0;
 
       const health: number[] = [];
+      const healthBase: number[] = [];
       const perl: number[] = [];
       const source: number[] = [];
       for (let i = 0; i < runs; i++) {
         const h = await run([bin, "--health", "--socket", sock], env);
         if (h.code !== 0) throw new Error(`--health exited ${h.code}: ${h.out}`);
         health.push(h.ms);
+        if (base) healthBase.push((await run([base, "--health", "--socket", sock], env)).ms);
         perl.push(
           (await run(["/usr/bin/perl", "-MJSON::PP", "-MIO::Socket::UNIX", "-e", "1"], env)).ms,
         );
@@ -168,7 +186,7 @@ async function main(): Promise<void> {
       console.log("");
       console.log("| measure | value |");
       console.log("|---|---|");
-      console.log(`| binary size | ${mb(Deno.statSync(bin).size)} MB |`);
+      console.log(`| binary size | ${mb((await Deno.stat(bin)).size)} MB |`);
       console.log(
         `| unpacked on first run (\`~/.cache/cpan-bridge/<version>-<id>\`) | ${mb(unpacked)} MB |`,
       );
@@ -198,12 +216,26 @@ async function main(): Promise<void> {
         } ms |`,
       );
       console.log(`| daemon RSS, idle | ${(rss / 1024).toFixed(1)} MB |`);
+      if (base) {
+        const ratio = (a: number[], b: number[]) =>
+          median(a.map((x, i) => x / (b[i] ?? NaN))).toFixed(2);
+        console.log(
+          `| baseline \`--version\`, later runs, in turn, median of ${runs} | ${
+            stat(warmBase)
+          }; this / baseline ${ratio(warm, warmBase)} |`,
+        );
+        console.log(
+          `| baseline \`--health\`, in turn, median of ${runs} | ${
+            stat(healthBase)
+          }; this / baseline ${ratio(health, healthBase)} |`,
+        );
+      }
     } finally {
       daemon.kill("SIGTERM");
       await daemon.status;
     }
   } finally {
-    Deno.removeSync(dir, { recursive: true });
+    await Deno.remove(dir, { recursive: true });
   }
 }
 
