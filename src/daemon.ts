@@ -36,6 +36,7 @@ import { PROTOCOL_VERSION } from "./version.ts";
 /** Options beyond the configuration. */
 export interface DaemonOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** The time of the counters, the logs and the janitor's periods (default: the system clock). */
   readonly clock?: Clock;
   /** Install SIGTERM/SIGINT/SIGHUP handlers (the CLI does; tests running many daemons do not). */
   readonly handleSignals?: boolean;

@@ -64,6 +64,8 @@ export class Janitor {
     const now = this.#clock.now();
     const started: Promise<void>[] = [];
     for (const slot of this.#slots) {
+      // The wall clock stepped back: wait at most one period, not the length of the step.
+      if (slot.due - now > slot.task.periodMs) slot.due = now + slot.task.periodMs;
       if (now < slot.due || slot.running) continue;
       // The next run is a whole period after this one: a late tick does not make runs bunch up.
       slot.due = now + slot.task.periodMs;

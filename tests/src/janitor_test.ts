@@ -52,6 +52,17 @@ Deno.test("Janitor.tick() behaviour: a late tick runs a task once and counts its
   assert.deepEqual(ran, ["a", "a"]);
 });
 
+Deno.test("Janitor.tick() behaviour: after the clock steps back, a task waits one period, not the step", async () => {
+  const { clock, ran, janitor } = setup((ran) => [task(ran, "a", 1000)]);
+  clock.advance(1000);
+  await janitor.tick();
+  clock.advance(-3_600_000); // NTP steps the wall clock back an hour
+  await janitor.tick();
+  clock.advance(1000);
+  await janitor.tick();
+  assert.deepEqual(ran, ["a", "a"]);
+});
+
 Deno.test("Janitor.tick() behaviour: a throwing or rejecting task is logged and the others still run", async () => {
   let calls = 0;
   const { clock, ran, errors, janitor } = setup((ran) => [
