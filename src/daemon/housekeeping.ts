@@ -49,8 +49,13 @@ export function logHealth(d: DaemonContext): void {
   );
 }
 
-/** Closes connections idle past the stale timeout, one line each with its idle time. */
-export function closeStaleConnections(d: DaemonContext): void {
+/**
+ * Closes connections idle past the stale timeout, one line each with its idle time; returns the
+ * `system.cleanup` report (contract §4.9).
+ */
+export function closeStaleConnections(
+  d: DaemonContext,
+): ReturnType<DaemonContext["connections"]["cleanup"]> {
   const staleS = d.config.staleTimeout;
   const r = d.connections.cleanup(d.clock.now(), staleS * 1000);
   for (const c of r.connections_details) {
@@ -63,6 +68,7 @@ export function closeStaleConnections(d: DaemonContext): void {
   if (r.cleaned_connections > 0) {
     d.logs.daemon.info(`Cleaned up ${r.cleaned_connections} stale connections`);
   }
+  return r;
 }
 
 /**
@@ -105,7 +111,7 @@ export function housekeepingTasks(d: DaemonContext): JanitorTask[] {
     {
       name: "stale connections",
       periodMs: c.cleanupInterval * 1000,
-      run: () => closeStaleConnections(d),
+      run: () => void closeStaleConnections(d),
     },
     { name: "idle handles", periodMs: c.cleanupInterval * 1000, run: () => sweepHandles(d) },
     { name: "log files", periodMs: LOG_CHECK_MS, run: () => checkLogFiles(d) },
