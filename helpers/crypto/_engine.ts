@@ -2,8 +2,9 @@
  * @module
  * The block ciphers behind the `crypto` helper: AES (node:crypto) and Blowfish (the
  * `egoroof-blowfish` key schedule driven by a tight CBC loop), in raw CBC mode on whole blocks.
- * Padding lives in `_padding.ts`, headers in `_crypt_cbc.ts`. Long inputs are processed in 1 MiB slices with
- * a yield between them, so one 50 MB call does not hold the helper Worker for its whole duration.
+ * Padding lives in `_padding.ts`, headers in `_crypt_cbc.ts`. Long inputs are processed in 1 MiB
+ * slices with a yield between them, so one 50 MB call does not hold the helper Worker for its
+ * whole duration.
  */
 
 import { createCipheriv, createDecipheriv } from "node:crypto";
