@@ -115,12 +115,17 @@ function utf32(bytes: Uint8Array, little: boolean): string {
   let out = "";
   const units = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (let i = 0; i + 3 < bytes.length; i += 4) {
-    // DEFECT (kept: no behaviour change this round): little-endian units are read signed, so one
-    // of 0x80000000 or more throws RangeError in fromCodePoint instead of giving U+FFFD.
-    const cp = little ? units.getInt32(i, true) : units.getUint32(i);
+    const cp = units.getUint32(i, little);
     out += cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff) ? String.fromCodePoint(cp) : "\ufffd";
   }
-  return bytes.length % 4 ? out + "\ufffd" : out;
+  return out; // a partial unit at the end is dropped, as Encode::Unicode does with CHECK = 0
+}
+
+/** UTF-16 as Encode::Unicode reads it: a partial unit at the end is dropped (not U+FFFD). */
+function utf16(bytes: Uint8Array, encoding: string): string {
+  return new TextDecoder(encoding, { ignoreBOM: true }).decode(
+    bytes.subarray(0, bytes.length & ~1),
+  );
 }
 
 /** `Encode::decode(lc $charset, $bytes)`, or undefined for an encoding Encode does not know. */
@@ -131,22 +136,19 @@ export function encodeDecode(charset: string, bytes: Uint8Array): string | undef
   if (cs === "utf-8" || cs === "utf-8-strict" || cs === "utf_8") return decodeUtf8(bytes, true);
   if (cs === "utf8") return decodeUtf8(bytes, false);
   const wide = UTF16_32.get(cs);
-  if (wide) return new TextDecoder(wide, { ignoreBOM: true }).decode(bytes);
+  if (wide) return utf16(bytes, wide);
   if (cs === "utf-32le" || cs === "utf-32be") return utf32(bytes, cs.endsWith("le"));
   if (cs === "utf-16" || cs === "utf-32") {
     // Encode::Unicode reads the BOM; without one (and CHECK = 0) it reads big-endian.
     const le16 = bytes[0] === 0xff && bytes[1] === 0xfe,
       be16 = bytes[0] === 0xfe && bytes[1] === 0xff;
     if (cs === "utf-16" && (le16 || be16)) {
-      return new TextDecoder(le16 ? "utf-16le" : "utf-16be", { ignoreBOM: true })
-        .decode(bytes.subarray(2));
+      return utf16(bytes.subarray(2), le16 ? "utf-16le" : "utf-16be");
     }
     const le32 = bytes[0] === 0xff && bytes[1] === 0xfe && bytes[2] === 0 && bytes[3] === 0;
     const be32 = bytes[0] === 0 && bytes[1] === 0 && bytes[2] === 0xfe && bytes[3] === 0xff;
     if (cs === "utf-32" && (le32 || be32)) return utf32(bytes.subarray(4), le32);
-    return cs === "utf-16"
-      ? new TextDecoder("utf-16be", { ignoreBOM: true }).decode(bytes)
-      : utf32(bytes, false);
+    return cs === "utf-16" ? utf16(bytes, "utf-16be") : utf32(bytes, false);
   }
   let decoder: TextDecoder;
   try {
