@@ -8,8 +8,6 @@ import { rawJson } from "../_support/raw.ts";
 import { LogFile } from "../../src/log/file_sink.ts";
 import { checkLogFiles } from "../../src/daemon/housekeeping.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
-
 async function allLines(dir: string, base: string): Promise<string[]> {
   const lines: string[] = [];
   for await (const e of Deno.readDir(dir)) {
@@ -29,7 +27,6 @@ for (const compress of ["0", "1"]) {
   Deno.test({
     name:
       `logs keep every line through rotations under 64 concurrent clients (compress=${compress})`,
-    ...opts,
     fn: async () => {
       await using d = await startTestDaemon({
         CPAN_BRIDGE_DEBUG: "1",
@@ -83,7 +80,6 @@ for (const compress of ["0", "1"]) {
 
 Deno.test({
   name: "logs redact every secret field, at any depth",
-  ...opts,
   fn: async () => {
     await using d = await startTestDaemon({ CPAN_BRIDGE_DEBUG: "1" });
     const secrets = {
@@ -114,7 +110,6 @@ Deno.test({
 
 Deno.test({
   name: "security log writes one SECURITY ALERT when injection attempts cross the threshold",
-  ...opts,
   fn: async () => {
     await using d = await startTestDaemon();
     for (let i = 0; i < 7; i++) {
@@ -147,7 +142,6 @@ Deno.test({
 
 Deno.test({
   name: "security log records validation failures with the contract's WARNING line",
-  ...opts,
   fn: async () => {
     await using d = await startTestDaemon();
     await rawJson(d.socket, { module: "hacker_module", function: "ping", request_id: "9_8_7" });
@@ -229,7 +223,6 @@ Deno.test("LogFile.reopen() writes the lines queued before it to the old file, l
 
 Deno.test({
   name: "logs in JSON-lines format carry time, log, level and message",
-  ...opts,
   fn: async () => {
     await using d = await startTestDaemon({ CPAN_BRIDGE_LOG_FORMAT: "json" });
     await rawJson(d.socket, { module: "nope_mod", function: "x" });
@@ -251,7 +244,6 @@ Deno.test({
 
 Deno.test({
   name: "the janitor closes a stale connection and logs which one and why",
-  ...opts,
   fn: async () => {
     await using d = await startTestDaemon({
       CPAN_BRIDGE_STALE_TIMEOUT: "0.2",
@@ -285,7 +277,6 @@ Deno.test({
 
 Deno.test({
   name: "the janitor reopens a daemon log moved away without SIGHUP",
-  ...opts,
   fn: async () => {
     await using d = await startTestDaemon();
     const path = `${d.dir}/cpan_daemon.log`;

@@ -12,7 +12,6 @@ import { rawJson } from "../_support/raw.ts";
 import { faultHelper } from "../_support/fault_helper.ts";
 import { Throttle } from "../../src/ops/throttle.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
 type Obj = Record<string, unknown>;
 
 const now = (socket: string, pid: number) =>
@@ -32,7 +31,6 @@ async function helperStatus(socket: string): Promise<Record<string, number>> {
 Deno.test({
   name:
     "Throttle behaviour: default configuration, 2,500 sequential calls and 32 clients × 80 calls never wait",
-  ...opts,
   fn: async () => {
     // Default configuration; the short wait only makes a regression fail fast instead of in 60 s.
     await using d = await startTestDaemon({ CPAN_BRIDGE_THROTTLE_WAIT: "0.5" });
@@ -78,7 +76,6 @@ Deno.test({
 
 Deno.test({
   name: "Throttle behaviour: under a per-minute budget a hog waits while another client does not",
-  ...opts,
   fn: async () => {
     await using d = await startTestDaemon({
       CPAN_BRIDGE_THROTTLE_PER_MINUTE: "30",
@@ -123,7 +120,6 @@ Deno.test({
 
 Deno.test({
   name: "Throttle behaviour: calls waiting on the budget give their connection slots back",
-  ...opts,
   fn: async () => {
     await using d = await startTestDaemon({
       CPAN_BRIDGE_MAX_CONNECTIONS: "4",
@@ -156,7 +152,6 @@ Deno.test({
 
 Deno.test({
   name: "Throttle.acquire() behaviour: a freed slot goes to the client that uses least",
-  ...opts,
   fn: async () => {
     const t = new Throttle({ maxConcurrent: 1, maxPerMinute: 0, waitMs: 10_000 }, Date.now);
     const first = await t.acquire(undefined, "pid:1");
@@ -180,7 +175,6 @@ Deno.test({
 
 Deno.test({
   name: "Throttle.acquire() behaviour: a budget keeps the fair share of a client already seen",
-  ...opts,
   fn: async () => {
     let clock = 1_000_000;
     const t = new Throttle({ maxConcurrent: 100, maxPerMinute: 10, waitMs: 50 }, () => clock);

@@ -8,14 +8,12 @@ import { startTestDaemon } from "../_support/daemon.ts";
 import { rawJson, timedPing } from "../_support/raw.ts";
 import { faultHelper } from "../_support/fault_helper.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
 const slow = (socket: string, ms: number) =>
   rawJson(socket, { module: "fault_helper", function: "slow", params: { ms, value: ms } });
 
 Deno.test({
   name:
     "a helper call over the concurrency limit waits, then gets Server busy; pings and health answer",
-  ...opts,
   fn: async () => {
     await using d = await startTestDaemon({
       CPAN_BRIDGE_MAX_CONCURRENT_REQUESTS: "1",
@@ -51,7 +49,6 @@ Deno.test({
 
 Deno.test({
   name: "a queued helper call runs as soon as the slot frees within the wait",
-  ...opts,
   fn: async () => {
     await using d = await startTestDaemon({
       CPAN_BRIDGE_MAX_CONCURRENT_REQUESTS: "1",
@@ -70,7 +67,6 @@ Deno.test({
 
 Deno.test({
   name: "helper calls over the per-minute budget get Server busy; pings are not counted",
-  ...opts,
   fn: async () => {
     await using d = await startTestDaemon({
       CPAN_BRIDGE_MAX_REQUESTS_PER_MINUTE: "3",

@@ -7,11 +7,8 @@ import { startTestDaemon } from "../_support/daemon.ts";
 import { waitFor } from "../_support/wait.ts";
 import { rawCall, rawJson, timedPing } from "../_support/raw.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
-
 Deno.test({
   name: "daemon answers test.ping with every contract key",
-  ...opts,
   fn: async () => {
     await using d = await startTestDaemon();
     const r = await rawJson(d.socket, { module: "test", function: "ping", params: { x: 1 } });
@@ -52,7 +49,6 @@ Deno.test({
 
 Deno.test({
   name: "helper success envelope wraps the helper result with execution_info",
-  ...opts,
   fn: async () => {
     await using d = await startTestDaemon();
     const r = await rawJson(d.socket, {
@@ -164,7 +160,6 @@ const errorCases: Array<[string, string | Uint8Array, RegExp | string, string]> 
 for (const [what, body, error, type] of errorCases) {
   Deno.test({
     name: `daemon answers ${what} with the contract's error`,
-    ...opts,
     fn: async () => {
       await using d = await startTestDaemon();
       const r = JSON.parse(await rawCall(d.socket, body));
@@ -181,7 +176,6 @@ for (const [what, body, error, type] of errorCases) {
 
 Deno.test({
   name: "daemon keeps multi-line strings, tabs and long strings intact (no sanitising)",
-  ...opts,
   fn: async () => {
     await using d = await startTestDaemon();
     const text = "SELECT a\n\tFROM t\r\nWHERE region_code = 1 -- ../x C:\\dir\\file ${VAR}" +
@@ -201,7 +195,6 @@ Deno.test({
 
 Deno.test({
   name: "daemon refuses an 11 MB request fast while other pings answer",
-  ...opts,
   fn: async () => {
     await using d = await startTestDaemon();
     const big = `{"module":"test","function":"echo","params":{"s":"${
@@ -227,7 +220,6 @@ Deno.test({
 
 Deno.test({
   name: "daemon writes replies far larger than a socket buffer completely",
-  ...opts,
   fn: async () => {
     await using d = await startTestDaemon();
     const s = "y".repeat(3 * 1024 * 1024);
@@ -238,7 +230,6 @@ Deno.test({
 
 Deno.test({
   name: "daemon ends a request at the end of the JSON without a half-close",
-  ...opts,
   fn: async () => {
     await using d = await startTestDaemon();
     const text = await rawCall(d.socket, '{"module":"test","function":"ping","params":{}}\n', {
@@ -250,7 +241,6 @@ Deno.test({
 
 Deno.test({
   name: "daemon times out a silent client with the contract's error",
-  ...opts,
   fn: async () => {
     await using d = await startTestDaemon({ CPAN_BRIDGE_READ_TIMEOUT: "0.3" });
     const text = await rawCall(d.socket, '{"module":"test",', { halfClose: false });
@@ -261,7 +251,6 @@ Deno.test({
 
 Deno.test({
   name: "daemon serves 64 concurrent clients correctly",
-  ...opts,
   fn: async () => {
     await using d = await startTestDaemon();
     const results = await Promise.all(
@@ -282,7 +271,6 @@ Deno.test({
 Deno.test({
   name:
     "daemon makes a helper call past CPAN_BRIDGE_MAX_CONNECTIONS wait, then replies Too many connections",
-  ...opts,
   fn: async () => {
     await using d = await startTestDaemon({
       CPAN_BRIDGE_MAX_CONNECTIONS: "2",

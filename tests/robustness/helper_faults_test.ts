@@ -37,8 +37,6 @@ const HOSTS: Array<[string, () => Promise<TestDaemon>]> = [
 for (const [host, start] of HOSTS) {
   Deno.test({
     name: `${host} host: a throwing helper gets "Error in m.f: …" and the daemon serves on`,
-    sanitizeResources: false,
-    sanitizeOps: false,
     async fn() {
       await using d = await start();
       const r = await call(d, "throw_error", { message: "boom at row 7" });
@@ -52,8 +50,6 @@ for (const [host, start] of HOSTS) {
 
   Deno.test({
     name: `${host} host: a hung helper times out with TimeoutError, is counted, pings answer`,
-    sanitizeResources: false,
-    sanitizeOps: false,
     async fn() {
       await using d = await start();
       const t0 = performance.now();
@@ -78,8 +74,6 @@ for (const [host, start] of HOSTS) {
 
   Deno.test({
     name: `${host} host: circular results get a clear error; NaN becomes null; BigInt text`,
-    sanitizeResources: false,
-    sanitizeOps: false,
     async fn() {
       await using d = await start();
       const c = await call(d, "circular");
@@ -100,8 +94,6 @@ for (const [host, start] of HOSTS) {
 
 Deno.test({
   name: "worker host: a helper blocking its thread past the timeout is abandoned; pings answer",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     await using d = await startTestDaemon({ CPAN_BRIDGE_HELPER_TIMEOUT: "0.5" }, {
       helperModules: [FAULT_URL],

@@ -15,8 +15,6 @@ const SLOW_XPATH = "//*[count(//*[count(//*) > 0]) > 0]";
 
 Deno.test({
   name: "a helper call stuck past the timeout blocks no other client and its worker is replaced",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     const d = await spawnDaemon({
       env: { CPAN_BRIDGE_HELPER_TIMEOUT: "2", CPAN_BRIDGE_HELPER_WORKERS: "2" },

@@ -36,8 +36,6 @@ const call = (
 
 Deno.test({
   name: "WorkerPool.call() serves other clients while one client's call spins past the timeout",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     const lines: string[] = [];
     const p = pool(2, 1000, lines);
@@ -85,8 +83,6 @@ Deno.test({
 
 Deno.test({
   name: "WorkerPool.call() routes a handle to its worker, where only its opener may use it",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     const lines: string[] = [];
     const p = pool(3, 10_000, lines);
@@ -120,8 +116,6 @@ const SETTINGS = { handleTtlMs: 0, helperTimeoutMs: 10_000, maxFileBytes: 1 << 2
 
 Deno.test({
   name: "WorkerPool starts no worker until a helper call needs one; its names are the workers'",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     const lazy = new WorkerPool(2, SETTINGS, () => {}, true, [], true);
     const eager = new WorkerPool(1, SETTINGS, () => {}, true, [], false);
@@ -152,8 +146,6 @@ Deno.test({
 
 Deno.test({
   name: "WorkerPool replaces its only worker when a call spins past the timeout",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     const lines: string[] = [];
     const p = pool(1, 300, lines);

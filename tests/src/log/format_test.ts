@@ -58,8 +58,6 @@ Deno.test("redact() redacts positional DBI passwords, pair lists and authpwd", (
 
 Deno.test({
   name: "daemon logs carry no secret at WARNING or debug level",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     await using d = await startTestDaemon({ CPAN_BRIDGE_DEBUG: "1" });
     // A failing Oracle connect with an Oracle-style username: the helper logs a WARNING.

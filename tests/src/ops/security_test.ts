@@ -95,8 +95,6 @@ Deno.test("findInjection() is linear: 64 KiB of backtracking bait takes millisec
 
 Deno.test({
   name: "validateRequest() scanning: 20 hostile 64 KiB strings never delay liveness pings",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     await using d = await startTestDaemon();
     const poison = "<a".repeat(32_768);

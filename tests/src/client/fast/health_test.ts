@@ -7,8 +7,6 @@ import assert from "node:assert/strict";
 import { checkHealth, runHealth, stripShim } from "../../../../src/client/fast/health.ts";
 import { ROOT, startTestDaemon } from "../../../_support/daemon.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
-
 function collect() {
   const out: string[] = [], err: string[] = [];
   return { out, err, io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l) } };
@@ -33,7 +31,6 @@ const shape = (s: string) => s.replace(/\d+(\.\d+)?(e[-+]?\d+)?/g, "N");
 
 Deno.test({
   name: "runHealth() exit codes and lines: healthy, degraded, unreachable, bad setting",
-  ...opts,
   fn: async () => {
     {
       await using d = await startTestDaemon();
@@ -77,7 +74,6 @@ Deno.test("stripShim() removes the ops-shim copies only", () => {
 
 Deno.test({
   name: "main.ts answers --version and --health with the bytes and exit codes of runCli",
-  ...opts,
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "cpan-bridge-fast-" });
     try {
