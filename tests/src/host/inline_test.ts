@@ -58,8 +58,6 @@ Deno.test("INLINE_FUNCTIONS names only functions the registry serves", () => {
 
 Deno.test({
   name: "WorkerPool.call() runs a small datetime_helper.now inline and a huge one in a worker",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     const p = new WorkerPool(2, SETTINGS, () => {}, true, [], true);
     try {
@@ -91,8 +89,6 @@ Deno.test({
 
 Deno.test({
   name: "WorkerPool.call() answers an inline call with the same bytes and errors as a worker",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     const inline = new WorkerPool(1, SETTINGS, () => {}, true, [], true);
     const worker = new WorkerHost(SETTINGS, () => {}, true); // never inline
