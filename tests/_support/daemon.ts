@@ -101,8 +101,8 @@ export async function runCli(
   const [cmd, ...pre] = cliCommand();
   const child = new Deno.Command(cmd!, {
     args: [...pre, ...args],
-    env: opts.env,
-    cwd: opts.cwd,
+    ...(opts.env ? { env: opts.env } : {}),
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
     stdin: opts.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
@@ -126,7 +126,7 @@ export async function spawnDaemon(
   const [cmd, ...pre] = cliCommand();
   const child = new Deno.Command(cmd!, {
     args: [...pre, "daemon", "--socket", socket, "--log-dir", dir, ...(opts.args ?? [])],
-    env: opts.env,
+    ...(opts.env ? { env: opts.env } : {}),
     stdin: "null",
     stdout: "null",
     stderr: "piped",

@@ -138,7 +138,7 @@ export function startStallingServer(partial = 1000): FakeServer {
         while ((i = buf.indexOf("\r\n")) >= 0) {
           const line = buf.slice(0, i);
           buf = buf.slice(i + 2);
-          const verb = line.split(" ")[0].toUpperCase();
+          const verb = (line.split(" ")[0] ?? "").toUpperCase();
           if (verb === "USER") await say("331 Password please.");
           else if (verb === "PASS") await say("230 Welcome.");
           else if (verb === "TYPE") await say("200 OK.");

@@ -178,9 +178,9 @@ function startProxy(): { port: number; stop(): Promise<void> } {
         if (n === null) return;
         head += new TextDecoder("latin1").decode(buf.subarray(0, n));
       }
-      const [method, target] = head.split(" ");
+      const [method, target = ""] = head.split(" ");
       if (method === "CONNECT") {
-        const [host, port] = target.split(":");
+        const [host = "", port] = target.split(":");
         // "*.invalid" names exist only through the proxy, so tests can tell tunnelled requests apart.
         const up = await Deno.connect({
           hostname: host.endsWith(".invalid") ? "127.0.0.1" : host,

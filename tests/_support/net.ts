@@ -16,7 +16,7 @@ export async function run(
 ): Promise<string> {
   const p = new Deno.Command(cmd, {
     args,
-    cwd: opts.cwd,
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
     stdin: opts.stdin ? "piped" : "null",
     stdout: "piped",
     stderr: "piped",

@@ -34,7 +34,7 @@ export interface PostgresServer {
 async function run(cmd: string, args: string[], opts: { cwd?: string } = {}): Promise<string> {
   const out = await new Deno.Command(cmd, {
     args,
-    cwd: opts.cwd,
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

@@ -27,7 +27,7 @@ export interface SinkMessage {
   /** The EHLO/HELO name the client gave. */
   readonly hello: string;
   /** The AUTH user, if any. */
-  readonly user?: string;
+  readonly user?: string | undefined;
 }
 
 /** A running sink. */

@@ -188,6 +188,11 @@ export interface Relay extends FakeServer {
   readonly downBytes: number;
   /** Stops forwarding in both directions; connections stay open and silent. */
   freeze(): void;
+  /**
+   * Freezes as soon as `downBytes` reaches `bytes` (the chunk that reaches it is still
+   * forwarded): a transfer stalled mid-way, at once, without polling.
+   */
+  freezeAtDown(bytes: number): void;
   /** Closes every connection at once (the server "dies"). */
   cut(): void;
 }
@@ -199,6 +204,7 @@ export function startRelay(targetPort: number): Relay {
   const tasks: Promise<void>[] = [];
   let frozen = false;
   let down = 0;
+  let freezeAt = Infinity;
   const pump = async (from: Deno.Conn, to: Deno.Conn, count: boolean) => {
     const buf = new Uint8Array(32 * 1024);
     try {
@@ -209,6 +215,7 @@ export function startRelay(targetPort: number): Relay {
         if (count) down += n;
         let off = 0;
         while (off < n) off += await to.write(buf.subarray(off, n));
+        if (down >= freezeAt) frozen = true;
       }
     } catch { /* closed */ }
     if (!frozen) {
@@ -255,6 +262,9 @@ export function startRelay(targetPort: number): Relay {
     },
     freeze() {
       frozen = true;
+    },
+    freezeAtDown(bytes) {
+      freezeAt = bytes;
     },
     cut() {
       closeAll();

@@ -8,10 +8,11 @@ import { opensshHelper } from "../../helpers/openssh.ts";
 import { makeTestContext } from "../_support/context.ts";
 import type { CallContext } from "../../helpers/types.ts";
 import { closedPort, startRelay, startSshd } from "../_support/sshd.ts";
+import { helperFn } from "../_support/helper_fn.ts";
 
 type R = Record<string, unknown>;
 const call = async (ctx: CallContext, f: string, args: R = {}): Promise<R> =>
-  await opensshHelper.functions[f].run(args, ctx) as R;
+  await helperFn(opensshHelper, f).run(args, ctx) as R;
 const res = (r: R) => r.result as R;
 
 Deno.test("openssh against OpenSSH sshd: scp_put and its failures", async (t) => {

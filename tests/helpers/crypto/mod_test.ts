@@ -22,11 +22,11 @@ import {
 import { FakeClock } from "../../_support/fake_clock.ts";
 import { makeTestContext } from "../../_support/context.ts";
 import type { CallContext } from "../../../helpers/types.ts";
+import { helperFn } from "../../_support/helper_fn.ts";
 
 type R = Record<string, unknown>;
 type Wrapped = { success: boolean; error?: string; result: R };
 
-const F = cryptoHelper.functions;
 const dir = new URL("../../testdata/crypto/", import.meta.url);
 const cbcVectors: {
   name: string;
@@ -50,7 +50,7 @@ const unhex = (h: string) => new Uint8Array(h.match(/../g)?.map((x) => parseInt(
 const utf8Hex = (s: string) => hex(new TextEncoder().encode(s));
 
 async function call(ctx: CallContext, f: string, args: R): Promise<Wrapped> {
-  return (await F[f].run(args, ctx)) as Wrapped;
+  return (await helperFn(cryptoHelper, f).run(args, ctx)) as Wrapped;
 }
 
 async function ok(ctx: CallContext, f: string, args: R): Promise<R> {
@@ -67,7 +67,7 @@ async function err(ctx: CallContext, f: string, args: R): Promise<string> {
 }
 
 async function withCtx(fn: (ctx: CallContext) => Promise<void>, clock?: FakeClock) {
-  const t = makeTestContext({ module: "crypto", clock, handleTtlMs: 60_000 });
+  const t = makeTestContext({ module: "crypto", handleTtlMs: 60_000, ...(clock ? { clock } : {}) });
   try {
     await fn(t.ctx);
   } finally {
@@ -171,9 +171,11 @@ Deno.test("decrypt() reads data in the old Python bridge format", () =>
       header: "none",
       salt: "12345678",
     });
+    const first = pyVectors[0];
+    assert.ok(first);
     const d = await ok(ctx, "decrypt", {
       cipher_id: none,
-      hex_ciphertext: pyVectors[0].ciphertext_hex,
+      hex_ciphertext: first.ciphertext_hex,
     });
     assert.equal(d.format, "python_bridge", "header 'none' falls back when padding fails");
   }));
@@ -378,7 +380,7 @@ Deno.test("cleanup_cipher() removes the handle; a second cleanup reports nothing
 
 Deno.test("cipher handles expire after the idle TTL", async () => {
   const clock = new FakeClock();
-  const t = makeTestContext({ module: "crypto", clock, handleTtlMs: 60_000 });
+  const t = makeTestContext({ module: "crypto", handleTtlMs: 60_000, ...(clock ? { clock } : {}) });
   try {
     const idle = await newId(t.ctx, { key: "k" });
     const busy = await newId(t.ctx, { key: "k" });

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { FakeClock } from "../../_support/fake_clock.ts";
 import type { CallContext, HelperDefinition } from "../../../helpers/types.ts";
 import { makeTestContext } from "../../_support/context.ts";
+import { helperFn } from "../../_support/helper_fn.ts";
 
 /** A database to run the contract against. */
 export interface ContractTarget {
@@ -59,9 +60,8 @@ export function runDatabaseContract(name: string, makeTarget: () => Promise<Cont
     const clock = new FakeClock();
     const tc = makeTestContext({ clock, module: "database" });
     const ctx = tc.ctx;
-    const fns = target.helper.functions;
     const call = async (f: string, args: R, c: CallContext = ctx): Promise<R> =>
-      (await fns[f].run(args, c)) as R;
+      (await helperFn(target.helper, f).run(args, c)) as R;
     const col = target.col;
     const connect = async (options: R = {}, extra: R = {}) => {
       const r = await call("connect", {
@@ -173,6 +173,7 @@ export function runDatabaseContract(name: string, makeTarget: () => Promise<Cont
           assert.deepEqual(ci.names, [col("id"), col("name"), col("price")]);
           assert.deepEqual(ci.types, [...target.types]);
           const c0 = (ci.columns as R[])[0];
+          assert.ok(c0);
           assert.deepEqual(Object.keys(c0).sort(), [
             "display_size",
             "internal_size",

@@ -33,7 +33,11 @@ export interface ExecCall {
 export interface FakeOracle {
   readonly api: OracleDbApi;
   readonly calls: ExecCall[];
-  readonly logins: { user?: string; connectString: string; externalAuth?: boolean }[];
+  readonly logins: {
+    user?: string | undefined;
+    connectString: string;
+    externalAuth?: boolean | undefined;
+  }[];
   killSessions(): void;
   close(): void;
 }
@@ -105,19 +109,20 @@ export function createFakeOracle(dir: string, password = "tiger"): FakeOracle {
       // PL/SQL `BEGIN :x := expr; END;` with OUT/INOUT binds.
       const plsql = /^\s*BEGIN\s+:(\w+)\s*:=\s*(.+?);\s*END;\s*$/is.exec(sql);
       if (plsql) {
-        const target = plsql[1];
+        const [, target, expr] = plsql;
+        if (target === undefined || expr === undefined) throw new Error("BEGIN :x := expr; END;");
         const inputs: Record<string, unknown> = {};
         for (const [k, v] of Object.entries(named)) {
           inputs[k] = v && typeof v === "object" && "dir" in v
             ? (v as { val?: unknown }).val ?? null
             : v;
         }
-        const row = this.db.prepare(`SELECT ${plsql[2]}`).get(
+        const row = this.db.prepare(`SELECT ${expr}`).get(
           inputs as Record<string, null>,
         ) as Record<string, unknown>;
         const value = Object.values(row)[0];
         const outBinds = Array.isArray(binds) ? [value] : { [target]: value };
-        return { outBinds, rowsAffected: undefined };
+        return { outBinds };
       }
       const plain: Record<string, string | number | null> = {};
       for (const [k, v] of Object.entries(named)) plain[k] = v as string | number | null;
@@ -130,7 +135,7 @@ export function createFakeOracle(dir: string, password = "tiger"): FakeOracle {
         if (options.autoCommit) this.db.exec("COMMIT");
         // oracledb reports rowsAffected for DML only (SQLite's changes() is stale after DDL).
         const dml = /^\s*(INSERT|UPDATE|DELETE|MERGE)\b/i.test(sql);
-        return { rowsAffected: dml ? Number(r.changes) : undefined };
+        return dml ? { rowsAffected: Number(r.changes) } : {};
       }
       (stmt as unknown as { setReturnArrays(on: boolean): void }).setReturnArrays(true);
       const rows = stmt.all(plain) as unknown as unknown[][];

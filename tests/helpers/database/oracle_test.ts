@@ -24,9 +24,17 @@ import { compileSql } from "../../../helpers/database/sql.ts";
 import { makeTestContext } from "../../_support/context.ts";
 import { runDatabaseContract } from "./_contract.ts";
 import { createFakeOracle } from "./_fake_oracledb.ts";
+import { helperFn } from "../../_support/helper_fn.ts";
 
 type R = Record<string, unknown>;
 const ORA = oracledb as unknown as Record<string, OracleDbType> & OracleDbApi;
+
+/** oracledb's DbType `name`; throws when the driver has none. */
+function dbType(name: string): OracleDbType {
+  const t = ORA[name];
+  if (!t) throw new Error(`oracledb has no ${name}`);
+  return t;
+}
 
 function fakeHelper(dir: string) {
   const fake = createFakeOracle(dir);
@@ -71,7 +79,7 @@ Deno.test("Oracle driver: binds, fetch types and options reach oracledb as DBD::
   const { fake, helper } = fakeHelper(dir);
   const tc = makeTestContext();
   try {
-    const c = (await helper.functions.connect.run(
+    const c = (await helperFn(helper, "connect").run(
       {
         dsn: "dbi:Oracle:",
         username: "scott@PRODDB",
@@ -86,7 +94,7 @@ Deno.test("Oracle driver: binds, fetch types and options reach oracledb as DBD::
       connectString: "PRODDB",
       externalAuth: undefined,
     });
-    const r = (await helper.functions.do_statement.run(
+    const r = (await helperFn(helper, "do_statement").run(
       {
         connection_id: c.connection_id,
         sql: "SELECT ? AS a, 'it''s ?' AS b FROM DUAL WHERE 1 = ?",
@@ -103,11 +111,11 @@ Deno.test("Oracle driver: binds, fetch types and options reach oracledb as DBD::
     assert.equal(call.options.resultSet, true);
     assert.equal(call.options.autoCommit, false, "AutoCommit 0 reaches execute");
     // Unverified DBD::Oracle assumption (AL32UTF8 client): a UTF-8 byte string is sent as its text.
-    const p = (await helper.functions.prepare.run(
+    const p = (await helperFn(helper, "prepare").run(
       { connection_id: c.connection_id, sql: "SELECT ? AS a, ? AS b FROM DUAL" },
       tc.ctx,
     )) as R;
-    const e = (await helper.functions.execute_statement.run({
+    const e = (await helperFn(helper, "execute_statement").run({
       connection_id: c.connection_id,
       statement_id: p.statement_id,
       bind_values: ["Z\u00c3\u00bcrich", "\u0000\u00ff"],
@@ -124,7 +132,7 @@ Deno.test("Oracle driver: binds, fetch types and options reach oracledb as DBD::
       new Uint8Array([0, 255]),
       "ORA_BLOB: bytes",
     );
-    const bad = (await helper.functions.connect.run({
+    const bad = (await helperFn(helper, "connect").run({
       dsn: "dbi:Oracle:XE",
       username: "scott",
       password: "s3cret-pw",
@@ -171,10 +179,10 @@ Deno.test("Oracle type mapping: names as the Python helper reported, strings for
       "DB_TYPE_BINARY_FLOAT",
     ]
   ) {
-    assert.equal(fetchTypeFor(ORA, { name: "X", dbType: ORA[k] })?.type, ORA.STRING, k);
+    assert.equal(fetchTypeFor(ORA, { name: "X", dbType: dbType(k) })?.type, ORA.STRING, k);
   }
-  assert.equal(fetchTypeFor(ORA, { name: "X", dbType: ORA.DB_TYPE_BLOB })?.type, ORA.BUFFER);
-  assert.equal(fetchTypeFor(ORA, { name: "X", dbType: ORA.DB_TYPE_VARCHAR }), undefined);
+  assert.equal(fetchTypeFor(ORA, { name: "X", dbType: dbType("DB_TYPE_BLOB") })?.type, ORA.BUFFER);
+  assert.equal(fetchTypeFor(ORA, { name: "X", dbType: dbType("DB_TYPE_VARCHAR") }), undefined);
   assert.equal(oracleWire(new Uint8Array([0, 171, 255])), "\u0000\u00ab\u00ff", "BLOB: bytes");
   assert.equal(oracleRawWire(new Uint8Array([0, 171, 255])), "00ABFF", "RAW: hex, as DBD::Oracle");
   assert.equal(oracleWire(null), null);
@@ -239,7 +247,7 @@ Deno.test("real oracledb thin mode loads on Deno and a refused connect fails cle
   assert.equal((oracledb as unknown as { thin: boolean }).thin, true);
   const tc = makeTestContext();
   try {
-    const r = (await databaseHelper.functions.connect.run(
+    const r = (await helperFn(databaseHelper, "connect").run(
       { dsn: "dbi:Oracle:127.0.0.1:1/FREEPDB1", username: "scott", password: "Very-Secret-9" },
       tc.ctx,
     )) as R;
@@ -262,20 +270,20 @@ Deno.test("auth_mode auto picks Kerberos from the caller's KRB5 variables; no th
   };
   const ctx = { ...tc.ctx, callerEnv: (n: string) => Promise.resolve(env[n]) };
   try {
-    const r = (await helper.functions.connect.run(
+    const r = (await helperFn(helper, "connect").run(
       { dsn: "dbi:Oracle:PROD", username: "", password: "" },
       ctx,
     )) as R;
     assert.equal(r.success, false);
     assert.match(r.error as string, /Cannot use Kerberos authentication: .*thick/s);
-    const p = (await helper.functions.connect.run(
+    const p = (await helperFn(helper, "connect").run(
       { dsn: "dbi:Oracle:PROD", username: "scott", password: "tiger", auth_mode: "password" },
       ctx,
     )) as R;
     assert.equal(p.success, true);
     assert.equal(p.auth_mode, "password");
     const pgAuto =
-      (await helper.functions.connect.run({ dsn: `dbi:SQLite:dbname=${dir}/k.db` }, ctx)) as R;
+      (await helperFn(helper, "connect").run({ dsn: `dbi:SQLite:dbname=${dir}/k.db` }, ctx)) as R;
     assert.equal(pgAuto.auth_mode, "password", "Kerberos detection is for Oracle only");
     assert.equal(fake.logins.filter((l) => l.externalAuth).length, 0);
   } finally {

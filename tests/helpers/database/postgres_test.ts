@@ -10,6 +10,7 @@ import { databaseHelper } from "../../../helpers/database/mod.ts";
 import { startPostgres } from "../../_support/postgres.ts";
 import { makeTestContext } from "../../_support/context.ts";
 import { runDatabaseContract } from "./_contract.ts";
+import { helperFn } from "../../_support/helper_fn.ts";
 
 runDatabaseContract("postgresql", async () => {
   const pg = await startPostgres();
@@ -41,9 +42,8 @@ runDatabaseContract("postgresql", async () => {
 Deno.test("database on PostgreSQL: values as DBD::Pg shows them; socket DSN; casts", async () => {
   const pg = await startPostgres();
   const tc = makeTestContext();
-  const f = databaseHelper.functions;
   try {
-    const c = (await f.connect.run(
+    const c = (await helperFn(databaseHelper, "connect").run(
       {
         dsn: `dbi:Pg:dbname=${pg.database};host=${pg.socketDir};port=${pg.port}`,
         username: pg.user,
@@ -53,7 +53,7 @@ Deno.test("database on PostgreSQL: values as DBD::Pg shows them; socket DSN; cas
     )) as Record<string, unknown>;
     assert.equal(c.success, true, String(c.error));
     assert.equal(c.db_type, "postgresql");
-    const r = (await f.do_statement.run({
+    const r = (await helperFn(databaseHelper, "do_statement").run({
       connection_id: c.connection_id,
       sql:
         "SELECT DATE '2024-01-02', TIMESTAMP '2024-01-02 03:04:05', 1.50::numeric(5,2), true, false, " +
@@ -72,11 +72,13 @@ Deno.test("database on PostgreSQL: values as DBD::Pg shows them; socket DSN; cas
       "ab",
     ]]);
     const ci = r.column_info as { columns: { type: string; precision: number; scale: number }[] };
-    assert.equal(ci.columns[2].type, "numeric");
-    assert.equal(ci.columns[2].precision, 5);
-    assert.equal(ci.columns[2].scale, 2);
-    await f.disconnect.run({ connection_id: c.connection_id }, tc.ctx);
-    const bad = (await f.connect.run({
+    const price = ci.columns[2];
+    assert.ok(price);
+    assert.equal(price.type, "numeric");
+    assert.equal(price.precision, 5);
+    assert.equal(price.scale, 2);
+    await helperFn(databaseHelper, "disconnect").run({ connection_id: c.connection_id }, tc.ctx);
+    const bad = (await helperFn(databaseHelper, "connect").run({
       dsn: `dbi:Pg:dbname=x;host=127.0.0.1;port=1`,
       username: "u",
       password: "pw",

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { databaseHelper } from "../../../helpers/database/mod.ts";
 import { makeTestContext } from "../../_support/context.ts";
 import { runDatabaseContract } from "./_contract.ts";
+import { helperFn } from "../../_support/helper_fn.ts";
 
 runDatabaseContract("sqlite", async () => {
   const dir = await Deno.makeTempDir({ prefix: "cb_sqlite_" });
@@ -33,9 +34,8 @@ runDatabaseContract("sqlite", async () => {
 Deno.test("database on SQLite: relative dbname uses the caller's cwd; big integers; blobs", async () => {
   const dir = await Deno.makeTempDir({ prefix: "cb_sqlite_" });
   const tc = makeTestContext({ cwd: dir });
-  const f = databaseHelper.functions;
   try {
-    const c = (await f.connect.run(
+    const c = (await helperFn(databaseHelper, "connect").run(
       { dsn: "dbi:SQLite:dbname=rel.db", username: "", password: "" },
       tc.ctx,
     )) as Record<
@@ -45,7 +45,7 @@ Deno.test("database on SQLite: relative dbname uses the caller's cwd; big intege
     assert.equal(c.success, true, String(c.error));
     assert.equal(c.db_type, "sqlite");
     const run = async (sql: string, bind: unknown[] = []) =>
-      (await f.do_statement.run(
+      (await helperFn(databaseHelper, "do_statement").run(
         { connection_id: c.connection_id, sql, bind_values: bind },
         tc.ctx,
       )) as Record<
@@ -61,22 +61,29 @@ Deno.test("database on SQLite: relative dbname uses the caller's cwd; big intege
       "9007199254740994",
     ]]);
     assert.ok((await Deno.stat(`${dir}/rel.db`)).isFile);
-    const other = (await f.connect.run({ dsn: `dbi:SQLite:${dir}/rel.db` }, tc.ctx)) as Record<
+    const other = (await helperFn(databaseHelper, "connect").run(
+      { dsn: `dbi:SQLite:${dir}/rel.db` },
+      tc.ctx,
+    )) as Record<
       string,
       unknown
     >;
     assert.equal(other.success, true);
-    const missing =
-      (await f.connect.run({ dsn: "dbi:SQLite:dbname=/nonexistent/dir/x.db" }, tc.ctx)) as Record<
-        string,
-        unknown
-      >;
+    const missing = (await helperFn(databaseHelper, "connect").run({
+      dsn: "dbi:SQLite:dbname=/nonexistent/dir/x.db",
+    }, tc.ctx)) as Record<
+      string,
+      unknown
+    >;
     assert.equal(missing.success, false);
     assert.match(
       missing.error as string,
       /^unable to open database file$/,
     );
-    const bad = (await f.connect.run({ dsn: "dbi:Informix:foo" }, tc.ctx)) as Record<
+    const bad = (await helperFn(databaseHelper, "connect").run(
+      { dsn: "dbi:Informix:foo" },
+      tc.ctx,
+    )) as Record<
       string,
       unknown
     >;

@@ -15,10 +15,11 @@ import {
   startStallingServer,
   startVsftpd,
 } from "../../_support/ftp_server.ts";
+import { helperFn } from "../../_support/helper_fn.ts";
 
 type R = Record<string, unknown>;
 const call = async (ctx: CallContext, f: string, args: R = {}): Promise<R> =>
-  await ftpHelper.functions[f].run(args, ctx) as R;
+  await helperFn(ftpHelper, f).run(args, ctx) as R;
 
 const enc = new TextEncoder(), dec = new TextDecoder();
 

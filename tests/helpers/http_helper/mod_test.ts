@@ -18,10 +18,11 @@ import { decodeUtf8 } from "../../../helpers/http_helper/perl_encode.ts";
 import { decodedContent } from "../../../helpers/http_helper/decoded_content.ts";
 import { readResponse } from "../../../helpers/http_helper/response_reader.ts";
 import { exchange, ExchangeError } from "../../../helpers/http_helper/transport.ts";
+import { helperFn } from "../../_support/helper_fn.ts";
 
 type R = Record<string, unknown>;
 const call = async (ctx: CallContext, f: string, args: R): Promise<R> =>
-  await httpHelper.functions[f].run(args, ctx) as R;
+  await helperFn(httpHelper, f).run(args, ctx) as R;
 const bodyOf = (r: R) => JSON.parse(r.content as string);
 
 /** A context whose caller environment is `env` (instead of /proc/<pid>/environ). */

@@ -11,10 +11,11 @@ import { dataEnd, stuffChunk } from "../../../helpers/smtp_helper/client.ts";
 import { makeTestContext } from "../../_support/context.ts";
 import type { CallContext } from "../../../helpers/types.ts";
 import { closedPort, startSilentServer, startSmtpSink } from "../../_support/smtp_sink.ts";
+import { helperFn } from "../../_support/helper_fn.ts";
 
 type R = Record<string, unknown>;
 const call = async (ctx: CallContext, f: string, args: R = {}): Promise<R> =>
-  await smtpHelper.functions[f].run(args, ctx) as R;
+  await helperFn(smtpHelper, f).run(args, ctx) as R;
 const dec = new TextDecoder();
 
 /** Chunks that exercise Net::Cmd's line-end and dot rules, also across chunk boundaries. */
@@ -119,8 +120,10 @@ Deno.test("smtp_helper against smtp-server: every function, bytes equal Net::SMT
         "quit is idempotent",
       );
       await sink.waitFor(1);
-      assert.equal(sink.messages[0].hello, "client.test");
-      assert.deepEqual(sink.messages[0].to, ["to@example.test"]);
+      const [m] = sink.messages;
+      assert.ok(m);
+      assert.equal(m.hello, "client.test");
+      assert.deepEqual(m.to, ["to@example.test"]);
     });
 
     await t.step(
@@ -153,6 +156,7 @@ Deno.test("smtp_helper against smtp-server: every function, bytes equal Net::SMT
       await sendWithNetSmtp(sink.port);
       await sink.waitFor(2);
       const [ours, perls] = sink.messages;
+      assert.ok(ours && perls);
       assert.equal(dec.decode(ours.raw), dec.decode(perls.raw));
       assert.deepEqual(ours.raw, perls.raw);
       assert.ok(dec.decode(ours.raw).includes("\r\n..leading dot\r\n"));

@@ -184,8 +184,10 @@ Deno.test("createMonitorApp() answers unknown paths with 404 and other methods w
     assert.equal(res.status, 404, path);
     assert.match((await res.json()).error, /^No such path /);
   }
-  for (const [method, path] of [["POST", "/metrics"], ["DELETE", "/"], ["PUT", "/api/health"]]) {
-    const res = await app.request(path!, { method });
+  for (
+    const [method, path] of [["POST", "/metrics"], ["DELETE", "/"], ["PUT", "/api/health"]] as const
+  ) {
+    const res = await app.request(path, { method });
     assert.equal(res.status, 405, `${method} ${path}`);
     assert.equal(res.headers.get("allow"), "GET, HEAD");
     assert.match((await res.json()).error, /read-only/);
