@@ -39,8 +39,14 @@ Deno.test({
         params: { document_id: documentId, xpath: SLOW_XPATH },
         request_id: "1764590000_111_2",
       });
-      // Let the slow call reach its worker first.
-      await new Promise((r) => setTimeout(r, 200));
+      // Wait (bounded) until the slow call is running: one active helper call in system.health.
+      await waitFor(async () => {
+        const h = await rawJson(d.socket, { module: "system", function: "health" });
+        const checks =
+          (h.result as { checks?: Record<string, { details?: Record<string, number> }> })
+            ?.checks;
+        return (checks?.thread_health?.details?.active_threads ?? 0) >= 1;
+      }, { what: "the slow call to be running", deadlineMs: 10_000, logTail: d });
       let worst = 0;
       for (let i = 0; i < 5; i++) {
         const t = performance.now();
