@@ -9,7 +9,7 @@ import { rawCall, rawJson } from "../_support/raw.ts";
 
 Deno.test("daemon creates its socket with mode 0600 and removes it on SIGTERM", async () => {
   const d = await spawnDaemon();
-  assert.equal(Deno.statSync(d.socket).mode! & 0o777, 0o600);
+  assert.equal((await Deno.stat(d.socket)).mode! & 0o777, 0o600);
   const st = await d.kill("SIGTERM");
   assert.equal(st.code, 0);
   assert.throws(() => Deno.statSync(d.socket));
@@ -28,7 +28,7 @@ Deno.test("daemon --socket-mode 0660 --socket-group shares the socket with a gro
   );
   const d = await spawnDaemon({ args: ["--socket-mode", "0660", "--socket-group", group] });
   try {
-    const st = Deno.statSync(d.socket);
+    const st = await Deno.stat(d.socket);
     assert.equal(st.mode! & 0o777, 0o660);
     assert.equal(st.gid, gid);
   } finally {
@@ -61,7 +61,7 @@ Deno.test("daemon shuts down cleanly on SIGINT (Ctrl-C)", async () => {
 Deno.test("daemon removes a stale socket left by a killed daemon and serves at once", async () => {
   const first = await spawnDaemon();
   await first.kill("SIGKILL");
-  assert.ok(Deno.statSync(first.socket).isSocket, "SIGKILL leaves the socket behind");
+  assert.ok((await Deno.stat(first.socket)).isSocket, "SIGKILL leaves the socket behind");
   const second = await spawnDaemon({ dir: first.dir, socket: first.socket });
   try {
     const r = await rawJson(second.socket, { module: "test", function: "ping" });

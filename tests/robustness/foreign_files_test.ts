@@ -56,7 +56,9 @@ Deno.test({
     await Deno.writeTextFile(victim, "precious\n");
     const sock = `${shared}/cpan_bridge.sock`;
     const clean = async () => {
-      for (const e of Deno.readDirSync(shared)) await Deno.remove(`${shared}/${e.name}`);
+      const names: string[] = [];
+      for await (const e of Deno.readDir(shared)) names.push(e.name);
+      for (const n of names) await Deno.remove(`${shared}/${n}`);
     };
     try {
       // 1. <sock>.lock planted as a symlink to the victim's file.
