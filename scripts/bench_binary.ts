@@ -103,9 +103,12 @@ async function main(): Promise<void> {
     await Deno.chmod(bin, 0o755);
     const env = { PATH: "/usr/bin:/bin", HOME: `${dir}/home` };
     const base = values.baseline ? `${dir}/bin/baseline` : undefined;
+    // The baseline unpacks into a HOME of its own, so that the unpacked size is this build's.
+    const baseEnv = { ...env, HOME: `${dir}/home-baseline` };
     if (base && values.baseline) {
       await Deno.copyFile(values.baseline, base);
       await Deno.chmod(base, 0o755);
+      await Deno.mkdir(baseEnv.HOME);
     }
     const sock = `${dir}/bench.sock`;
 
@@ -121,10 +124,10 @@ async function main(): Promise<void> {
     }
     const warm: number[] = [];
     const warmBase: number[] = [];
-    if (base) await run([base, "--version"], env); // its own first run (unpack) is not counted
+    if (base) await run([base, "--version"], baseEnv); // its own first run (unpack) is not counted
     for (let i = 0; i < runs; i++) {
       warm.push((await run([bin, "--version"], env)).ms);
-      if (base) warmBase.push((await run([base, "--version"], env)).ms);
+      if (base) warmBase.push((await run([base, "--version"], baseEnv)).ms);
     }
 
     const t0 = performance.now();
@@ -159,7 +162,7 @@ async function main(): Promise<void> {
         const h = await run([bin, "--health", "--socket", sock], env);
         if (h.code !== 0) throw new Error(`--health exited ${h.code}: ${h.out}`);
         health.push(h.ms);
-        if (base) healthBase.push((await run([base, "--health", "--socket", sock], env)).ms);
+        if (base) healthBase.push((await run([base, "--health", "--socket", sock], baseEnv)).ms);
         perl.push(
           (await run(["/usr/bin/perl", "-MJSON::PP", "-MIO::Socket::UNIX", "-e", "1"], env)).ms,
         );
