@@ -11,18 +11,14 @@ import { httpHelper } from "../../../helpers/http_helper/mod.ts";
 import { makeTestContext } from "../../_support/context.ts";
 import type { CallContext } from "../../../helpers/types.ts";
 import { startHttpServers } from "../../_support/http_server.ts";
-import zlib from "node:zlib";
-import { requestHead } from "../../../helpers/http_helper/request_head.ts";
-import { escapeLikeUri } from "../../../helpers/http_helper/uri.ts";
 import { decodeUtf8 } from "../../../helpers/http_helper/perl_encode.ts";
-import { decodedContent } from "../../../helpers/http_helper/decoded_content.ts";
-import { readResponse } from "../../../helpers/http_helper/response_reader.ts";
-import { exchange, ExchangeError } from "../../../helpers/http_helper/transport.ts";
 import { helperFn } from "../../_support/helper_fn.ts";
 
 type R = Record<string, unknown>;
+
 const call = async (ctx: CallContext, f: string, args: R): Promise<R> =>
   await helperFn(httpHelper, f).run(args, ctx) as R;
+
 const bodyOf = (r: R) => JSON.parse(r.content as string);
 
 /** A context whose caller environment is `env` (instead of /proc/<pid>/environ). */
@@ -270,42 +266,6 @@ Deno.test("http_helper against local servers", async (t) => {
   }
 });
 
-const bytes = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
-const latin1 = (b: Uint8Array) => String.fromCharCode(...b);
-
-Deno.test("requestHead() writes TE and Connection first, then HTTP::Headers' order and case", () => {
-  const head = requestHead({
-    method: "POST",
-    url: new URL("http://u:p@h.example:8080/a?b"),
-    uri: "http://u:p@h.example:8080/a?b",
-    headers: { "x-lower": "1", "Content-Type": "text/plain", "User-Agent": "UA", "X_Under": "2" },
-    bodyLength: 3,
-  });
-  assert.equal(
-    latin1(head),
-    "POST /a?b HTTP/1.1\r\nTE: deflate,gzip;q=0.3\r\nConnection: TE, close\r\n" +
-      `Authorization: Basic ${btoa("u:p")}\r\nHost: h.example:8080\r\nUser-Agent: UA\r\n` +
-      "Content-Type: text/plain\r\nX-Lower: 1\r\nX-Under: 2\r\nContent-Length: 3\r\n\r\n",
-  );
-});
-
-Deno.test("requestHead() sends no Content-Length for an empty body and fixes a wrong one", () => {
-  const base = { method: "POST", url: new URL("http://h/"), uri: "http://h/" };
-  const empty = latin1(requestHead({ ...base, headers: {}, bodyLength: 0 }));
-  assert.equal(empty.includes("Content-Length"), false);
-  const wrong = latin1(requestHead({ ...base, headers: { "Content-Length": "9" }, bodyLength: 2 }));
-  assert.match(wrong, /\r\nContent-Length: 2\r\n\r\n$/);
-  assert.equal(wrong.match(/Content-Length/g)?.length, 1);
-});
-
-Deno.test("escapeLikeUri() percent-encodes the Perl bytes URI would escape", () => {
-  assert.equal(
-    escapeLikeUri("http://h/caf\u00c3\u00a9 x?q='a'|"),
-    "http://h/caf%C3%A9%20x?q='a'%7C",
-  );
-  assert.equal(escapeLikeUri("http://h/\u65e5?k=caf\u00e9"), "http://h/%E6%97%A5?k=caf%C3%A9");
-});
-
 Deno.test("decodeUtf8() replaces one U+FFFD per malformed sequence, as Encode does", () => {
   const hex = (h: string) => Uint8Array.from(h.match(/../g)!, (x) => parseInt(x, 16));
   assert.equal(decodeUtf8(hex("fafbfcfdfeff"), true), "\ufffd".repeat(6));
@@ -315,74 +275,4 @@ Deno.test("decodeUtf8() replaces one U+FFFD per malformed sequence, as Encode do
   assert.equal(decodeUtf8(hex("efbfbe"), true), "\ufffd");
   assert.equal(decodeUtf8(hex("efbfbe"), false), "\ufffe");
   assert.equal(decodeUtf8(hex("e697a5"), true), "\u65e5");
-});
-
-Deno.test("decodedContent() keeps bytes for non-text types and decodes text by charset", () => {
-  const h = (ct: string): [string, string][] => [["Content-Type", ct]];
-  const high = Uint8Array.of(0x41, 0xe9, 0xff);
-  assert.equal(decodedContent(high, h("application/octet-stream")), "A\u00e9\u00ff");
-  assert.equal(decodedContent(bytes("\u00c3\u00a9"), h("application/json")), "\u00c3\u00a9");
-  assert.equal(decodedContent(bytes("\u00c3\u00a9"), h("text/plain; charset=UTF-8")), "\u00e9");
-  assert.equal(decodedContent(high, h("text/plain")), "A\u00e9\u00ff");
-  assert.equal(decodedContent(high, h("text/plain; charset=no-such")), "A\u00e9\u00ff");
-  assert.equal(
-    decodedContent(bytes('<?xml version="1.0" encoding="UTF-8"?><a/>'), h("application/xml")),
-    '<?xml version="1.0"?><a/>',
-  );
-  const gz = new Uint8Array(zlib.gzipSync(bytes("\u00e6\u0097\u00a5")));
-  assert.equal(
-    decodedContent(gz, [["Content-Type", "text/plain; charset=utf-8"], [
-      "Content-Encoding",
-      "gzip",
-    ]]),
-    "\u65e5",
-  );
-});
-
-Deno.test("readResponse() waits for the whole body, dechunks, and skips 1xx", () => {
-  const full = bytes(
-    "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nabcd",
-  );
-  assert.equal(
-    readResponse(full.subarray(0, full.length - 1), { isHead: false, eof: false }),
-    undefined,
-  );
-  const r = readResponse(full, { isHead: false, eof: false });
-  assert.deepEqual([r?.status, r?.statusText, latin1(r!.body)], [200, "OK", "abcd"]);
-  const ch = bytes(
-    "HTTP/1.1 299 \r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n1\r\nd\r\n0\r\n\r\n",
-  );
-  const c = readResponse(ch, { isHead: false, eof: false });
-  assert.deepEqual([c?.status, c?.statusText, latin1(c!.body)], [299, "", "abcd"]);
-  assert.throws(
-    () => readResponse(new Uint8Array(0), { isHead: false, eof: true }),
-    /without sending any data/,
-  );
-});
-
-Deno.test("exchange() refuses a response above its byte bound and frees the socket", async () => {
-  const s = await startHttpServers();
-  try {
-    const port = Number(new URL(s.httpUrl).port);
-    const input = {
-      endpoint: { host: "127.0.0.1", port, tls: false, verify: true },
-      head: new TextEncoder().encode(
-        "GET /blob/100000 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-      ),
-      body: undefined,
-      isHead: false,
-      timeoutMs: 5000,
-      signal: new AbortController().signal,
-    };
-    const ok = await exchange(input);
-    assert.equal(ok.body.length, 100_000);
-    await assert.rejects(
-      exchange({ ...input, maxResponseBytes: 50_000 }),
-      (e: unknown) =>
-        e instanceof ExchangeError &&
-        e.message === "Response larger than 50000 bytes (cpan-bridge's limit)",
-    );
-  } finally {
-    await s.stop();
-  }
 });
