@@ -32,22 +32,28 @@ export function errorEnvelope(d: DaemonContext, err: unknown): string {
   return failureEnvelope(err, d.config.debug);
 }
 
-/** Parses and validates request bytes. */
-async function parse(d: DaemonContext, bytes: Uint8Array, peer: Peer): Promise<BridgeRequest> {
+/** Decodes and parses request bytes into the request object (not yet validated). */
+function parse(d: DaemonContext, bytes: Uint8Array): Record<string, unknown> {
   const text = decodeUtf8(bytes);
   let value = parseRequestJson(text);
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     throw notAnObject(pyTypeName(value));
   }
   if (d.config.encoding === "repair") value = repairDoubleEncoding(value);
-  const module = (value as Record<string, unknown>).module;
-  if (typeof module === "string" && !WHITELIST.has(module) && d.host.state() === "loading") {
-    // The registry's names are known at once; a helper outside it (tests) once the host is up.
-    await d.host.ready.catch(() => {});
-  }
+  return value as Record<string, unknown>;
+}
+
+/** The registry's names are known at once; a helper outside it (tests) once the host is up. */
+function mustWaitForHelpers(d: DaemonContext, value: Record<string, unknown>): boolean {
+  const module = value.module;
+  return typeof module === "string" && !WHITELIST.has(module) && d.host.state() === "loading";
+}
+
+/** Validates a parsed request, counting failures and the security events it records. */
+function validate(d: DaemonContext, value: Record<string, unknown>, peer: Peer): BridgeRequest {
   const before = d.security.total;
   try {
-    return validateRequest(value as Record<string, unknown>, {
+    return validateRequest(value, {
       config: d.config,
       whitelist: whitelist(d),
       security: d.security,
@@ -67,10 +73,12 @@ export type { Reply };
 /** Helper calls end by their own timeout (WorkerHost) or at daemon shutdown (host.close()). */
 const NEVER = new AbortController().signal;
 
-async function route(d: DaemonContext, req: BridgeRequest, scope?: CallerScope): Promise<Reply> {
-  if (req.module === "test" || req.module === "system") {
-    return builtinSuccess(await runBuiltin(d, req));
-  }
+/** A helper call: through the throttle to the helper host, wrapped in its envelope. */
+async function helperCall(
+  d: DaemonContext,
+  req: BridgeRequest,
+  scope?: CallerScope,
+): Promise<Reply> {
   const slot = await d.throttle.acquire(undefined, scope?.client ?? "", scope?.onWait).catch(
     (err) => {
       d.stats.throttleRefused++;
@@ -117,7 +125,10 @@ export async function dispatch(
   const t0 = performance.now();
   let req: BridgeRequest | undefined;
   try {
-    req = await parse(d, bytes, peer);
+    // Parsing and validation are synchronous: no promise per stage on the way to the built-in.
+    const value = parse(d, bytes);
+    if (mustWaitForHelpers(d, value)) await d.host.ready.catch(() => {});
+    req = validate(d, value, peer);
     // Debug lines are built only when they are written: no formatting at a disabled level.
     if (d.config.debug > 0) {
       d.logs.daemon.debug(`Received request: ${req.module}.${req.function}`);
@@ -125,7 +136,9 @@ export async function dispatch(
         `Routing ${req.module}.${req.function} with params: ${JSON.stringify(redact(req.params))}`,
       );
     }
-    const reply = await route(d, req, scope);
+    const reply = req.module === "test" || req.module === "system"
+      ? builtinSuccess(await runBuiltin(d, req))
+      : await helperCall(d, req, scope);
     d.stats.requestsProcessed++;
     if (req.livenessPing) d.perf.recordLivenessPing();
     else {d.perf.record(

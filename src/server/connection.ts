@@ -246,7 +246,8 @@ export async function serveConnection(d: DaemonContext, conn: Deno.Conn): Promis
     reply = failed(d, err, "request.read", t0);
   }
   let parts = replyParts(reply, d.config.encoding);
-  const size = parts.reduce((n, p) => n + p.length, 0);
+  let size = 0;
+  for (const p of parts) size += p.length;
   if (size > d.config.maxReplySize) {
     parts = replyParts(
       failed(d, replyTooLarge(size, d.config.maxReplySize), "reply.write", t0),
