@@ -236,3 +236,17 @@ Deno.test("writeReply() behaviour: a reply written at once arms no deadline; the
   });
   slow.clear();
 });
+
+Deno.test("readRequest() behaviour: a short idle deadline set while a long one is pending fires on time", async () => {
+  const silent = () => reader([enc.encode('{"a":')], true);
+  const long = readRequest(silent(), { maxBytes: 100, idleMs: 400 });
+  const t0 = performance.now();
+  await assert.rejects(
+    readRequest(silent(), { maxBytes: 100, idleMs: 40 }),
+    /Request timeout - data transmission too slow/,
+  );
+  const short = performance.now() - t0;
+  assert.ok(short >= 35 && short < 350, `${short} ms`); // not held back to the long one's 400 ms
+  await assert.rejects(long, /Request timeout - data transmission too slow/);
+  assert.ok(performance.now() - t0 >= 350, "the long one still waits its own time");
+});
