@@ -6,13 +6,10 @@
  */
 
 import assert from "node:assert/strict";
-import { Blowfish } from "egoroof-blowfish";
 import { cryptoHelper } from "../../../helpers/crypto/mod.ts";
-import { ciphertextBytes } from "../../../helpers/crypto/_inputs.ts";
 import { bytesToPerl } from "../../../helpers/types.ts";
-import { blowfishEngine } from "../../../helpers/crypto/_engine.ts";
-import { bytesToHex, hexToBytes } from "../../../helpers/crypto/_hex.ts";
-import { cipherSpec, pad, unpad } from "../../../helpers/crypto/_crypt_cbc.ts";
+import { bytesToHex } from "../../../helpers/crypto/_hex.ts";
+import { cipherSpec } from "../../../helpers/crypto/_crypt_cbc.ts";
 import {
   lenientBase64,
   pythonEncrypt,
@@ -25,9 +22,11 @@ import type { CallContext } from "../../../helpers/types.ts";
 import { helperFn } from "../../_support/helper_fn.ts";
 
 type R = Record<string, unknown>;
+
 type Wrapped = { success: boolean; error?: string; result: R };
 
 const dir = new URL("../../testdata/crypto/", import.meta.url);
+
 const cbcVectors: {
   name: string;
   wire: R;
@@ -36,6 +35,7 @@ const cbcVectors: {
   decrypted_hex: string;
 }[] = JSON
   .parse(await Deno.readTextFile(new URL("crypt_cbc_vectors.json", dir)));
+
 const pyVectors: {
   key: string;
   cipher: string;
@@ -46,7 +46,9 @@ const pyVectors: {
 }[] = JSON.parse(await Deno.readTextFile(new URL("python_bridge_vectors.json", dir)));
 
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+
 const unhex = (h: string) => new Uint8Array(h.match(/../g)?.map((x) => parseInt(x, 16)) ?? []);
+
 const utf8Hex = (s: string) => hex(new TextEncoder().encode(s));
 
 async function call(ctx: CallContext, f: string, args: R): Promise<Wrapped> {
@@ -429,65 +431,6 @@ Deno.test("hash() digests text or hex; generate_key() gives a random key of the 
     );
   }));
 
-Deno.test("blowfishEngine() equals egoroof-blowfish (OpenSSL bf-cbc) on random data and keys", async () => {
-  for (const len of [4, 8, 16, 56]) {
-    const key = crypto.getRandomValues(new Uint8Array(len));
-    const iv = crypto.getRandomValues(new Uint8Array(8));
-    const data = crypto.getRandomValues(new Uint8Array(8 * 257));
-    const ref = new Blowfish(key, Blowfish.MODE.CBC, Blowfish.PADDING.NULL);
-    ref.setIv(iv);
-    const mine = await blowfishEngine(key).encrypt(data, iv);
-    assert.equal(hex(mine), hex(ref.encode(data)));
-    assert.equal(hex(await blowfishEngine(key).decrypt(mine, iv)), hex(data));
-  }
-});
-
-Deno.test("pad()/unpad() follow Crypt::CBC for every mode and length", () => {
-  const cases: [string, number, number][] = [ // mode, plaintext length, padded length (bs 8)
-    ["standard", 0, 8],
-    ["standard", 8, 16],
-    ["null", 0, 8],
-    ["null", 8, 16],
-    ["null", 3, 8],
-    ["space", 8, 16],
-    ["oneandzeroes", 7, 8],
-    ["oneandzeroes", 8, 16],
-    ["rijndael_compat", 0, 0],
-    ["rijndael_compat", 16, 16],
-    ["none", 0, 0],
-    ["none", 3, 8],
-    ["none", 8, 8],
-  ];
-  for (const [mode, n, padded] of cases) {
-    const data = new Uint8Array(n).fill(0x61);
-    const p = pad(mode as never, data, 8);
-    assert.equal(p.length, padded, `${mode} ${n}`);
-    const back = unpad(mode as never, p, 8);
-    assert.equal(back.length, mode === "none" ? padded : n, `${mode} ${n} unpad`);
-  }
-  assert.throws(
-    () => unpad("standard", new Uint8Array([1, 2, 3, 4, 5, 6, 7, 9]), 8),
-    /bad padding/,
-  );
-  assert.throws(
-    () => unpad("standard", new Uint8Array([1, 2, 3, 4, 5, 6, 2, 3]), 8),
-    /bad padding/,
-  );
-  assert.throws(() => unpad("oneandzeroes", new Uint8Array(8).fill(7), 8), /bad padding/);
-});
-
-Deno.test("ciphertextBytes() reads hex, and raw bytes by their header or a non-ASCII byte", async () => {
-  assert.deepEqual(await ciphertextBytes("00ffAb"), { bytes: unhex("00ffab"), input: "hex" });
-  const salted = "Salted__12345678\u00ff\u0000";
-  assert.deepEqual(await ciphertextBytes(salted), {
-    bytes: new Uint8Array([...new TextEncoder().encode("Salted__12345678"), 255, 0]),
-    input: "raw",
-  });
-  assert.equal((await ciphertextBytes("ab\u0080")).input, "raw");
-  await assert.rejects(ciphertextBytes("xyz"), /^CryptoInputError: Invalid hex input/);
-  await assert.rejects(ciphertextBytes("Salted__\u65e5"), /characters above U\+00FF/);
-});
-
 Deno.test("decrypt() takes raw Salted__ bytes as well as hex; output 'raw' returns bytes", () =>
   withCtx(async (ctx) => {
     const id = await newId(ctx, { key: "k", cipher: "Blowfish" });
@@ -505,26 +448,6 @@ Deno.test("decrypt() takes raw Salted__ bytes as well as hex; output 'raw' retur
     assert.equal(back.decrypted_hex, "00ff41");
     assert.match(await err(ctx, "new", { key: "k", output: "base64" }), /^Unknown output 'base64'/);
   }));
-
-Deno.test("hexToBytes() validates while decoding; bytesToHex() is lowercase", async () => {
-  assert.equal(hex((await hexToBytes("00ffAb")) as Uint8Array), "00ffab");
-  assert.equal(await hexToBytes("abc"), "odd length 3");
-  assert.equal(await hexToBytes("a0xz"), "character 'x' at offset 2");
-  assert.equal(await hexToBytes("a0\u20acd"), "character '\u20ac' at offset 2");
-  assert.equal(await hexToBytes("0g"), "character 'g' at offset 1");
-  const big = crypto.getRandomValues(new Uint8Array(65536));
-  const long = new Uint8Array(5 << 20);
-  for (let i = 0; i < long.length; i += big.length) long.set(big, i);
-  const h = await bytesToHex(long);
-  assert.equal(h.length, 2 * long.length);
-  assert.equal(h.slice(0, 2 * big.length), hex(big));
-  assert.deepEqual(await hexToBytes(h), long);
-  assert.equal(await bytesToHex(new Uint8Array(0)), "");
-  assert.equal(
-    await hexToBytes(h.slice(0, -3) + "Z" + h.slice(-2)),
-    `character 'Z' at offset ${h.length - 3}`,
-  );
-});
 
 Deno.test("decrypt() leaves 'decrypted' out for binary plaintext over 1 MiB", () =>
   withCtx(async (ctx) => {
