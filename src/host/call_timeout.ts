@@ -5,7 +5,7 @@
  * (`WorkerHost` for the Worker, `InProcessHost` on the calling thread); the helper Worker's own
  * `InProcessHost` does not, because its caller, `WorkerHost`, already did. Past the timeout (or
  * when the caller's signal aborts) the caller is answered at once with the contract's error, the
- * work's `stop` signal aborts with that error, and the work is abandoned, never awaited.
+ * host is told to stop the work, and the work is abandoned, never awaited.
  */
 
 import { helperTimedOut, WireError } from "../errors.ts";
@@ -20,19 +20,20 @@ export function callCancelled(c: HostCall, reason: unknown): WireError {
 }
 
 /**
- * Runs `work(stop)` for call `c` within `timeoutMs`. `stop` aborts (with the error the caller
- * got) when the timeout passes or `signal` aborts first; `onTimeout` is told of a timeout (the
- * host counts and logs it) after the caller has its error.
+ * Runs `start()` for call `c` within `timeoutMs`. When the timeout passes or `signal` aborts
+ * first, the caller gets the error at once and `stop(err, timedOut)` is told, so that the host
+ * abandons the work (aborts the helper's signal, tells the worker) and counts a timeout; the
+ * work's own outcome is then ignored. No signal or controller is made per call here: a host
+ * that needs one (the helper's `ctx.signal`) makes it.
  */
 export function callWithin<T>(
   c: HostCall,
   timeoutMs: number,
   signal: AbortSignal,
-  work: (stop: AbortSignal) => Promise<T>,
-  onTimeout?: (err: WireError) => void,
+  start: () => Promise<T>,
+  stop: (err: WireError, timedOut: boolean) => void,
 ): Promise<T> {
   if (signal.aborted) return Promise.reject(callCancelled(c, signal.reason));
-  const stop = new AbortController();
   return new Promise<T>((resolve, reject) => {
     let settled = false;
     const end = (): boolean => {
@@ -46,18 +47,17 @@ export function callWithin<T>(
     const timer = setTimeout(() => {
       if (!end()) return;
       const err = helperTimedOut(c.module, c.function, timeoutMs / 1000);
-      stop.abort(err);
       reject(err);
-      onTimeout?.(err);
+      stop(err, true);
     }, timeoutMs);
     const onAbort = () => {
       if (!end()) return;
       const err = callCancelled(c, signal.reason);
-      stop.abort(err);
       reject(err);
+      stop(err, false);
     };
     signal.addEventListener("abort", onAbort, { once: true });
-    work(stop.signal).then(
+    start().then(
       (v) => end() && resolve(v),
       (e) => end() && reject(e),
     );

@@ -55,12 +55,16 @@ export class InProcessHost implements HelperHost {
     if (!this.#bounded) return this.#bytes(c, await this.#run(c, signal));
     // Past the timeout the caller gets a TimeoutError and the helper's signal aborts; work that
     // ignores its signal is abandoned, not awaited (call_timeout.ts).
+    const expired = new AbortController();
     const value = await callWithin(
       c,
       this.#timeoutMs,
       signal,
-      (stop) => this.#run(c, stop),
-      () => this.abandoned++,
+      () => this.#run(c, expired.signal),
+      (err, timedOut) => {
+        if (timedOut) this.abandoned++;
+        expired.abort(err);
+      },
     );
     return this.#bytes(c, value);
   }

@@ -137,29 +137,32 @@ export class WorkerHost implements HelperHost {
     this.#active++;
     try {
       if (this.#state !== "ready") await this.ready;
+      const id = ++this.#seq;
       return await callWithin(
         call,
         this.#settings.helperTimeoutMs,
         signal,
-        (stop) => this.#send(call, stop),
-        () => this.#timedOut(call),
+        () => this.#send(id, call),
+        (_err, timedOut) => this.#abandon(id, call, timedOut),
       );
     } finally {
       this.#active--;
     }
   }
 
-  /** Posts the call; `stop` (timeout or cancel, see call_timeout.ts) abandons it in the worker. */
-  #send(call: HostCall, stop: AbortSignal): Promise<Uint8Array> {
+  /** Posts call `id` and waits for its result. */
+  #send(id: number, call: HostCall): Promise<Uint8Array> {
     if (this.#terminated) return Promise.reject(this.#endedBy ?? new Error("terminated"));
-    const id = ++this.#seq;
     return new Promise<Uint8Array>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      stop.addEventListener("abort", () => {
-        if (this.#pending.delete(id) && !this.#terminated) this.#post({ kind: "abort", id });
-      }, { once: true });
       this.#post({ kind: "call", id, call });
     });
+  }
+
+  /** Call `id` timed out or was cancelled (call_timeout.ts): abandoned here and in the worker. */
+  #abandon(id: number, call: HostCall, timedOut: boolean): void {
+    if (this.#pending.delete(id) && !this.#terminated) this.#post({ kind: "abort", id });
+    if (timedOut) this.#timedOut(call);
   }
 
   #timedOut(call: HostCall): void {

@@ -242,6 +242,12 @@ export class WorkerPool implements HelperHost {
     return look(params, 0);
   }
 
+  /** Whether any worker holds a handle (else no call needs its params scanned for one). */
+  #anyHandles(): boolean {
+    for (const w of this.#workers) if (w.handleIds.size > 0) return true;
+    return false;
+  }
+
   async call(call: HostCall, signal: AbortSignal): Promise<Uint8Array> {
     if (
       INLINE_FUNCTIONS.get(call.module)?.has(call.function) &&
@@ -260,7 +266,7 @@ export class WorkerPool implements HelperHost {
     // A call naming a handle goes where the handle lives (its owner check then speaks); any
     // other call goes to its client's worker.
     let index: number | undefined;
-    if (this.#workers.length > 1) {
+    if (this.#workers.length > 1 && this.#anyHandles()) {
       index = this.#findId(call.params, (s) => {
         const i = this.#workers.findIndex((w) => w.handleIds.has(s));
         return i < 0 ? undefined : i;
