@@ -1,7 +1,11 @@
+/**
+ * @module
+ * The `xpath` helper (XML::XPath) called directly: node data, relative queries, prefixes and
+ * scalars, errors as results, disposal and the idle TTL, and the whitelisted names.
+ */
+
 import assert from "node:assert/strict";
 import { xpathHelper } from "../../helpers/xpath.ts";
-import { toXPath } from "../../helpers/xml_dom_helper/query.ts";
-import { perlNumber } from "../../helpers/xml_dom_helper/dom.ts";
 import { makeTestContext } from "../_support/context.ts";
 import type { CallContext } from "../../helpers/types.ts";
 import { FakeClock } from "../_support/fake_clock.ts";
@@ -18,6 +22,7 @@ const XML = `<?xml version="1.0" encoding="UTF-8"?>
 
 // deno-lint-ignore no-explicit-any
 type R = { success: boolean; result?: any; error?: string; error_type?: string };
+
 const call = async (ctx: CallContext, f: string, args: Record<string, unknown>) =>
   (await xpathHelper.functions[f]!.run(args, ctx)) as R;
 
@@ -190,26 +195,4 @@ Deno.test("findvalue(), exists() and new() serve the whitelisted names", async (
   } finally {
     await t.close();
   }
-});
-
-Deno.test("toXPath() rewrites name tests and XQL operators", () => {
-  assert.equal(toXPath("//app[@name='x']", false), "//*[name()='app'][@*[name()='name']='x']");
-  assert.equal(toXPath("a and b", false), "*[name()='a'] and *[name()='b']");
-  assert.equal(toXPath("count(*) * 2", false), "count(*) * 2");
-  assert.equal(toXPath("Site[0]", true), "*[name()='Site'][1]");
-  assert.equal(toXPath("Site[-1]", true), "*[name()='Site'][last()]");
-  assert.equal(
-    toXPath("Site[@N $eq$ 'a' $and$ end()]", true),
-    "*[name()='Site'][@*[name()='N']='a' and (position()=last())]",
-  );
-  assert.equal(toXPath("child::q:*", false), "child::*[starts-with(name(),'q:')]");
-  assert.throws(() => toXPath("a[$any$ b]", true), /\$any\$ is not supported/);
-});
-
-Deno.test("perlNumber() prints numbers as Perl's %.15g", () => {
-  assert.equal(perlNumber(3), "3");
-  assert.equal(perlNumber(1 / 3), "0.333333333333333");
-  assert.equal(perlNumber(0.5), "0.5");
-  assert.equal(perlNumber(1e20), "1e+20");
-  assert.equal(perlNumber(NaN), "NaN");
 });

@@ -5,7 +5,6 @@
 
 import assert from "node:assert/strict";
 import { ftpHelper } from "../../../helpers/ftp_helper/mod.ts";
-import { fromCrlf, toCrlf } from "../../../helpers/ftp_helper/ascii.ts";
 import { makeTestContext } from "../../_support/context.ts";
 import type { CallContext } from "../../../helpers/types.ts";
 import {
@@ -18,32 +17,11 @@ import {
 import { helperFn } from "../../_support/helper_fn.ts";
 
 type R = Record<string, unknown>;
+
 const call = async (ctx: CallContext, f: string, args: R = {}): Promise<R> =>
   await helperFn(ftpHelper, f).run(args, ctx) as R;
 
-const enc = new TextEncoder(), dec = new TextDecoder();
-
-Deno.test("fromCrlf() turns CRLF into LF across chunk boundaries and keeps a lone CR", () => {
-  const down = fromCrlf();
-  const a = down.push(enc.encode("a\r")), b = down.push(enc.encode("\nb\rc\r")), c = down.end();
-  assert.equal(dec.decode(a) + dec.decode(b) + dec.decode(c), "a\nb\rc\r");
-});
-
-Deno.test("toCrlf() converts Net::FTP::A::write's way, block by block", () => {
-  const run = (input: string, block: number) => {
-    const up = toCrlf(block);
-    return dec.decode(up.push(enc.encode(input))) + dec.decode(up.end());
-  };
-  assert.equal(run("l1\nl2\r\nl3\n", 10240), "l1\r\nl2\r\nl3\r\n");
-  assert.equal(run("a\rb\nc", 10240), "a\rb\r\nc", "a lone CR stays, no final LF added");
-  // A block ending in CR followed by one starting with LF: the LF is not doubled.
-  assert.equal(run("x\r\ny", 2), "x\r\ny");
-  // Net::FTP's quirk: after a block ending in CR, a leading CR of the next block is dropped.
-  assert.equal(run("x\r\r\n", 2), "x\r\n");
-  const up = toCrlf(4);
-  assert.equal(dec.decode(up.push(enc.encode("ab\n"))), "", "nothing until a full block");
-  assert.equal(dec.decode(up.push(enc.encode("c"))), "ab\r\nc");
-});
+const enc = new TextEncoder();
 
 Deno.test("ftp_helper against vsftpd: every function and its flat result", async (t) => {
   const server = await startVsftpd();

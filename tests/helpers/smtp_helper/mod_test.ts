@@ -6,16 +6,17 @@
  */
 
 import assert from "node:assert/strict";
-import { smtpAddr, smtpHelper } from "../../../helpers/smtp_helper/mod.ts";
-import { dataEnd, stuffChunk } from "../../../helpers/smtp_helper/client.ts";
+import { smtpHelper } from "../../../helpers/smtp_helper/mod.ts";
 import { makeTestContext } from "../../_support/context.ts";
 import type { CallContext } from "../../../helpers/types.ts";
 import { closedPort, startSilentServer, startSmtpSink } from "../../_support/smtp_sink.ts";
 import { helperFn } from "../../_support/helper_fn.ts";
 
 type R = Record<string, unknown>;
+
 const call = async (ctx: CallContext, f: string, args: R = {}): Promise<R> =>
   await helperFn(smtpHelper, f).run(args, ctx) as R;
+
 const dec = new TextDecoder();
 
 /** Chunks that exercise Net::Cmd's line-end and dot rules, also across chunk boundaries. */
@@ -29,24 +30,6 @@ const CHUNKS = [
   "Grüße ✓ UTF-8\n",
   "no final newline",
 ];
-
-Deno.test("stuffChunk()/dataEnd() follow Net::Cmd datasend/dataend", () => {
-  let last = "";
-  let out = "";
-  for (const c of [".a\n", ".b\r", "\n.c"]) {
-    const r = stuffChunk(c, last);
-    out += r.out;
-    last = r.last;
-  }
-  assert.equal(out, "..a\r\n..b\r\n..c");
-  assert.equal(dataEnd(last), "\r\n.\r\n");
-  assert.equal(dataEnd("\n"), ".\r\n");
-  // An empty first chunk puts Net::Cmd at the start of a line: dataend then sends ".\r\n".
-  assert.deepEqual(stuffChunk("", ""), { out: "", last: "\n" });
-  assert.deepEqual(stuffChunk("", "x"), { out: "", last: "x" });
-  assert.equal(smtpAddr("Joe <joe@x.test>"), "<joe@x.test>");
-  assert.equal(smtpAddr(" joe@x.test "), "<joe@x.test>");
-});
 
 /** Sends CHUNKS through real Net::SMTP (Perl core) to the sink. */
 async function sendWithNetSmtp(port: number): Promise<void> {
