@@ -19,7 +19,6 @@ import {
 import type { OracleDbApi, OracleDbType } from "../../../helpers/database/oracle.ts";
 import { postgresDriver } from "../../../helpers/database/postgres.ts";
 import { sqliteDriver } from "../../../helpers/database/sqlite.ts";
-import { compileSql } from "../../../helpers/database/sql.ts";
 import { makeTestContext } from "../../_support/context.ts";
 import { runDatabaseContract } from "./_contract.ts";
 import { createFakeOracle } from "./_fake_oracledb.ts";
@@ -187,20 +186,6 @@ Deno.test("Oracle type mapping: names as the Python helper reported, strings for
   assert.equal(oracleRawWire(new Uint8Array([0, 171, 255])), "00ABFF", "RAW: hex, as DBD::Oracle");
   assert.equal(oracleWire(null), null);
   assert.equal(oracleWire(12.5), "12.5");
-});
-
-Deno.test("compileSql() rewrites ? and :name outside quotes, comments, casts and dollar quotes", () => {
-  const ora = (s: string) => compileSql(s, (_i, k) => `:${k}`);
-  const pg = (s: string) => compileSql(s, (i) => `$${i}`);
-  assert.equal(ora("SELECT ? , ? FROM t").text, "SELECT :1 , :2 FROM t");
-  assert.deepEqual(pg("SELECT :a, :b, :A, x::int").text, "SELECT $1, $2, $1, x::int");
-  assert.deepEqual(pg("SELECT :a, :b, :A").keys, ["a", "b"]);
-  assert.equal(
-    pg("SELECT '?', \"q?\", ? -- ?\n/* :x */ $$ ? $$, $t$ :y $t$").text,
-    "SELECT '?', \"q?\", $1 -- ?\n/* :x */ $$ ? $$, $t$ :y $t$",
-  );
-  assert.equal(ora("BEGIN :x := :x + :1; END;").text, "BEGIN :x := :x + :1; END;");
-  assert.equal(pg("SELECT to_char(d, 'HH24:MI')").keys.length, 0);
 });
 
 Deno.test("real oracledb thin mode loads on Deno and a refused connect fails cleanly", async () => {

@@ -64,3 +64,17 @@ Deno.test("resolveBinds() behaviour: SQLite counts parameters, unbound ones are 
     "called with 1 bind variables when 0 are needed",
   );
 });
+
+Deno.test("compileSql() rewrites ? and :name outside quotes, comments, casts and dollar quotes", () => {
+  const ora = (s: string) => compileSql(s, (_i, k) => `:${k}`);
+  const pg = (s: string) => compileSql(s, (i) => `$${i}`);
+  assert.equal(ora("SELECT ? , ? FROM t").text, "SELECT :1 , :2 FROM t");
+  assert.deepEqual(pg("SELECT :a, :b, :A, x::int").text, "SELECT $1, $2, $1, x::int");
+  assert.deepEqual(pg("SELECT :a, :b, :A").keys, ["a", "b"]);
+  assert.equal(
+    pg("SELECT '?', \"q?\", ? -- ?\n/* :x */ $$ ? $$, $t$ :y $t$").text,
+    "SELECT '?', \"q?\", $1 -- ?\n/* :x */ $$ ? $$, $t$ :y $t$",
+  );
+  assert.equal(ora("BEGIN :x := :x + :1; END;").text, "BEGIN :x := :x + :1; END;");
+  assert.equal(pg("SELECT to_char(d, 'HH24:MI')").keys.length, 0);
+});
