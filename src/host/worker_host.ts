@@ -17,6 +17,9 @@ import type { HelperSettings } from "../../helpers/types.ts";
 import type { HelperHost, HostCall } from "./types.ts";
 import type { FromWorker, OpName, OpReply, ToWorker } from "./messages.ts";
 
+/** What a call abandoned while its worker was loading waits on: nothing (its caller has its error). */
+const NEVER_SETTLES: Promise<never> = new Promise(() => {});
+
 interface Pending {
   resolve: (bytes: Uint8Array) => void;
   reject: (err: Error) => void;
@@ -136,14 +139,21 @@ export class WorkerHost implements HelperHost {
   async call(call: HostCall, signal: AbortSignal): Promise<Uint8Array> {
     this.#active++;
     try {
-      if (this.#state !== "ready") await this.ready;
       const id = ++this.#seq;
+      // The timeout also bounds the wait for a worker still loading (started for this call).
+      let dropped = false;
       return await callWithin(
         call,
         this.#settings.helperTimeoutMs,
         signal,
-        () => this.#send(id, call),
-        (_err, timedOut) => this.#abandon(id, call, timedOut),
+        () =>
+          this.#state === "ready"
+            ? this.#send(id, call)
+            : this.ready.then(() => dropped ? NEVER_SETTLES : this.#send(id, call)),
+        (_err, timedOut) => {
+          dropped = true;
+          this.#abandon(id, call, timedOut);
+        },
       );
     } finally {
       this.#active--;

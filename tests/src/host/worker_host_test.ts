@@ -41,3 +41,43 @@ Deno.test("WorkerHost.call() leaves no abort listener on a long-lived signal aft
     host.terminate(new Error("test finished"));
   }
 });
+
+Deno.test("WorkerHost.call() times out while its worker is still loading, and never sends the call", async () => {
+  const SLOW = new URL("./_slow_load_helper.ts", import.meta.url).href;
+  const lines: string[] = [];
+  const host = new WorkerHost(
+    { handleTtlMs: 0, helperTimeoutMs: 200, maxFileBytes: 1 << 20, debug: 0 },
+    (level, m) => lines.push(`${level}: ${m}`),
+    true,
+    [SLOW],
+  );
+  try {
+    let loaded = false;
+    host.ready.then(() => (loaded = true), () => {});
+    const call = (value: string, f = "echo") =>
+      host.call({
+        module: "slow_load_helper",
+        function: f,
+        params: f === "echo" ? { value } : {},
+        hasParams: true,
+        requestId: "1_77_1",
+      }, new AbortController().signal);
+    await assert.rejects(
+      call("early"),
+      (e) =>
+        e instanceof Error &&
+        /^Error in slow_load_helper\.echo: timed out after 0\.2 s/.test(e.message),
+    );
+    assert.equal(loaded, false, "the call waited for the worker past its timeout");
+    assert.equal(host.abandoned, 1);
+    await host.ready;
+    const r = JSON.parse(new TextDecoder().decode(await call("late")));
+    assert.deepEqual(r, { success: true, value: "late" });
+    const n = JSON.parse(new TextDecoder().decode(await call("", "echoes")));
+    assert.deepEqual(n, { success: true, echoes: 1 }, "the abandoned call ran in the worker");
+    assert.equal(host.inFlight, 0);
+    assert.ok(lines.some((l) => l.startsWith("warn: Abandoned slow_load_helper.echo after 0.2 s")));
+  } finally {
+    await host.close();
+  }
+});
