@@ -10,6 +10,7 @@
  */
 
 import { emptyRequest, readTimeout, requestTooLarge, WireError } from "../errors.ts";
+import { IdleDeadline } from "./idle_deadline.ts";
 
 /** The whole request did not arrive within the total deadline. */
 export const requestDeadlineExceeded = (seconds: number): WireError =>
@@ -156,91 +157,6 @@ const DRAIN_CHUNK = 256 * 1024;
  */
 const pool: Uint8Array[] = [];
 const POOL_MAX = 64;
-
-/**
- * The idle deadlines of every read in progress, watched by one shared timer armed for the
- * earliest of them: a request costs no timer of its own (a setTimeout/clearTimeout pair costs
- * ~3.7 µs, more than the rest of the read), only a set entry and the promise its read races. The
- * timer is re-armed only when a deadline earlier than its own arrives (e.g. a refusal's short
- * one) and when it fires; with no read in progress it is unref'd, so it never holds a test or a
- * stopping process open, and it ends at its next firing.
- */
-const pendingIdle = new Set<IdleDeadline>();
-let wakeTimer: ReturnType<typeof setTimeout> | undefined;
-/** performance.now() at which wakeTimer fires (Infinity: none armed). */
-let wakeAt = Infinity;
-
-function watch(d: IdleDeadline, due: number): void {
-  pendingIdle.add(d);
-  if (wakeTimer !== undefined && wakeAt <= due) {
-    if (pendingIdle.size === 1) Deno.refTimer(wakeTimer);
-    return;
-  }
-  armWake(due);
-}
-
-function unwatch(d: IdleDeadline): void {
-  if (!pendingIdle.delete(d)) return;
-  if (pendingIdle.size === 0 && wakeTimer !== undefined) Deno.unrefTimer(wakeTimer);
-}
-
-function armWake(at: number): void {
-  if (wakeTimer !== undefined) clearTimeout(wakeTimer);
-  wakeAt = at;
-  wakeTimer = setTimeout(checkIdle, Math.max(0, Math.ceil(at - performance.now())));
-}
-
-function checkIdle(): void {
-  wakeTimer = undefined;
-  wakeAt = Infinity;
-  const now = performance.now();
-  let next = Infinity;
-  for (const d of pendingIdle) next = Math.min(next, d.check(now));
-  if (next < Infinity) armWake(next);
-}
-
-/** The idle deadline (and the total deadline) of one request's reads. */
-class IdleDeadline {
-  readonly expired: Promise<"timeout" | "deadline">;
-  #last: number;
-  #resolve!: (v: "timeout" | "deadline") => void;
-  readonly #ms: number;
-  /** performance.now() at which the whole read must be over (Infinity: no total deadline). */
-  readonly #hardAt: number;
-
-  constructor(ms: number, totalMs = Infinity) {
-    this.#ms = ms;
-    this.#last = performance.now();
-    this.#hardAt = this.#last + totalMs;
-    this.expired = new Promise((r) => (this.#resolve = r));
-    watch(this, Math.min(this.#last + ms, this.#hardAt));
-  }
-
-  /**
-   * For the shared timer: resolves `expired` if a deadline has passed (the total one first) and
-   * returns Infinity, else returns when this deadline falls due now.
-   */
-  check(now: number): number {
-    if (now >= this.#hardAt) return this.#expire("deadline");
-    if (now - this.#last >= this.#ms) return this.#expire("timeout");
-    return Math.min(this.#last + this.#ms, this.#hardAt);
-  }
-
-  #expire(why: "timeout" | "deadline"): number {
-    unwatch(this);
-    this.#resolve(why);
-    return Infinity;
-  }
-
-  /** Records activity: the deadline moves to now + ms. */
-  touch(): void {
-    this.#last = performance.now();
-  }
-
-  clear(): void {
-    unwatch(this);
-  }
-}
 
 /** Reads one chunk; resolves null at EOF, "timeout" when the idle deadline passes first. */
 async function readWithin(
