@@ -103,7 +103,7 @@ export interface BoundSocket {
 export async function bindSocket(path: string, mode: number, group: string): Promise<BoundSocket> {
   let existing: Deno.FileInfo | undefined;
   try {
-    existing = Deno.lstatSync(path);
+    existing = await Deno.lstat(path);
   } catch { /* free */ }
   if (existing) {
     if (!existing.isSocket) {
@@ -131,29 +131,29 @@ export async function bindSocket(path: string, mode: number, group: string): Pro
         }); remove it (as that user or root) or choose another --socket`,
       );
     }
-    Deno.removeSync(path); // stale, ours: nobody answers
+    await Deno.remove(path); // stale, ours: nobody answers
   }
   const dir = dirname(path);
-  const privateDir = Deno.makeTempDirSync({ dir, prefix: ".cpan-bridge-" });
+  const privateDir = await Deno.makeTempDir({ dir, prefix: ".cpan-bridge-" });
   const tmp = `${privateDir}/s`;
   let listener: Deno.Listener<Deno.UnixConn, Deno.UnixAddr>;
   try {
-    Deno.chmodSync(privateDir, 0o700);
+    await Deno.chmod(privateDir, 0o700);
     listener = Deno.listen({ transport: "unix", path: tmp });
     try {
-      Deno.chmodSync(tmp, mode);
-      if (group) Deno.chownSync(tmp, null, resolveGid(group));
-      Deno.renameSync(tmp, path);
+      await Deno.chmod(tmp, mode);
+      if (group) await Deno.chown(tmp, null, resolveGid(group));
+      await Deno.rename(tmp, path);
     } catch (err) {
       listener.close();
       throw err;
     }
   } finally {
     try {
-      Deno.removeSync(privateDir, { recursive: true });
+      await Deno.remove(privateDir, { recursive: true });
     } catch { /* gone */ }
   }
-  const ino = Deno.lstatSync(path).ino;
+  const ino = (await Deno.lstat(path)).ino;
   const isOurs = () => {
     try {
       return Deno.lstatSync(path).ino === ino;
