@@ -17,7 +17,8 @@ import {
   operatorKeys,
   processEnvironment,
 } from "./config.ts";
-import { foreignDaemon, StartupError } from "./server/socket.ts";
+import { StartupError } from "./errors.ts";
+import { foreignDaemon } from "./server/socket.ts";
 import { UnreachableError } from "./client/bridge_client.ts";
 import { versionLine } from "./client/fast/version.ts";
 import { LogOpenError } from "./log/file_sink.ts";

@@ -176,3 +176,8 @@ export const serverBusy = (why: string): WireError =>
 
 export const shutdownRefused = (why: string): WireError =>
   new WireError(`Shutdown not allowed: ${why}`, "PermissionError", { kind: "shutdown_refused" });
+
+/** A start-up failure an operator must act on; the message says how. */
+export class StartupError extends Error {
+  override name = "StartupError";
+}

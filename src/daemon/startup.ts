@@ -11,7 +11,8 @@ import type { HelperHost } from "../host/types.ts";
 import { pyListRepr } from "../log/format.ts";
 import type { LineLogger, Logs } from "../log/mod.ts";
 import { openOwnedFile } from "../log/safe_open.ts";
-import { bindSocket, type BoundSocket, StartupError } from "../server/socket.ts";
+import { StartupError } from "../errors.ts";
+import { bindSocket, type BoundSocket } from "../server/socket.ts";
 import { PROTOCOL_VERSION, VERSION } from "../version.ts";
 
 /** How a host logs (the daemon log's levels). */

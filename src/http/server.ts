@@ -8,7 +8,7 @@
  */
 
 import type { DaemonContext } from "../daemon_context.ts";
-import { StartupError } from "../server/socket.ts";
+import { StartupError } from "../errors.ts";
 import { createMonitorApp } from "./monitor_app.ts";
 import { type Http1Server, serveHttp1 } from "./http1.ts";
 

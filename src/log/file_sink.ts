@@ -7,7 +7,7 @@
  */
 
 import { createRequire } from "node:module";
-import { StartupError } from "../server/socket.ts";
+import { StartupError } from "../errors.ts";
 import { openOwnedFile } from "./safe_open.ts";
 import { Buffer } from "node:buffer";
 

@@ -7,7 +7,8 @@
  * same file once open; otherwise a `StartupError` says what is wrong and what to do.
  */
 
-import { ownerName, StartupError } from "../server/socket.ts";
+import { StartupError } from "../errors.ts";
+import { ownerName } from "../users.ts";
 
 /** `uid 1002 (cbtest)`. */
 export const ownerText: (uid: number) => string = ownerName;

@@ -6,6 +6,9 @@
  * it never exists with looser permissions. At shutdown it is removed only if it is still ours.
  */
 
+import { StartupError } from "../errors.ts";
+import { ownerName, resolveGid } from "../users.ts";
+
 /** Sends `test.ping` to a socket path; true when a daemon answers with success. */
 export async function probeDaemon(path: string, timeoutMs = 2000): Promise<boolean> {
   let conn: Deno.UnixConn | undefined;
@@ -25,17 +28,6 @@ export async function probeDaemon(path: string, timeoutMs = 2000): Promise<boole
       conn?.close();
     } catch { /* closed */ }
   }
-}
-
-/** `uid 1002 (cbtest)`, from /etc/passwd. */
-export function ownerName(uid: number): string {
-  try {
-    for (const line of Deno.readTextFileSync("/etc/passwd").split("\n")) {
-      const f = line.split(":");
-      if (f[2] === String(uid)) return `uid ${uid} (${f[0]})`;
-    }
-  } catch { /* no passwd */ }
-  return `uid ${uid}`;
 }
 
 /**
@@ -63,26 +55,9 @@ export function foreignDaemon(
   };
 }
 
-/** A start-up failure an operator must act on; the message says how. */
-export class StartupError extends Error {
-  override name = "StartupError";
-}
-
 function dirname(p: string): string {
   const i = p.lastIndexOf("/");
   return i <= 0 ? (i === 0 ? "/" : ".") : p.slice(0, i);
-}
-
-/** Resolves a group name or number to a gid, from /etc/group. */
-function resolveGid(group: string): number {
-  if (/^\d+$/.test(group)) return Number(group);
-  const line = Deno.readTextFileSync("/etc/group").split("\n").find((l) =>
-    l.split(":")[0] === group
-  );
-  if (!line) {
-    throw new StartupError(`Cannot use socket group '${group}': no such group in /etc/group`);
-  }
-  return Number(line.split(":")[2]);
 }
 
 /** The socket a daemon listens on. */

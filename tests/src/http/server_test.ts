@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { parseListen, startMonitorServer } from "../../../src/http/server.ts";
-import { StartupError } from "../../../src/server/socket.ts";
+import { StartupError } from "../../../src/errors.ts";
 import { spawnDaemon, startTestDaemon } from "../../_support/daemon.ts";
 import { waitFor } from "../../_support/wait.ts";
 import { rawJson } from "../../_support/raw.ts";
