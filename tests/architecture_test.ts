@@ -66,7 +66,7 @@ Deno.test("src/ parts import only the layers docs/architecture.md allows", async
     files++;
     const rule = FORBIDDEN[part(file)] ?? [];
     const text = await Deno.readTextFile(new URL(file, ROOT));
-    for (const m of text.matchAll(/(?:from|import\()\s*"(\.\.?\/[^"]+)"/g)) {
+    for (const m of text.matchAll(/(?:from|import\(?)\s*"(\.\.?\/[^"]+)"/g)) {
       const target = part(resolve(file, m[1] ?? ""));
       if (rule.includes(target)) offenders.push(`${file} imports ${target}`);
     }
