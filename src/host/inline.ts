@@ -9,7 +9,14 @@
  * waiting), bounded in its work by the size of its arguments, and its module loads nothing heavy:
  * its code is loaded on the socket thread at its first inline call. `WorkerPool` runs it inline
  * only when its params are under {@linkcode INLINE_MAX_CHARS}, so nothing large ever runs on the
- * socket thread; a larger call goes to the Worker as any other. Not listed, though pure:
+ * socket thread; a larger call goes to the Worker as any other.
+ *
+ * Inline calls get no `CPAN_BRIDGE_HELPER_TIMEOUT` timer (call_timeout.ts): a function that never
+ * waits finishes within the microtasks of its call, before any timer could fire, and one that
+ * spun would block the thread so that no timer could interrupt it either (without the timer:
+ * daemon CPU per sequential call 170/203 -> 150/157 µs in a compare.sh A/B of 2 rounds on a busy
+ * machine). This is why a function that waits for anything (I/O, a timer, a lock) must never be
+ * listed here. Not listed, though pure:
  * `xml_helper.escape_xml`/`unescape_xml`, whose module brings the XML parser (`@xmldom/xmldom`)
  * onto the socket thread at load.
  */

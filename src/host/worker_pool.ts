@@ -91,7 +91,9 @@ export class WorkerPool implements HelperHost {
     const inline = REGISTRY.filter((e) =>
       [e.name, ...e.aliases].some((n) => INLINE_FUNCTIONS.has(n))
     );
-    this.#makeInline = () => new InProcessHost(inline, settings, systemClock, log, ascii);
+    // No timeout for inline calls (bounded = false): see inline.ts.
+    this.#makeInline = () =>
+      new InProcessHost(inline, settings, systemClock, log, ascii, undefined, false);
     if (lazy && extraHelperModules.length === 0) {
       this.#catalog = catalogOf(REGISTRY);
       this.#catalogModules = [...this.#catalog.keys()];
@@ -147,10 +149,9 @@ export class WorkerPool implements HelperHost {
     );
   }
 
-  /** Calls abandoned after their timeout, all workers (and inline calls) together. */
+  /** Calls abandoned after their timeout, all workers together (inline calls have none). */
   get abandoned(): number {
-    return this.#abandonedBefore + (this.#inlineHost?.abandoned ?? 0) +
-      this.#workers.reduce((n, w) => n + w.abandoned, 0);
+    return this.#abandonedBefore + this.#workers.reduce((n, w) => n + w.abandoned, 0);
   }
 
   /** Workers replaced because a call ran past the timeout. */

@@ -114,3 +114,23 @@ Deno.test({
     }
   },
 });
+
+Deno.test("INLINE_FUNCTIONS answer before any timer could fire (they get no timeout)", async () => {
+  const p = new WorkerPool(1, SETTINGS, () => {}, true, [], true);
+  try {
+    for (const [module, fns] of INLINE_FUNCTIONS) {
+      for (const f of fns) {
+        const c = { module, function: f, params: {}, hasParams: true, requestId: "1_2_3" };
+        const signal = new AbortController().signal;
+        await p.call(c, signal).catch(() => {}); // loads the module
+        let settled = false;
+        p.call(c, signal).then(() => (settled = true), () => (settled = true));
+        await new Promise((r) => setTimeout(r, 0));
+        assert.equal(settled, true, `${module}.${f} waited for something`);
+      }
+    }
+    assert.equal(p.size, 0);
+  } finally {
+    await p.close();
+  }
+});
