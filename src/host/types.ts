@@ -2,8 +2,10 @@
  * @module
  * `HelperHost`: where helper calls run. The daemon uses a `WorkerPool` of `WorkerHost`s (helpers
  * in Worker threads, so CPU-heavy helper work never delays pings or the operations API, and one
- * stuck call never holds up the other clients); process mode and
- * tests use an `InProcessHost`. Results travel as JSON text, so a value that cannot be serialised
+ * stuck call never holds up the other clients), started at the first call that needs one; small
+ * calls of the few pure functions of `inline.ts` run on the socket thread. Process mode and
+ * tests use an `InProcessHost`. The messages between a `WorkerHost` and its Worker are in
+ * `messages.ts`; the helper call timeout is armed only by `callWithin` (`call_timeout.ts`). Results travel as JSON text, so a value that cannot be serialised
  * becomes a clear error where it was produced.
  */
 
