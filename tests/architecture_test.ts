@@ -36,7 +36,7 @@ const FORBIDDEN: Record<string, readonly string[]> = {
   "src/protocol/": ["src/server/", "src/http/", ...DAEMON, ...CLIENT],
   "src/builtins/": ["src/server/", "src/http/", ...DAEMON, ...CLIENT],
   "src/server/": ["src/host/", "src/http/", ...DAEMON, ...CLIENT],
-  "src/http/": ["src/host/", ...DAEMON, ...CLIENT],
+  "src/http/": ["src/host/", "src/server/", ...DAEMON, ...CLIENT],
   "src/helper_runtime.ts": [...ABOVE_OPS, "src/ops/", ...DAEMON, ...CLIENT],
   "src/daemon.ts": CLIENT,
   "src/daemon/": CLIENT,
