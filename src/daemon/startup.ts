@@ -108,7 +108,7 @@ export function startHost(
     hostLog,
     config.encoding === "repair",
     [],
-    true, // workers beyond the first start only when calls overlap (13-16 MB each)
+    true, // lazy: no worker until a helper call needs one, more only when calls overlap (13-16 MB each)
   );
   host.ready.then(
     () => {
