@@ -6,15 +6,15 @@
  * tables, which belong to the daemon and are swept by its janitor.
  */
 
-import type { Clock } from "../src/clock.ts";
-import type { HandleOptions, HandleTable } from "../src/handles.ts";
+import type { Clock } from "../src/sdk/clock.ts";
+import type { HandleOptions, HandleTable } from "../src/sdk/handles.ts";
 import type { PathGuard } from "../src/sdk/path_guard.ts";
 
 /** Handle tables and their ownership error (a handle belongs to the client that opened it). */
-export { HandleOwnerError } from "../src/handles.ts";
-export type { HandleOptions, HandleTable } from "../src/handles.ts";
+export { HandleOwnerError } from "../src/sdk/handles.ts";
+export type { HandleOptions, HandleTable } from "../src/sdk/handles.ts";
 /** Time, injectable in tests. */
-export { type Clock, systemClock } from "../src/clock.ts";
+export { type Clock, systemClock } from "../src/sdk/clock.ts";
 
 /** The Perl string rule (docs/helpers/README.md): every helper converts data through these. */
 export {

@@ -6,8 +6,8 @@
  * src/janitor.ts.
  */
 
-import type { Clock } from "./clock.ts";
-import { systemClock } from "./clock.ts";
+import type { Clock } from "./sdk/clock.ts";
+import { systemClock } from "./sdk/clock.ts";
 import { type Config, processEnvironment } from "./config.ts";
 import type { DaemonContext } from "./daemon_context.ts";
 import { housekeepingTasks } from "./daemon/housekeeping.ts";

@@ -4,7 +4,7 @@
  * `daemon.ts` builds it; tests build one around a fake clock.
  */
 
-import type { Clock } from "./clock.ts";
+import type { Clock } from "./sdk/clock.ts";
 import type { Config } from "./config.ts";
 import type { HelperHost } from "./host/types.ts";
 import type { Logs } from "./log/mod.ts";

@@ -6,8 +6,8 @@
  * one runtime inside a Worker; process mode and tests run one in-process.
  */
 
-import type { Clock } from "./clock.ts";
-import { HandleTable } from "./handles.ts";
+import type { Clock } from "./sdk/clock.ts";
+import { HandleTable } from "./sdk/handles.ts";
 import {
   functionNotFound,
   helperFailed,

@@ -8,7 +8,7 @@
  * called directly, so tests drive the janitor with a fake clock and no timer.
  */
 
-import type { Clock } from "./clock.ts";
+import type { Clock } from "./sdk/clock.ts";
 
 /** One piece of housekeeping. */
 export interface JanitorTask {

@@ -6,7 +6,7 @@
  * die with the process, as they did with `cpan_bridge.py`.
  */
 
-import { systemClock } from "./clock.ts";
+import { systemClock } from "./sdk/clock.ts";
 import type { Config } from "./config.ts";
 import { WireError } from "./errors.ts";
 import { InProcessHost } from "./host/in_process.ts";

@@ -3,7 +3,7 @@
  * `InProcessHost`: runs helpers on the calling thread (process mode, the Worker itself, tests).
  */
 
-import type { Clock } from "../clock.ts";
+import type { Clock } from "../sdk/clock.ts";
 import { helperFailed, WireError } from "../errors.ts";
 import { HelperRuntime, type LogFn } from "../helper_runtime.ts";
 import type { HelperDefinition, HelperSettings, LazyHelper } from "../../helpers/types.ts";

@@ -6,7 +6,7 @@
 
 /// <reference lib="deno.worker" />
 
-import { systemClock } from "../clock.ts";
+import { systemClock } from "../sdk/clock.ts";
 import { WireError } from "../errors.ts";
 import { InProcessHost } from "./in_process.ts";
 import type { HelperDefinition } from "../../helpers/types.ts";

@@ -5,7 +5,7 @@
  * one client process (the PID it claims in `request_id`) goes to the worker it was given at its
  * first call, the least busy then; calls without a PID go to worker 0. A client's handles
  * therefore live in the worker its calls reach (handles are usable only by the process that
- * opened them, see `handles.ts`).
+ * opened them, see `src/sdk/handles.ts`).
  *
  * The daemon's pool starts workers lazily (`lazy`): none at start-up, worker 0 at the first helper
  * call that needs a Worker, each further one (up to N) only when a client seen for the first time
@@ -25,7 +25,7 @@
  * handle was lost, instead of the helper's "unknown id".
  */
 
-import { systemClock } from "../clock.ts";
+import { systemClock } from "../sdk/clock.ts";
 import { helperFailed, WireError } from "../errors.ts";
 import { callerPidOf, type LogFn } from "../helper_runtime.ts";
 import type { HelperSettings, LazyHelper } from "../../helpers/types.ts";

@@ -4,8 +4,8 @@
  * backed by an in-process `HelperRuntime` (same binding, handle tables and sweeping as the daemon).
  */
 
-import type { Clock } from "../../src/clock.ts";
-import { systemClock } from "../../src/clock.ts";
+import type { Clock } from "../../src/sdk/clock.ts";
+import { systemClock } from "../../src/sdk/clock.ts";
 import { HelperRuntime } from "../../src/helper_runtime.ts";
 import type { CallContext } from "../../helpers/types.ts";
 

@@ -9,7 +9,7 @@ import { loadConfig } from "../../src/config.ts";
 import { helperSettings } from "../../src/helper_settings.ts";
 import { type RunningDaemon, startDaemon } from "../../src/daemon.ts";
 import { probeDaemon } from "../../src/server/socket.ts";
-import { systemClock } from "../../src/clock.ts";
+import { systemClock } from "../../src/sdk/clock.ts";
 import { InProcessHost } from "../../src/host/in_process.ts";
 import { WorkerHost } from "../../src/host/worker_host.ts";
 import { REGISTRY } from "../../helpers/registry.ts";

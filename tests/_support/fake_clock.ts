@@ -4,7 +4,7 @@
  * production code takes a `Clock`, then `advance()` instead of sleeping.
  */
 
-import type { Clock } from "../../src/clock.ts";
+import type { Clock } from "../../src/sdk/clock.ts";
 
 /** A `Clock` whose time is set by the test. */
 export class FakeClock implements Clock {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { systemClock } from "../../src/clock.ts";
+import { systemClock } from "../../src/sdk/clock.ts";
 import { FakeClock } from "../_support/fake_clock.ts";
 import { HelperRuntime } from "../../src/helper_runtime.ts";
 import { defineHelper, fn, type HelperDefinition, wrapped } from "../../helpers/types.ts";

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { loadConfig } from "../../../src/config.ts";
 import { startDaemon } from "../../../src/daemon.ts";
-import { systemClock } from "../../../src/clock.ts";
+import { systemClock } from "../../../src/sdk/clock.ts";
 import { InProcessHost } from "../../../src/host/in_process.ts";
 import type { HelperHost } from "../../../src/host/types.ts";
 import { REGISTRY } from "../../../helpers/registry.ts";

@@ -6,11 +6,11 @@
  */
 
 import assert from "node:assert/strict";
-import { HandleOwnerError, HandleTable } from "../../src/handles.ts";
-import { InProcessHost } from "../../src/host/in_process.ts";
-import { systemClock } from "../../src/clock.ts";
-import { FakeClock } from "../_support/fake_clock.ts";
-import { REGISTRY } from "../../helpers/registry.ts";
+import { HandleOwnerError, HandleTable } from "../../../src/sdk/handles.ts";
+import { InProcessHost } from "../../../src/host/in_process.ts";
+import { systemClock } from "../../../src/sdk/clock.ts";
+import { FakeClock } from "../../_support/fake_clock.ts";
+import { REGISTRY } from "../../../helpers/registry.ts";
 
 Deno.test("HandleTable.viewFor() refuses other PIDs and lists only the caller's handles", async () => {
   const t = new HandleTable<string>({ prefix: "t", idleTtlMs: 0 }, systemClock);
