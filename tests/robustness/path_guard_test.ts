@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { checkPath, PathRefusedError } from "../../src/sdk/path_guard.ts";
 import { startTestDaemon } from "../_support/daemon.ts";
 import { rawJson } from "../_support/raw.ts";
+import { waitFor } from "../_support/wait.ts";
 
 const rid = () => `${Math.floor(Date.now() / 1000)}_${Deno.pid}_7`;
 
@@ -94,11 +95,20 @@ Deno.test("CPAN_BRIDGE_ALLOWED_PATHS limits helpers to the listed directories", 
 
 Deno.test("a socket shared with a group is announced at start-up with the safeguards", async () => {
   await using td = await startTestDaemon({ CPAN_BRIDGE_SOCKET_MODE: "0660" });
+  // The log is written asynchronously: wait (bounded) for the line rather than read once.
+  await waitFor(async () => /Socket mode 0660/.test(await td.readLog()), {
+    what: "the shared-socket warning in the daemon log",
+    deadlineMs: 10_000,
+  });
   assert.match(
     await td.readLog(),
     /WARNING.*Socket mode 0660: members of group .* this daemon user's authority.*one daemon per user/,
   );
   await using quiet = await startTestDaemon();
+  await waitFor(async () => /Unix domain socket created/.test(await quiet.readLog()), {
+    what: "the socket line in the quiet daemon's log",
+    deadlineMs: 10_000,
+  });
   assert.doesNotMatch(await quiet.readLog(), /Socket mode/);
 });
 
