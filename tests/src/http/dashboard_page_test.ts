@@ -62,9 +62,11 @@ Deno.test("dashboard page in Chromium shows the request count change after traff
       await page.evaluate<string>(`document.getElementById("memory").textContent`),
       /^\d+\.\d MB$/,
     );
+    // Filled from the refresh; which status depends on the machine (this test process's own CPU
+    // counts as the in-process daemon's, and a busy CI host can make it "unhealthy").
     assert.match(
       await page.evaluate<string>(`document.getElementById("status").textContent`),
-      /^(healthy|degraded)$/,
+      /^(healthy|degraded|unhealthy)$/,
     );
     assert.ok(
       (await page.evaluate<number>(`document.querySelectorAll("#module-list .chip").length`)) > 0,
