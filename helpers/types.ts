@@ -35,6 +35,8 @@ export type { PathGuard } from "../src/sdk/path_guard.ts";
 export { concatBytes } from "../src/sdk/bytes.ts";
 /** Whole-file reads of caller-named files, bounded by `settings.maxFileBytes`. */
 export { FileReadError, readRegularFile } from "../src/sdk/files.ts";
+/** An OS error as Perl's `$!` prints it. */
+export { perlErrno } from "../src/sdk/os_errors.ts";
 
 /** Where a helper writes its diagnostics: the daemon log, with the helper's name. */
 export interface HelperLogger {

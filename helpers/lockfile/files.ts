@@ -9,6 +9,7 @@
 import process from "node:process";
 import type { LockConfig } from "./config.ts";
 import type { CallContext } from "../types.ts";
+import { perlErrno } from "../types.ts";
 
 /** LockFile::Simple `lockfile()`: %f path, %D dir, %F base name, %p PID, %% a percent sign. */
 export function expandFormat(format: string, file: string, pid: number): string {
@@ -53,15 +54,6 @@ async function procMounted(): Promise<boolean> {
   return await Deno.stat("/proc/self").then(() => true, () => false);
 }
 
-/** An OS error as Perl's `$!` reads. */
-export function errText(e: unknown): string {
-  if (e instanceof Deno.errors.NotFound) return "No such file or directory";
-  if (e instanceof Deno.errors.PermissionDenied) return "Permission denied";
-  if (e instanceof Deno.errors.AlreadyExists) return "File exists";
-  if (e instanceof Deno.errors.NotADirectory) return "Not a directory";
-  return e instanceof Error ? e.message.replace(/ \(os error \d+\).*$/s, "") : String(e);
-}
-
 /** The whole content of a (small) lock file, or undefined when it cannot be read. */
 export async function readLockFile(path: string): Promise<string | undefined> {
   let f: Deno.FsFile;
@@ -102,7 +94,7 @@ export async function breakStale(ctx: CallContext, c: LockConfig, file: string, 
     ctx.log.warn(`UNLOCKED ${file} (stale lock by PID ${pid}${c.nfs ? ` on ${m[2]}` : ""})`);
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) {
-      ctx.log.warn(`cannot unlink stale ${path}: ${errText(e)}`);
+      ctx.log.warn(`cannot unlink stale ${path}: ${perlErrno(e)}`);
     }
   }
 }
@@ -122,7 +114,9 @@ export async function breakOld(ctx: CallContext, c: LockConfig, file: string, pa
       ctx.log.warn(`UNLOCKED ${file} (lock older than ${c.hold} second${c.hold === 1 ? "" : "s"})`);
     }
   } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) ctx.log.warn(`cannot unlink ${path}: ${errText(e)}`);
+    if (!(e instanceof Deno.errors.NotFound)) {
+      ctx.log.warn(`cannot unlink ${path}: ${perlErrno(e)}`);
+    }
   }
 }
 
@@ -152,7 +146,7 @@ export async function createLock(path: string, stamp: string, nfs: boolean): Pro
       if (e instanceof Deno.errors.AlreadyExists) {
         return { ok: false, busy: true, error: "Lock file exists" };
       }
-      return { ok: false, busy: false, error: errText(e) };
+      return { ok: false, busy: false, error: perlErrno(e) };
     }
   } else {
     // NFS: O_EXCL is unreliable; link() a private file, and trust its link count if link() lies.
@@ -160,7 +154,7 @@ export async function createLock(path: string, stamp: string, nfs: boolean): Pro
     try {
       await Deno.writeFile(tmp, data, { createNew: true, mode: 0o444 });
     } catch (e) {
-      return { ok: false, busy: false, error: errText(e) };
+      return { ok: false, busy: false, error: perlErrno(e) };
     }
     try {
       await Deno.link(tmp, path);
@@ -171,7 +165,7 @@ export async function createLock(path: string, stamp: string, nfs: boolean): Pro
         if (e instanceof Deno.errors.AlreadyExists) {
           return { ok: false, busy: true, error: "Lock file exists" };
         }
-        return { ok: false, busy: false, error: errText(e) };
+        return { ok: false, busy: false, error: perlErrno(e) };
       }
     }
     await Deno.remove(tmp).catch(() => {});
@@ -196,7 +190,7 @@ export async function unlinkIfOurs(path: string, stamp: string, file: string): P
   try {
     await Deno.remove(path);
   } catch (e) {
-    return { unlocked: false, warning: `cannot unlock ${file}: ${errText(e)}` };
+    return { unlocked: false, warning: `cannot unlock ${file}: ${perlErrno(e)}` };
   }
   return { unlocked: true };
 }

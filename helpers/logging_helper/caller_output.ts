@@ -17,11 +17,11 @@
  * are held, so a pipe's reader cannot see end-of-file before the last line.
  */
 
-import { concatBytes } from "../types.ts";
+import { concatBytes, perlErrno } from "../types.ts";
 import type { HandleTable } from "../types.ts";
 import type { CallContext, Clock } from "../types.ts";
 import { closeFd, dupCallerFd, writeFd } from "./caller_fd.ts";
-import { processUids, reason, startTime } from "./caller_proc.ts";
+import { processUids, startTime } from "./caller_proc.ts";
 
 /** When Perl would put this stream's bytes into the file. */
 export type Timing = "now" | "chunks";
@@ -86,7 +86,7 @@ async function writeSink(s: { sink: Sink; fd: number }, data: Uint8Array) {
     for (let off = 0; off < data.length;) off += await s.sink.file.write(data.subarray(off));
     return undefined;
   } catch (e) {
-    return fail(reason(e));
+    return fail(perlErrno(e));
   }
 }
 
@@ -204,7 +204,7 @@ export class CallerOutputs {
     try {
       started = await startTime(pid);
     } catch (e) {
-      return { error: `Cannot look up the caller (PID ${pid}) in /proc: ${reason(e)}` };
+      return { error: `Cannot look up the caller (PID ${pid}) in /proc: ${perlErrno(e)}` };
     }
     if (s && s.started !== started) {
       await this.#table.delete(key, "caller exited");
@@ -235,7 +235,7 @@ export class CallerOutputs {
     try {
       return await this.#table.withLock(key, () => put(stream, data));
     } catch (e) {
-      return { error: `Cannot write to the caller's ${streamName(fd)}: ${reason(e)}` };
+      return { error: `Cannot write to the caller's ${streamName(fd)}: ${perlErrno(e)}` };
     }
   }
 
@@ -261,7 +261,7 @@ export class CallerOutputs {
       }
       info = await Deno.stat(path);
     } catch (e) {
-      return { error: `Cannot reach the caller's ${name} (${path}): ${reason(e)}` };
+      return { error: `Cannot reach the caller's ${name} (${path}): ${perlErrno(e)}` };
     }
     const buffered = (info.isFile || info.isFifo || info.isSocket) && fd === 1 && !autoflush;
     const timing: Timing = buffered ? "chunks" : "now";
@@ -291,7 +291,7 @@ export class CallerOutputs {
       const file = await Deno.open(path, { write: true, append: true });
       return { ...base, sink: { file }, heldSince: 0 };
     } catch (e) {
-      return { error: `Cannot open the caller's ${name} (${path}): ${reason(e)}` };
+      return { error: `Cannot open the caller's ${name} (${path}): ${perlErrno(e)}` };
     }
   }
 }

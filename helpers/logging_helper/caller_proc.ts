@@ -4,13 +4,6 @@
  * process: its start time), and its uids. Deno 2 opens /proc/<pid> only with --allow-all.
  */
 
-/** An fs error's reason without Deno's "(os error N)" suffix. */
-export function reason(e: unknown): string {
-  if (e instanceof Deno.errors.NotFound) return "No such file or directory";
-  if (e instanceof Deno.errors.PermissionDenied) return "Permission denied";
-  return e instanceof Error ? e.message.replace(/ \(os error \d+\).*$/s, "") : String(e);
-}
-
 /**
  * The caller's start time, or undefined when it has exited (or is a zombie).
  * @throws when /proc cannot be read (Deno requires --allow-all for /proc/<pid>)

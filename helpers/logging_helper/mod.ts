@@ -35,7 +35,7 @@ import {
   wrapped,
 } from "../types.ts";
 import type { Args, CallContext } from "../types.ts";
-import { HandleOwnerError } from "../types.ts";
+import { HandleOwnerError, perlErrno } from "../types.ts";
 import type { HandleTable } from "../types.ts";
 import { levelName, LEVELS, renderPattern } from "./layout.ts";
 import type { LogEvent } from "./layout.ts";
@@ -91,12 +91,6 @@ function loggers(ctx: CallContext): HandleTable<Logger> {
     idleTtlMs: LOGGER_TTL_MS,
     newId: () => crypto.randomUUID(),
   });
-}
-
-function errText(e: unknown): string {
-  if (e instanceof Deno.errors.NotFound) return "No such file or directory";
-  if (e instanceof Deno.errors.PermissionDenied) return "Permission denied";
-  return e instanceof Error ? e.message.replace(/ \(os error \d+\).*$/, "") : String(e);
 }
 
 /** Configuration text (Perl ordinals): inline, or the bytes of the named file, read bounded. */
@@ -179,7 +173,7 @@ async function initLogger(args: Args, ctx: CallContext) {
       await Deno.writeFile(path, new Uint8Array(0), { append: !clobber, create: true });
       if (clobber) seen.add(key);
     } catch (e) {
-      return failure(`Can't open ${s.filename} (${errText(e)})`); // Log4perl's text
+      return failure(`Can't open ${s.filename} (${perlErrno(e)})`); // Log4perl's text
     }
     appenders.push({ ...s, path });
   }
@@ -256,7 +250,7 @@ async function log(
       try {
         await Deno.writeFile(a.path!, bytes, { append: true });
       } catch (e) {
-        errors.push(`Cannot write to log file ${a.filename}: ${errText(e)}`);
+        errors.push(`Cannot write to log file ${a.filename}: ${perlErrno(e)}`);
       }
     } else {
       const fd = a.stderr ? 2 : 1;

@@ -12,7 +12,7 @@
  */
 
 import type { CallContext } from "../types.ts";
-import { defineHelper, failure, fn, perlText, wrapped } from "../types.ts";
+import { defineHelper, failure, fn, perlErrno, perlText, wrapped } from "../types.ts";
 import { handleOptions, XmlSimpleError } from "./options.ts";
 import { readSource } from "./source.ts";
 import { escapeValue, perlString, unescapeValue } from "./text.ts";
@@ -24,14 +24,6 @@ function fail(err: unknown, fn: string) {
   // Anything else is a bug here, not the caller's data; still returned so the client does not
   // re-send the call three times (contract §1).
   return failure(`${fn} failed: ${(err as Error)?.message ?? err}`, { error_type: "RuntimeError" });
-}
-
-/** strerror() of the errors an open for writing gives, as Perl's `$!` prints them. */
-function strerror(err: unknown): string {
-  if (err instanceof Deno.errors.NotFound) return "No such file or directory";
-  if (err instanceof Deno.errors.PermissionDenied) return "Permission denied";
-  if (err instanceof Deno.errors.IsADirectory) return "Is a directory";
-  return (err as Error).message;
 }
 
 /**
@@ -55,7 +47,7 @@ async function writeOutputFile(name: string, path: string, xml: string): Promise
   try {
     await Deno.writeTextFile(path, xml);
   } catch (err) {
-    throw new XmlSimpleError(`open(${name}): ${strerror(err)}`, "OSError");
+    throw new XmlSimpleError(`open(${name}): ${perlErrno(err)}`, "OSError");
   }
 }
 
