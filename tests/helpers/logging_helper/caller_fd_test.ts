@@ -5,31 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import { waitFor } from "../../_support/wait.ts";
 import { closeFd, dupCallerFd, writeFd } from "../../../helpers/logging_helper/caller_fd.ts";
-
-/** A real process whose stdout is `redirect` (a shell redirection), until it is killed. */
-function callerWith(redirect: string): Deno.ChildProcess {
-  return new Deno.Command("sh", { args: ["-c", `exec sleep 30 ${redirect}`] }).spawn();
-}
-
-/** Waits until the shell of callerWith() has redirected its stdout to `path`. */
-async function redirected(p: Deno.ChildProcess, path: string): Promise<void> {
-  await waitFor(async () => (await Deno.readLink(`/proc/${p.pid}/fd/1`).catch(() => "")) === path, {
-    deadlineMs: 5000,
-    what: `the shell's stdout redirected to ${path}`,
-  });
-}
-
-/** A caller whose stdout is `> path`: it prints `own\n` when a line arrives on its stdin, then exits. */
-function printsOnCue(path: string): { p: Deno.ChildProcess; cue: () => Promise<void> } {
-  const p = new Deno.Command("sh", {
-    args: ["-c", `exec perl -e '$| = 1; <STDIN>; print "own\\n"' > ${path}`],
-    stdin: "piped",
-  }).spawn();
-  const w = p.stdin.getWriter();
-  return { p, cue: async () => (await w.write(new TextEncoder().encode("go\n")), await w.close()) };
-}
+import { callerWith, printsOnCue, redirected } from "./_callers.ts";
 
 Deno.test("dupCallerFd() shares the caller's file offset; a closed fd is an error", async () => {
   const dir = await Deno.makeTempDir();

@@ -5,43 +5,10 @@
  */
 
 import assert from "node:assert/strict";
-import { loggingHelper } from "../../../helpers/logging_helper/mod.ts";
-import type { CallContext } from "../../../helpers/types.ts";
 import { makeTestContext } from "../../_support/context.ts";
 import { waitFor } from "../../_support/wait.ts";
 import { heldBytesTotal, HOLD_LIMITS } from "../../../helpers/logging_helper/caller_output.ts";
-
-const f = loggingHelper.functions;
-
-// deno-lint-ignore no-explicit-any
-type R = any;
-
-async function call(name: string, args: Record<string, unknown>, ctx: CallContext): Promise<R> {
-  return await f[name]!.run(args, ctx);
-}
-
-/** A real process whose stdout is `redirect` (a shell redirection), until it is killed. */
-function callerWith(redirect: string): Deno.ChildProcess {
-  return new Deno.Command("sh", { args: ["-c", `exec sleep 30 ${redirect}`] }).spawn();
-}
-
-/** Waits until the shell of callerWith() has redirected its stdout to `path`. */
-async function redirected(p: Deno.ChildProcess, path: string): Promise<void> {
-  await waitFor(async () => (await Deno.readLink(`/proc/${p.pid}/fd/1`).catch(() => "")) === path, {
-    deadlineMs: 5000,
-    what: `the shell's stdout redirected to ${path}`,
-  });
-}
-
-/** A caller whose stdout is `> path`: it prints `own\n` when a line arrives on its stdin, then exits. */
-function printsOnCue(path: string): { p: Deno.ChildProcess; cue: () => Promise<void> } {
-  const p = new Deno.Command("sh", {
-    args: ["-c", `exec perl -e '$| = 1; <STDIN>; print "own\\n"' > ${path}`],
-    stdin: "piped",
-  }).spawn();
-  const w = p.stdin.getWriter();
-  return { p, cue: async () => (await w.write(new TextEncoder().encode("go\n")), await w.close()) };
-}
+import { call, callerWith, printsOnCue, redirected } from "./_callers.ts";
 
 Deno.test("CallerOutputs.write() holds stdout of a > or >> file in Perl's 8192-byte chunks until the caller exits", async () => {
   const dir = await Deno.makeTempDir();

@@ -5,32 +5,9 @@
  */
 
 import assert from "node:assert/strict";
-import { loggingHelper } from "../../../helpers/logging_helper/mod.ts";
-import type { CallContext } from "../../../helpers/types.ts";
 import { makeTestContext } from "../../_support/context.ts";
 import { waitFor } from "../../_support/wait.ts";
-
-const f = loggingHelper.functions;
-
-// deno-lint-ignore no-explicit-any
-type R = any;
-
-async function call(name: string, args: Record<string, unknown>, ctx: CallContext): Promise<R> {
-  return await f[name]!.run(args, ctx);
-}
-
-/** A real process whose stdout is `redirect` (a shell redirection), until it is killed. */
-function callerWith(redirect: string): Deno.ChildProcess {
-  return new Deno.Command("sh", { args: ["-c", `exec sleep 30 ${redirect}`] }).spawn();
-}
-
-/** Waits until the shell of callerWith() has redirected its stdout to `path`. */
-async function redirected(p: Deno.ChildProcess, path: string): Promise<void> {
-  await waitFor(async () => (await Deno.readLink(`/proc/${p.pid}/fd/1`).catch(() => "")) === path, {
-    deadlineMs: 5000,
-    what: `the shell's stdout redirected to ${path}`,
-  });
-}
+import { call, callerWith, redirected } from "./_callers.ts";
 
 async function bytesOf(path: string): Promise<number[]> {
   return [...await Deno.readFile(path)];
