@@ -90,38 +90,46 @@ function gatedHost(
   };
 }
 
+/** A daemon whose helper host stays "loading" until `host.open()`; disposed with `await using`. */
+async function gatedDaemon() {
+  const dir = await Deno.makeTempDir({ prefix: "cpan-bridge-health-" });
+  const socket = `${dir}/bridge.sock`;
+  let host: ReturnType<typeof gatedHost> | undefined;
+  const starting = startDaemon(
+    loadConfig({ CPAN_BRIDGE_SOCKET: socket, CPAN_BRIDGE_LOG_DIR: dir }),
+    { env: {}, host: (log) => (host = gatedHost(log)) },
+  );
+  // startDaemon() may settle only once the host is ready: it is awaited after open().
+  await waitFor(async () => (await Deno.stat(socket).catch(() => undefined))?.isSocket === true, {
+    what: "the socket",
+  });
+  if (!host) throw new Error("the daemon did not build its helper host");
+  const gated = host;
+  return {
+    socket,
+    host: gated,
+    async [Symbol.asyncDispose]() {
+      gated.open();
+      await (await starting).stop("test finished");
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
 Deno.test({
   name:
     "runBuiltin() behaviour: test.health while helpers load waits for them instead of saying degraded",
   fn: async () => {
-    const dir = await Deno.makeTempDir({ prefix: "cpan-bridge-health-" });
-    const socket = `${dir}/bridge.sock`;
-    let host: ReturnType<typeof gatedHost> | undefined;
-    const starting = startDaemon(
-      loadConfig({ CPAN_BRIDGE_SOCKET: socket, CPAN_BRIDGE_LOG_DIR: dir }),
-      { env: {}, host: (log) => (host = gatedHost(log)) },
-    );
-    try {
-      await waitFor(async () => {
-        try {
-          return (await Deno.stat(socket)).isSocket === true;
-        } catch {
-          return false;
-        }
-      }, { what: "the socket" });
-      const asked = rawJson(socket, { module: "test", function: "health" });
-      // The helpers finish loading while the question is pending: a ping sent after it is
-      // answered at once, so by then the daemon has the health request in hand.
-      assert.equal((await rawJson(socket, { module: "test", function: "ping" })).success, true);
-      host!.open();
-      const h = (await asked).result as Obj;
-      assert.equal(h.status, "healthy", JSON.stringify(h.status));
-      assert.ok((h.loaded_modules as string[]).includes("datetime_helper"));
-    } finally {
-      host?.open();
-      await (await starting).stop("test finished");
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-    }
+    await using g = await gatedDaemon();
+    const { socket } = g;
+    const asked = rawJson(socket, { module: "test", function: "health" });
+    // The helpers finish loading while the question is pending: a ping sent after it is
+    // answered at once, so by then the daemon has the health request in hand.
+    assert.equal((await rawJson(socket, { module: "test", function: "ping" })).success, true);
+    g.host.open();
+    const h = (await asked).result as Obj;
+    assert.equal(h.status, "healthy", JSON.stringify(h.status));
+    assert.ok((h.loaded_modules as string[]).includes("datetime_helper"));
   },
 });
 
@@ -129,35 +137,17 @@ Deno.test({
   name:
     "runBuiltin() behaviour: test.health says starting when helpers are still loading after the wait",
   fn: async () => {
-    const dir = await Deno.makeTempDir({ prefix: "cpan-bridge-health-" });
-    const socket = `${dir}/bridge.sock`;
-    let host: ReturnType<typeof gatedHost> | undefined;
-    const starting = startDaemon(
-      loadConfig({ CPAN_BRIDGE_SOCKET: socket, CPAN_BRIDGE_LOG_DIR: dir }),
-      { env: {}, host: (log) => (host = gatedHost(log)) },
-    );
-    try {
-      await waitFor(async () => {
-        try {
-          return (await Deno.stat(socket)).isSocket === true;
-        } catch {
-          return false;
-        }
-      }, { what: "the socket" });
-      const t0 = performance.now();
-      const h = (await rawJson(socket, { module: "test", function: "health" })).result as Obj;
-      const took = performance.now() - t0;
-      assert.equal(h.status, "starting");
-      assert.deepEqual(h.loaded_modules, []);
-      assert.ok(took >= 4_500 && took < 10_000, `answered after ${took} ms`);
-      // A ping is never held up by the loading helpers.
-      const t1 = performance.now();
-      assert.equal((await rawJson(socket, { module: "test", function: "ping" })).success, true);
-      assert.ok(performance.now() - t1 < 1000);
-    } finally {
-      host?.open();
-      await (await starting).stop("test finished");
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-    }
+    await using g = await gatedDaemon();
+    const { socket } = g;
+    const t0 = performance.now();
+    const h = (await rawJson(socket, { module: "test", function: "health" })).result as Obj;
+    const took = performance.now() - t0;
+    assert.equal(h.status, "starting");
+    assert.deepEqual(h.loaded_modules, []);
+    assert.ok(took >= 4_500 && took < 10_000, `answered after ${took} ms`);
+    // A ping is never held up by the loading helpers.
+    const t1 = performance.now();
+    assert.equal((await rawJson(socket, { module: "test", function: "ping" })).success, true);
+    assert.ok(performance.now() - t1 < 1000);
   },
 });
