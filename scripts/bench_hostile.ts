@@ -17,10 +17,8 @@
 // deno-lint-ignore-file no-console -- a command-line report
 
 import { parseArgs } from "node:util";
-import { cliCommand } from "../tests/_support/daemon.ts";
-import { waitFor } from "../tests/_support/wait.ts";
 import { rawCall } from "../tests/_support/raw.ts";
-import { probeDaemon } from "../src/server/socket.ts";
+import { startBenchDaemon } from "./bench/bench_daemon.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -43,22 +41,12 @@ const oversizedGapMs = Number(values["oversized-every"]) * 1000;
 const mix = new Set(values.mix.split(","));
 const slowClients = mix.has("slow") ? Number(values["slow-clients"]) : 0;
 
-const dir = await Deno.makeTempDir({ prefix: "cpan-bridge-hostile-" });
-const sock = `${dir}/bridge.sock`;
-const [cmd, ...pre] = cliCommand();
-const daemon = new Deno.Command(cmd ?? "deno", {
-  args: [...pre, "daemon", "--socket", sock, "--log-dir", dir],
-  env: values["handle-ttl"] ? { CPAN_BRIDGE_HANDLE_TTL: values["handle-ttl"] } : {},
-  stdin: "null",
-  stdout: "null",
-  stderr: "inherit",
-}).spawn();
-await waitFor(() => probeDaemon(sock, 500), { what: `daemon on ${sock}`, logTail: { dir } });
-
-const rssMb = () => {
-  const m = /VmRSS:\s+(\d+) kB/.exec(Deno.readTextFileSync(`/proc/${daemon.pid}/status`));
-  return Number(m?.[1] ?? "0") / 1024;
-};
+const bd = await startBenchDaemon(
+  "cpan-bridge-hostile-",
+  values["handle-ttl"] ? { CPAN_BRIDGE_HANDLE_TTL: values["handle-ttl"] } : {},
+);
+const { sock } = bd;
+const rssMb = () => bd.rssMb();
 
 const counts = {
   good: 0,
@@ -236,12 +224,9 @@ while (running()) {
 }
 await Promise.all(loops);
 const half = samples.slice(Math.floor(samples.length / 2));
-const hwm = /VmHWM:\s+(\d+) kB/.exec(Deno.readTextFileSync(`/proc/${daemon.pid}/status`));
 console.log(
   `\nIdle ${idle.toFixed(1)} MB; plateau (highest RSS over the second half) ${
     Math.max(...half).toFixed(1)
-  } MB; peak RSS ${(Number(hwm?.[1] ?? "0") / 1024).toFixed(1)} MB (VmHWM)`,
+  } MB; peak RSS ${bd.peakMb().toFixed(1)} MB (VmHWM)`,
 );
-daemon.kill("SIGTERM");
-await daemon.status;
-await Deno.remove(dir, { recursive: true });
+await bd.stop();

@@ -12,27 +12,14 @@
 // deno-lint-ignore-file no-console -- a command-line report
 
 import { parseArgs } from "node:util";
-import { cliCommand, ROOT } from "../tests/_support/daemon.ts";
-import { waitFor } from "../tests/_support/wait.ts";
-import { probeDaemon } from "../src/server/socket.ts";
+import { ROOT } from "../tests/_support/daemon.ts";
+import { startBenchDaemon } from "./bench/bench_daemon.ts";
 
 const { values } = parseArgs({ args: Deno.args, options: { requests: { type: "string" } } });
 const total = Number(values.requests ?? 1_000_000);
-const dir = await Deno.makeTempDir({ prefix: "cpan-bridge-mem-" });
-const sock = `${dir}/bridge.sock`;
-const [cmd, ...pre] = cliCommand();
-const daemon = new Deno.Command(cmd ?? "deno", {
-  args: [...pre, "daemon", "--socket", sock, "--log-dir", dir],
-  env: { CPAN_BRIDGE_MAX_REQUESTS_PER_MINUTE: "1000000000" },
-  stdout: "null",
-  stderr: "inherit",
-}).spawn();
-await waitFor(() => probeDaemon(sock, 500), { what: `daemon on ${sock}`, logTail: { dir } });
-
-const rssMb = () => {
-  const m = /VmRSS:\s+(\d+) kB/.exec(Deno.readTextFileSync(`/proc/${daemon.pid}/status`));
-  return Number(m?.[1] ?? "0") / 1024;
-};
+const bd = await startBenchDaemon("cpan-bridge-mem-", {});
+const { sock } = bd;
+const rssMb = () => bd.rssMb();
 
 /** Sends `n` requests, a third each of ping, datetime_helper.now and system.health. */
 async function load(n: number): Promise<number> {
@@ -74,6 +61,4 @@ console.log(
       ((performance.now() - t0) / 1000).toFixed(0)
     } s`,
 );
-daemon.kill("SIGTERM");
-await daemon.status;
-await Deno.remove(dir, { recursive: true });
+await bd.stop();
