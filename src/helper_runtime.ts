@@ -347,6 +347,10 @@ export class HelperRuntime {
   async sweep(): Promise<number> {
     let n = 0;
     for (const [key, table] of this.#tables) {
+      for (const { id, pid } of await table.sweepExited()) {
+        this.#log("info", `Closed handle ${id} (${key}): its owner, PID ${pid}, has exited`);
+        n++;
+      }
       const closed = await table.sweep();
       for (const id of closed) this.#log("info", `Closed idle handle ${id} (${key})`);
       n += closed.length;

@@ -72,15 +72,16 @@ export function closeStaleConnections(
 }
 
 /**
- * Closes helper handles unused past CPAN_BRIDGE_HANDLE_TTL (the host logs each one) and runs the
- * helpers' cleanup hooks; sets `last_cleanup`. Skipped while helpers are loading or failed.
+ * Closes helper handles whose owner process has exited or that were unused past
+ * CPAN_BRIDGE_HANDLE_TTL (the host logs each one with its reason) and runs the helpers' cleanup
+ * hooks; sets `last_cleanup`. Skipped while helpers are loading or failed.
  */
 export async function sweepHandles(d: DaemonContext): Promise<void> {
   if (d.host.state() === "ready") {
     const n = await d.host.sweep();
     if (n > 0) {
       d.logs.daemon.info(
-        `Swept ${n} idle helper handles: unused for longer than CPAN_BRIDGE_HANDLE_TTL (${d.config.handleTtl} s)`,
+        `Swept ${n} helper handles: their owner process exited, or unused for longer than CPAN_BRIDGE_HANDLE_TTL (${d.config.handleTtl} s)`,
       );
     }
     await d.host.cleanupStale();

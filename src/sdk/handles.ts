@@ -41,6 +41,22 @@ export function descendsFrom(pid: number | undefined, ancestor: number): boolean
   return false;
 }
 
+/**
+ * The start time of process `pid` (field 22 of /proc/<pid>/stat, in clock ticks since boot), which
+ * tells one process from a later one given the same PID; undefined when there is no such process
+ * (or /proc cannot be read).
+ */
+export function processStartTime(pid: number): string | undefined {
+  let stat: string;
+  try {
+    stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  } catch {
+    return undefined;
+  }
+  // The command name (field 2) is in parentheses and may itself hold spaces and ")".
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+}
+
 /** A handle used by a process other than the one that opened it. */
 export class HandleOwnerError extends Error {
   override name = "HandleOwnerError";
@@ -50,6 +66,8 @@ interface Entry<T> {
   value: T;
   /** The client PID that opened the handle (claimed in request_id); undefined: anyone. */
   owner: number | undefined;
+  /** That process's start time when the handle was opened; undefined: not seen in /proc. */
+  ownerStart: string | undefined;
   lastUsed: number;
   busy: number;
   tail: Promise<unknown>;
@@ -81,6 +99,7 @@ export class HandleTable<T> {
     this.#entries.set(id, {
       value,
       owner,
+      ownerStart: owner === undefined ? undefined : processStartTime(owner),
       lastUsed: this.#clock.now(),
       busy: 0,
       tail: Promise.resolve(),
@@ -235,6 +254,31 @@ export class HandleTable<T> {
         this.#evicted++;
         await this.delete(id, `idle ${Math.round((now - e.lastUsed) / 1000)} s`).catch(() => {});
       }
+    }
+    return closed;
+  }
+
+  /**
+   * Closes every handle whose owner process has exited, as the objects of a Perl script end with
+   * it (a DBI handle's DESTROY rolls back and disconnects). Only owners seen in /proc when the
+   * handle was opened count: a claimed PID the daemon cannot see (another PID namespace) is never
+   * taken for exited; a PID now held by a later process (another start time) is. Busy handles
+   * wait for the next sweep. Returns the ids closed with their owner's PID.
+   */
+  async sweepExited(): Promise<{ id: string; pid: number }[]> {
+    const alive = new Map<number, boolean>();
+    const closed: { id: string; pid: number }[] = [];
+    for (const [id, e] of this.#entries) {
+      if (e.owner === undefined || e.ownerStart === undefined || e.busy > 0) continue;
+      let same = alive.get(e.owner);
+      if (same === undefined) {
+        same = processStartTime(e.owner) === e.ownerStart;
+        alive.set(e.owner, same);
+      }
+      if (same) continue;
+      closed.push({ id, pid: e.owner });
+      this.#evicted++;
+      await this.delete(id, `owner PID ${e.owner} exited`).catch(() => {});
     }
     return closed;
   }

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { HandleOwnerError, HandleTable } from "../../../src/sdk/handles.ts";
+import { HandleOwnerError, HandleTable, processStartTime } from "../../../src/sdk/handles.ts";
 import { InProcessHost } from "../../../src/host/in_process.ts";
 import { systemClock } from "../../../src/sdk/clock.ts";
 import { FakeClock } from "../../_support/fake_clock.ts";
@@ -258,4 +258,46 @@ Deno.test("HandleTable.delete() and closeAll() behaviour: dispose with the reaso
   ]);
   assert.equal(t.size, 0);
   assert.equal(t.evicted, 0, "only the idle sweep counts as eviction");
+});
+
+Deno.test("HandleTable.sweepExited() behaviour: closes the handles of an owner that exited, keeps the living and the unseen", async () => {
+  const disposed: [string, string][] = [];
+  const t = new HandleTable<string>({
+    prefix: "h",
+    idleTtlMs: 3_600_000,
+    dispose: (v, reason) => void disposed.push([v, reason]),
+  }, systemClock);
+  const child = new Deno.Command("sleep", { args: ["30"] }).spawn();
+  const other = new Deno.Command("sleep", { args: ["30"] }).spawn();
+  try {
+    const mine = t.add("child's", undefined, child.pid);
+    const busy = t.add("child's, busy", undefined, child.pid);
+    const living = t.add("other's", undefined, other.pid);
+    const unowned = t.add("anyone's");
+    // A PID the daemon never saw (e.g. a client in another PID namespace) is never taken for gone.
+    const unseen = t.add("unseen", undefined, 2 ** 22 + 12345);
+    assert.equal(processStartTime(2 ** 22 + 12345), undefined);
+    assert.match(processStartTime(child.pid) ?? "", /^\d+$/);
+
+    assert.deepEqual(await t.sweepExited(), []);
+    child.kill("SIGKILL");
+    await child.status;
+    let release!: () => void;
+    const held = t.withLock(busy, () => new Promise<void>((r) => (release = r)));
+    assert.deepEqual(await t.sweepExited(), [{ id: mine, pid: child.pid }]);
+    assert.deepEqual(disposed, [["child's", `owner PID ${child.pid} exited`]]);
+    assert.ok(t.has(busy) && t.has(living) && t.has(unowned) && t.has(unseen));
+    release();
+    await held;
+    assert.deepEqual(await t.sweepExited(), [{ id: busy, pid: child.pid }]);
+    assert.equal(t.evicted, 2);
+    assert.deepEqual(t.ids(), [living, unowned, unseen]);
+  } finally {
+    for (const p of [child, other]) {
+      try {
+        p.kill("SIGKILL");
+      } catch { /* exited */ }
+      await p.status;
+    }
+  }
 });
