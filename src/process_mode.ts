@@ -149,7 +149,8 @@ export async function runProcessMode(
         hasParams: "params" in req,
         requestId: typeof req.request_id === "string" ? req.request_id : "process",
       },
-      AbortSignal.timeout(config.helperTimeout * 1000),
+      // The host owns the helper timeout (callWithin): the caller's signal is only for a stop.
+      new AbortController().signal,
     );
     return success(JSON.parse(new TextDecoder().decode(bytes)));
   } catch (err) {

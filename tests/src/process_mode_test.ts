@@ -142,3 +142,34 @@ Deno.test("main.ts behaviour: run as …/cpan_bridge.py with the request on stdi
   assert.deepEqual(env.result, { k: "v" });
   assert.equal(env.success, true);
 });
+
+Deno.test("runProcessMode() behaviour: a helper past CPAN_BRIDGE_HELPER_TIMEOUT gets the contract's TimeoutError", async () => {
+  // A server that accepts and never answers: http_helper.get waits on it.
+  const silent = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const c of silent) held.push(c);
+  })();
+  try {
+    const body = JSON.stringify({
+      module: "http_helper",
+      function: "get",
+      params: { url: `http://127.0.0.1:${silent.addr.port}/` },
+    });
+    const out = await runProcessMode(
+      enc.encode(body),
+      loadConfig({ CPAN_BRIDGE_HELPER_TIMEOUT: "1" }),
+    );
+    const env = JSON.parse(out.stdout);
+    assert.equal(out.code, 1);
+    assert.equal(env.error_type, "TimeoutError");
+    assert.match(
+      env.error,
+      /^Error in http_helper\.get: timed out after 1 s \(CPAN_BRIDGE_HELPER_TIMEOUT\)/,
+    );
+  } finally {
+    silent.close();
+    await accepting.catch(() => {});
+    for (const c of held) c.close();
+  }
+});
