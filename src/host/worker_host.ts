@@ -17,8 +17,13 @@ import type { HelperSettings } from "../../helpers/types.ts";
 import type { HelperHost, HostCall } from "./types.ts";
 import type { FromWorker, OpName, OpReply, ToWorker } from "./messages.ts";
 
-/** What a call abandoned while its worker was loading waits on: nothing (its caller has its error). */
-const NEVER_SETTLES: Promise<never> = new Promise(() => {});
+/**
+ * What a call abandoned while its worker was loading settles with: its caller already has its
+ * error, so this rejection is ignored. It settles (a promise that never did would keep every call
+ * chained to it, params included, alive for good).
+ */
+const ABANDONED: Promise<never> = Promise.reject(new Error("call abandoned while loading"));
+ABANDONED.catch(() => {});
 
 interface Pending {
   resolve: (bytes: Uint8Array) => void;
@@ -149,7 +154,7 @@ export class WorkerHost implements HelperHost {
         () =>
           this.#state === "ready"
             ? this.#send(id, call)
-            : this.ready.then(() => dropped ? NEVER_SETTLES : this.#send(id, call)),
+            : this.ready.then(() => dropped ? ABANDONED : this.#send(id, call)),
         (_err, timedOut) => {
           dropped = true;
           this.#abandon(id, call, timedOut);
