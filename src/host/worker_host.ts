@@ -25,6 +25,15 @@ import type { FromWorker, OpName, OpReply, ToWorker } from "./messages.ts";
 const ABANDONED: Promise<never> = Promise.reject(new Error("call abandoned while loading"));
 ABANDONED.catch(() => {});
 
+/** The error a call gets when the worker it waited for could not load the helpers. */
+function loadFailed(call: HostCall, err: unknown): WireError {
+  const why = err instanceof Error ? err.message.split("\n")[0] : String(err);
+  return new WireError(
+    `Error in ${call.module}.${call.function}: the helper worker could not load the helpers (${why}); see the daemon log`,
+    "RuntimeError",
+  );
+}
+
 interface Pending {
   resolve: (bytes: Uint8Array) => void;
   reject: (err: Error) => void;
@@ -77,6 +86,7 @@ export class WorkerHost implements HelperHost {
       this.#worker.onerror = (e) => {
         e.preventDefault();
         this.#log("error", `Helper worker error: ${e.message}`);
+        if (this.#state === "loading") this.#state = "failed";
         reject(new Error(e.message));
       };
     });
@@ -152,9 +162,10 @@ export class WorkerHost implements HelperHost {
         this.#settings.helperTimeoutMs,
         signal,
         () =>
-          this.#state === "ready"
-            ? this.#send(id, call)
-            : this.ready.then(() => dropped ? ABANDONED : this.#send(id, call)),
+          this.#state === "ready" ? this.#send(id, call) : this.ready.then(
+            () => dropped ? ABANDONED : this.#send(id, call),
+            (err) => Promise.reject(loadFailed(call, err)),
+          ),
         (_err, timedOut) => {
           dropped = true;
           this.#abandon(id, call, timedOut);

@@ -109,9 +109,24 @@ export class WorkerPool implements HelperHost {
     return this.#inlineHost ??= this.#makeInline();
   }
 
-  /** Worker `index`; worker 0 is started here when no call needed it before. */
+  /**
+   * Worker `index`; worker 0 is started here when no call needed it before, and a worker that
+   * failed to load is replaced by a fresh one (a spawn that failed under EMFILE or ENOMEM does not
+   * last until a restart; health says "failed" meanwhile).
+   */
   #worker(index: number): WorkerHost {
     const w = this.#workers[index];
+    if (w && w.state() === "failed") {
+      w.terminate(
+        new WireError("Error in helper call: the helper worker failed to load", "RuntimeError"),
+      );
+      const fresh = this.#spawn(index);
+      this.#workers[index] = fresh;
+      fresh.ready.catch((err) =>
+        this.#log("error", `Helper worker ${index} failed to load: ${err}`)
+      );
+      return fresh;
+    }
     if (w) return w;
     const first = this.#spawn(0);
     this.#workers.push(first);

@@ -81,3 +81,33 @@ Deno.test("WorkerHost.call() times out while its worker is still loading, and ne
     await host.close();
   }
 });
+
+Deno.test("WorkerHost.call() on a worker that cannot load its helpers: a clear error, state failed", async () => {
+  const BROKEN = new URL("./_broken_helper.ts", import.meta.url).href;
+  const lines: string[] = [];
+  const host = new WorkerHost(
+    { handleTtlMs: 0, helperTimeoutMs: 10_000, maxFileBytes: 1 << 20, debug: 0 },
+    (level, m) => lines.push(`${level}: ${m}`),
+    true,
+    [BROKEN],
+  );
+  try {
+    await assert.rejects(
+      host.call({
+        module: "datetime_helper",
+        function: "parse_date",
+        params: { date_string: "2024-01-01" },
+        hasParams: true,
+        requestId: "1_78_1",
+      }, new AbortController().signal),
+      (e) =>
+        e instanceof Error && e.name === "WireError" &&
+        /^Error in datetime_helper\.parse_date: the helper worker could not load the helpers \(.*broken_helper: cannot load/
+          .test(e.message),
+    );
+    assert.equal(host.state(), "failed");
+    assert.ok(lines.some((l) => /^error: .*broken_helper: cannot load/.test(l)), lines.join("\n"));
+  } finally {
+    host.terminate(new Error("test finished"));
+  }
+});

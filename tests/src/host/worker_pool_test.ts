@@ -184,3 +184,34 @@ Deno.test({
     }
   },
 });
+
+Deno.test("WorkerPool a worker that failed to load is replaced at the next call, not kept until a restart", async () => {
+  const BROKEN = new URL("./_broken_helper.ts", import.meta.url).href;
+  const lines: string[] = [];
+  const pool = new WorkerPool(
+    1,
+    { handleTtlMs: 0, helperTimeoutMs: 10_000, maxFileBytes: 1 << 20, debug: 0 },
+    (level, m) => lines.push(`${level}: ${m}`),
+    true,
+    [BROKEN],
+  );
+  const call = () =>
+    pool.call({
+      module: "datetime_helper",
+      function: "parse_date",
+      params: { date_string: "2024-01-01" },
+      hasParams: true,
+      requestId: "1_79_1",
+    }, new AbortController().signal);
+  try {
+    await assert.rejects(call(), /could not load the helpers/);
+    assert.equal(pool.state(), "failed");
+    const before = lines.filter((l) => /Could not load helper modules/.test(l)).length;
+    await assert.rejects(call(), /could not load the helpers/);
+    const after = lines.filter((l) => /Could not load helper modules/.test(l)).length;
+    assert.equal(after, before + 1, "the second call loaded a fresh worker");
+    assert.equal(pool.size, 1);
+  } finally {
+    await pool.close();
+  }
+});
