@@ -10,6 +10,7 @@
 
 import { helperTimedOut, WireError } from "../errors.ts";
 import type { HostCall } from "./types.ts";
+import { MAX_TIMER_MS } from "../wire/idle_deadline.ts";
 
 /** The error a call gets when its caller's signal aborts (daemon shutdown). */
 export function callCancelled(c: HostCall, reason: unknown): WireError {
@@ -49,7 +50,7 @@ export function callWithin<T>(
       const err = helperTimedOut(c.module, c.function, timeoutMs / 1000);
       reject(err);
       stop(err, true);
-    }, timeoutMs);
+    }, Math.min(timeoutMs, MAX_TIMER_MS));
     const onAbort = () => {
       if (!end()) return;
       const err = callCancelled(c, signal.reason);

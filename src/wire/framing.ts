@@ -10,7 +10,7 @@
  */
 
 import { emptyRequest, readTimeout, requestTooLarge, WireError } from "../errors.ts";
-import { IdleDeadline } from "./idle_deadline.ts";
+import { IdleDeadline, MAX_TIMER_MS } from "./idle_deadline.ts";
 
 /** The whole request did not arrive within the total deadline. */
 export const requestDeadlineExceeded = (seconds: number): WireError =>
@@ -262,7 +262,7 @@ export class WriteDeadline {
   get expired(): Promise<"expired"> {
     return this.#expired ??= new Promise((
       r,
-    ) => (this.#timer = setTimeout(() => r("expired"), this.ms)));
+    ) => (this.#timer = setTimeout(() => r("expired"), Math.min(this.ms, MAX_TIMER_MS))));
   }
 
   clear(): void {

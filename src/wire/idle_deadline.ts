@@ -14,6 +14,9 @@
  * stopping process open, and it ends at its next firing.
  */
 const pendingIdle = new Set<IdleDeadline>();
+/** The longest delay `setTimeout` takes (2^31 - 1 ms, 24.8 days); above it, it fires at once. */
+export const MAX_TIMER_MS = 0x7fffffff;
+
 let wakeTimer: ReturnType<typeof setTimeout> | undefined;
 /** performance.now() at which wakeTimer fires (Infinity: none armed). */
 let wakeAt = Infinity;
@@ -35,7 +38,11 @@ function unwatch(d: IdleDeadline): void {
 function armWake(at: number): void {
   if (wakeTimer !== undefined) clearTimeout(wakeTimer);
   wakeAt = at;
-  wakeTimer = setTimeout(checkIdle, Math.max(0, Math.ceil(at - performance.now())));
+  // Capped at setTimeout's 32-bit maximum (a larger delay fires at once); checkIdle re-arms.
+  wakeTimer = setTimeout(
+    checkIdle,
+    Math.min(MAX_TIMER_MS, Math.max(0, Math.ceil(at - performance.now()))),
+  );
 }
 
 function checkIdle(): void {

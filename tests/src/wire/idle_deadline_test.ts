@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { IdleDeadline } from "../../../src/wire/idle_deadline.ts";
+import { IdleDeadline, MAX_TIMER_MS } from "../../../src/wire/idle_deadline.ts";
 
 const never = new Promise<"pending">(() => {});
 const state = (d: IdleDeadline) => Promise.race([d.expired, never]);
@@ -44,4 +44,23 @@ Deno.test("IdleDeadline behaviour: a cleared deadline never fires; others keep t
     new Promise((r) => setTimeout(() => r("pending"), 20)),
   ]);
   assert.equal(settled, "pending");
+});
+
+Deno.test("IdleDeadline behaviour: a deadline beyond setTimeout's 32-bit limit arms a timer within it", () => {
+  const real = globalThis.setTimeout;
+  const delays: number[] = [];
+  globalThis.setTimeout = ((fn: () => void, ms?: number) => {
+    delays.push(ms ?? 0);
+    return real(fn, ms);
+  }) as typeof setTimeout;
+  let d: IdleDeadline | undefined;
+  try {
+    d = new IdleDeadline(3e9); // ~35 days: a longer delay makes setTimeout fire at once
+  } finally {
+    globalThis.setTimeout = real;
+    d?.clear();
+  }
+  assert.ok(delays.length > 0, "no timer armed");
+  assert.ok(delays.every((ms) => ms <= MAX_TIMER_MS), `delays ${delays}`);
+  assert.equal(MAX_TIMER_MS, 2 ** 31 - 1);
 });
