@@ -352,7 +352,8 @@ export class HelperRuntime {
         n++;
       }
       const closed = await table.sweep();
-      for (const id of closed) this.#log("info", `Closed idle handle ${id} (${key})`);
+      const why = `unused for longer than ${table.idleTtlMs / 1000} s`;
+      for (const id of closed) this.#log("info", `Closed idle handle ${id} (${key}): ${why}`);
       n += closed.length;
     }
     return n;

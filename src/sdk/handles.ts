@@ -195,6 +195,11 @@ export class HandleTable<T> {
     return this.#entries.size;
   }
 
+  /** How long a handle may stay unused before the idle sweep closes it (0: never). */
+  get idleTtlMs(): number {
+    return this.#opts.idleTtlMs;
+  }
+
   /** Handles closed by the idle sweep since the table was made. */
   get evicted(): number {
     return this.#evicted;

@@ -139,3 +139,46 @@ Deno.test("HelperRuntime.call() answers a registry name it does not serve as not
     );
   }
 });
+
+Deno.test("HelperRuntime.sweep() logs each closed handle with its reason: idle past the TTL, or its owner exited", async () => {
+  const clock = new FakeClock(1_700_000_000_000);
+  const lines: string[] = [];
+  const def = defineHelper({
+    name: "holder",
+    replaces: "test",
+    functions: {
+      open: fn([], (_a, ctx) => wrapped(ctx.handles<string>("things", { prefix: "th" }).add("x"))),
+    },
+  });
+  const rt = new HelperRuntime(
+    [{ name: "holder", aliases: [], functions: ["open"], load: () => Promise.resolve(def) }],
+    settings,
+    clock,
+    (_level, m) => lines.push(m),
+  );
+  const child = new Deno.Command("sleep", { args: ["30"] }).spawn();
+  try {
+    const idle = (await rt.call("holder", "open", {}, true, { requestId: "r" })) as {
+      result: string;
+    };
+    const owned = (await rt.call("holder", "open", {}, true, {
+      requestId: `1700000000_${child.pid}_1`,
+    })) as { result: string };
+    child.kill("SIGKILL");
+    await child.status;
+    clock.advance(1500);
+    assert.equal(await rt.sweep(), 2);
+    assert.deepEqual(
+      lines.filter((l) => l.startsWith("Closed")).sort(),
+      [
+        `Closed handle ${owned.result} (holder.things): its owner, PID ${child.pid}, has exited`,
+        `Closed idle handle ${idle.result} (holder.things): unused for longer than 1 s`,
+      ].sort(),
+    );
+  } finally {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* exited */ }
+    await child.status;
+  }
+});
