@@ -19,7 +19,7 @@ export type ErrorType =
   | "TimeoutError"
   | "BusyError";
 
-/** Largest error text sent to a client (and kept in `recent_errors`), in UTF-8 bytes. */
+/** Largest error text sent to a client, in UTF-8 bytes (`recent_errors` keeps 512, src/ops/ring.ts). */
 export const MAX_ERROR_BYTES = 8192;
 
 const enc = new TextEncoder();
