@@ -56,6 +56,8 @@ export interface HelperSettings {
   readonly maxFileBytes: number;
   /** CPAN_BRIDGE_DEBUG. */
   readonly debug: number;
+  /** CPAN_BRIDGE_MAX_HANDLES_PER_CLIENT: open handles per table one client process may hold. */
+  readonly maxHandlesPerClient?: number;
   /**
    * Files helpers may not touch (the daemon's own) and the allowed directories
    * (CPAN_BRIDGE_ALLOWED_PATHS), enforced by `ctx.resolvePath`; absent in process mode, which
@@ -94,7 +96,15 @@ export interface CallContext {
   /** The daemon's table of this helper's handles named `name`, created on first use. */
   handles<T>(
     name: string,
-    opts: Omit<HandleOptions<T>, "idleTtlMs"> & { idleTtlMs?: number },
+    opts: Omit<HandleOptions<T>, "idleTtlMs" | "perOwnerLimit"> & {
+      idleTtlMs?: number;
+      /**
+       * `false` for a table whose handles live and die with another handle (a connection's
+       * statements, a document's nodes): it is not held to CPAN_BRIDGE_MAX_HANDLES_PER_CLIENT,
+       * which bounds the handle that owns them.
+       */
+      perClient?: false;
+    },
   ): HandleTable<T>;
 }
 

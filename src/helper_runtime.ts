@@ -277,14 +277,17 @@ export class HelperRuntime {
           idleTtlMs?: number;
           dispose?: (v: T, r: string) => void | Promise<void>;
           newId?: () => string;
+          perClient?: false;
         },
       ) => {
         const key = `${helperName}.${name}`;
         let t = this.#tables.get(key) as HandleTable<T> | undefined;
         if (!t) {
+          const { perClient, ...own } = opts;
           t = new HandleTable<T>({
-            ...opts,
+            ...own,
             idleTtlMs: opts.idleTtlMs ?? this.#settings.handleTtlMs,
+            perOwnerLimit: perClient === false ? undefined : this.#settings.maxHandlesPerClient,
             ...(this.#onHandle ? { onChange: this.#onHandle } : {}),
           }, this.#clock);
           this.#tables.set(key, t as HandleTable<unknown>);

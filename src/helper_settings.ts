@@ -22,6 +22,7 @@ export function helperSettings(
     helperTimeoutMs: config.helperTimeout * 1000,
     maxFileBytes: config.maxFileBytes,
     debug: config.debug,
+    ...(config.maxHandlesPerClient > 0 ? { maxHandlesPerClient: config.maxHandlesPerClient } : {}),
     paths: {
       protectedPaths: own,
       allowedDirs: config.allowedPaths.split(":").filter((d) => d !== ""),

@@ -81,6 +81,7 @@ export interface Tables {
 export function tables(ctx: CallContext): Tables {
   const stmts = ctx.handles<StmtState>("statements", {
     prefix: "dbstmt",
+    perClient: false, // bounded by the connections that own them
     idleTtlMs: DB_IDLE_TTL_MS,
     newId: () => crypto.randomUUID(),
     dispose: async (s) => {

@@ -172,6 +172,7 @@ export class CallerOutputs {
   static of(ctx: CallContext): CallerOutputs {
     const table = ctx.handles<Stream>("caller_streams", {
       prefix: "logout",
+      perClient: false, // at most one per stream of a caller
       idleTtlMs: 0,
       dispose: async (s) => {
         OPEN.delete(s);

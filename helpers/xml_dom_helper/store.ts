@@ -52,8 +52,17 @@ export class DocStore {
       prefix: `${prefix}doc`,
       dispose: (entry) => entry.store.#forget(entry),
     });
-    this.nodes = ctx.handles<NodeEntry>("nodes", { prefix: `${prefix}node`, idleTtlMs: 0 });
-    this.lists = ctx.handles<ListEntry>("nodelists", { prefix: `${prefix}list`, idleTtlMs: 0 });
+    // Node and list ids live and die with their document (itself held to the per-client limit).
+    this.nodes = ctx.handles<NodeEntry>("nodes", {
+      prefix: `${prefix}node`,
+      idleTtlMs: 0,
+      perClient: false,
+    });
+    this.lists = ctx.handles<ListEntry>("nodelists", {
+      prefix: `${prefix}list`,
+      idleTtlMs: 0,
+      perClient: false,
+    });
   }
 
   async #forget(entry: DocEntry): Promise<void> {

@@ -193,6 +193,13 @@ export const CONFIG_KEYS = {
     default: "3600",
     doc: "seconds an unused helper handle (connection, cipher, document…) is kept",
   },
+  maxHandlesPerClient: {
+    env: "CPAN_BRIDGE_MAX_HANDLES_PER_CLIENT",
+    kind: "int",
+    default: "1000",
+    doc:
+      "open helper handles of one kind (connections, documents, ciphers…) one client process may hold at once; past it, opening one more is an error (0: no limit)",
+  },
   cleanupInterval: {
     env: "CPAN_BRIDGE_CLEANUP_INTERVAL",
     kind: "float",

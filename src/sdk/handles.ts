@@ -19,6 +19,17 @@ export interface HandleOptions<T> {
   readonly newId?: () => string;
   /** Told of every id added and removed (the worker host routes and reports lost handles). */
   readonly onChange?: (event: "add" | "delete", id: string) => void;
+  /**
+   * The most handles one client process (owner PID) may hold open in this table at once
+   * (CPAN_BRIDGE_MAX_HANDLES_PER_CLIENT); undefined: no limit. Handles opened without an owner
+   * are not counted.
+   */
+  readonly perOwnerLimit?: number | undefined;
+}
+
+/** A client process that already holds as many handles of a kind as it may. */
+export class HandleLimitError extends Error {
+  override name = "HandleLimitError";
 }
 
 /**
@@ -79,12 +90,21 @@ export class HandleTable<T> {
   readonly #opts: HandleOptions<T>;
   readonly #clock: Clock;
   readonly #entries = new Map<string, Entry<T>>();
+  /** Open handles per owner PID (only when the table has a per-owner limit). */
+  readonly #perOwner = new Map<number, number>();
   #evicted = 0;
 
   constructor(opts: HandleOptions<T>, clock: Clock) {
     this.prefix = opts.prefix;
     this.#opts = opts;
     this.#clock = clock;
+  }
+
+  /** One handle of `owner` fewer in the per-owner count. */
+  #uncount(owner: number): void {
+    const left = (this.#perOwner.get(owner) ?? 0) - 1;
+    if (left > 0) this.#perOwner.set(owner, left);
+    else this.#perOwner.delete(owner);
   }
 
   #newId(): string {
@@ -96,6 +116,18 @@ export class HandleTable<T> {
 
   /** Stores a value and returns its new id. `owner`: the client PID that may use it. */
   add(value: T, id: string = this.#newId(), owner?: number): string {
+    const limit = this.#opts.perOwnerLimit;
+    const replaced = this.#entries.get(id);
+    if (limit !== undefined && owner !== undefined) {
+      const held = (this.#perOwner.get(owner) ?? 0) - (replaced?.owner === owner ? 1 : 0);
+      if (held >= limit) {
+        throw new HandleLimitError(
+          `Too many open ${this.prefix} handles for client process PID ${owner}: ${held} are open, the most one process may hold (CPAN_BRIDGE_MAX_HANDLES_PER_CLIENT); close the ones it no longer needs`,
+        );
+      }
+    }
+    if (replaced?.owner !== undefined) this.#uncount(replaced.owner);
+    if (owner !== undefined) this.#perOwner.set(owner, (this.#perOwner.get(owner) ?? 0) + 1);
     this.#entries.set(id, {
       value,
       owner,
@@ -243,6 +275,7 @@ export class HandleTable<T> {
     const e = this.#entries.get(id);
     if (!e) return false;
     this.#entries.delete(id);
+    if (e.owner !== undefined) this.#uncount(e.owner);
     this.#opts.onChange?.("delete", id);
     await this.#opts.dispose?.(e.value, reason);
     return true;

@@ -6,7 +6,12 @@
  */
 
 import assert from "node:assert/strict";
-import { HandleOwnerError, HandleTable, processStartTime } from "../../../src/sdk/handles.ts";
+import {
+  HandleLimitError,
+  HandleOwnerError,
+  HandleTable,
+  processStartTime,
+} from "../../../src/sdk/handles.ts";
 import { InProcessHost } from "../../../src/host/in_process.ts";
 import { systemClock } from "../../../src/sdk/clock.ts";
 import { FakeClock } from "../../_support/fake_clock.ts";
@@ -300,4 +305,30 @@ Deno.test("HandleTable.sweepExited() behaviour: closes the handles of an owner t
       await p.status;
     }
   }
+});
+
+Deno.test("HandleTable.add() behaviour: perOwnerLimit bounds one owner's open handles, not others' or unowned ones", async () => {
+  const t = new HandleTable<string>({ prefix: "doc", idleTtlMs: 0, perOwnerLimit: 2 }, systemClock);
+  const a1 = t.add("a1", undefined, 4001);
+  t.add("a2", undefined, 4001);
+  assert.throws(
+    () => t.add("a3", undefined, 4001),
+    (e) =>
+      e instanceof HandleLimitError &&
+      e.message ===
+        "Too many open doc handles for client process PID 4001: 2 are open, the most one process may hold (CPAN_BRIDGE_MAX_HANDLES_PER_CLIENT); close the ones it no longer needs",
+  );
+  assert.equal(t.size, 2, "the refused handle was not stored");
+  t.add("b1", undefined, 4002);
+  t.add("b2", undefined, 4002);
+  for (let i = 0; i < 5; i++) t.add(`anyone ${i}`);
+  // Closing one frees its slot; replacing an id keeps the count.
+  await t.delete(a1);
+  const a3 = t.add("a3", undefined, 4001);
+  t.add("a3 again", a3, 4001);
+  assert.throws(() => t.add("a4", undefined, 4001), HandleLimitError);
+  await t.closeAll();
+  t.add("after close", undefined, 4001);
+  t.add("after close 2", undefined, 4001);
+  assert.throws(() => t.add("after close 3", undefined, 4001), HandleLimitError);
 });
