@@ -37,6 +37,8 @@ export { concatBytes } from "../src/sdk/bytes.ts";
 export { FileReadError, readRegularFile } from "../src/sdk/files.ts";
 /** An OS error as Perl's `$!` prints it. */
 export { perlErrno } from "../src/sdk/os_errors.ts";
+/** A client process's start time from /proc (tells it from a later one with the same PID). */
+export { processStartTime } from "../src/sdk/processes.ts";
 
 /** Where a helper writes its diagnostics: the daemon log, with the helper's name. */
 export interface HelperLogger {

@@ -4,21 +4,12 @@
  * process: its start time), and its uids. Deno 2 opens /proc/<pid> only with --allow-all.
  */
 
-/**
- * The caller's start time, or undefined when it has exited (or is a zombie).
- * @throws when /proc cannot be read (Deno requires --allow-all for /proc/<pid>)
- */
+import { processStartTime } from "../types.ts";
+
+/** The caller's start time, or undefined when it has exited (or is a zombie); see the SDK. */
+// deno-lint-ignore require-await -- callers await it and catch its rejection
 export async function startTime(pid: number): Promise<string | undefined> {
-  let stat: string;
-  try {
-    stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return undefined;
-    throw e;
-  }
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  if (fields[0] === "Z" || fields[0] === "X") return undefined;
-  return fields[19];
+  return processStartTime(pid);
 }
 
 /**

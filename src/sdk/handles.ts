@@ -6,6 +6,7 @@
  */
 
 import type { Clock } from "./clock.ts";
+import { processStartTime } from "./processes.ts";
 
 /** How a table names, expires and closes its handles. */
 export interface HandleOptions<T> {
@@ -52,20 +53,13 @@ export function descendsFrom(pid: number | undefined, ancestor: number): boolean
   return false;
 }
 
-/**
- * The start time of process `pid` (field 22 of /proc/<pid>/stat, in clock ticks since boot), which
- * tells one process from a later one given the same PID; undefined when there is no such process
- * (or /proc cannot be read).
- */
-export function processStartTime(pid: number): string | undefined {
-  let stat: string;
+/** `processStartTime`, or undefined when /proc cannot be read (the owner counts as unseen). */
+function startTimeOrUnseen(pid: number): string | undefined {
   try {
-    stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return processStartTime(pid);
   } catch {
     return undefined;
   }
-  // The command name (field 2) is in parentheses and may itself hold spaces and ")".
-  return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
 }
 
 /** A handle used by a process other than the one that opened it. */
@@ -131,7 +125,7 @@ export class HandleTable<T> {
     this.#entries.set(id, {
       value,
       owner,
-      ownerStart: owner === undefined ? undefined : processStartTime(owner),
+      ownerStart: owner === undefined ? undefined : startTimeOrUnseen(owner),
       lastUsed: this.#clock.now(),
       busy: 0,
       tail: Promise.resolve(),
@@ -310,7 +304,13 @@ export class HandleTable<T> {
       if (e.owner === undefined || e.ownerStart === undefined || e.busy > 0) continue;
       let same = alive.get(e.owner);
       if (same === undefined) {
-        same = processStartTime(e.owner) === e.ownerStart;
+        let start: string | undefined;
+        try {
+          start = processStartTime(e.owner);
+        } catch {
+          start = e.ownerStart; // /proc unreadable now: never taken for exited
+        }
+        same = start === e.ownerStart;
         alive.set(e.owner, same);
       }
       if (same) continue;

@@ -6,12 +6,8 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  HandleLimitError,
-  HandleOwnerError,
-  HandleTable,
-  processStartTime,
-} from "../../../src/sdk/handles.ts";
+import { HandleLimitError, HandleOwnerError, HandleTable } from "../../../src/sdk/handles.ts";
+import { processStartTime } from "../../../src/sdk/processes.ts";
 import { InProcessHost } from "../../../src/host/in_process.ts";
 import { systemClock } from "../../../src/sdk/clock.ts";
 import { FakeClock } from "../../_support/fake_clock.ts";
