@@ -6,7 +6,7 @@
  */
 
 import type { Clock } from "./clock.ts";
-import { processStartTime } from "./processes.ts";
+import { descendsFrom, processStartTime } from "./processes.ts";
 
 /** How a table names, expires and closes its handles. */
 export interface HandleOptions<T> {
@@ -31,26 +31,6 @@ export interface HandleOptions<T> {
 /** A client process that already holds as many handles of a kind as it may. */
 export class HandleLimitError extends Error {
   override name = "HandleLimitError";
-}
-
-/**
- * True when process `pid` is a descendant of `ancestor` (a Perl script's forked child or a
- * command it runs inherits its objects, handle ids included). Reads /proc; bounded to 32 levels.
- */
-export function descendsFrom(pid: number | undefined, ancestor: number): boolean {
-  let p = pid;
-  for (let i = 0; i < 32 && p !== undefined && p > 1; i++) {
-    let status: string;
-    try {
-      status = Deno.readTextFileSync(`/proc/${p}/status`);
-    } catch {
-      return false;
-    }
-    const m = /^PPid:\s+(\d+)/m.exec(status);
-    p = m ? Number(m[1]) : undefined;
-    if (p === ancestor) return true;
-  }
-  return false;
 }
 
 /** `processStartTime`, or undefined when /proc cannot be read (the owner counts as unseen). */

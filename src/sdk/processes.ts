@@ -24,3 +24,23 @@ export function processStartTime(pid: number): string | undefined {
   if (fields[0] === "Z" || fields[0] === "X") return undefined;
   return fields[19];
 }
+
+/**
+ * True when process `pid` is a descendant of `ancestor` (a Perl script's forked child or a
+ * command it runs inherits its objects, handle ids included). Reads /proc; bounded to 32 levels.
+ */
+export function descendsFrom(pid: number | undefined, ancestor: number): boolean {
+  let p = pid;
+  for (let i = 0; i < 32 && p !== undefined && p > 1; i++) {
+    let status: string;
+    try {
+      status = Deno.readTextFileSync(`/proc/${p}/status`);
+    } catch {
+      return false;
+    }
+    const m = /^PPid:\s+(\d+)/m.exec(status);
+    p = m ? Number(m[1]) : undefined;
+    if (p === ancestor) return true;
+  }
+  return false;
+}
