@@ -117,26 +117,26 @@ export class WorkerPool implements HelperHost {
   #worker(index: number): WorkerHost {
     const w = this.#workers[index];
     if (w && w.state() === "failed") {
+      this.#abandonedBefore += w.abandoned;
       w.terminate(
         new WireError("Error in helper call: the helper worker failed to load", "RuntimeError"),
       );
-      const fresh = this.#spawn(index);
-      this.#workers[index] = fresh;
-      fresh.ready.catch((err) =>
-        this.#log("error", `Helper worker ${index} failed to load: ${err}`)
-      );
-      return fresh;
+      return this.#start(index, "Replacement helper worker");
     }
-    if (w) return w;
-    const first = this.#spawn(0);
-    this.#workers.push(first);
-    first.ready.catch((err) => this.#log("error", `Helper worker 0 failed to load: ${err}`));
-    return first;
+    return w ?? this.#start(0, "Helper worker");
   }
 
   #spawn(index: number): WorkerHost {
     const w = this.#make();
     w.onTimedOut = (call) => void this.#check(index, w, call);
+    return w;
+  }
+
+  /** Starts worker `index` in its place (replacing any there) and logs if it fails to load. */
+  #start(index: number, what: string): WorkerHost {
+    const w = this.#spawn(index);
+    this.#workers[index] = w;
+    w.ready.catch((err) => this.#log("error", `${what} ${index} failed to load: ${err}`));
     return w;
   }
 
@@ -157,11 +157,7 @@ export class WorkerPool implements HelperHost {
     this.#abandonedBefore += w.abandoned;
     w.terminate(new WireError(`Error in helper call: ${why}; retry`, "RuntimeError"));
     this.#replaced++;
-    const fresh = this.#spawn(index);
-    this.#workers[index] = fresh;
-    fresh.ready.catch((err) =>
-      this.#log("error", `Replacement helper worker ${index} failed to load: ${err}`)
-    );
+    this.#start(index, "Replacement helper worker");
   }
 
   /** Calls abandoned after their timeout, all workers together (inline calls have none). */
@@ -193,9 +189,7 @@ export class WorkerPool implements HelperHost {
     if (this.#workers.length >= this.#max) return undefined;
     if (this.#workers.some((w) => w.inFlight === 0)) return undefined;
     const index = this.#workers.length;
-    const w = this.#spawn(index);
-    this.#workers.push(w);
-    w.ready.catch((err) => this.#log("error", `Helper worker ${index} failed to load: ${err}`));
+    this.#start(index, "Helper worker");
     return index;
   }
 
