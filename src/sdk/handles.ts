@@ -64,7 +64,7 @@ export class HandleTable<T> {
   readonly #opts: HandleOptions<T>;
   readonly #clock: Clock;
   readonly #entries = new Map<string, Entry<T>>();
-  /** Open handles per owner PID (only when the table has a per-owner limit). */
+  /** Open handles per owner PID, kept only when the table has a per-owner limit. */
   readonly #perOwner = new Map<number, number>();
   #evicted = 0;
 
@@ -100,8 +100,10 @@ export class HandleTable<T> {
         );
       }
     }
-    if (replaced?.owner !== undefined) this.#uncount(replaced.owner);
-    if (owner !== undefined) this.#perOwner.set(owner, (this.#perOwner.get(owner) ?? 0) + 1);
+    if (limit !== undefined) {
+      if (replaced?.owner !== undefined) this.#uncount(replaced.owner);
+      if (owner !== undefined) this.#perOwner.set(owner, (this.#perOwner.get(owner) ?? 0) + 1);
+    }
     this.#entries.set(id, {
       value,
       owner,
@@ -249,7 +251,7 @@ export class HandleTable<T> {
     const e = this.#entries.get(id);
     if (!e) return false;
     this.#entries.delete(id);
-    if (e.owner !== undefined) this.#uncount(e.owner);
+    if (e.owner !== undefined && this.#opts.perOwnerLimit !== undefined) this.#uncount(e.owner);
     this.#opts.onChange?.("delete", id);
     await this.#opts.dispose?.(e.value, reason);
     return true;
