@@ -103,7 +103,8 @@ export interface CallContext {
       /**
        * `false` for a table whose handles live and die with another handle (a connection's
        * statements, a document's nodes): it is not held to CPAN_BRIDGE_MAX_HANDLES_PER_CLIENT,
-       * which bounds the handle that owns them.
+       * which bounds the handle that owns them, and its handles close with that handle rather
+       * than when the client process exits.
        */
       perClient?: false;
     },

@@ -288,6 +288,7 @@ export class HelperRuntime {
             ...own,
             idleTtlMs: opts.idleTtlMs ?? this.#settings.handleTtlMs,
             perOwnerLimit: perClient === false ? undefined : this.#settings.maxHandlesPerClient,
+            ownedByHandle: perClient === false,
             ...(this.#onHandle ? { onChange: this.#onHandle } : {}),
           }, this.#clock);
           this.#tables.set(key, t as HandleTable<unknown>);

@@ -26,6 +26,12 @@ export interface HandleOptions<T> {
    * are not counted.
    */
   readonly perOwnerLimit?: number | undefined;
+  /**
+   * The handles belong to another handle and close with it (a document's node ids, a connection's
+   * statements): the exited-owner sweep leaves them to their parent, and no owner's /proc entry is
+   * read when one is added (these tables add the most).
+   */
+  readonly ownedByHandle?: boolean | undefined;
 }
 
 /** A client process that already holds as many handles of a kind as it may. */
@@ -107,7 +113,9 @@ export class HandleTable<T> {
     this.#entries.set(id, {
       value,
       owner,
-      ownerStart: owner === undefined ? undefined : startTimeOrUnseen(owner),
+      ownerStart: owner === undefined || this.#opts.ownedByHandle
+        ? undefined
+        : startTimeOrUnseen(owner),
       lastUsed: this.#clock.now(),
       busy: 0,
       tail: Promise.resolve(),

@@ -328,3 +328,16 @@ Deno.test("HandleTable.add() behaviour: perOwnerLimit bounds one owner's open ha
   t.add("after close 2", undefined, 4001);
   assert.throws(() => t.add("after close 3", undefined, 4001), HandleLimitError);
 });
+
+Deno.test("HandleTable.sweepExited() behaviour: a table ownedByHandle leaves an exited owner's handles to their parent", async () => {
+  const t = new HandleTable<string>(
+    { prefix: "node", idleTtlMs: 0, ownedByHandle: true },
+    systemClock,
+  );
+  const child = new Deno.Command("sleep", { args: ["30"] }).spawn();
+  const id = t.add("a node", undefined, child.pid);
+  child.kill("SIGKILL");
+  await child.status;
+  assert.deepEqual(await t.sweepExited(), []);
+  assert.ok(t.has(id));
+});
