@@ -77,7 +77,7 @@ function loadXmlString(args: { xml_string?: unknown }, ctx: CallContext) {
   }
   const parsed = parsePerlXml(xml);
   if (!parsed.ok) return fail(parsed.error);
-  const doc = store(ctx).addDocument(parsed.value.doc, parsed.value.decl, "string");
+  const doc = store(ctx).addDocument(parsed.value, "string");
   return wrapped({ document_id: doc.id });
 }
 
@@ -85,7 +85,7 @@ async function loadFileFn(args: { filename?: unknown }, ctx: CallContext) {
   // XML::XPath's own words for a file it cannot open.
   const loaded = await readXmlFile(args.filename, ctx, (f) => `Cannot open file '${f}'`);
   if (!loaded.ok) return fail(loaded.error, fileErrorType(loaded));
-  const doc = store(ctx).addDocument(loaded.value.doc, loaded.value.decl, loaded.path);
+  const doc = store(ctx).addDocument(loaded.value, loaded.path);
   return wrapped({ document_id: doc.id });
 }
 

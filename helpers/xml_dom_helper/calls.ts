@@ -130,7 +130,7 @@ export async function parseInto(
   });
   if (!p.ok) return failure(`XML parsing failed: ${p.error}`);
   const s = store(ctx);
-  const doc = s.addDocument(p.value.doc, p.value.decl, source);
+  const doc = s.addDocument(p.value, source);
   return wrapped({
     document_id: doc.id,
     root_node_id: s.idFor(doc, p.value.doc.documentElement as Node),

@@ -26,10 +26,13 @@ export interface XmlDecl {
   readonly standalone?: string;
 }
 
-/** A parsed document and its declaration. */
+/** A parsed document, its declaration, and what parses it again (`parseXml(text, { keepCdata })`). */
 export interface ParsedXml {
   readonly doc: Document;
   readonly decl: XmlDecl | undefined;
+  /** The text given to `parseXml`. */
+  readonly text: string;
+  readonly keepCdata: boolean;
 }
 
 /** XML::DOM::Parser options the helper honours (create_parser's KeepCDATA, ProtocolEncoding). */
@@ -98,8 +101,9 @@ export function parseXml(text: string, opts: ParseOptions = {}): ParseOutcome {
   if (!doc.documentElement) return { ok: false, error: "Cannot parse XML: no root element" };
   const doctype = doc.doctype as unknown as { internalSubset?: string } | null;
   if (doctype && expanded.decls.length > 0) doctype.internalSubset = subsetText(expanded.decls);
-  mergeText(doc, opts.keepCdata === true);
-  return { ok: true, value: { doc, decl } };
+  const keepCdata = opts.keepCdata === true;
+  mergeText(doc, keepCdata);
+  return { ok: true, value: { doc, decl, text, keepCdata } };
 }
 
 const NCNAME = "[\\p{L}_][\\p{L}\\p{N}_.\\-\\u00B7]*";
@@ -212,6 +216,22 @@ export function domToString(node: Node, decl?: XmlDecl): string {
   return out.join("");
 }
 
+/** `<tag attr="…"` of an element, attributes encoded as XML::DOM prints them. */
+function startTag(node: Node): string {
+  const el = node as unknown as {
+    tagName: string;
+    attributes: ArrayLike<{ name: string; value: string }>;
+  };
+  let s = `<${el.tagName}`;
+  for (const a of Array.from(el.attributes)) s += ` ${a.name}="${encodeText(a.value)}"`;
+  return s;
+}
+
+/** An element as XML::DOM prints it without its children: `<tag attr="…"/>`. */
+function emptyElement(node: Node): string {
+  return `${startTag(node)}/>`;
+}
+
 function write(node: Node, out: string[], decl?: XmlDecl): void {
   const n = node as unknown as Record<string, unknown> & Node;
   switch (node.nodeType) {
@@ -232,17 +252,12 @@ function write(node: Node, out: string[], decl?: XmlDecl): void {
       return;
     }
     case ELEMENT_NODE: {
-      const el = node as unknown as {
-        tagName: string;
-        attributes: ArrayLike<{ name: string; value: string }>;
-      };
-      out.push(`<${el.tagName}`);
-      for (const a of Array.from(el.attributes)) out.push(` ${a.name}="${encodeText(a.value)}"`);
+      const el = node as unknown as { tagName: string };
       if (!node.firstChild) {
-        out.push("/>");
+        out.push(emptyElement(node));
         return;
       }
-      out.push(">");
+      out.push(startTag(node), ">");
       for (let c: Node | null = node.firstChild; c; c = c.nextSibling) write(c, out);
       out.push(`</${el.tagName}>`);
       return;
@@ -306,7 +321,9 @@ export function prettyString(doc: Document, indent: string): string {
       !((c.nodeType === TEXT_NODE || c.nodeType === CDATA_SECTION_NODE) &&
         stringValue(c).trim() === "")
     );
-    const open = domToString(node.cloneNode(false));
+    // The start tag as XML::DOM prints the element without children (no clone: cloning an
+    // element in its document counts as a change of the document, see resident.ts).
+    const open = emptyElement(node);
     if (kids.length === 0) return void lines.push(pad + open);
     const start = open.slice(0, -2) + ">";
     const tag = (node as unknown as { tagName: string }).tagName;

@@ -7,27 +7,24 @@
  */
 
 import type { Document, Node } from "@xmldom/xmldom";
-import type { CallContext } from "../types.ts";
+import type { CallContext, Clock } from "../types.ts";
 import type { HandleTable } from "../types.ts";
-import type { XmlDecl } from "./dom.ts";
+import type { ParsedXml, XmlDecl } from "./dom.ts";
+import { ResidentDoc, restIdleDocuments } from "./resident.ts";
 
 /** One loaded document and the ids handed out for its nodes. */
 export interface DocEntry {
   readonly id: string;
+  /** The tree (parsed again from its text if the document was at rest, see resident.ts). */
   readonly doc: Document;
   readonly decl: XmlDecl | undefined;
   readonly source: string;
-  readonly idOf: Map<Node, string>;
+  /** The tree or the text, and the node ids. */
+  readonly resident: ResidentDoc;
   readonly listIds: Set<string>;
   counter: number;
   /** The tables, so disposal can free the node and list ids. */
   readonly store: DocStore;
-}
-
-/** A node handle: the node and the document it belongs to. */
-export interface NodeEntry {
-  readonly node: Node;
-  readonly docId: string;
 }
 
 /** A node list handle (XML::DOM NodeList): a snapshot of node ids. */
@@ -42,18 +39,21 @@ export type Found<T> = { ok: true; value: T } | { ok: false; error: string };
 /** The tables of one helper, bound to the daemon through `ctx.handles`. */
 export class DocStore {
   readonly docs: HandleTable<DocEntry>;
-  readonly nodes: HandleTable<NodeEntry>;
+  /** Node id → the id of its document (the node itself is the document's, see `ResidentDoc`). */
+  readonly nodes: HandleTable<string>;
   readonly lists: HandleTable<ListEntry>;
   readonly #ttlMs: number;
+  readonly #clock: Clock;
 
   constructor(ctx: CallContext, prefix: string) {
     this.#ttlMs = ctx.settings.handleTtlMs;
+    this.#clock = ctx.clock;
     this.docs = ctx.handles<DocEntry>("documents", {
       prefix: `${prefix}doc`,
       dispose: (entry) => entry.store.#forget(entry),
     });
     // Node and list ids live and die with their document (itself held to the per-client limit).
-    this.nodes = ctx.handles<NodeEntry>("nodes", {
+    this.nodes = ctx.handles<string>("nodes", {
       prefix: `${prefix}node`,
       idleTtlMs: 0,
       perClient: false,
@@ -63,27 +63,37 @@ export class DocStore {
       idleTtlMs: 0,
       perClient: false,
     });
+    // Each call first lets the documents nobody has used for a while keep only their text.
+    restIdleDocuments(this.#clock);
   }
 
   async #forget(entry: DocEntry): Promise<void> {
-    for (const id of entry.idOf.values()) await this.nodes.delete(id);
+    entry.resident.release();
+    for (const id of entry.resident.ids()) await this.nodes.delete(id);
     for (const id of entry.listIds) await this.lists.delete(id);
   }
 
   /** Registers a parsed document; returns its entry. */
-  addDocument(doc: Document, decl: XmlDecl | undefined, source: string): DocEntry {
+  addDocument(parsed: ParsedXml, source: string): DocEntry {
+    const resident = new ResidentDoc(parsed, this.#clock);
     const entry = {
       id: "",
-      doc,
-      decl,
+      get doc() {
+        return resident.tree;
+      },
+      decl: parsed.decl,
       source,
-      idOf: new Map(),
-      listIds: new Set(),
+      resident,
+      listIds: new Set<string>(),
       counter: 0,
       store: this,
     };
-    const id = this.docs.add(entry as DocEntry);
-    (entry as { id: string }).id = id;
+    try {
+      (entry as { id: string }).id = this.docs.add(entry as DocEntry);
+    } catch (err) {
+      resident.release();
+      throw err;
+    }
     return entry as DocEntry;
   }
 
@@ -91,18 +101,18 @@ export class DocStore {
   async dispose(documentId: unknown): Promise<Found<number>> {
     const entry = this.docs.get(documentId);
     if (!entry) return { ok: false, error: this.#unknown("document_id", documentId) };
-    const n = entry.idOf.size;
+    const n = entry.resident.idCount;
     await this.docs.delete(entry.id, "disposed");
     return { ok: true, value: n };
   }
 
   /** The stable id of a node of `entry`'s document, minted on first use. */
   idFor(entry: DocEntry, node: Node): string {
-    let id = entry.idOf.get(node);
+    let id = entry.resident.idOf(node);
     if (!id) {
       id = `${entry.id}_n${++entry.counter}`;
-      entry.idOf.set(node, id);
-      this.nodes.add({ node, docId: entry.id }, id);
+      entry.resident.setId(node, id);
+      this.nodes.add(entry.id, id);
     }
     return id;
   }
@@ -115,8 +125,15 @@ export class DocStore {
     return id;
   }
 
-  document(documentId: unknown): Found<DocEntry> {
+  /** The document named by an id (touching it: it stays alive and parsed). */
+  #doc(documentId: unknown): DocEntry | undefined {
     const entry = this.docs.get(documentId);
+    entry?.resident.touch();
+    return entry;
+  }
+
+  document(documentId: unknown): Found<DocEntry> {
+    const entry = this.#doc(documentId);
     return entry
       ? { ok: true, value: entry }
       : { ok: false, error: this.#unknown("document_id", documentId) };
@@ -124,28 +141,28 @@ export class DocStore {
 
   /** A node and its document by node id (touching the document, so it stays alive). */
   node(nodeId: unknown, param = "node_id"): Found<{ node: Node; doc: DocEntry }> {
-    const n = this.nodes.get(nodeId);
-    const doc = n && this.docs.get(n.docId);
-    if (!n || !doc) return { ok: false, error: this.#unknown(param, nodeId) };
-    return { ok: true, value: { node: n.node, doc } };
+    const docId = this.nodes.get(nodeId);
+    const doc = docId === undefined ? undefined : this.#doc(docId);
+    const node = doc?.resident.nodeOf(nodeId as string);
+    if (!doc || !node) return { ok: false, error: this.#unknown(param, nodeId) };
+    return { ok: true, value: { node, doc } };
   }
 
   list(listId: unknown): Found<{ list: ListEntry; doc: DocEntry }> {
     const l = this.lists.get(listId);
-    const doc = l && this.docs.get(l.docId);
+    const doc = l && this.#doc(l.docId);
     if (!l || !doc) return { ok: false, error: this.#unknown("nodelist_id", listId) };
     return { ok: true, value: { list: l, doc } };
   }
 
   /** Forgets one node id (the node itself stays in its document). */
   async forgetNode(nodeId: unknown): Promise<boolean> {
-    const n = this.nodes.get(nodeId);
-    const doc = n && this.docs.get(n.docId);
-    if (!n || !doc) return false;
-    doc.idOf.delete(n.node);
+    const docId = this.nodes.get(nodeId);
+    const doc = docId === undefined ? undefined : this.docs.get(docId);
+    if (!doc) return false;
+    doc.resident.deleteId(String(nodeId));
     return await this.nodes.delete(String(nodeId));
   }
-
   #unknown(param: string, id: unknown): string {
     if (id === undefined || id === null || id === "") return `Missing ${param}`;
     const ttl = this.#ttlMs > 0

@@ -1,0 +1,200 @@
+/**
+ * @module
+ * `ResidentDoc`: a loaded document whose parsed tree is kept only while it is in use. An xmldom
+ * tree costs about 80 times its text (the bench's 2.7 KB, 362-node document: 216 KB of heap), and
+ * a client may leave documents open for the whole handle TTL. After {@linkcode REST_AFTER_MS}
+ * without a call, an unchanged document keeps only its text, its parse options and, for each node
+ * id handed out, that node's position in document order; its next use parses the text again (the
+ * same parse of the same text: the same tree) and gives each id back to the node at its position,
+ * so ids stay valid and every result stays the same.
+ *
+ * A document keeps its tree for good once it has changed (xmldom's mutation counter `_inc` moved:
+ * appended, removed or replaced children, set or removed attributes, clones made in it) or holds an
+ * id of a node outside its tree (a created or cloned node, an XPath namespace node): its text no
+ * longer describes it.
+ */
+
+import type { Document, Node } from "@xmldom/xmldom";
+import type { Clock } from "../types.ts";
+import { parseXml } from "./dom.ts";
+import type { ParsedXml } from "./dom.ts";
+
+/** Idle time after which an unchanged document keeps only its text. */
+export const REST_AFTER_MS = 30_000;
+
+type Tree = Node & { _inc?: number; attributes?: ArrayLike<Node> };
+
+/** Calls `visit` for every node of `doc` in document order (attributes after their element). */
+function eachInOrder(doc: Node, visit: (node: Node, position: number) => void): void {
+  let position = 0;
+  const stack: Node[] = [doc];
+  while (stack.length > 0) {
+    const n = stack.pop()! as Tree;
+    visit(n, position++);
+    if (n.attributes) {
+      for (let i = 0; i < n.attributes.length; i++) visit(n.attributes[i]!, position++);
+    }
+    const kids: Node[] = [];
+    for (let c = n.firstChild; c; c = c.nextSibling) kids.push(c);
+    for (let i = kids.length - 1; i >= 0; i--) stack.push(kids[i]!);
+  }
+}
+
+/** The documents of one clock (one daemon runtime) that have their tree, least recently used first. */
+const PARSED = new WeakMap<Clock, Set<ResidentDoc>>();
+
+function parsedOf(clock: Clock): Set<ResidentDoc> {
+  let s = PARSED.get(clock);
+  if (!s) PARSED.set(clock, s = new Set());
+  return s;
+}
+
+/**
+ * Lets every document of `clock` that has not been used for {@linkcode REST_AFTER_MS} keep only its
+ * text (called at the start of each XML helper call, so no timer is needed).
+ */
+export function restIdleDocuments(clock: Clock): void {
+  const parsed = PARSED.get(clock);
+  if (!parsed || parsed.size === 0) return;
+  const now = clock.now();
+  for (const d of parsed) {
+    if (now - d.lastUsed < REST_AFTER_MS) return;
+    parsed.delete(d);
+    d.rest();
+  }
+}
+
+/** One document: its tree while in use, its text while at rest, and its node ids throughout. */
+export class ResidentDoc {
+  readonly #clock: Clock;
+  readonly #text: string;
+  readonly #keepCdata: boolean;
+  /** The tree; undefined while at rest. */
+  #tree: Document | undefined;
+  /** `_inc` right after parsing: any later change means the text no longer describes the tree. */
+  #inc: number;
+  /** Changed, or holding ids of nodes outside the tree: the tree is kept. */
+  #pinned = false;
+  /** While parsed: node ↔ id. */
+  #idOf = new Map<Node, string>();
+  #nodeOf = new Map<string, Node>();
+  /** While at rest: id → position in document order. */
+  #positionOf: Map<string, number> | undefined;
+  lastUsed: number;
+
+  constructor(parsed: ParsedXml, clock: Clock) {
+    this.#clock = clock;
+    this.#text = parsed.text;
+    this.#keepCdata = parsed.keepCdata;
+    this.#tree = parsed.doc;
+    this.#inc = (parsed.doc as Tree)._inc ?? 0;
+    this.lastUsed = clock.now();
+    parsedOf(clock).add(this);
+  }
+
+  /** Marks the document used now (so it is the last to rest). */
+  touch(): void {
+    this.lastUsed = this.#clock.now();
+    if (this.#tree && !this.#pinned) {
+      const parsed = parsedOf(this.#clock);
+      parsed.delete(this);
+      parsed.add(this);
+    }
+  }
+
+  /** Whether the tree is in memory (false while at rest). */
+  get parsed(): boolean {
+    return this.#tree !== undefined;
+  }
+
+  /** The tree, parsed again from the text if the document was at rest. */
+  get tree(): Document {
+    return this.#tree ?? this.#wake();
+  }
+
+  /** How many node ids the document has handed out. */
+  get idCount(): number {
+    return this.#positionOf?.size ?? this.#nodeOf.size;
+  }
+
+  /** Every node id handed out. */
+  ids(): string[] {
+    return [...(this.#positionOf ?? this.#nodeOf).keys()];
+  }
+
+  /** The id of `node`, a node of {@linkcode tree} (undefined: none yet). */
+  idOf(node: Node): string | undefined {
+    return this.#tree ? this.#idOf.get(node) : undefined;
+  }
+
+  /** Records `id` for `node`, a node of {@linkcode tree} (just used, so parsed) or one made in it. */
+  setId(node: Node, id: string): void {
+    this.#idOf.set(node, id);
+    this.#nodeOf.set(id, node);
+  }
+
+  /** The node an id stands for (the tree parsed again if need be); undefined: not this document's. */
+  nodeOf(id: string): Node | undefined {
+    if (this.#positionOf && !this.#positionOf.has(id)) return undefined;
+    if (!this.#tree) this.#wake();
+    return this.#nodeOf.get(id);
+  }
+
+  /** Forgets one id. */
+  deleteId(id: string): void {
+    if (this.#positionOf) return void this.#positionOf.delete(id);
+    const node = this.#nodeOf.get(id);
+    this.#nodeOf.delete(id);
+    if (node) this.#idOf.delete(node);
+  }
+
+  /** The document is closed: it is no longer one that can rest. */
+  release(): void {
+    PARSED.get(this.#clock)?.delete(this);
+  }
+
+  /**
+   * Drops the tree, keeping the text and each id's position, unless the document changed or an id
+   * names a node outside the tree; then it is pinned (keeps its tree) for good.
+   */
+  rest(): void {
+    const tree = this.#tree;
+    if (!tree || this.#pinned) return;
+    if (((tree as Tree)._inc ?? 0) !== this.#inc) return void (this.#pinned = true);
+    const positionOf = new Map<string, number>();
+    if (this.#idOf.size > 0) {
+      eachInOrder(tree, (node, position) => {
+        const id = this.#idOf.get(node);
+        if (id !== undefined) positionOf.set(id, position);
+      });
+      if (positionOf.size !== this.#idOf.size) return void (this.#pinned = true);
+    }
+    this.#tree = undefined;
+    this.#idOf = new Map();
+    this.#nodeOf = new Map();
+    this.#positionOf = positionOf;
+  }
+
+  #wake(): Document {
+    const again = parseXml(this.#text, { keepCdata: this.#keepCdata });
+    if (!again.ok) throw new Error(`Cannot parse a document again: ${again.error}`);
+    const tree = again.value.doc;
+    const positions = this.#positionOf ?? new Map<string, number>();
+    if (positions.size > 0) {
+      const idAt = new Map<number, string>();
+      for (const [id, p] of positions) idAt.set(p, id);
+      eachInOrder(tree, (node, position) => {
+        const id = idAt.get(position);
+        if (id !== undefined) {
+          this.#idOf.set(node, id);
+          this.#nodeOf.set(id, node);
+        }
+      });
+    }
+    this.#tree = tree;
+    this.#inc = (tree as Tree)._inc ?? 0;
+    this.#positionOf = undefined;
+    parsedOf(this.#clock).add(this);
+    return tree;
+  }
+}
