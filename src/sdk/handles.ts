@@ -61,8 +61,12 @@ interface Entry<T> {
   ownerStart: string | undefined;
   lastUsed: number;
   busy: number;
-  tail: Promise<unknown>;
+  /** The last `withLock` call's promise; undefined until the first (most handles never lock). */
+  tail: Promise<unknown> | undefined;
 }
+
+/** The settled tail every handle starts from (one promise, not one per handle). */
+const SETTLED: Promise<unknown> = Promise.resolve();
 
 /** The handles of one kind, for one daemon. */
 export class HandleTable<T> {
@@ -118,7 +122,7 @@ export class HandleTable<T> {
         : startTimeOrUnseen(owner),
       lastUsed: this.#clock.now(),
       busy: 0,
-      tail: Promise.resolve(),
+      tail: undefined,
     });
     this.#opts.onChange?.("add", id);
     return id;
@@ -240,7 +244,7 @@ export class HandleTable<T> {
     const e = this.#entries.get(id);
     if (!e) throw new RangeError(`Cannot use ${this.prefix} handle ${id}: unknown or closed`);
     e.busy++;
-    const prev = e.tail;
+    const prev = e.tail ?? SETTLED;
     let release!: () => void;
     e.tail = new Promise<void>((r) => (release = r));
     try {
