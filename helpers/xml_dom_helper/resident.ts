@@ -8,6 +8,10 @@
  * same parse of the same text: the same tree) and gives each id back to the node at its position,
  * so ids stay valid and every result stays the same.
  *
+ * The trees kept are also held to {@linkcode PARSED_BUDGET_BYTES} (estimated) per daemon runtime: past
+ * it, the least recently used rest first, however recently (a client cycling through more large
+ * documents than that pays a parse per call instead of the memory), except the one in use.
+ *
  * A document keeps its tree for good once it has changed (xmldom's mutation counter `_inc` moved:
  * appended, removed or replaced children, set or removed attributes, clones made in it) or holds an
  * id of a node outside its tree (a created or cloned node, an XPath namespace node): its text no
@@ -21,6 +25,16 @@ import type { ParsedXml } from "./dom.ts";
 
 /** Idle time after which an unchanged document keeps only its text. */
 export const REST_AFTER_MS = 30_000;
+
+/** The most (estimated) bytes of trees that can rest kept at once, per daemon runtime. */
+export const PARSED_BUDGET_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Estimated heap of a tree: per node (attributes included) and per character of its text. Measured
+ * with scripts/bench/handle_cost.ts: the bench's 362-node, 2,676-character document takes 216 KB.
+ */
+const NODE_BYTES = 600;
+const CHAR_BYTES = 2;
 
 type Tree = Node & { _inc?: number; attributes?: ArrayLike<Node> };
 
@@ -40,13 +54,20 @@ function eachInOrder(doc: Node, visit: (node: Node, position: number) => void): 
   }
 }
 
-/** The documents of one clock (one daemon runtime) that have their tree, least recently used first. */
-const PARSED = new WeakMap<Clock, Set<ResidentDoc>>();
+/** The documents of one runtime that have a tree that can rest, least recently used first. */
+interface Parsed {
+  readonly docs: Set<ResidentDoc>;
+  /** Their trees' estimated bytes. */
+  bytes: number;
+}
 
-function parsedOf(clock: Clock): Set<ResidentDoc> {
-  let s = PARSED.get(clock);
-  if (!s) PARSED.set(clock, s = new Set());
-  return s;
+/** Per clock, i.e. per daemon runtime (each has its own). */
+const PARSED = new WeakMap<Clock, Parsed>();
+
+function parsedOf(clock: Clock): Parsed {
+  let p = PARSED.get(clock);
+  if (!p) PARSED.set(clock, p = { docs: new Set(), bytes: 0 });
+  return p;
 }
 
 /**
@@ -55,11 +76,10 @@ function parsedOf(clock: Clock): Set<ResidentDoc> {
  */
 export function restIdleDocuments(clock: Clock): void {
   const parsed = PARSED.get(clock);
-  if (!parsed || parsed.size === 0) return;
+  if (!parsed || parsed.docs.size === 0) return;
   const now = clock.now();
-  for (const d of parsed) {
+  for (const d of parsed.docs) {
     if (now - d.lastUsed < REST_AFTER_MS) return;
-    parsed.delete(d);
     d.rest();
   }
 }
@@ -80,6 +100,8 @@ export class ResidentDoc {
   #nodeOf = new Map<string, Node>();
   /** While at rest: id → position in document order. */
   #positionOf: Map<string, number> | undefined;
+  /** The tree's estimated heap (the same tree at every parse). */
+  readonly treeBytes: number;
   lastUsed: number;
 
   constructor(parsed: ParsedXml, clock: Clock) {
@@ -88,18 +110,35 @@ export class ResidentDoc {
     this.#keepCdata = parsed.keepCdata;
     this.#tree = parsed.doc;
     this.#inc = (parsed.doc as Tree)._inc ?? 0;
+    let nodes = 0;
+    eachInOrder(parsed.doc, () => nodes++);
+    this.treeBytes = nodes * NODE_BYTES + parsed.text.length * CHAR_BYTES;
     this.lastUsed = clock.now();
-    parsedOf(clock).add(this);
+    this.#enter();
+  }
+
+  /** Joins the trees that can rest (newest), letting the oldest rest past the budget. */
+  #enter(): void {
+    const parsed = parsedOf(this.#clock);
+    parsed.docs.add(this);
+    parsed.bytes += this.treeBytes;
+    for (const d of parsed.docs) {
+      if (parsed.bytes <= PARSED_BUDGET_BYTES) break;
+      if (d !== this) d.rest();
+    }
+  }
+
+  /** Leaves the trees that can rest (at rest, pinned or closed). */
+  #leave(): void {
+    const parsed = PARSED.get(this.#clock);
+    if (parsed?.docs.delete(this)) parsed.bytes -= this.treeBytes;
   }
 
   /** Marks the document used now (so it is the last to rest). */
   touch(): void {
     this.lastUsed = this.#clock.now();
-    if (this.#tree && !this.#pinned) {
-      const parsed = parsedOf(this.#clock);
-      parsed.delete(this);
-      parsed.add(this);
-    }
+    const parsed = PARSED.get(this.#clock);
+    if (parsed?.docs.delete(this)) parsed.docs.add(this);
   }
 
   /** Whether the tree is in memory (false while at rest). */
@@ -150,7 +189,7 @@ export class ResidentDoc {
 
   /** The document is closed: it is no longer one that can rest. */
   release(): void {
-    PARSED.get(this.#clock)?.delete(this);
+    this.#leave();
   }
 
   /**
@@ -160,6 +199,7 @@ export class ResidentDoc {
   rest(): void {
     const tree = this.#tree;
     if (!tree || this.#pinned) return;
+    this.#leave();
     if (((tree as Tree)._inc ?? 0) !== this.#inc) return void (this.#pinned = true);
     const positionOf = new Map<string, number>();
     if (this.#idOf.size > 0) {
@@ -194,7 +234,8 @@ export class ResidentDoc {
     this.#tree = tree;
     this.#inc = (tree as Tree)._inc ?? 0;
     this.#positionOf = undefined;
-    parsedOf(this.#clock).add(this);
+    this.lastUsed = this.#clock.now();
+    this.#enter();
     return tree;
   }
 }

@@ -9,7 +9,12 @@ import assert from "node:assert/strict";
 import { xpathHelper } from "../../../helpers/xpath.ts";
 import { xmlDomHelper } from "../../../helpers/xml_dom_helper/mod.ts";
 import { DocStore } from "../../../helpers/xml_dom_helper/store.ts";
-import { REST_AFTER_MS } from "../../../helpers/xml_dom_helper/resident.ts";
+import {
+  PARSED_BUDGET_BYTES,
+  ResidentDoc,
+  REST_AFTER_MS,
+} from "../../../helpers/xml_dom_helper/resident.ts";
+import { parseXml, stringValue } from "../../../helpers/xml_dom_helper/dom.ts";
 import type { CallContext, HelperDefinition } from "../../../helpers/types.ts";
 import { makeTestContext } from "../../_support/context.ts";
 import type { TestContext } from "../../_support/context.ts";
@@ -197,4 +202,24 @@ Deno.test("restIdleDocuments() leaves documents used within the rest time parsed
     new DocStore(t.ctx, "xp");
     assert.deepEqual([parsed(t.ctx, "xp", a), parsed(t.ctx, "xp", b)], [false, true]);
   });
+});
+
+Deno.test("ResidentDoc keeps at most PARSED_BUDGET_BYTES of trees, resting the oldest first", () => {
+  const clock = new FakeClock(1_000_000);
+  // Text-only documents: each tree's estimate is 2 bytes per character plus 600 per node.
+  const chars = Math.ceil(PARSED_BUDGET_BYTES / 4 / 2);
+  const open = (c: string) => {
+    const p = parseXml(`<r>${c.repeat(chars)}</r>`);
+    assert.ok(p.ok);
+    return new ResidentDoc(p.value, clock);
+  };
+  const docs = [open("a"), open("b"), open("c")];
+  assert.deepEqual(docs.map((d) => d.parsed), [true, true, true]);
+  docs.push(open("d")); // 4 quarters and the nodes: over the budget by a little
+  assert.deepEqual(docs.map((d) => d.parsed), [false, true, true, true]);
+  // Using the first again parses it (same text) and lets the least recently used rest.
+  docs[0]!.touch();
+  assert.equal(stringValue(docs[0]!.tree).slice(0, 3), "aaa");
+  assert.deepEqual(docs.map((d) => d.parsed), [true, false, true, true]);
+  for (const d of docs) d.release();
 });
