@@ -37,7 +37,7 @@ const { values } = parseArgs({
 const count = Number(values.count);
 
 /** The bench's document (scripts/bench_hostile.ts). */
-export const XML = `<rows>${
+const XML = `<rows>${
   Array.from({ length: 60 }, (_, i) => `<row id="${i}"><name>n${i}</name><v>${i * 7}</v></row>`)
     .join("")
 }</rows>`;
