@@ -1,14 +1,15 @@
 /**
  * @module
  * The daemon's housekeeping, as the janitor's tasks (src/janitor.ts): CPU and memory sampling,
- * the resource check, the health line, stale connections, idle helper handles and the log files'
- * paths. Each is a small function of the `DaemonContext`; each eviction is logged with its reason.
+ * the resource check, the health line, stale connections, idle helper handles, the log files'
+ * paths and the heap's garbage (`heap_trim.ts`). Each is a small function of the `DaemonContext`; each eviction is logged with its reason.
  * The log texts are the Python daemon's where it had them (contract §6.5, §6.6).
  */
 
 import type { DaemonContext } from "../daemon_context.ts";
 import type { JanitorTask } from "../janitor.ts";
 import { pyListRepr } from "../log/format.ts";
+import { exposedGc, HeapTrim } from "./heap_trim.ts";
 
 /** How often CPU and RSS are sampled (contract §6.4: served from cache between samples). */
 export const SAMPLE_MS = 2000;
@@ -18,6 +19,11 @@ export const HEALTH_LINE_MS = 60_000;
 
 /** How often the log files' paths are checked for an outside rotation. */
 export const LOG_CHECK_MS = 10_000;
+
+/** How often the heap's growth is looked at, what growth starts a collection, the follow-up. */
+export const HEAP_TRIM_MS = 1000;
+export const HEAP_TRIM_GROWTH_BYTES = 8 * 1024 * 1024;
+export const HEAP_TRIM_SETTLE_MS = 10_000;
 
 /** Samples CPU and memory. */
 export function sampleResources(d: DaemonContext): void {
@@ -98,9 +104,34 @@ export async function checkLogFiles(d: DaemonContext): Promise<void> {
   }
 }
 
+/** The heap-trim task (see `heap_trim.ts`), given V8's `gc()`; logs each collection at DEBUG. */
+export function heapTrimTask(d: DaemonContext, collect: () => void): JanitorTask {
+  const trim = new HeapTrim({
+    collect,
+    heapUsed: () => Deno.memoryUsage().heapUsed,
+    now: () => d.clock.now(),
+    growthBytes: HEAP_TRIM_GROWTH_BYTES,
+    settleMs: HEAP_TRIM_SETTLE_MS,
+  });
+  const mb = (n: number) => (n / 1048576).toFixed(1);
+  return {
+    name: "heap trim",
+    periodMs: HEAP_TRIM_MS,
+    run: () => {
+      const r = trim.tick();
+      if (r.collected) {
+        d.logs.daemon.debug(
+          `Heap collected: ${mb(r.before)} MB in use before, ${mb(r.after)} after`,
+        );
+      }
+    },
+  };
+}
+
 /** The janitor's tasks for a daemon, in the order a tick runs them. */
 export function housekeepingTasks(d: DaemonContext): JanitorTask[] {
   const c = d.config;
+  const gc = exposedGc();
   return [
     { name: "resource sampling", periodMs: SAMPLE_MS, run: () => sampleResources(d) },
     {
@@ -116,5 +147,6 @@ export function housekeepingTasks(d: DaemonContext): JanitorTask[] {
     },
     { name: "idle handles", periodMs: c.cleanupInterval * 1000, run: () => sweepHandles(d) },
     { name: "log files", periodMs: LOG_CHECK_MS, run: () => checkLogFiles(d) },
+    ...(gc ? [heapTrimTask(d, gc)] : []),
   ];
 }
