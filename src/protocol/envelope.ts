@@ -29,7 +29,12 @@ const JOIN_MAX = 64 * 1024;
 
 /** A built-in's success envelope (contract §3.3b): `{success:true, result}`, nothing else. */
 export function builtinSuccess(result: unknown): string {
-  return `${SUCCESS_HEAD}${resultJson(result)}}`;
+  return builtinSuccessJson(resultJson(result));
+}
+
+/** A built-in's success envelope around its result's JSON text (`test.ping`'s is pre-built). */
+export function builtinSuccessJson(resultText: string): string {
+  return `${SUCCESS_HEAD}${resultText}}`;
 }
 
 /**

@@ -14,6 +14,15 @@ import { REGISTRY } from "../../../helpers/registry.ts";
 import { startTestDaemon } from "../../_support/daemon.ts";
 import { waitFor } from "../../_support/wait.ts";
 import { rawJson } from "../../_support/raw.ts";
+import { pingResultJson, runBuiltin } from "../../../src/builtins/mod.ts";
+import { whitelistOf } from "../../../src/daemon_context.ts";
+import { resultJson } from "../../../src/host/types.ts";
+import { dispatch } from "../../../src/protocol/dispatch.ts";
+import { builtinSuccess, replyParts } from "../../../src/protocol/envelope.ts";
+import { validateRequest } from "../../../src/protocol/validate.ts";
+import { decodeUtf8, encodeReply, repairDoubleEncoding } from "../../../src/wire/encoding.ts";
+import { parseRequestJson } from "../../../src/wire/json_errors.ts";
+import { protocolContext } from "../protocol/_context.ts";
 
 type Obj = Record<string, unknown>;
 
@@ -150,4 +159,48 @@ Deno.test({
     assert.equal((await rawJson(socket, { module: "test", function: "ping" })).success, true);
     assert.ok(performance.now() - t1 < 1000);
   },
+});
+
+Deno.test("pingResultJson() behaviour: the same reply bytes as test.ping's object serialised whole", async () => {
+  const enc = new TextEncoder();
+  const params = [
+    undefined,
+    {},
+    { a: 1 },
+    { s: "caf\u00e9 \u2603 \ud83d\ude00", list: [1, 2.5, null, true, { k: "v" }] },
+    ["positional", 3],
+    { nested: { deep: { x: "\u00c3\u00a9" } } },
+  ];
+  for (const env of [{}, { CPAN_BRIDGE_OPS_SHIM: "0" }, { CPAN_BRIDGE_ENCODING: "exact" }]) {
+    const c = protocolContext(env);
+    try {
+      c.d.stats.requestsProcessed = 41;
+      c.d.stats.peakConnections = 7;
+      c.clock.advance(12_345.678);
+      for (const p of params) {
+        const raw: Record<string, unknown> = { module: "test", function: "ping" };
+        if (p !== undefined) raw.params = p;
+        const bytes = enc.encode(JSON.stringify(raw));
+        let value = parseRequestJson(decodeUtf8(bytes));
+        if (c.d.config.encoding === "repair") value = repairDoubleEncoding(value);
+        const req = validateRequest(
+          value as Record<string, unknown>,
+          {
+            config: c.d.config,
+            whitelist: whitelistOf(c.d),
+            security: c.d.security,
+            peer: { client: "t" },
+          },
+        );
+        const whole = builtinSuccess(await runBuiltin(c.d, req));
+        assert.equal(pingResultJson(c.d, req), resultJson(await runBuiltin(c.d, req)));
+        const reply = await dispatch(c.d, bytes, { client: "t" });
+        const mode = c.d.config.encoding;
+        assert.deepEqual(replyParts(reply, mode), [encodeReply(whole, mode)], JSON.stringify(p));
+        c.d.stats.requestsProcessed--; // dispatch counted it: the next case sees the same counters
+      }
+    } finally {
+      await c.close();
+    }
+  }
 });
