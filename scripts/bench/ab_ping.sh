@@ -3,15 +3,20 @@
 # time window: every server is started once, then each round runs the driver on each of them in
 # turn (the order rotates every round), so that a busy moment of the shared machine falls on all
 # of them alike. Prints, per server, the daemon CPU µs per request (sequential `seq-wire` and at
-# the most clients) and the sequential p50/p99 of every round, then the medians and their ratio
-# to the first server.
+# the most clients) and the sequential p50/p99 of every round, then the medians and minima and
+# their ratio to the first server (on a busy machine the minimum is the steadier figure).
 #
-# usage: scripts/bench/ab_ping.sh [--rounds N] [--out DIR] [--reply FILE] [--] LABEL=COMMAND...
+# With --interleave, the servers are driven by scripts/bench/interleave.pl instead (one request
+# to each in turn, so machine load falls on all alike): its table is printed and nothing else.
+#
+# usage: scripts/bench/ab_ping.sh [--rounds N] [--out DIR] [--reply FILE] [--interleave]
+#                                 [--] LABEL=COMMAND...
 #   COMMAND is run with `bash -c "exec COMMAND"`, so its pid is the server's; {SOCK} and {REPLY}
 #   in it are replaced by the server's socket path and a daemon's test.ping reply bytes (taken
 #   from a fresh `scripts/cpan-bridge daemon` unless --reply names a file).
 #   BENCH_OPTS (environment) replaces the driver's options
-#   (default: --calls test.ping --seq 3000 --count 8000 --clients 1,32).
+#   (default: --calls test.ping --seq 3000 --count 8000 --clients 1,32); INTERLEAVE_OPTS are
+#   interleave.pl's (e.g. "--n 5000 --clients 32").
 # e.g.
 #   deno=tools/deno/node_modules/.bin/deno
 #   scripts/bench/ab_ping.sh --rounds 4 \
@@ -20,12 +25,13 @@
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bench="$root/../shared/bench/bridge_bench.pl"
-rounds=3; out=/tmp/cpan-bridge-ab.$$; reply=
+rounds=3; out=/tmp/cpan-bridge-ab.$$; reply=; interleave=
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --reply) reply=$2; shift 2 ;;
+    --interleave) interleave=1; shift ;;
     --) shift; break ;;
     -*) echo "unknown option $1" >&2; exit 2 ;;
     *) break ;;
@@ -75,6 +81,13 @@ for spec in "$@"; do
 done
 
 n=${#labels[@]}
+if [ -n "$interleave" ]; then
+  specs=()
+  for i in $(seq 0 $((n - 1))); do specs+=("${labels[$i]}=$dir/${labels[$i]}.sock:${pids[$i]}"); done
+  read -r -a iopts <<<"${INTERLEAVE_OPTS:-}"
+  perl "$root/scripts/bench/interleave.pl" --rounds "$rounds" "${iopts[@]}" "${specs[@]}" | tee "$out/interleave.md"
+  exit 0
+fi
 for r in $(seq 1 "$rounds"); do
   echo "round $r, $(uptime)" | tee -a "$out/uptime.txt" >&2
   for k in $(seq 0 $((n - 1))); do
@@ -114,8 +127,8 @@ for label in labels:
     for i, x in enumerate(res[label], 1):
         print(f"| {label} | {i} | {x['seq']:.0f} | {x['most']:.0f} ({x['cl']} cl) | {x['p50']:.3f} | {x['p99']:.3f} | {x['rps']:,.0f} | {x['err']} |")
 print()
-print("| server | median seq CPU µs/req | × first | median CPU µs/req most clients | × first | median seq p50 ms | median seq p99 ms |")
-print("|---|---|---|---|---|---|---|")
+print("| server | median seq CPU µs/req | × first | min | × first | median CPU µs/req most clients | × first | min | × first | median seq p50 ms | median seq p99 ms |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
 base = None
 for label in labels:
     xs = res[label]
@@ -123,6 +136,7 @@ for label in labels:
         print(f"| {label} | no result |")
         continue
     m = {k: statistics.median(x[k] for x in xs) for k in ("seq", "most", "p50", "p99")}
+    m["seq_min"], m["most_min"] = min(x["seq"] for x in xs), min(x["most"] for x in xs)
     base = base or m
-    print(f"| {label} | {m['seq']:.0f} | {m['seq'] / base['seq']:.2f} | {m['most']:.0f} | {m['most'] / base['most']:.2f} | {m['p50']:.3f} | {m['p99']:.3f} |")
+    print(f"| {label} | {m['seq']:.0f} | {m['seq'] / base['seq']:.2f} | {m['seq_min']:.0f} | {m['seq_min'] / base['seq_min']:.2f} | {m['most']:.0f} | {m['most'] / base['most']:.2f} | {m['most_min']:.0f} | {m['most_min'] / base['most_min']:.2f} | {m['p50']:.3f} | {m['p99']:.3f} |")
 PY

@@ -12,6 +12,8 @@
  *   dispatch  `dispatch()` per request (decode, parse, validate, the built-in, the reply JSON,
  *             the statistics); its reply is dropped unless `built`
  *   built     write the reply `dispatch()` built, encoded as the daemon does, instead of the file's
+ *   twice     `dispatch()` a second time right after the first (reply dropped): the cost of the
+ *             same work with warm caches, against the first call's cost right after a wake-up
  *   copy      write a fresh copy of the fixed reply per request (`slice()`)
  *   encode    write the fixed reply's text encoded per request (`TextEncoder.encode`)
  *   serve     the daemon's own `serveConnection()` (tracker, slots, scope, write deadline, size
@@ -34,7 +36,18 @@ import { replyParts } from "../../src/protocol/envelope.ts";
 import { serveConnection } from "../../src/server/connection.ts";
 import { readRequest } from "../../src/wire/framing.ts";
 
-const STEPS = ["naive", "daemon", "framing", "dispatch", "built", "copy", "encode", "serve", "own"];
+const STEPS = [
+  "naive",
+  "daemon",
+  "framing",
+  "dispatch",
+  "built",
+  "twice",
+  "copy",
+  "encode",
+  "serve",
+  "own",
+];
 const [stepsArg, socket, replyFile] = Deno.args;
 const steps = new Set((stepsArg ?? "").split(","));
 if (!socket || !replyFile || [...steps].some((s) => !STEPS.includes(s))) {
@@ -46,7 +59,7 @@ const replyText = new TextDecoder().decode(reply);
 const utf8 = new TextEncoder();
 
 let d: DaemonContext | undefined;
-if (["daemon", "dispatch", "built", "serve", "own"].some((s) => steps.has(s))) {
+if (["daemon", "dispatch", "built", "twice", "serve", "own"].some((s) => steps.has(s))) {
   const dir = await Deno.makeTempDir({ prefix: "cpan-bridge-variant-" });
   const config = loadConfig(Deno.env.toObject(), {
     socketPath: steps.has("own") ? socket : `${dir}/idle.sock`,
@@ -84,6 +97,9 @@ async function serve(conn: Deno.Conn): Promise<void> {
     if (steps.has("dispatch") || steps.has("built")) {
       const r = await dispatch(d!, bytes, { client: "variant" });
       if (steps.has("built")) parts = replyParts(r, d!.config.encoding);
+      if (steps.has("twice")) {
+        replyParts(await dispatch(d!, bytes, { client: "variant" }), "repair");
+      }
     }
     if (steps.has("copy")) parts = [reply.slice()];
     if (steps.has("encode")) parts = [utf8.encode(replyText)];
