@@ -6,6 +6,8 @@
  * suite.
  *
  *   deno run -A scripts/bench/handle_rss.ts [--count 100] [--wait 35]
+ *   deno run -A scripts/bench/handle_rss.ts --only xpath [--per-s 2] [--minutes 3]
+ *     (one kind at a steady rate, as scripts/bench_hostile.ts opens them: RSS every 30 s)
  *
  * The daemon: CPAN_BRIDGE_BIN=dist/cpan-bridge for the single binary, else `deno run main.ts`.
  */
@@ -18,7 +20,13 @@ import { startBenchDaemon } from "./bench_daemon.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: { count: { type: "string", default: "100" }, wait: { type: "string", default: "35" } },
+  options: {
+    count: { type: "string", default: "100" },
+    wait: { type: "string", default: "35" },
+    only: { type: "string" },
+    "per-s": { type: "string", default: "2" },
+    minutes: { type: "string", default: "3" },
+  },
 });
 const count = Number(values.count);
 
@@ -58,6 +66,30 @@ const row = (what: string, base?: number) => {
   );
   return rss;
 };
+
+if (values.only) {
+  const open = kinds[values.only];
+  if (!open) throw new Error(`Unknown --only ${values.only}: ${Object.keys(kinds).join(", ")}`);
+  const gapMs = 1000 / Number(values["per-s"]);
+  const t0 = Date.now(), end = t0 + Number(values.minutes) * 60_000;
+  console.log(`| min | RSS MB | ${values.only} opened |\n|---|---|---|`);
+  await pause(3000);
+  console.log(`| 0 (idle) | ${bd.rssMb().toFixed(1)} | 0 |`);
+  let n = 0, next = t0 + 30_000;
+  while (Date.now() < end) {
+    await open();
+    n++;
+    if (Date.now() >= next) {
+      console.log(
+        `| ${((Date.now() - t0) / 60_000).toFixed(1)} | ${bd.rssMb().toFixed(1)} | ${n} |`,
+      );
+      next += 30_000;
+    }
+    await pause(gapMs);
+  }
+  await bd.stop();
+  Deno.exit(0);
+}
 
 console.log("| step | RSS MB | + MB |\n|---|---|---|");
 await pause(3000);
