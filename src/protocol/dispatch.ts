@@ -10,7 +10,7 @@ import { whitelistOf } from "../daemon_context.ts";
 import { isWireError, notAnObject } from "../errors.ts";
 import { redact } from "../log/format.ts";
 import type { Peer } from "../ops/security.ts";
-import { decodeUtf8, repairDoubleEncoding } from "../wire/encoding.ts";
+import { decodeUtf8, mayHoldNonAscii, repairDoubleEncoding } from "../wire/encoding.ts";
 import { parseRequestJson } from "../wire/json_errors.ts";
 import { pingResultJson, runBuiltin } from "../builtins/mod.ts";
 import { type BridgeRequest, pyTypeName, validateRequest } from "./validate.ts";
@@ -45,7 +45,7 @@ function parse(d: DaemonContext, bytes: Uint8Array): Record<string, unknown> {
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     throw notAnObject(pyTypeName(value));
   }
-  if (d.config.encoding === "repair") value = repairDoubleEncoding(value);
+  if (d.config.encoding === "repair" && mayHoldNonAscii(bytes)) value = repairDoubleEncoding(value);
   return value as Record<string, unknown>;
 }
 

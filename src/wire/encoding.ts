@@ -71,6 +71,15 @@ export function decodeUtf8(bytes: Uint8Array): string {
   }
 }
 
+/**
+ * False when the request bytes cannot hold a non-ASCII string: no byte above 0x7f and no
+ * backslash (a `\u` escape may spell any character). Such a request's parsed strings are all
+ * ASCII, so `repairDoubleEncoding` would change nothing and its walk is skipped (every ping).
+ */
+export function mayHoldNonAscii(bytes: Uint8Array): boolean {
+  return bytes.includes(0x5c) || !isAscii(bytes);
+}
+
 // deno-lint-ignore no-control-regex
 const NON_LATIN1 = /[^\u0000-\u00ff]/;
 const HIGH = /[\u0080-\u00ff]/;

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   asciiEscapeJson,
   decodeUtf8,
+  mayHoldNonAscii,
   repairDoubleEncoding,
   repairString,
 } from "../../../src/wire/encoding.ts";
@@ -58,4 +59,31 @@ Deno.test("decodeUtf8() behaviour: ASCII requests (decoded without the decoder) 
   const bom = new Uint8Array([0xef, 0xbb, 0xbf, 0x7b, 0x7d]);
   assert.equal(decodeUtf8(bom), "\ufeff{}"); // the BOM is kept, as before
   assert.throws(() => decodeUtf8(new Uint8Array([0x7b, 0x80, 0x7d])), /invalid start byte/);
+});
+
+Deno.test("mayHoldNonAscii() behaviour: false only where repairDoubleEncoding() would change nothing", () => {
+  const enc = new TextEncoder();
+  const cafe = doubleEncode("café");
+  const cases: Array<[string, boolean]> = [
+    ['{"module":"test","function":"ping","params":{},"request_id":"1_2_3"}', false],
+    ['{"a":["x",1,2.5,null,{"b":"c d"}]}', false],
+    [JSON.stringify({ s: cafe }), true], // raw bytes above 0x7f
+    [
+      JSON.stringify({ s: cafe }).replace(
+        /[\u0080-\u00ff]/g,
+        (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"),
+      ),
+      true,
+    ], // ASCII bytes, \u escapes
+    ['{"s":"a\\nb"}', true], // any backslash: looked at
+  ];
+  for (const [text, may] of cases) {
+    const bytes = enc.encode(text);
+    assert.equal(mayHoldNonAscii(bytes), may, text);
+    const parsed = JSON.parse(text);
+    if (!may) assert.deepEqual(repairDoubleEncoding(JSON.parse(text)), parsed, text);
+  }
+  // The escaped case is one the repair changes: skipping it there would be wrong.
+  const escaped = cases[3]![0];
+  assert.deepEqual(repairDoubleEncoding(JSON.parse(escaped)), { s: "café" });
 });
