@@ -8,6 +8,7 @@ import { type DaemonContext, servedModules, whitelistOf } from "../daemon_contex
 import { shutdownRefused, unknownSystemFunction, unknownTestFunction } from "../errors.ts";
 import type { BridgeRequest } from "../protocol/validate.ts";
 import { resultJson } from "../host/types.ts";
+import { asciiEscapeJson } from "../wire/encoding.ts";
 import { platformName, PROTOCOL_VERSION, runtimeDescription, VERSION } from "../version.ts";
 import {
   healthReport,
@@ -157,24 +158,30 @@ const SYSTEM: Record<string, Builtin> = {
 
 /** `test.ping`'s fixed fields as JSON text, without the closing brace (serialised once). */
 let pingHead: string | undefined;
+/** The same, ASCII-escaped. */
+let pingHeadAscii: string | undefined;
 
 /**
  * `test.ping`'s result as JSON text: the same text as `resultJson(await runBuiltin(d, req))`
  * (key order, the ops shim's copy), built from its fixed fields serialised once and the few that
  * change (uptime, the counters, the caller's `input`). Every v2.00 call sends a liveness ping
  * first, so a ping builds no object tree of its own and serialises its counters once, not twice.
+ * `ascii`: the text as `asciiEscapeJson()` would make it (repair mode), escaping only `input`,
+ * the one part that can hold anything but ASCII, so the whole reply needs no scan for it.
  */
-export function pingResultJson(d: DaemonContext, req: BridgeRequest): string {
+export function pingResultJson(d: DaemonContext, req: BridgeRequest, ascii = false): string {
   pingHead ??= JSON.stringify({
     message: "pong",
     daemon_version: PROTOCOL_VERSION,
     python_version: runtimeDescription(),
     platform: platformName(),
   }).slice(0, -1);
-  const fields = `${pingHead},"uptime":${JSON.stringify(uptimeSeconds(d))},"stats":${
+  const head = ascii ? (pingHeadAscii ??= asciiEscapeJson(pingHead)) : pingHead;
+  const fields = `${head},"uptime":${JSON.stringify(uptimeSeconds(d))},"stats":${
     JSON.stringify(d.stats.snapshot())
   }`;
-  const input = `,"input":${resultJson(req.params ?? {})}`;
+  const json = resultJson(req.params ?? {});
+  const input = `,"input":${ascii ? asciiEscapeJson(json) : json}`;
   return d.config.opsShim
     ? `${fields}${input},"success":true,"result":${fields}}}`
     : `${fields}${input}}`;

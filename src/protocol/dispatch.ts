@@ -24,6 +24,8 @@ import {
 } from "./envelope.ts";
 import type { CallerScope } from "../ops/throttle.ts";
 
+const utf8 = new TextEncoder();
+
 const whitelistCache = new WeakMap<object, Map<string, ReadonlySet<string>>>();
 
 function whitelist(d: DaemonContext): Map<string, ReadonlySet<string>> {
@@ -142,9 +144,10 @@ export async function dispatch(
         `Routing ${req.module}.${req.function} with params: ${JSON.stringify(redact(req.params))}`,
       );
     }
-    // test.ping, the call every v2.00 request is preceded by, from its pre-serialised fields.
-    const reply = req.module === "test" && req.function === "ping"
-      ? builtinSuccessJson(pingResultJson(d, req))
+    // test.ping, the call every v2.00 request is preceded by, from its pre-serialised fields,
+    // already ASCII in repair mode: its bytes at once, without the reply-wide escape scan.
+    const reply: Reply = req.module === "test" && req.function === "ping"
+      ? [utf8.encode(builtinSuccessJson(pingResultJson(d, req, d.config.encoding === "repair")))]
       : req.module === "test" || req.module === "system"
       ? builtinSuccess(await runBuiltin(d, req))
       : await helperCall(d, req, scope);

@@ -20,7 +20,12 @@ import { resultJson } from "../../../src/host/types.ts";
 import { dispatch } from "../../../src/protocol/dispatch.ts";
 import { builtinSuccess, replyParts } from "../../../src/protocol/envelope.ts";
 import { validateRequest } from "../../../src/protocol/validate.ts";
-import { decodeUtf8, encodeReply, repairDoubleEncoding } from "../../../src/wire/encoding.ts";
+import {
+  asciiEscapeJson,
+  decodeUtf8,
+  encodeReply,
+  repairDoubleEncoding,
+} from "../../../src/wire/encoding.ts";
 import { parseRequestJson } from "../../../src/wire/json_errors.ts";
 import { protocolContext } from "../protocol/_context.ts";
 
@@ -193,7 +198,9 @@ Deno.test("pingResultJson() behaviour: the same reply bytes as test.ping's objec
           },
         );
         const whole = builtinSuccess(await runBuiltin(c.d, req));
-        assert.equal(pingResultJson(c.d, req), resultJson(await runBuiltin(c.d, req)));
+        const json = resultJson(await runBuiltin(c.d, req));
+        assert.equal(pingResultJson(c.d, req), json);
+        assert.equal(pingResultJson(c.d, req, true), asciiEscapeJson(json));
         const reply = await dispatch(c.d, bytes, { client: "t" });
         const mode = c.d.config.encoding;
         assert.deepEqual(replyParts(reply, mode), [encodeReply(whole, mode)], JSON.stringify(p));
