@@ -9,6 +9,8 @@
  *             worker, janitor, logs, monitors, its own accept loop on another socket)
  *   framing   the daemon's read path, `readRequest` (pooled buffer and copy, JsonEndScanner, the
  *             shared idle deadline raced against each read; stops at the JSON end, not at EOF)
+ *   parse     decode and parse the request as `dispatch()` does (`decodeUtf8`, `parseRequestJson`)
+ *   validate  parse, then `validateRequest()` (what `dispatch()` does before the built-in)
  *   dispatch  `dispatch()` per request (decode, parse, validate, the built-in, the reply JSON,
  *             the statistics); its reply is dropped unless `built`
  *   built     write the reply `dispatch()` built, encoded as the daemon does, instead of the file's
@@ -35,11 +37,17 @@ import { dispatch } from "../../src/protocol/dispatch.ts";
 import { replyParts } from "../../src/protocol/envelope.ts";
 import { serveConnection } from "../../src/server/connection.ts";
 import { readRequest } from "../../src/wire/framing.ts";
+import { whitelistOf } from "../../src/daemon_context.ts";
+import { validateRequest } from "../../src/protocol/validate.ts";
+import { decodeUtf8 } from "../../src/wire/encoding.ts";
+import { parseRequestJson } from "../../src/wire/json_errors.ts";
 
 const STEPS = [
   "naive",
   "daemon",
   "framing",
+  "parse",
+  "validate",
   "dispatch",
   "built",
   "twice",
@@ -59,7 +67,9 @@ const replyText = new TextDecoder().decode(reply);
 const utf8 = new TextEncoder();
 
 let d: DaemonContext | undefined;
-if (["daemon", "dispatch", "built", "twice", "serve", "own"].some((s) => steps.has(s))) {
+if (
+  ["daemon", "validate", "dispatch", "built", "twice", "serve", "own"].some((s) => steps.has(s))
+) {
   const dir = await Deno.makeTempDir({ prefix: "cpan-bridge-variant-" });
   const config = loadConfig(Deno.env.toObject(), {
     socketPath: steps.has("own") ? socket : `${dir}/idle.sock`,
@@ -90,10 +100,23 @@ async function readToEof(conn: Deno.Conn): Promise<Uint8Array> {
   return buf;
 }
 
+let whitelist: ReturnType<typeof whitelistOf> | undefined;
+
 async function serve(conn: Deno.Conn): Promise<void> {
   try {
     const bytes = steps.has("framing") ? await readRequest(conn, limits) : await readToEof(conn);
     let parts: Uint8Array[] = [reply];
+    if (steps.has("parse") || steps.has("validate")) {
+      const value = parseRequestJson(decodeUtf8(bytes)) as Record<string, unknown>;
+      if (steps.has("validate")) {
+        validateRequest(value, {
+          config: d!.config,
+          whitelist: whitelist ??= whitelistOf(d!),
+          security: d!.security,
+          peer: { client: "variant" },
+        });
+      }
+    }
     if (steps.has("dispatch") || steps.has("built")) {
       const r = await dispatch(d!, bytes, { client: "variant" });
       if (steps.has("built")) parts = replyParts(r, d!.config.encoding);
