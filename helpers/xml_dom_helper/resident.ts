@@ -41,16 +41,18 @@ type Tree = Node & { _inc?: number; attributes?: ArrayLike<Node> };
 /** Calls `visit` for every node of `doc` in document order (attributes after their element). */
 function eachInOrder(doc: Node, visit: (node: Node, position: number) => void): void {
   let position = 0;
-  const stack: Node[] = [doc];
-  while (stack.length > 0) {
-    const n = stack.pop()! as Tree;
+  let n: Tree | null = doc as Tree;
+  while (n) {
     visit(n, position++);
-    if (n.attributes) {
-      for (let i = 0; i < n.attributes.length; i++) visit(n.attributes[i]!, position++);
+    const attrs = n.attributes;
+    if (attrs) { for (let i = 0; i < attrs.length; i++) visit(attrs[i]!, position++); }
+    if (n.firstChild) {
+      n = n.firstChild as Tree;
+      continue;
     }
-    const kids: Node[] = [];
-    for (let c = n.firstChild; c; c = c.nextSibling) kids.push(c);
-    for (let i = kids.length - 1; i >= 0; i--) stack.push(kids[i]!);
+    // Up to the nearest ancestor with a next sibling (or out of the tree at its root).
+    while (n && n !== doc && !n.nextSibling) n = n.parentNode as Tree | null;
+    n = n && n !== doc ? n.nextSibling as Tree | null : null;
   }
 }
 
