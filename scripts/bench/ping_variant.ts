@@ -90,14 +90,17 @@ const limits = {
   deadlineMs: (d?.config.requestDeadline ?? 60) * 1000,
 };
 
+/** The naive read: into one fresh buffer, to EOF; the bytes of the first read (a ping's all). */
 async function readToEof(conn: Deno.Conn): Promise<Uint8Array> {
   const buf = new Uint8Array(8192);
+  let first = 0;
   for (let n = 0; n < 1 << 20;) {
     const r = await conn.read(buf);
     if (r === null) break;
+    if (n === 0) first = r;
     n += r;
   }
-  return buf;
+  return buf.subarray(0, first);
 }
 
 let whitelist: ReturnType<typeof whitelistOf> | undefined;
