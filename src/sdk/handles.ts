@@ -23,7 +23,8 @@ export interface HandleOptions<T> {
   /**
    * The most handles one client process (owner PID) may hold open in this table at once
    * (CPAN_BRIDGE_MAX_HANDLES_PER_CLIENT); undefined: no limit. Handles opened without an owner
-   * are not counted.
+   * (a request without a client PID) count together, as one more client, so leaving the PID out
+   * is no way around the limit.
    */
   readonly perOwnerLimit?: number | undefined;
   /**
@@ -35,6 +36,9 @@ export interface HandleOptions<T> {
 }
 
 /** A client process that already holds as many handles of a kind as it may. */
+/** The count key of handles opened without an owner (no PID is negative). */
+const NO_OWNER = -1;
+
 export class HandleLimitError extends Error {
   override name = "HandleLimitError";
 }
@@ -102,17 +106,21 @@ export class HandleTable<T> {
   add(value: T, id: string = this.#newId(), owner?: number): string {
     const limit = this.#opts.perOwnerLimit;
     const replaced = this.#entries.get(id);
-    if (limit !== undefined && owner !== undefined) {
-      const held = (this.#perOwner.get(owner) ?? 0) - (replaced?.owner === owner ? 1 : 0);
+    if (limit !== undefined) {
+      const key = owner ?? NO_OWNER;
+      const held = (this.#perOwner.get(key) ?? 0) - (replaced && replaced.owner === owner ? 1 : 0);
       if (held >= limit) {
+        const who = owner === undefined
+          ? "requests without a client PID (request_id)"
+          : `client process PID ${owner}`;
         throw new HandleLimitError(
-          `Too many open ${this.prefix} handles for client process PID ${owner}: ${held} are open, the most one process may hold (CPAN_BRIDGE_MAX_HANDLES_PER_CLIENT); close the ones it no longer needs`,
+          `Too many open ${this.prefix} handles for ${who}: ${held} are open, the most ${
+            owner === undefined ? "they may hold together" : "one process may hold"
+          } (CPAN_BRIDGE_MAX_HANDLES_PER_CLIENT); close the ones it no longer needs`,
         );
       }
-    }
-    if (limit !== undefined) {
-      if (replaced?.owner !== undefined) this.#uncount(replaced.owner);
-      if (owner !== undefined) this.#perOwner.set(owner, (this.#perOwner.get(owner) ?? 0) + 1);
+      if (replaced) this.#uncount(replaced.owner ?? NO_OWNER);
+      this.#perOwner.set(key, (this.#perOwner.get(key) ?? 0) + 1);
     }
     this.#entries.set(id, {
       value,
@@ -263,7 +271,7 @@ export class HandleTable<T> {
     const e = this.#entries.get(id);
     if (!e) return false;
     this.#entries.delete(id);
-    if (e.owner !== undefined && this.#opts.perOwnerLimit !== undefined) this.#uncount(e.owner);
+    if (this.#opts.perOwnerLimit !== undefined) this.#uncount(e.owner ?? NO_OWNER);
     this.#opts.onChange?.("delete", id);
     await this.#opts.dispose?.(e.value, reason);
     return true;

@@ -303,7 +303,7 @@ Deno.test("HandleTable.sweepExited() behaviour: closes the handles of an owner t
   }
 });
 
-Deno.test("HandleTable.add() behaviour: perOwnerLimit bounds one owner's open handles, not others' or unowned ones", async () => {
+Deno.test("HandleTable.add() behaviour: perOwnerLimit bounds one owner's open handles, not others'", async () => {
   const t = new HandleTable<string>({ prefix: "doc", idleTtlMs: 0, perOwnerLimit: 2 }, systemClock);
   const a1 = t.add("a1", undefined, 4001);
   t.add("a2", undefined, 4001);
@@ -317,7 +317,7 @@ Deno.test("HandleTable.add() behaviour: perOwnerLimit bounds one owner's open ha
   assert.equal(t.size, 2, "the refused handle was not stored");
   t.add("b1", undefined, 4002);
   t.add("b2", undefined, 4002);
-  for (let i = 0; i < 5; i++) t.add(`anyone ${i}`);
+  t.add("anyone 1");
   // Closing one frees its slot; replacing an id keeps the count.
   await t.delete(a1);
   const a3 = t.add("a3", undefined, 4001);
@@ -327,6 +327,31 @@ Deno.test("HandleTable.add() behaviour: perOwnerLimit bounds one owner's open ha
   t.add("after close", undefined, 4001);
   t.add("after close 2", undefined, 4001);
   assert.throws(() => t.add("after close 3", undefined, 4001), HandleLimitError);
+});
+
+Deno.test("HandleTable.add() behaviour: handles opened without an owner count together against perOwnerLimit", async () => {
+  const t = new HandleTable<string>({ prefix: "doc", idleTtlMs: 0, perOwnerLimit: 2 }, systemClock);
+  const u1 = t.add("u1");
+  const u2 = t.add("u2");
+  assert.throws(
+    () => t.add("u3"),
+    (e) =>
+      e instanceof HandleLimitError &&
+      e.message ===
+        "Too many open doc handles for requests without a client PID (request_id): 2 are open, the most they may hold together (CPAN_BRIDGE_MAX_HANDLES_PER_CLIENT); close the ones it no longer needs",
+  );
+  t.add("owned", undefined, 4001); // an owner has its own count
+  t.add("u2 again", u2); // replacing an unowned id keeps the count
+  await t.delete(u1);
+  t.add("u3");
+  assert.throws(() => t.add("u4"), HandleLimitError);
+  assert.equal(t.size, 3);
+  // Without a limit, nothing is counted or refused.
+  const free = new HandleTable<string>({ prefix: "doc", idleTtlMs: 0 }, systemClock);
+  for (let i = 0; i < 5; i++) free.add(`u${i}`);
+  assert.equal(free.size, 5);
+  await t.closeAll();
+  await free.closeAll();
 });
 
 Deno.test("HandleTable.sweepExited() behaviour: a table ownedByHandle leaves an exited owner's handles to their parent", async () => {
