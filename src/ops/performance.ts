@@ -12,12 +12,8 @@
 
 import { keptText, Ring } from "./ring.ts";
 
-interface RecordEntry {
-  t: number; // epoch ms
-  mf: string;
-  duration: number; // seconds
-  success: boolean;
-}
+/** The latency window: the last this many requests. */
+const WINDOW = 1000;
 
 interface ModuleStats {
   requests: number;
@@ -71,7 +67,12 @@ export const RECENT_ERRORS = 500;
 
 export class PerformanceMonitor {
   readonly #start: number;
-  readonly #records: RecordEntry[] = []; // ring of the last 1000
+  // The ring of the last WINDOW requests, as columns written in place: recording a request
+  // allocates nothing (the hot path only counts).
+  readonly #t = new Float64Array(WINDOW); // epoch ms
+  readonly #duration = new Float64Array(WINDOW); // seconds
+  readonly #ok = new Uint8Array(WINDOW);
+  #filled = 0;
   #next = 0;
   #total = 0;
   #successful = 0;
@@ -92,10 +93,12 @@ export class PerformanceMonitor {
 
   /** Records one finished request. */
   record(nowMs: number, mf: string, durationS: number, success: boolean, error?: string): void {
-    const e = { t: nowMs, mf, duration: durationS, success };
-    if (this.#records.length < 1000) this.#records.push(e);
-    else this.#records[this.#next] = e;
-    this.#next = (this.#next + 1) % 1000;
+    const at = this.#next;
+    this.#t[at] = nowMs;
+    this.#duration[at] = durationS;
+    this.#ok[at] = success ? 1 : 0;
+    if (this.#filled < WINDOW) this.#filled++;
+    this.#next = (at + 1) % WINDOW;
     this.#total++;
     if (success) this.#successful++;
     else this.#failed++;
@@ -133,21 +136,21 @@ export class PerformanceMonitor {
    * place: no copy of its 1000 entries per call (system.health and system.stats call this).
    */
   metrics(nowMs: number): PerformanceMetrics {
-    const r = this.#records;
-    const n = Math.min(100, r.length);
+    const len = this.#filled;
+    const n = Math.min(100, len);
     // The newest n records: ring indices next-n .. next-1 (mod length) once the ring is full.
     const durations = new Float64Array(n);
     let failures = 0;
     for (let k = 0; k < n; k++) {
-      const e = r[(this.#next - n + k + r.length * 2) % r.length]!;
-      durations[k] = e.duration;
-      if (!e.success) failures++;
+      const i = (this.#next - n + k + len * 2) % len;
+      durations[k] = this.#duration[i]!;
+      if (!this.#ok[i]) failures++;
     }
     durations.sort();
     let sum = 0;
     for (let k = 0; k < n; k++) sum += durations[k]!;
     let recentCount = 0;
-    for (let k = 0; k < r.length; k++) if (nowMs - r[k]!.t <= 60_000) recentCount++;
+    for (let k = 0; k < len; k++) if (nowMs - this.#t[k]! <= 60_000) recentCount++;
     return {
       total_requests: this.#total,
       successful_requests: this.#successful,

@@ -42,3 +42,36 @@ Deno.test("PerformanceMonitor.recentErrors() behaviour: the last failures, oldes
   }]);
   assert.equal(p.metrics(n * 1000).failed_requests, n + 1);
 });
+
+Deno.test("PerformanceMonitor.metrics() behaviour: the figures of the last 1000 records, the latency of the last 100, at every fill of the ring", () => {
+  // A small deterministic generator: durations, outcomes and times vary, some older than a minute.
+  let seed = 7;
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  for (const count of [0, 1, 2, 99, 100, 101, 999, 1000, 1001, 1999, 2500]) {
+    const perf = new PerformanceMonitor(1_000);
+    const all: Array<{ t: number; duration: number; success: boolean }> = [];
+    let now = 1_000;
+    for (let i = 0; i < count; i++) {
+      now += Math.floor(rand() * 200);
+      const r = { t: now, duration: rand() * 0.05, success: rand() > 0.2 };
+      all.push(r);
+      perf.record(r.t, i % 3 ? "a.f" : "b.g", r.duration, r.success, r.success ? undefined : "x");
+    }
+    const window = all.slice(-1000);
+    const last = window.slice(-100);
+    const d = last.map((r) => r.duration).sort((a, b) => a - b);
+    const n = d.length;
+    const sum = d.reduce((a, b) => a + b, 0);
+    assert.deepEqual(perf.metrics(now), {
+      total_requests: count,
+      successful_requests: all.filter((r) => r.success).length,
+      failed_requests: all.filter((r) => !r.success).length,
+      avg_response_time: n ? sum / n : 0,
+      p95_response_time: n ? d[Math.min(n - 1, Math.floor(n * 0.95))] : 0,
+      p99_response_time: n ? d[Math.min(n - 1, Math.floor(n * 0.99))] : 0,
+      requests_per_second: window.filter((r) => now - r.t <= 60_000).length / 60,
+      error_rate: n ? last.filter((r) => !r.success).length / n : 0,
+      uptime_seconds: (now - 1_000) / 1000,
+    }, `${count} records`);
+  }
+});
