@@ -61,6 +61,8 @@ export class WorkerHost implements HelperHost {
   #endedBy: Error | undefined;
 
   #active = 0;
+  /** Calls started on this worker (the pool's idle check compares it between runs). */
+  calls = 0;
 
   /** Calls started on this worker and not yet settled. */
   get inFlight(): number {
@@ -153,6 +155,7 @@ export class WorkerHost implements HelperHost {
 
   async call(call: HostCall, signal: AbortSignal): Promise<Uint8Array> {
     this.#active++;
+    this.calls++;
     try {
       const id = ++this.#seq;
       // The timeout also bounds the wait for a worker still loading (started for this call).

@@ -15,6 +15,11 @@
  * (`helpers/registry.ts`) on this thread, so `system.health`, the whitelist and the metrics never
  * need a worker; no helper code is loaded here at start-up.
  *
+ * A worker that holds no handle and has had no call for `idleMs` (60 s in the daemon's pool) is
+ * stopped, so that a daemon goes back toward its idle footprint after a burst of helper calls
+ * (the isolate's heap is unmapped when its thread ends); the next call that needs it starts it
+ * again, paying the worker's start once more (tens of ms, plus loading the helper's code).
+ *
  * The functions of `inline.ts` (pure, bounded, e.g. `datetime_helper.now`) run on this thread
  * through an `InProcessHost` when their params are small: the Worker hop would cost several
  * times their work. Larger calls of them go to a worker like any other.
@@ -25,7 +30,7 @@
  * handle was lost, instead of the helper's "unknown id".
  */
 
-import { systemClock } from "../sdk/clock.ts";
+import { type Clock, systemClock } from "../sdk/clock.ts";
 import { helperFailed, WireError } from "../errors.ts";
 import { callerPidOf, type LogFn } from "../helper_runtime.ts";
 import type { HelperSettings, LazyHelper } from "../../helpers/types.ts";
@@ -44,6 +49,27 @@ const MAX_CLIENTS = 10_000;
 /** Strings of params looked at for a handle id: depth and count bounds. */
 const SCAN_DEPTH = 2;
 const SCAN_STRINGS = 64;
+/** The daemon's pool (lazy) stops a worker with no handle and no call for this long. */
+export const WORKER_IDLE_MS = 60_000;
+
+/** When {@linkcode WorkerPool} stops idle workers. */
+export interface RetireOptions {
+  /**
+   * Stop a worker that holds no handle and has had no call for this many ms (0: never);
+   * default {@linkcode WORKER_IDLE_MS} when `lazy`, else 0. Worker 0 is kept when the pool
+   * learns the helpers' names from it (extra helper modules).
+   */
+  readonly idleMs?: number;
+  /** Time for `idleMs` (tests pass a fake one and call `retireIdle()`). */
+  readonly clock?: Clock;
+}
+
+/** What the idle check last saw of a worker: its call count, busy or not, and when. */
+interface Seen {
+  readonly calls: number;
+  readonly busy: boolean;
+  readonly at: number;
+}
 
 /** Wire names (aliases after their module, first entry wins) as a helper runtime lists them. */
 function catalogOf(entries: readonly LazyHelper[]): Map<string, readonly string[]> {
@@ -56,7 +82,8 @@ function catalogOf(entries: readonly LazyHelper[]): Map<string, readonly string[
 
 export class WorkerPool implements HelperHost {
   readonly ready: Promise<void>;
-  readonly #workers: WorkerHost[] = [];
+  /** Worker `i` (calls and handles are routed by index); empty until started or once stopped. */
+  readonly #workers: (WorkerHost | undefined)[] = [];
   readonly #max: number;
   readonly #make: () => WorkerHost;
   readonly #log: LogFn;
@@ -70,11 +97,19 @@ export class WorkerPool implements HelperHost {
   readonly #catalogModules: readonly string[] = [];
   readonly #makeInline: () => InProcessHost;
   #inlineHost: InProcessHost | undefined;
+  readonly #idleMs: number;
+  readonly #clock: Clock;
+  readonly #seen = new WeakMap<WorkerHost, Seen>();
+  #idleTimer: ReturnType<typeof setInterval> | undefined;
+  /** Workers stopped for being idle, and the closes still running. */
+  #retired = 0;
+  readonly #closing = new Set<Promise<void>>();
 
   /**
    * `size`: worker threads (at least 1); `lazy`: start none until a call needs one, and each as
-   * needed (else all at once); the other arguments are {@linkcode WorkerHost}'s. With
-   * `extraHelperModules` (tests) worker 0 starts at once even when lazy: only it knows their names.
+   * needed (else all at once); `retire`: when idle workers stop; the other arguments are
+   * {@linkcode WorkerHost}'s. With `extraHelperModules` (tests) worker 0 starts at once even when
+   * lazy: only it knows their names.
    */
   constructor(
     size: number,
@@ -83,9 +118,12 @@ export class WorkerPool implements HelperHost {
     ascii = true,
     extraHelperModules: readonly string[] = [],
     lazy = false,
+    retire: RetireOptions = {},
   ) {
     this.#log = log;
     this.#timeoutS = settings.helperTimeoutMs / 1000;
+    this.#idleMs = Math.max(0, retire.idleMs ?? (lazy ? WORKER_IDLE_MS : 0));
+    this.#clock = retire.clock ?? systemClock;
     this.#make = () => new WorkerHost(settings, log, ascii, extraHelperModules);
     this.#max = Math.max(1, Math.floor(size));
     const inline = REGISTRY.filter((e) =>
@@ -100,8 +138,14 @@ export class WorkerPool implements HelperHost {
     }
     const start = !lazy ? this.#max : this.#catalog ? 0 : 1;
     for (let i = 0; i < start; i++) this.#workers.push(this.#spawn(i));
-    this.ready = Promise.all(this.#workers.map((w) => w.ready)).then(() => {});
+    this.ready = Promise.all(this.#running().map((w) => w.ready)).then(() => {});
     this.ready.catch(() => {});
+    if (start > 0) this.#armIdleCheck();
+  }
+
+  /** The workers started and not stopped. */
+  #running(): WorkerHost[] {
+    return this.#workers.filter((w) => w !== undefined);
   }
 
   /** The host of inline calls, made at the first one. */
@@ -123,7 +167,7 @@ export class WorkerPool implements HelperHost {
       );
       return this.#start(index, "Replacement helper worker");
     }
-    return w ?? this.#start(0, "Helper worker");
+    return w ?? this.#start(index, "Helper worker");
   }
 
   #spawn(index: number): WorkerHost {
@@ -137,7 +181,63 @@ export class WorkerPool implements HelperHost {
     const w = this.#spawn(index);
     this.#workers[index] = w;
     w.ready.catch((err) => this.#log("error", `${what} ${index} failed to load: ${err}`));
+    this.#armIdleCheck();
     return w;
+  }
+
+  /** Runs `retireIdle()` every quarter of `idleMs` (1–15 s) while any worker runs. */
+  #armIdleCheck(): void {
+    if (this.#idleMs === 0 || this.#idleTimer !== undefined) return;
+    const every = Math.min(15_000, Math.max(1_000, this.#idleMs / 4));
+    const timer = setInterval(() => this.retireIdle(), every);
+    Deno.unrefTimer(timer);
+    this.#idleTimer = timer;
+  }
+
+  /**
+   * Stops each worker that holds no handle and that this check has seen idle (no call running,
+   * none started) for `idleMs`: run every quarter of it, a worker goes between `idleMs` and
+   * 1.25 × `idleMs` after its last call ended, with no clock read per call. It is taken out of
+   * its place at once, so a call arriving while it closes starts a fresh one; its clients are
+   * routed afresh. Returns how many were stopped.
+   */
+  retireIdle(): number {
+    if (this.#idleMs === 0) return 0;
+    const now = this.#clock.now();
+    let stopped = 0;
+    for (const [index, w] of this.#workers.entries()) {
+      if (!w || w.state() !== "ready") continue;
+      if (index === 0 && !this.#catalog) continue; // it names the helpers (extra modules)
+      const seen = this.#seen.get(w);
+      const busy = w.inFlight > 0 || w.handleIds.size > 0;
+      if (busy || !seen || seen.busy || seen.calls !== w.calls) {
+        this.#seen.set(w, { calls: w.calls, busy, at: now });
+      } else if (now - seen.at >= this.#idleMs) {
+        this.#retire(index, w);
+        stopped++;
+      }
+    }
+    if (this.#running().length === 0 && this.#idleTimer !== undefined) {
+      clearInterval(this.#idleTimer);
+      this.#idleTimer = undefined;
+    }
+    return stopped;
+  }
+
+  #retire(index: number, w: WorkerHost): void {
+    this.#workers[index] = undefined;
+    while (this.#workers.length > 0 && this.#workers.at(-1) === undefined) this.#workers.pop();
+    for (const [pid, i] of this.#byPid) if (i === index) this.#byPid.delete(pid);
+    this.#abandonedBefore += w.abandoned;
+    this.#retired++;
+    this.#log(
+      "info",
+      `Stopped helper worker ${index}: no call for ${
+        this.#idleMs / 1000
+      } s and no open handles (the next helper call that needs it starts it again)`,
+    );
+    const closing = w.close().finally(() => this.#closing.delete(closing));
+    this.#closing.add(closing);
   }
 
   /** After a timeout: replaces the worker when its thread is stuck. */
@@ -162,7 +262,12 @@ export class WorkerPool implements HelperHost {
 
   /** Calls abandoned after their timeout, all workers together (inline calls have none). */
   get abandoned(): number {
-    return this.#abandonedBefore + this.#workers.reduce((n, w) => n + w.abandoned, 0);
+    return this.#abandonedBefore + this.#running().reduce((n, w) => n + w.abandoned, 0);
+  }
+
+  /** Workers stopped for being idle (`idleMs`). */
+  get retired(): number {
+    return this.#retired;
   }
 
   /** Workers replaced because a call ran past the timeout. */
@@ -172,7 +277,7 @@ export class WorkerPool implements HelperHost {
 
   /** Worker threads running now (started as needed, up to the configured number). */
   get size(): number {
-    return this.#workers.length;
+    return this.#running().length;
   }
 
   /** Worker threads the pool may start. */
@@ -186,9 +291,11 @@ export class WorkerPool implements HelperHost {
    * workers' calls may take.
    */
   #grow(): number | undefined {
-    if (this.#workers.length >= this.#max) return undefined;
-    if (this.#workers.some((w) => w.inFlight === 0)) return undefined;
-    const index = this.#workers.length;
+    const running = this.#running();
+    if (running.length >= this.#max) return undefined;
+    if (running.some((w) => w.inFlight === 0)) return undefined;
+    const free = this.#workers.indexOf(undefined);
+    const index = free < 0 ? this.#workers.length : free;
     this.#start(index, "Helper worker");
     return index;
   }
@@ -199,7 +306,7 @@ export class WorkerPool implements HelperHost {
    * routed to it wait for it.
    */
   state(): "loading" | "ready" | "failed" {
-    if (this.#workers.some((w) => w.state() === "failed")) return "failed";
+    if (this.#workers.some((w) => w?.state() === "failed")) return "failed";
     if (this.#catalog) return "ready";
     return this.#workers[0]?.state() ?? "loading";
   }
@@ -222,8 +329,9 @@ export class WorkerPool implements HelperHost {
     const known = this.#byPid.get(pid);
     if (known !== undefined) return known;
     let best = this.#grow() ?? 0;
-    for (let i = 1; i < this.#workers.length; i++) {
-      if (this.#workers[i]!.inFlight < this.#workers[best]!.inFlight) best = i;
+    for (const [i, w] of this.#workers.entries()) {
+      const b = this.#workers[best];
+      if (w && (!b || w.inFlight < b.inFlight)) best = i;
     }
     this.#byPid.set(pid, best);
     if (this.#byPid.size > MAX_CLIENTS) this.#byPid.delete(this.#byPid.keys().next().value!);
@@ -254,7 +362,7 @@ export class WorkerPool implements HelperHost {
 
   /** Whether any worker holds a handle (else no call needs its params scanned for one). */
   #anyHandles(): boolean {
-    for (const w of this.#workers) if (w.handleIds.size > 0) return true;
+    for (const w of this.#workers) if (w && w.handleIds.size > 0) return true;
     return false;
   }
 
@@ -278,7 +386,7 @@ export class WorkerPool implements HelperHost {
     let index: number | undefined;
     if (this.#workers.length > 1 && this.#anyHandles()) {
       index = this.#findId(call.params, (s) => {
-        const i = this.#workers.findIndex((w) => w.handleIds.has(s));
+        const i = this.#workers.findIndex((w) => w?.handleIds.has(s));
         return i < 0 ? undefined : i;
       });
     }
@@ -298,7 +406,7 @@ export class WorkerPool implements HelperHost {
   }
 
   async sweep(): Promise<number> {
-    const n = await Promise.all(this.#workers.map((w) => w.sweep().catch(() => 0)));
+    const n = await Promise.all(this.#running().map((w) => w.sweep().catch(() => 0)));
     if (this.#inlineHost) n.push(await this.#inlineHost.sweep());
     // Forget clients whose process is gone (their handles are theirs alone).
     for (const pid of [...this.#byPid.keys()]) {
@@ -312,19 +420,21 @@ export class WorkerPool implements HelperHost {
   }
 
   async cleanupStale(): Promise<void> {
-    await Promise.all(this.#workers.map((w) => w.cleanupStale().catch(() => {})));
+    await Promise.all(this.#running().map((w) => w.cleanupStale().catch(() => {})));
     await this.#inlineHost?.cleanupStale();
   }
 
   async handleCounts(): Promise<Record<string, number>> {
-    const all = await Promise.all(this.#workers.map((w) => w.handleCounts()));
+    const all = await Promise.all(this.#running().map((w) => w.handleCounts()));
     const out: Record<string, number> = {};
     for (const c of all) for (const [k, v] of Object.entries(c)) out[k] = (out[k] ?? 0) + v;
     return out;
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.#workers.map((w) => w.close()));
+    clearInterval(this.#idleTimer);
+    this.#idleTimer = undefined;
+    await Promise.all([...this.#running().map((w) => w.close()), ...this.#closing]);
     await this.#inlineHost?.close();
   }
 }

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { WorkerPool } from "../../../src/host/worker_pool.ts";
 import { WireError } from "../../../src/errors.ts";
 import { waitFor } from "../../_support/wait.ts";
+import { FakeClock } from "../../_support/fake_clock.ts";
 
 const FAULT = new URL("../../_support/fault_helper.ts", import.meta.url).href;
 const dec = new TextDecoder();
@@ -214,4 +215,180 @@ Deno.test("WorkerPool a worker that failed to load is replaced at the next call,
   } finally {
     await pool.close();
   }
+});
+
+/** A lazy pool (the daemon's kind) whose idle workers stop after `IDLE_MS` of the fake clock. */
+const IDLE_MS = 60_000;
+function retiringPool(size: number, lines: string[], clock: FakeClock, extra: string[] = []) {
+  return new WorkerPool(
+    size,
+    { handleTtlMs: 0, helperTimeoutMs: 10_000, maxFileBytes: 1 << 20, debug: 0 },
+    (level, m) => lines.push(`${level}: ${m}`),
+    true,
+    extra,
+    true,
+    { idleMs: IDLE_MS, clock },
+  );
+}
+
+/** A call that needs a worker (datetime_helper.now would run inline). */
+const escape = (p: WorkerPool, pid: number, value: string) =>
+  call(p, pid, "xml_helper", "escape_xml", { value });
+
+Deno.test({
+  name:
+    "WorkerPool.retireIdle() stops a worker with no handles after idleMs without a call; the next call starts it again",
+  async fn() {
+    const lines: string[] = [];
+    const clock = new FakeClock();
+    const p = retiringPool(2, lines, clock);
+    try {
+      const modules = [...p.modules()];
+      assert.deepEqual(await escape(p, 700, "a<b"), { success: true, result: "a&lt;b" });
+      assert.equal(p.size, 1);
+      assert.equal(p.retireIdle(), 0, "first seen idle now");
+      clock.advance(IDLE_MS - 1);
+      assert.equal(p.retireIdle(), 0, "not idle long enough");
+      clock.advance(1);
+      assert.equal(p.retireIdle(), 1);
+      assert.equal(p.size, 0);
+      assert.equal(p.retired, 1);
+      assert.ok(
+        lines.includes(
+          "info: Stopped helper worker 0: no call for 60 s and no open handles (the next helper call that needs it starts it again)",
+        ),
+        lines.join("\n"),
+      );
+      // What health and the metrics read is unchanged without a worker.
+      assert.equal(p.state(), "ready");
+      assert.deepEqual([...p.modules()], modules);
+      assert.deepEqual(await p.handleCounts(), {});
+      assert.equal(await p.sweep(), 0);
+      // The next call starts worker 0 again.
+      assert.deepEqual(await escape(p, 700, "c&d"), { success: true, result: "c&amp;d" });
+      assert.equal(p.size, 1);
+    } finally {
+      await p.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "WorkerPool.retireIdle() keeps a worker that holds a handle or has a call running, and stops it once neither",
+  async fn() {
+    const lines: string[] = [];
+    const clock = new FakeClock();
+    const p = retiringPool(2, lines, clock);
+    try {
+      // Two clients at once: worker 0 gets client 301 (who opens a cipher), worker 1 client 302.
+      const [made, plain] = await Promise.all([
+        call(p, 301, "crypto", "new", { key: "k", cipher: "Blowfish" }),
+        escape(p, 302, "x"),
+      ]);
+      const id = made.result?.cipher_id ?? made.cipher_id;
+      assert.equal(typeof id, "string", JSON.stringify(made));
+      assert.deepEqual(plain, { success: true, result: "x" });
+      assert.equal(p.size, 2);
+      p.retireIdle();
+      clock.advance(10 * IDLE_MS);
+      assert.equal(p.retireIdle(), 1, "worker 1 stops, worker 0 keeps its cipher");
+      assert.equal(p.size, 1);
+      assert.ok(lines.some((l) => /Stopped helper worker 1:/.test(l)), lines.join("\n"));
+      // The cipher still works for its owner; client 302 is routed afresh, to the running worker.
+      const enc = await call(p, 301, "crypto", "encrypt", { cipher_id: id, plaintext: "x" });
+      assert.notEqual(enc.success, false, JSON.stringify(enc));
+      assert.deepEqual(await escape(p, 302, "y"), { success: true, result: "y" });
+      assert.equal(p.size, 1);
+      // A call running when the check comes keeps its worker, however long it was idle before.
+      p.retireIdle();
+      clock.advance(10 * IDLE_MS);
+      await call(p, 301, "crypto", "cleanup_cipher", { cipher_id: id });
+      assert.equal((await p.handleCounts())["crypto.ciphers"], 0);
+      p.retireIdle();
+      clock.advance(IDLE_MS);
+      const running = escape(p, 302, "z");
+      assert.equal(p.retireIdle(), 0, "a call is in flight");
+      assert.deepEqual(await running, { success: true, result: "z" });
+      assert.equal(p.size, 1);
+      clock.advance(IDLE_MS);
+      assert.equal(p.retireIdle(), 0, "its call was seen: idle again from now");
+      clock.advance(IDLE_MS);
+      assert.equal(p.retireIdle(), 1);
+      assert.equal(p.size, 0);
+      assert.equal(p.retired, 2);
+    } finally {
+      await p.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "WorkerPool serves a call that arrives while an idle worker is being stopped",
+  async fn() {
+    const lines: string[] = [];
+    const clock = new FakeClock();
+    const p = retiringPool(1, lines, clock);
+    try {
+      assert.deepEqual(await escape(p, 800, "1"), { success: true, result: "1" });
+      p.retireIdle();
+      clock.advance(IDLE_MS);
+      // Stopped and, in the same turn (its close still running), a call for it.
+      assert.equal(p.retireIdle(), 1);
+      const during = escape(p, 800, "<2>");
+      assert.equal(p.size, 1, "a fresh worker took its place");
+      assert.deepEqual(await during, { success: true, result: "&lt;2&gt;" });
+      assert.equal(p.retired, 1);
+    } finally {
+      await p.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "WorkerPool keeps the abandoned-call count of a stopped worker, and never stops worker 0 that names test helpers",
+  async fn() {
+    const lines: string[] = [];
+    const clock = new FakeClock();
+    const p = new WorkerPool(
+      2,
+      { handleTtlMs: 0, helperTimeoutMs: 300, maxFileBytes: 1 << 20, debug: 0 },
+      (level, m) => lines.push(`${level}: ${m}`),
+      true,
+      [FAULT],
+      true,
+      { idleMs: IDLE_MS, clock },
+    );
+    try {
+      await p.ready;
+      // Worker 0 busy with client 100, so client 200 gets worker 1 (asked until it has loaded:
+      // a call may time out while it loads on a busy machine), where its next call times out.
+      const first = call(p, 100, "fault_helper", "slow", { ms: 100, value: 1 });
+      const warm = call(p, 200, "fault_helper", "slow", { ms: 1, value: 0 }).catch(() => undefined);
+      assert.deepEqual(await first, { success: true, value: 1 });
+      await warm;
+      await waitFor(
+        () => call(p, 200, "fault_helper", "slow", { ms: 1, value: 0 }).catch(() => undefined),
+        { what: "worker 1 loaded", deadlineMs: 10_000, logTail: () => lines.join("\n") },
+      );
+      assert.equal(p.size, 2);
+      const late = call(p, 200, "fault_helper", "slow", { ms: 60_000, value: 2 });
+      await assert.rejects(late, (e) => e instanceof WireError && e.errorType === "TimeoutError");
+      const abandoned = p.abandoned;
+      assert.ok(abandoned >= 1);
+      p.retireIdle();
+      clock.advance(IDLE_MS);
+      assert.equal(p.retireIdle(), 1, "worker 1 only: worker 0 reports the fault_helper names");
+      assert.ok(lines.some((l) => /Stopped helper worker 1:/.test(l)), lines.join("\n"));
+      assert.equal(p.size, 1);
+      assert.equal(p.abandoned, abandoned);
+      assert.equal(p.replaced, 0);
+      assert.ok(p.modules().includes("fault_helper"));
+      clock.advance(10 * IDLE_MS);
+      assert.equal(p.retireIdle(), 0);
+    } finally {
+      await p.close();
+    }
+  },
 });
