@@ -35,8 +35,12 @@ esac
 # (logging_helper) and check lock owners' PIDs (lockfile); setrlimit(RLIMIT_CORE) needs FFI
 # (docs/binary.md). Remote imports stay off (--no-remote, --cached-only).
 perms=(--allow-all)
-# Same V8 tuning as scripts/cpan-bridge.
-v8flags=(--v8-flags=--max-semi-space-size=1)
+# The daemon's runtime tuning, as in every launcher (DAEMON_V8_FLAGS and DAEMON_ENV in
+# src/client/commands/daemon.ts say why; tests/src/client/commands/daemon_test.ts checks they agree).
+# The environment part is set by the self-extracting binary's launcher; a deno-compiled binary
+# cannot carry it.
+v8flags=(--v8-flags=--max-semi-space-size=1,--expose-gc)
+runtime_env=(MALLOC_MMAP_THRESHOLD_=65536)
 
 mkdir -p dist/.cache
 exec 9>dist/.build.lock
@@ -153,7 +157,9 @@ else
     printf 'static const char *const CB_ARGS[] = {'
     printf '"%s", ' "${args[@]}"
     echo '};'
-    echo 'static const char *const CB_ENV[] = {"DENO_DIR={DIR}/cache", "DENO_NO_UPDATE_CHECK=1", "DENO_NO_PACKAGE_JSON=1"};'
+    printf 'static const char *const CB_ENV[] = {"DENO_DIR={DIR}/cache", "DENO_NO_UPDATE_CHECK=1", "DENO_NO_PACKAGE_JSON=1"'
+    printf ', "%s"' "${runtime_env[@]}"
+    echo '};'
   } >"$work/launch_config.h"
   gcc -static -Os -s -Wall -Wextra -I"$work" -o "$work/launcher" scripts/build/launcher.c -lzstd
   cat "$work/launcher" "$work/payload.zst" >"$work/cpan-bridge"

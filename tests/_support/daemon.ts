@@ -15,6 +15,7 @@ import { WorkerHost } from "../../src/host/worker_host.ts";
 import { REGISTRY } from "../../helpers/registry.ts";
 import type { HelperDefinition } from "../../helpers/types.ts";
 import { waitFor } from "./wait.ts";
+import { DAEMON_ENV, DAEMON_V8_FLAGS } from "../../src/client/commands/daemon.ts";
 
 export const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -79,18 +80,26 @@ export interface SpawnedDaemon {
   readonly status: Promise<Deno.CommandStatus>;
 }
 
-/** The command that runs cpan-bridge: $CPAN_BRIDGE_BIN or `deno run -A main.ts`. */
+/**
+ * The command that runs cpan-bridge: $CPAN_BRIDGE_BIN or `deno run -A main.ts` with the
+ * production V8 flags; run it with {@linkcode cliEnv} (the rest of the production tuning), as
+ * scripts/cpan-bridge and the binary do.
+ */
 export function cliCommand(): string[] {
   const bin = Deno.env.get("CPAN_BRIDGE_BIN");
-  // The production V8 flag, as scripts/cpan-bridge and the binary run the daemon.
   return bin ? [bin] : [
     Deno.execPath(),
     "run",
     "--allow-all",
     "--quiet",
-    "--v8-flags=--max-semi-space-size=1",
+    DAEMON_V8_FLAGS,
     `${ROOT}/main.ts`,
   ];
+}
+
+/** The environment additions of a {@linkcode cliCommand} run: the production `DAEMON_ENV`, then `env`. */
+export function cliEnv(env: Record<string, string> = {}): Record<string, string> {
+  return { ...DAEMON_ENV, ...env };
 }
 
 /** Runs the CLI to completion; returns exit code and output. */
@@ -101,7 +110,7 @@ export async function runCli(
   const [cmd, ...pre] = cliCommand();
   const child = new Deno.Command(cmd!, {
     args: [...pre, ...args],
-    ...(opts.env ? { env: opts.env } : {}),
+    env: cliEnv(opts.env),
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
     stdin: opts.stdin === undefined ? "null" : "piped",
     stdout: "piped",
@@ -126,7 +135,7 @@ export async function spawnDaemon(
   const [cmd, ...pre] = cliCommand();
   const child = new Deno.Command(cmd!, {
     args: [...pre, "daemon", "--socket", socket, "--log-dir", dir, ...(opts.args ?? [])],
-    ...(opts.env ? { env: opts.env } : {}),
+    env: cliEnv(opts.env),
     stdin: "null",
     stdout: "null",
     stderr: "piped",

@@ -11,6 +11,35 @@ import { CONFIG_KEYS, readSetting } from "../../config.ts";
 import { startDaemon } from "../../daemon.ts";
 import type { ConfiguredInput } from "./types.ts";
 
+/**
+ * The daemon's runtime tuning, the same wherever it is launched: `selfCommand()` and `detach()`
+ * here, `scripts/cpan-bridge`, the single binary (`scripts/build_binary.sh`) and the tests'
+ * daemons (`tests/_support/daemon.ts`); `tests/src/client/commands/daemon_test.ts` fails when
+ * one of them differs (docs/performance.md has the measurements).
+ * - `--max-semi-space-size=1`: a 1 MiB young generation keeps the heap flat under load.
+ * - `--expose-gc`: V8's `gc()`, for the heap-trim task (`src/daemon/heap_trim.ts`), which
+ *   collects the garbage of large requests instead of leaving it until the heap's next limit.
+ */
+export const DAEMON_V8_FLAGS = "--v8-flags=--max-semi-space-size=1,--expose-gc";
+
+/**
+ * - `MALLOC_MMAP_THRESHOLD_=65536`: glibc maps each buffer of 64 KiB or more on its own and
+ *   unmaps it when freed. Without it the 64 KiB chunks of large requests came from the main
+ *   malloc arena and left it fragmented: after 10 MiB requests every 2 s for a minute the daemon
+ *   kept 82 MB of RSS (24 MB of it free malloc memory, given back only by `malloc_trim`); 58 MB
+ *   with it. A value already in the environment is kept (except by the binary's launcher).
+ */
+export const DAEMON_ENV: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: "65536" };
+
+/** `DAEMON_ENV` without the variables `env` already sets (an operator's own value wins). */
+export function daemonEnv(
+  env: Readonly<Record<string, string | undefined>>,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(DAEMON_ENV)) if (env[k] === undefined) out[k] = v;
+  return out;
+}
+
 /** How to run this same program again (deno run … main.ts, or the compiled binary). */
 export function selfCommand(env: Readonly<Record<string, string>>): string[] {
   // The self-extracting binary runs an unpacked runtime; its launcher names the binary itself.
@@ -23,7 +52,7 @@ export function selfCommand(env: Readonly<Record<string, string>>): string[] {
       "run",
       "--allow-all",
       "--quiet",
-      "--v8-flags=--max-semi-space-size=1",
+      DAEMON_V8_FLAGS,
       decodeURIComponent(new URL(Deno.mainModule).pathname),
     ];
   }
@@ -50,7 +79,7 @@ export function detach(argv: readonly string[], env: Readonly<Record<string, str
     stdin: "null",
     stdout: "null",
     stderr: "null",
-    env: { [CONFIG_KEYS.detached.env]: "1" },
+    env: { ...daemonEnv(env), [CONFIG_KEYS.detached.env]: "1" },
   }).spawn();
   child.unref();
   return 0;
