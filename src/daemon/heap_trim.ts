@@ -9,8 +9,9 @@
  * pushes the heap to its limit: 3,000 requests with distinct 60 KiB object keys left 180 MB of
  * heap (3 MB of it live) and 246 MB of RSS for as long as the daemon ran, pings or not.
  *
- * The janitor calls {@link HeapTrim.tick} every few seconds. It asks for a full collection when
- * the heap has grown by `growthBytes` since the last one, and once more `settleMs` after a
+ * The janitor calls {@link HeapTrim.tick} every second. It asks for a full collection when the
+ * memory in use (the heap, and the request buffers outside it that only a collection frees) has
+ * grown by `growthBytes` since the last one, and once more `settleMs` after a
  * collection that freed that much: V8 keeps freed pages in a pool and unmaps them only at a
  * collection some seconds later (`--memory-pool-timeout`, 8 s). The collection is V8's own
  * `gc()` (exposed with `--expose-gc`, which the launchers pass); without it there is no task.
@@ -20,8 +21,11 @@
 export interface HeapTrimOptions {
   /** A full, synchronous collection. */
   readonly collect: () => void;
-  /** Bytes of the heap in use (`Deno.memoryUsage().heapUsed`). */
-  readonly heapUsed: () => number;
+  /**
+   * Bytes in use: the heap's and those outside it that V8 frees at a collection (the buffers of
+   * large requests: `Deno.memoryUsage()` `heapUsed + external`).
+   */
+  readonly inUse: () => number;
   readonly now: () => number;
   /** Growth since the last collection that starts one. */
   readonly growthBytes: number;
@@ -36,7 +40,7 @@ export type HeapTrimResult =
 
 export class HeapTrim {
   readonly #o: HeapTrimOptions;
-  /** Heap in use right after the last collection (or at the start). */
+  /** Bytes in use right after the last collection (or at the start). */
   #base: number;
   /** When the follow-up collection is due, if one is. */
   #followUpAt: number | undefined;
@@ -45,12 +49,12 @@ export class HeapTrim {
 
   constructor(options: HeapTrimOptions) {
     this.#o = options;
-    this.#base = options.heapUsed();
+    this.#base = options.inUse();
   }
 
   /** Collects when the heap has grown enough, or when a follow-up is due. */
   tick(): HeapTrimResult {
-    const before = this.#o.heapUsed();
+    const before = this.#o.inUse();
     const now = this.#o.now();
     const grown = before - this.#base >= this.#o.growthBytes;
     const followUp = this.#followUpAt !== undefined && now >= this.#followUpAt;
@@ -61,7 +65,7 @@ export class HeapTrim {
     }
     this.#o.collect();
     this.collections++;
-    const after = this.#o.heapUsed();
+    const after = this.#o.inUse();
     this.#base = after;
     this.#followUpAt = before - after >= this.#o.growthBytes ? now + this.#o.settleMs : undefined;
     return { collected: true, before, after };

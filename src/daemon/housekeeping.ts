@@ -108,7 +108,10 @@ export async function checkLogFiles(d: DaemonContext): Promise<void> {
 export function heapTrimTask(d: DaemonContext, collect: () => void): JanitorTask {
   const trim = new HeapTrim({
     collect,
-    heapUsed: () => Deno.memoryUsage().heapUsed,
+    inUse: () => {
+      const m = Deno.memoryUsage();
+      return m.heapUsed + m.external;
+    },
     now: () => d.clock.now(),
     growthBytes: HEAP_TRIM_GROWTH_BYTES,
     settleMs: HEAP_TRIM_SETTLE_MS,

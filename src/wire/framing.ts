@@ -217,6 +217,9 @@ export async function readRequest(conn: Reader, limits: ReadLimits): Promise<Uin
       limits.onBytes?.(n);
       total += n;
       if (total >= limits.maxBytes) {
+        // Their reads are done: free the refused bytes now, not at V8's next full collection.
+        for (const c of chunks) release(c);
+        release(chunk);
         chunks.length = 0;
         idle.clear();
         await drain(conn, limits.drainMs ?? 2000, limits.drainBytes ?? 64 * 1024 * 1024);
@@ -235,8 +238,19 @@ export async function readRequest(conn: Reader, limits: ReadLimits): Promise<Uin
   for (const c of chunks) {
     out.set(c, off);
     off += c.length;
+    release(c);
   }
   return out;
+}
+
+/**
+ * Frees a chunk's memory at once (its buffer, a read's own, is detached): a large request's 64 KiB
+ * chunks are memory outside V8's heap, which it frees only at a full collection, and in between
+ * they fragment malloc's arena (docs/performance.md, round 3). Only for a chunk whose read is
+ * complete and that nothing else refers to.
+ */
+function release(chunk: Uint8Array): void {
+  if (chunk.buffer instanceof ArrayBuffer) chunk.buffer.transfer(0);
 }
 
 /** The writable side of a connection. */

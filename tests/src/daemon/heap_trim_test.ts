@@ -19,7 +19,7 @@ function simulated(live: number) {
       heap.collections++;
       heap.used = heap.live;
     },
-    heapUsed: () => heap.used,
+    inUse: () => heap.used,
     now: () => heap.now,
     growthBytes: 8 * MB,
     settleMs: 10_000,
@@ -85,7 +85,7 @@ Deno.test("heapTrimTask() behaviour: runs the collection when the heap grew and 
       garbage = [];
     });
     assert.equal(task.name, "heap trim");
-    // 16 MB of objects on the heap (not ArrayBuffer memory: heapUsed must see them).
+    // 16 MB of objects on the heap.
     garbage = Array.from({ length: 16 }, () => Array.from({ length: 131_072 }, (_, i) => i));
     await task.run();
     assert.equal(collections, 1);
@@ -94,6 +94,24 @@ Deno.test("heapTrimTask() behaviour: runs the collection when the heap grew and 
       lines.join("\n"),
     );
     assert.equal(garbage.length, 0);
+  } finally {
+    await close();
+  }
+});
+
+Deno.test("heapTrimTask() behaviour: buffers outside the heap (a large request's chunks) count as growth too", async () => {
+  const { d, close } = protocolContext({});
+  try {
+    let collections = 0;
+    let buffers: Uint8Array[] = [];
+    const task = heapTrimTask(d, () => {
+      collections++;
+      buffers = [];
+    });
+    buffers = Array.from({ length: 16 }, () => new Uint8Array(1024 * 1024).fill(1));
+    await task.run();
+    assert.equal(collections, 1, "16 MB of ArrayBuffer memory started a collection");
+    assert.equal(buffers.length, 0);
   } finally {
     await close();
   }

@@ -250,3 +250,41 @@ Deno.test("readRequest() behaviour: a short idle deadline set while a long one i
   await assert.rejects(long, /Request timeout - data transmission too slow/);
   assert.ok(performance.now() - t0 >= 350, "the long one still waits its own time");
 });
+
+/** A reader that hands out `body` as fast as the buffers allow; records each buffer and its size. */
+function streamReader(body: Uint8Array, seen: Array<{ buf: Uint8Array; size: number }>) {
+  let off = 0;
+  return {
+    read(p: Uint8Array): Promise<number | null> {
+      seen.push({ buf: p, size: p.length });
+      if (off >= body.length) return Promise.resolve(null);
+      const n = Math.min(p.length, body.length - off);
+      p.set(body.subarray(off, off + n));
+      off += n;
+      return Promise.resolve(n);
+    },
+  };
+}
+
+Deno.test("readRequest() behaviour: a request read in many chunks comes back whole, and each 64 KiB chunk's memory is freed at once", async () => {
+  const body = enc.encode(
+    JSON.stringify({ module: "test", function: "echo", params: { s: "é\u20ac".repeat(60_000) } }),
+  );
+  const seen: Array<{ buf: Uint8Array; size: number }> = [];
+  const got = await readRequest(streamReader(body, seen), { maxBytes: 1 << 24, idleMs: 5000 });
+  assert.ok(got.length === body.length && got.every((b, i) => b === body[i]), "the same bytes");
+  const chunks = seen.filter((s) => s.size === 64 * 1024);
+  assert.ok(chunks.length >= 4, `${chunks.length} chunks of 64 KiB`);
+  assert.ok(chunks.every((s) => s.buf.buffer.byteLength === 0), "each chunk's buffer detached");
+
+  // Refused: the chunks read before the cap are freed too, and the pool's buffer still works.
+  const refused: Array<{ buf: Uint8Array; size: number }> = [];
+  await assert.rejects(
+    readRequest(streamReader(body, refused), { maxBytes: 200_000, idleMs: 5000, drainMs: 500 }),
+    /Request too large/,
+  );
+  const before = refused.filter((s) => s.size === 64 * 1024);
+  assert.ok(before.length >= 2 && before.every((s) => s.buf.buffer.byteLength === 0));
+  const small = await readRequest(reader([enc.encode('{"a":1}')]), { maxBytes: 100, idleMs: 1000 });
+  assert.equal(new TextDecoder().decode(small), '{"a":1}');
+});
