@@ -424,8 +424,21 @@ int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++) av[k++] = argv[i];
     av[k] = NULL;
 
-    for (size_t i = 0; i < sizeof CB_ENV / sizeof CB_ENV[0]; i++)
-        if (putenv(subst(CB_ENV[i], final)) != 0) die("Out of memory");
+    for (size_t i = 0; i < sizeof CB_ENV / sizeof CB_ENV[0]; i++) {
+        char *kv = subst(CB_ENV[i], final);
+        /* Malloc tuning gives way to an operator's own value; the runtime's settings do not. */
+        const char *eq = strchr(kv, '=');
+        if (eq && strncmp(kv, "MALLOC_", 7) == 0) {
+            char name[64];
+            size_t n = (size_t)(eq - kv);
+            if (n < sizeof name) {
+                memcpy(name, kv, n);
+                name[n] = '\0';
+                if (getenv(name)) continue;
+            }
+        }
+        if (putenv(kv) != 0) die("Out of memory");
+    }
     if (setenv("CPAN_BRIDGE_SELF", self, 1) != 0) die("Out of memory");
     execve(runtime, av, environ);
     die("Cannot run %s: %s (remove %s to unpack again)", runtime, strerror(errno), final);

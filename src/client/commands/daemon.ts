@@ -27,7 +27,7 @@ export const DAEMON_V8_FLAGS = "--v8-flags=--max-semi-space-size=1,--expose-gc";
  *   unmaps it when freed. Without it the 64 KiB chunks of large requests came from the main
  *   malloc arena and left it fragmented: after 10 MiB requests every 2 s for a minute the daemon
  *   kept 82 MB of RSS (24 MB of it free malloc memory, given back only by `malloc_trim`); 58 MB
- *   with it. A value already in the environment is kept (except by the binary's launcher).
+ *   with it. A value already in the environment is kept, by every launcher.
  */
 export const DAEMON_ENV: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: "65536" };
 
