@@ -1,14 +1,15 @@
 /**
  * @module
  * The daemon's housekeeping, as the janitor's tasks (src/janitor.ts): CPU and memory sampling,
- * the resource check, the health line, stale connections, idle helper handles, the log files'
- * paths and the heap's garbage (`heap_trim.ts`). Each is a small function of the `DaemonContext`; each eviction is logged with its reason.
+ * the resource check, the health line, stale connections, idle helper handles and workers, the
+ * log files' paths and the heap's garbage (`heap_trim.ts`). Each is a small function of the `DaemonContext`; each eviction is logged with its reason.
  * The log texts are the Python daemon's where it had them (contract §6.5, §6.6).
  */
 
 import type { DaemonContext } from "../daemon_context.ts";
 import type { JanitorTask } from "../janitor.ts";
 import { pyListRepr } from "../log/format.ts";
+import { WORKER_IDLE_CHECK_MS } from "../host/worker_pool.ts";
 import { exposedGc, HeapTrim } from "./heap_trim.ts";
 
 /** How often CPU and RSS are sampled (contract §6.4: served from cache between samples). */
@@ -150,6 +151,11 @@ export function housekeepingTasks(d: DaemonContext): JanitorTask[] {
     },
     { name: "idle handles", periodMs: c.cleanupInterval * 1000, run: () => sweepHandles(d) },
     { name: "log files", periodMs: LOG_CHECK_MS, run: () => checkLogFiles(d) },
+    {
+      name: "idle helper workers",
+      periodMs: WORKER_IDLE_CHECK_MS,
+      run: () => void d.host.retireIdle?.(),
+    },
     ...(gc ? [heapTrimTask(d, gc)] : []),
   ];
 }

@@ -42,6 +42,8 @@ export interface HelperHost {
   cleanupStale(): Promise<void>;
   /** Open handles per table. */
   handleCounts(): Promise<Record<string, number>>;
+  /** Stops helper workers left idle (a host without workers has none); returns how many. */
+  retireIdle?(): number;
   close(): Promise<void>;
 }
 

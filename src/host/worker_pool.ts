@@ -51,6 +51,8 @@ const SCAN_DEPTH = 2;
 const SCAN_STRINGS = 64;
 /** The daemon's pool (lazy) stops a worker with no handle and no call for this long. */
 export const WORKER_IDLE_MS = 60_000;
+/** How often the janitor looks for idle workers (`retireIdle()`). */
+export const WORKER_IDLE_CHECK_MS = 15_000;
 
 /** When {@linkcode WorkerPool} stops idle workers. */
 export interface RetireOptions {
@@ -100,7 +102,6 @@ export class WorkerPool implements HelperHost {
   readonly #idleMs: number;
   readonly #clock: Clock;
   readonly #seen = new WeakMap<WorkerHost, Seen>();
-  #idleTimer: ReturnType<typeof setInterval> | undefined;
   /** Workers stopped for being idle, and the closes still running. */
   #retired = 0;
   readonly #closing = new Set<Promise<void>>();
@@ -140,7 +141,6 @@ export class WorkerPool implements HelperHost {
     for (let i = 0; i < start; i++) this.#workers.push(this.#spawn(i));
     this.ready = Promise.all(this.#running().map((w) => w.ready)).then(() => {});
     this.ready.catch(() => {});
-    if (start > 0) this.#armIdleCheck();
   }
 
   /** The workers started and not stopped. */
@@ -181,23 +181,14 @@ export class WorkerPool implements HelperHost {
     const w = this.#spawn(index);
     this.#workers[index] = w;
     w.ready.catch((err) => this.#log("error", `${what} ${index} failed to load: ${err}`));
-    this.#armIdleCheck();
     return w;
-  }
-
-  /** Runs `retireIdle()` every quarter of `idleMs` (1–15 s) while any worker runs. */
-  #armIdleCheck(): void {
-    if (this.#idleMs === 0 || this.#idleTimer !== undefined) return;
-    const every = Math.min(15_000, Math.max(1_000, this.#idleMs / 4));
-    const timer = setInterval(() => this.retireIdle(), every);
-    Deno.unrefTimer(timer);
-    this.#idleTimer = timer;
   }
 
   /**
    * Stops each worker that holds no handle and that this check has seen idle (no call running,
-   * none started) for `idleMs`: run every quarter of it, a worker goes between `idleMs` and
-   * 1.25 × `idleMs` after its last call ended, with no clock read per call. It is taken out of
+   * none started) for `idleMs`. The janitor runs it every {@linkcode WORKER_IDLE_CHECK_MS}
+   * (`src/daemon/housekeeping.ts`), so a worker goes between `idleMs` and `idleMs` + 15 s after
+   * its last call ended, with no clock read per call. It is taken out of
    * its place at once, so a call arriving while it closes starts a fresh one; its clients are
    * routed afresh. Returns how many were stopped.
    */
@@ -216,10 +207,6 @@ export class WorkerPool implements HelperHost {
         this.#retire(index, w);
         stopped++;
       }
-    }
-    if (this.#running().length === 0 && this.#idleTimer !== undefined) {
-      clearInterval(this.#idleTimer);
-      this.#idleTimer = undefined;
     }
     return stopped;
   }
@@ -432,8 +419,6 @@ export class WorkerPool implements HelperHost {
   }
 
   async close(): Promise<void> {
-    clearInterval(this.#idleTimer);
-    this.#idleTimer = undefined;
     await Promise.all([...this.#running().map((w) => w.close()), ...this.#closing]);
     await this.#inlineHost?.close();
   }

@@ -99,7 +99,24 @@ Deno.test("housekeepingTasks() behaviour: periods of sampling, resource check an
       "stale connections": 300_000,
       "idle handles": 300_000,
       "log files": 10_000,
+      "idle helper workers": 15_000,
     });
+  } finally {
+    await close();
+  }
+});
+
+Deno.test("housekeepingTasks() behaviour: the janitor asks the host to stop idle helper workers every 15 s", async () => {
+  const { d, clock, close } = protocolContext({});
+  try {
+    let checks = 0;
+    const host = Object.assign(Object.create(d.host), { retireIdle: () => (checks++, 0) });
+    const janitor = new Janitor(housekeepingTasks({ ...d, host }), clock, () => {});
+    for (let s = 0; s < 60; s++) {
+      clock.advance(1000);
+      await janitor.tick();
+    }
+    assert.equal(checks, 4);
   } finally {
     await close();
   }
