@@ -174,6 +174,13 @@ export const CONFIG_KEYS = {
     doc:
       "helper worker threads; a client process's calls (and handles) stay on one, a worker stuck past the timeout is replaced",
   },
+  helperWorkerIdle: {
+    env: "CPAN_BRIDGE_HELPER_WORKER_IDLE",
+    kind: "int",
+    default: "60",
+    doc:
+      "seconds after which a helper worker with no open handle and no call stops, until the next call needs it (0: never)",
+  },
   allowedPaths: {
     env: "CPAN_BRIDGE_ALLOWED_PATHS",
     kind: "string",

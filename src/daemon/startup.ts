@@ -109,6 +109,7 @@ export function startHost(
     config.encoding === "repair",
     [],
     true, // lazy: no worker until a helper call needs one, more only when calls overlap (13-16 MB each)
+    { idleMs: config.helperWorkerIdle * 1000 },
   );
   host.ready.then(
     () => {
