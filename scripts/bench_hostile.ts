@@ -18,7 +18,6 @@
 
 import { parseArgs } from "node:util";
 import { rawCall } from "../tests/_support/raw.ts";
-import { cliEnv } from "../tests/_support/daemon.ts";
 import { startBenchDaemon } from "./bench/bench_daemon.ts";
 
 const { values } = parseArgs({
@@ -44,7 +43,7 @@ const slowClients = mix.has("slow") ? Number(values["slow-clients"]) : 0;
 
 const bd = await startBenchDaemon(
   "cpan-bridge-hostile-",
-  cliEnv(values["handle-ttl"] ? { CPAN_BRIDGE_HANDLE_TTL: values["handle-ttl"] } : {}),
+  values["handle-ttl"] ? { CPAN_BRIDGE_HANDLE_TTL: values["handle-ttl"] } : {},
 );
 const { sock } = bd;
 const rssMb = () => bd.rssMb();

@@ -10,7 +10,7 @@
 // deno-lint-ignore-file no-console -- a command-line report
 
 import { parseArgs } from "node:util";
-import { cliCommand, ROOT } from "../tests/_support/daemon.ts";
+import { cliCommand, cliEnv, ROOT } from "../tests/_support/daemon.ts";
 import { waitFor } from "../tests/_support/wait.ts";
 import { probeDaemon } from "../src/server/socket.ts";
 import { rawCall, rawJson } from "../tests/_support/raw.ts";
@@ -23,6 +23,7 @@ const sock = `${dir}/bridge.sock`;
 const [cmd, ...pre] = cliCommand();
 const daemon = new Deno.Command(cmd!, {
   args: [...pre, "daemon", "--socket", sock, "--log-dir", dir],
+  env: cliEnv(),
   stdout: "null",
   stderr: "inherit",
 }).spawn();

@@ -12,12 +12,12 @@
 // deno-lint-ignore-file no-console -- a command-line report
 
 import { parseArgs } from "node:util";
-import { cliEnv, ROOT } from "../tests/_support/daemon.ts";
+import { ROOT } from "../tests/_support/daemon.ts";
 import { startBenchDaemon } from "./bench/bench_daemon.ts";
 
 const { values } = parseArgs({ args: Deno.args, options: { requests: { type: "string" } } });
 const total = Number(values.requests ?? 1_000_000);
-const bd = await startBenchDaemon("cpan-bridge-mem-", cliEnv());
+const bd = await startBenchDaemon("cpan-bridge-mem-", {});
 const { sock } = bd;
 const rssMb = () => bd.rssMb();
 

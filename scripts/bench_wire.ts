@@ -12,7 +12,7 @@
 // deno-lint-ignore-file no-console -- a command-line report
 
 import { parseArgs } from "node:util";
-import { cliCommand, ROOT } from "../tests/_support/daemon.ts";
+import { cliCommand, cliEnv, ROOT } from "../tests/_support/daemon.ts";
 import { waitFor } from "../tests/_support/wait.ts";
 import { probeDaemon } from "../src/server/socket.ts";
 import { rawCall } from "../tests/_support/raw.ts";
@@ -108,10 +108,10 @@ const sock = `${dir}/bridge.sock`;
 const [cmd, ...pre] = cliCommand();
 const daemon = new Deno.Command(cmd!, {
   args: [...pre, "daemon", "--socket", sock, "--log-dir", dir],
-  env: {
+  env: cliEnv({
     CPAN_BRIDGE_MAX_REQUESTS_PER_MINUTE: "100000000",
     CPAN_BRIDGE_MAX_CONCURRENT_REQUESTS: "1000",
-  },
+  }),
   stdout: "null",
   stderr: "inherit",
 }).spawn();

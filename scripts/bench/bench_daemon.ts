@@ -4,7 +4,7 @@
  * main.ts) on a socket in a temporary directory, and its RSS from /proc.
  */
 
-import { cliCommand } from "../../tests/_support/daemon.ts";
+import { cliCommand, cliEnv } from "../../tests/_support/daemon.ts";
 import { waitFor } from "../../tests/_support/wait.ts";
 import { probeDaemon } from "../../src/server/socket.ts";
 
@@ -30,7 +30,7 @@ export async function startBenchDaemon(
   const [cmd, ...pre] = cliCommand();
   const daemon = new Deno.Command(cmd ?? "deno", {
     args: [...pre, "daemon", "--socket", sock, "--log-dir", dir],
-    env,
+    env: cliEnv(env),
     stdin: "null",
     stdout: "null",
     stderr: "inherit",
