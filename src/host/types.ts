@@ -19,6 +19,13 @@ export interface HostCall {
 }
 
 /** A helper host. */
+/** What {@linkcode HelperHost.workerCounts} reports. */
+export interface WorkerCounts {
+  readonly running: number;
+  readonly stopped: number;
+  readonly replaced: number;
+}
+
 export interface HelperHost {
   /** Resolves once helpers are loaded. */
   readonly ready: Promise<void>;
@@ -44,6 +51,8 @@ export interface HelperHost {
   handleCounts(): Promise<Record<string, number>>;
   /** Stops helper workers left idle (a host without workers has none); returns how many. */
   retireIdle?(): number;
+  /** Worker threads: running now, stopped for being idle, replaced after a stuck call. */
+  workerCounts?(): WorkerCounts;
   close(): Promise<void>;
 }
 

@@ -35,7 +35,7 @@ import { helperFailed, WireError } from "../errors.ts";
 import { callerPidOf, type LogFn } from "../helper_runtime.ts";
 import type { HelperSettings, LazyHelper } from "../../helpers/types.ts";
 import { REGISTRY } from "../../helpers/registry.ts";
-import type { HelperHost, HostCall } from "./types.ts";
+import type { HelperHost, HostCall, WorkerCounts } from "./types.ts";
 import { InProcessHost } from "./in_process.ts";
 import { INLINE_FUNCTIONS, INLINE_MAX_CHARS, paramsWithin } from "./inline.ts";
 import { WorkerHost } from "./worker_host.ts";
@@ -260,6 +260,10 @@ export class WorkerPool implements HelperHost {
   /** Workers replaced because a call ran past the timeout. */
   get replaced(): number {
     return this.#replaced;
+  }
+
+  workerCounts(): WorkerCounts {
+    return { running: this.size, stopped: this.#retired, replaced: this.replaced };
   }
 
   /** Worker threads running now (started as needed, up to the configured number). */

@@ -243,6 +243,27 @@ export const METRICS: readonly MetricDef[] = [
     read: (s) => new Set(s.d.host.modules()).size,
   },
   {
+    name: "cpan_bridge_helper_workers",
+    type: "gauge",
+    help:
+      "Helper worker threads running (started as calls need them, up to CPAN_BRIDGE_HELPER_WORKERS).",
+    read: (s) => s.d.host.workerCounts?.().running ?? 0,
+  },
+  {
+    name: "cpan_bridge_helper_workers_stopped_total",
+    type: "counter",
+    help:
+      "Helper worker threads stopped after CPAN_BRIDGE_HELPER_WORKER_IDLE without a call or handle.",
+    read: (s) => s.d.host.workerCounts?.().stopped ?? 0,
+  },
+  {
+    name: "cpan_bridge_helper_workers_replaced_total",
+    type: "counter",
+    help:
+      "Helper worker threads replaced after a call ran past CPAN_BRIDGE_HELPER_TIMEOUT and stuck.",
+    read: (s) => s.d.host.workerCounts?.().replaced ?? 0,
+  },
+  {
     name: "cpan_bridge_helper_calls_active",
     type: "gauge",
     help: "Helper calls running now.",

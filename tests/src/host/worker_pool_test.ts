@@ -253,6 +253,7 @@ Deno.test({
       assert.equal(p.retireIdle(), 1);
       assert.equal(p.size, 0);
       assert.equal(p.retired, 1);
+      assert.deepEqual(p.workerCounts(), { running: 0, stopped: 1, replaced: 0 });
       assert.ok(
         lines.includes(
           "info: Stopped helper worker 0: no call for 60 s and no open handles (the next helper call that needs it starts it again)",

@@ -86,6 +86,7 @@ function fixedContext(): DaemonContext {
     sweep: () => Promise.resolve(0),
     cleanupStale: () => Promise.resolve(),
     handleCounts: () => Promise.resolve({}),
+    workerCounts: () => ({ running: 1, stopped: 4, replaced: 2 }),
     close: () => Promise.resolve(),
   };
   const logs: Logs = {
