@@ -2,7 +2,8 @@
  * Memory soak: RSS of the daemon while it serves a bounded number of requests (default
  * 1,000,000: pings, datetime_helper.now and system.health from 8 Perl client processes, as
  * CPANBridge.pm sends them). Reports the idle RSS (5 s after start, before any request), the RSS
- * after a warm-up and after every tenth, and the growth over each.
+ * after a warm-up and after every tenth, the growth over each, and the RSS at rest 10, 30 and 90 s
+ * after the load.
  *
  *   deno run -A scripts/bench_memory.ts [--requests 1000000]
  *
@@ -61,4 +62,15 @@ console.log(
       ((performance.now() - t0) / 1000).toFixed(0)
     } s`,
 );
+// At rest: V8 gives back the heap it sized for the load some seconds after the load stops (its
+// memory reducer, the heap trim), and idle helper workers stop after CPAN_BRIDGE_HELPER_WORKER_IDLE.
+let rested = 0;
+for (const s of [10, 30, 90]) {
+  await new Promise((r) => setTimeout(r, (s - rested) * 1000));
+  rested = s;
+  const rss = rssMb();
+  console.log(
+    `At rest, ${s} s after the load: ${rss.toFixed(1)} MB (${(rss - idle).toFixed(1)} over idle)`,
+  );
+}
 await bd.stop();
