@@ -3,7 +3,7 @@
  * `ResidentDoc`: a loaded document whose parsed tree is kept only while it is in use. An xmldom
  * tree costs about 80 times its text (the bench's 2.7 KB, 362-node document: 216 KB of heap), and
  * a client may leave documents open for the whole handle TTL. After {@linkcode REST_AFTER_MS}
- * without a call, an unchanged document keeps only its text, its parse options and, for each node
+ * without a call ({@linkcode SMALL_REST_AFTER_MS} for a tree under {@linkcode SMALL_TREE_BYTES}), an unchanged document keeps only its text, its parse options and, for each node
  * id handed out, that node's position in document order; its next use parses the text again (the
  * same parse of the same text: the same tree) and gives each id back to the node at its position,
  * so ids stay valid and every result stays the same.
@@ -25,6 +25,14 @@ import type { ParsedXml } from "./dom.ts";
 
 /** Idle time after which an unchanged document keeps only its text. */
 export const REST_AFTER_MS = 30_000;
+
+/**
+ * A tree under this (estimated) size rests after {@linkcode SMALL_REST_AFTER_MS} instead: parsing
+ * it again costs under about 2 ms (the bench's 217 KB tree: 0.3 ms), well under 0.1 % of the
+ * idle time, while such trees are what a client that opens documents and forgets them leaves.
+ */
+export const SMALL_TREE_BYTES = 1024 * 1024;
+export const SMALL_REST_AFTER_MS = 10_000;
 
 /** The most (estimated) bytes of trees that can rest kept at once, per daemon runtime. */
 export const PARSED_BUDGET_BYTES = 64 * 1024 * 1024;
@@ -73,16 +81,20 @@ function parsedOf(clock: Clock): Parsed {
 }
 
 /**
- * Lets every document of `clock` that has not been used for {@linkcode REST_AFTER_MS} keep only its
- * text (called at the start of each XML helper call, so no timer is needed).
+ * Lets every document of `clock` that has not been used for its rest time ({@linkcode REST_AFTER_MS},
+ * or {@linkcode SMALL_REST_AFTER_MS} for a small tree) keep only its text (called at the start of
+ * each XML helper call, so no timer is needed).
  */
 export function restIdleDocuments(clock: Clock): void {
   const parsed = PARSED.get(clock);
   if (!parsed || parsed.docs.size === 0) return;
   const now = clock.now();
   for (const d of parsed.docs) {
-    if (now - d.lastUsed < REST_AFTER_MS) return;
-    d.rest();
+    const idle = now - d.lastUsed;
+    // Least recently used first: from here on every document is younger than the shortest rest
+    // time. Before that, only large trees (at most 64 of them under the budget) are passed over.
+    if (idle < SMALL_REST_AFTER_MS) return;
+    if (idle >= d.restAfterMs) d.rest();
   }
 }
 
@@ -104,6 +116,8 @@ export class ResidentDoc {
   #positionOf: Map<string, number> | undefined;
   /** The tree's estimated heap (the same tree at every parse). */
   readonly treeBytes: number;
+  /** Idle time after which the document rests (shorter for a small tree). */
+  readonly restAfterMs: number;
   lastUsed: number;
 
   constructor(parsed: ParsedXml, clock: Clock) {
@@ -115,6 +129,7 @@ export class ResidentDoc {
     let nodes = 0;
     eachInOrder(parsed.doc, () => nodes++);
     this.treeBytes = nodes * NODE_BYTES + parsed.text.length * CHAR_BYTES;
+    this.restAfterMs = this.treeBytes < SMALL_TREE_BYTES ? SMALL_REST_AFTER_MS : REST_AFTER_MS;
     this.lastUsed = clock.now();
     this.#enter();
   }

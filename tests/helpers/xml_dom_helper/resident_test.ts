@@ -13,6 +13,8 @@ import {
   PARSED_BUDGET_BYTES,
   ResidentDoc,
   REST_AFTER_MS,
+  SMALL_REST_AFTER_MS,
+  SMALL_TREE_BYTES,
 } from "../../../helpers/xml_dom_helper/resident.ts";
 import { parseXml, stringValue } from "../../../helpers/xml_dom_helper/dom.ts";
 import type { CallContext, HelperDefinition } from "../../../helpers/types.ts";
@@ -201,6 +203,31 @@ Deno.test("restIdleDocuments() leaves documents used within the rest time parsed
     clock.advance(2);
     new DocStore(t.ctx, "xp");
     assert.deepEqual([parsed(t.ctx, "xp", a), parsed(t.ctx, "xp", b)], [false, true]);
+  });
+});
+
+Deno.test("restIdleDocuments() lets a small tree rest after SMALL_REST_AFTER_MS, a large one only after REST_AFTER_MS", async () => {
+  await withClock(async (t, clock) => {
+    // About 1.2 MiB estimated (2 bytes a character): over SMALL_TREE_BYTES.
+    const big = `<r>${"x".repeat(Math.ceil(SMALL_TREE_BYTES / 2) + 100_000)}</r>`;
+    const large = (await xp(t.ctx, "load_xml_string", { xml_string: big })).result.document_id;
+    const small = (await xp(t.ctx, "load_xml_string", { xml_string: XML })).result.document_id;
+    clock.advance(SMALL_REST_AFTER_MS - 1);
+    new DocStore(t.ctx, "xp");
+    assert.deepEqual([parsed(t.ctx, "xp", large), parsed(t.ctx, "xp", small)], [true, true]);
+    clock.advance(1);
+    new DocStore(t.ctx, "xp");
+    assert.deepEqual(
+      [parsed(t.ctx, "xp", large), parsed(t.ctx, "xp", small)],
+      [true, false],
+      "the small one rests although the large one, older, does not yet",
+    );
+    clock.advance(REST_AFTER_MS - SMALL_REST_AFTER_MS);
+    new DocStore(t.ctx, "xp");
+    assert.equal(parsed(t.ctx, "xp", large), false);
+    // Both answer as before.
+    const n = await xp(t.ctx, "find_nodes", { document_id: small, xpath: "count(//row)" });
+    assert.equal(n.success, true);
   });
 });
 
