@@ -10,7 +10,7 @@ import type { DaemonContext } from "../daemon_context.ts";
 import type { JanitorTask } from "../janitor.ts";
 import { pyListRepr } from "../log/format.ts";
 import { WORKER_IDLE_CHECK_MS } from "../host/worker_pool.ts";
-import { exposedGc, HeapTrim } from "./heap_trim.ts";
+import { exposedGc, isolateHeapTrim } from "../heap_trim.ts";
 
 /** How often CPU and RSS are sampled (contract §6.4: served from cache between samples). */
 export const SAMPLE_MS = 2000;
@@ -23,8 +23,6 @@ export const LOG_CHECK_MS = 10_000;
 
 /** How often the heap's growth is looked at, what growth starts a collection, the follow-up. */
 export const HEAP_TRIM_MS = 1000;
-export const HEAP_TRIM_GROWTH_BYTES = 8 * 1024 * 1024;
-export const HEAP_TRIM_SETTLE_MS = 10_000;
 
 /** Samples CPU and memory. */
 export function sampleResources(d: DaemonContext): void {
@@ -107,16 +105,7 @@ export async function checkLogFiles(d: DaemonContext): Promise<void> {
 
 /** The heap-trim task (see `heap_trim.ts`), given V8's `gc()`; logs each collection at DEBUG. */
 export function heapTrimTask(d: DaemonContext, collect: () => void): JanitorTask {
-  const trim = new HeapTrim({
-    collect,
-    inUse: () => {
-      const m = Deno.memoryUsage();
-      return m.heapUsed + m.external;
-    },
-    now: () => d.clock.now(),
-    growthBytes: HEAP_TRIM_GROWTH_BYTES,
-    settleMs: HEAP_TRIM_SETTLE_MS,
-  });
+  const trim = isolateHeapTrim(collect, () => d.clock.now());
   const mb = (n: number) => (n / 1048576).toFixed(1);
   return {
     name: "heap trim",
@@ -128,6 +117,8 @@ export function heapTrimTask(d: DaemonContext, collect: () => void): JanitorTask
           `Heap collected: ${mb(r.before)} MB in use before, ${mb(r.after)} after`,
         );
       }
+      // Each helper worker has its own heap, trimmed the same way on its own thread.
+      d.host.trimHeaps?.();
     },
   };
 }

@@ -11,7 +11,7 @@ import type { HelperSettings } from "../../helpers/types.ts";
 import type { HostCall } from "./types.ts";
 
 /** Housekeeping requests the worker answers with an {@linkcode OpReply}. */
-export type OpName = "sweep" | "cleanupStale" | "handleCounts" | "close" | "ping";
+export type OpName = "sweep" | "cleanupStale" | "handleCounts" | "close" | "ping" | "trimHeap";
 
 /** Main thread → worker. */
 export type ToWorker =

@@ -51,6 +51,8 @@ export interface HelperHost {
   handleCounts(): Promise<Record<string, number>>;
   /** Stops helper workers left idle (a host without workers has none); returns how many. */
   retireIdle?(): number;
+  /** Asks each helper worker to trim its own heap (`src/heap_trim.ts`); answers are not awaited. */
+  trimHeaps?(): void;
   /** Worker threads: running now, stopped for being idle, replaced after a stuck call. */
   workerCounts?(): WorkerCounts;
   close(): Promise<void>;

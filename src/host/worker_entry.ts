@@ -9,6 +9,7 @@
 import { systemClock } from "../sdk/clock.ts";
 import { WireError } from "../errors.ts";
 import { InProcessHost } from "./in_process.ts";
+import { exposedGc, isolateHeapTrim } from "../heap_trim.ts";
 import type { HelperDefinition } from "../../helpers/types.ts";
 import type { CallReply, FromWorker, ToWorker } from "./messages.ts";
 
@@ -17,6 +18,9 @@ const TRANSFER_MIN = 64 * 1024;
 
 let host: InProcessHost | undefined;
 const running = new Map<number, AbortController>();
+/** This worker's heap trim (src/heap_trim.ts), run when the daemon's janitor asks (`trimHeap`). */
+const gc = exposedGc();
+const trim = gc ? isolateHeapTrim(gc, () => systemClock.now()) : undefined;
 
 function post(m: FromWorker, transfer: Transferable[] = []): void {
   self.postMessage(m, transfer);
@@ -88,7 +92,20 @@ self.onmessage = async (e: MessageEvent<ToWorker>) => {
     if (m.op === "sweep") value = await host.sweep();
     else if (m.op === "cleanupStale") await host.cleanupStale();
     else if (m.op === "handleCounts") value = await host.handleCounts();
-    else if (m.op === "close") {
+    else if (m.op === "trimHeap") {
+      const r = trim?.tick();
+      value = r?.collected === true;
+      if (r?.collected) {
+        const mb = (n: number) => (n / 1048576).toFixed(1);
+        post({
+          kind: "log",
+          level: "debug",
+          message: `Helper worker heap collected: ${mb(r.before)} MB in use before, ${
+            mb(r.after)
+          } after`,
+        });
+      }
+    } else if (m.op === "close") {
       for (const ac of running.values()) ac.abort(new Error("daemon shutting down"));
       await host.close();
     }

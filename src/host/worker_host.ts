@@ -251,6 +251,11 @@ export class WorkerHost implements HelperHost {
     return await this.#op<number>("sweep");
   }
 
+  /** Runs the worker's heap trim; true when it collected (false without `--expose-gc`). */
+  async trimHeap(): Promise<boolean> {
+    return await this.#op<boolean>("trimHeap", 5_000).catch(() => false);
+  }
+
   async cleanupStale(): Promise<void> {
     await this.ready;
     await this.#op("cleanupStale");

@@ -262,6 +262,10 @@ export class WorkerPool implements HelperHost {
     return this.#replaced;
   }
 
+  trimHeaps(): void {
+    for (const w of this.#running()) if (w.state() === "ready") void w.trimHeap();
+  }
+
   workerCounts(): WorkerCounts {
     return { running: this.size, stopped: this.#retired, replaced: this.replaced };
   }

@@ -393,3 +393,17 @@ Deno.test({
     }
   },
 });
+
+Deno.test("WorkerPool.trimHeaps() asks each running worker for its heap trim: answered, and the worker serves on (without --expose-gc nothing is collected)", async () => {
+  const lines: string[] = [];
+  const p = pool(1, 10_000, lines);
+  try {
+    await p.ready;
+    p.trimHeaps(); // answered in the worker, not awaited
+    const r = await call(p, 4001, "xml_helper", "escape_xml", { value: "a<b" });
+    assert.equal(r.result, "a&lt;b");
+    assert.ok(!lines.some((l) => /error|heap collected/i.test(l)), lines.join("\n"));
+  } finally {
+    await p.close();
+  }
+});

@@ -1,13 +1,13 @@
 /**
- * Tests of `HeapTrim` (src/daemon/heap_trim.ts) with a simulated heap and clock: when it collects,
+ * Tests of `HeapTrim` (src/heap_trim.ts) with a simulated heap and clock: when it collects,
  * the follow-up collection after one that freed much, and the heap trim task's log line. A last
  * test runs a real collection in a runtime started with `--expose-gc`.
  */
 
 import assert from "node:assert/strict";
-import { HeapTrim } from "../../../src/daemon/heap_trim.ts";
-import { heapTrimTask } from "../../../src/daemon/housekeeping.ts";
-import { protocolContext } from "../protocol/_context.ts";
+import { HeapTrim } from "../../src/heap_trim.ts";
+import { heapTrimTask } from "../../src/daemon/housekeeping.ts";
+import { protocolContext } from "./protocol/_context.ts";
 
 const MB = 1024 * 1024;
 
@@ -76,7 +76,7 @@ Deno.test("HeapTrim.tick() behaviour: when V8 collected on its own, growth is me
 });
 
 Deno.test("heapTrimTask() behaviour: runs the collection when the heap grew and logs it at DEBUG", async () => {
-  const { d, lines, close } = protocolContext({ CPAN_BRIDGE_LOG_LEVEL: "DEBUG" });
+  const { d, lines, close } = protocolContext({ CPAN_BRIDGE_DEBUG: "1" });
   try {
     let collections = 0;
     let garbage: number[][] = [];
@@ -121,7 +121,7 @@ Deno.test("exposedGc() behaviour: V8's gc() in a runtime with --expose-gc frees 
   const deno = Deno.execPath();
   const probe = `
     import { exposedGc } from ${
-    JSON.stringify(new URL("../../../src/daemon/heap_trim.ts", import.meta.url).href)
+    JSON.stringify(new URL("../../src/heap_trim.ts", import.meta.url).href)
   };
     const gc = exposedGc();
     if (!gc) { console.log("absent"); Deno.exit(0); }

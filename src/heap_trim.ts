@@ -72,6 +72,27 @@ export class HeapTrim {
   }
 }
 
+/** Growth that starts a collection, and the follow-up's delay, of {@linkcode isolateHeapTrim}. */
+export const HEAP_TRIM_GROWTH_BYTES = 8 * 1024 * 1024;
+export const HEAP_TRIM_SETTLE_MS = 10_000;
+
+/**
+ * A `HeapTrim` of this isolate (the daemon's, or a helper worker's: each has its own heap, and
+ * `Deno.memoryUsage()` reports the calling one's) with the daemon's thresholds.
+ */
+export function isolateHeapTrim(collect: () => void, now: () => number): HeapTrim {
+  return new HeapTrim({
+    collect,
+    inUse: () => {
+      const m = Deno.memoryUsage();
+      return m.heapUsed + m.external;
+    },
+    now,
+    growthBytes: HEAP_TRIM_GROWTH_BYTES,
+    settleMs: HEAP_TRIM_SETTLE_MS,
+  });
+}
+
 /** V8's `gc()` when the runtime was started with `--expose-gc`, else undefined. */
 export function exposedGc(): (() => void) | undefined {
   const gc = (globalThis as { gc?: unknown }).gc;
