@@ -19,6 +19,7 @@
 import { parseArgs } from "node:util";
 import { rawCall } from "../tests/_support/raw.ts";
 import { startBenchDaemon } from "./bench/bench_daemon.ts";
+import { HOSTILE_XML as XML } from "./bench/hostile_xml.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -87,11 +88,6 @@ async function goodLoop(): Promise<void> {
     else counts.goodFailed++;
   }
 }
-
-const XML = `<rows>${
-  Array.from({ length: 60 }, (_, i) => `<row id="${i}"><name>n${i}</name><v>${i * 7}</v></row>`)
-    .join("")
-}</rows>`;
 
 /** Opens one helper handle after another and never closes them. */
 async function handleLoop(): Promise<void> {

@@ -26,6 +26,7 @@ import { databaseHelper } from "../../helpers/database/mod.ts";
 import { cryptoHelper } from "../../helpers/crypto/mod.ts";
 import type { CallContext, HelperDefinition } from "../../helpers/types.ts";
 import { REST_AFTER_MS } from "../../helpers/xml_dom_helper/resident.ts";
+import { HOSTILE_XML as XML } from "./hostile_xml.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -35,12 +36,6 @@ const { values } = parseArgs({
   },
 });
 const count = Number(values.count);
-
-/** The bench's document (scripts/bench_hostile.ts). */
-const XML = `<rows>${
-  Array.from({ length: 60 }, (_, i) => `<row id="${i}"><name>n${i}</name><v>${i * 7}</v></row>`)
-    .join("")
-}</rows>`;
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error("Cannot measure: run with --v8-flags=--expose-gc");

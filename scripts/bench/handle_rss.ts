@@ -17,6 +17,7 @@
 import { parseArgs } from "node:util";
 import { rawCall } from "../../tests/_support/raw.ts";
 import { startBenchDaemon } from "./bench_daemon.ts";
+import { HOSTILE_XML as XML } from "./hostile_xml.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -29,12 +30,6 @@ const { values } = parseArgs({
   },
 });
 const count = Number(values.count);
-
-/** The bench's document (scripts/bench_hostile.ts). */
-const XML = `<rows>${
-  Array.from({ length: 60 }, (_, i) => `<row id="${i}"><name>n${i}</name><v>${i * 7}</v></row>`)
-    .join("")
-}</rows>`;
 
 const bd = await startBenchDaemon("cpan-bridge-handle-rss-", {});
 const call = async (module: string, fn: string, params: Record<string, unknown>) => {
