@@ -9,10 +9,10 @@
  * pushes the heap to its limit: 3,000 requests with distinct 60 KiB object keys left 180 MB of
  * heap (3 MB of it live) and 246 MB of RSS for as long as the daemon ran, pings or not.
  *
- * The janitor calls {@link HeapTrim.tick} every second. It asks for a full collection when the
- * memory in use (the heap, and the request buffers outside it that only a collection frees) has
- * grown by `growthBytes` since the last one, and once more `settleMs` after a
- * collection that freed that much: V8 keeps freed pages in a pool and unmaps them only at a
+ * The janitor calls {@link HeapTrim.tick} every second, in the daemon and (through an op) in each
+ * helper worker. It asks for a full collection when the memory in use (the heap, and the request
+ * buffers outside it that only a collection frees) has grown by `growthBytes` since the last one,
+ * and once more `settleMs` after a collection that freed that much: V8 keeps freed pages in a pool and unmaps them only at a
  * collection some seconds later (`--memory-pool-timeout`, 8 s). The collection is V8's own
  * `gc()` (exposed with `--expose-gc`, which the launchers pass); without it there is no task.
  */
@@ -44,8 +44,6 @@ export class HeapTrim {
   #base: number;
   /** When the follow-up collection is due, if one is. */
   #followUpAt: number | undefined;
-  /** Collections asked for (reported in the daemon's memory figures). */
-  collections = 0;
 
   constructor(options: HeapTrimOptions) {
     this.#o = options;
@@ -64,7 +62,6 @@ export class HeapTrim {
       return { collected: false };
     }
     this.#o.collect();
-    this.collections++;
     const after = this.#o.inUse();
     this.#base = after;
     this.#followUpAt = before - after >= this.#o.growthBytes ? now + this.#o.settleMs : undefined;
