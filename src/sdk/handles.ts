@@ -35,10 +35,10 @@ export interface HandleOptions<T> {
   readonly ownedByHandle?: boolean | undefined;
 }
 
-/** A client process that already holds as many handles of a kind as it may. */
 /** The count key of handles opened without an owner (no PID is negative). */
 const NO_OWNER = -1;
 
+/** A client process that already holds as many handles of a kind as it may. */
 export class HandleLimitError extends Error {
   override name = "HandleLimitError";
 }
