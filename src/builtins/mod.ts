@@ -44,13 +44,20 @@ async function helpersSettled(d: DaemonContext): Promise<boolean> {
 
 type Builtin = (d: DaemonContext, req: BridgeRequest) => unknown | Promise<unknown>;
 
-const TEST: Record<string, Builtin> = {
-  // contract §4.2: stats copied before this request counts as processed.
-  ping: (d, req) => ({
+/** `test.ping`'s fields that never change, in the reply's order (contract §4.2). */
+function pingFixedFields() {
+  return {
     message: "pong",
     daemon_version: PROTOCOL_VERSION,
     python_version: runtimeDescription(),
     platform: platformName(),
+  };
+}
+
+const TEST: Record<string, Builtin> = {
+  // contract §4.2: stats copied before this request counts as processed.
+  ping: (d, req) => ({
+    ...pingFixedFields(),
     uptime: uptimeSeconds(d),
     stats: d.stats.snapshot(),
     input: req.params ?? {},
@@ -170,12 +177,7 @@ let pingHeadAscii: string | undefined;
  * the one part that can hold anything but ASCII, so the whole reply needs no scan for it.
  */
 export function pingResultJson(d: DaemonContext, req: BridgeRequest, ascii = false): string {
-  pingHead ??= JSON.stringify({
-    message: "pong",
-    daemon_version: PROTOCOL_VERSION,
-    python_version: runtimeDescription(),
-    platform: platformName(),
-  }).slice(0, -1);
+  pingHead ??= JSON.stringify(pingFixedFields()).slice(0, -1);
   const head = ascii ? (pingHeadAscii ??= asciiEscapeJson(pingHead)) : pingHead;
   const fields = `${head},"uptime":${JSON.stringify(uptimeSeconds(d))},"stats":${
     JSON.stringify(d.stats.snapshot())
