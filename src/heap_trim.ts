@@ -90,6 +90,12 @@ export function isolateHeapTrim(collect: () => void, now: () => number): HeapTri
   });
 }
 
+/** A collection for the DEBUG log: `X MB in use before, Y after`. */
+export function collectedText(r: { readonly before: number; readonly after: number }): string {
+  const mb = (n: number) => (n / 1048576).toFixed(1);
+  return `${mb(r.before)} MB in use before, ${mb(r.after)} after`;
+}
+
 /** V8's `gc()` when the runtime was started with `--expose-gc`, else undefined. */
 export function exposedGc(): (() => void) | undefined {
   const gc = (globalThis as { gc?: unknown }).gc;

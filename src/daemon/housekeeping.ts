@@ -2,7 +2,8 @@
  * @module
  * The daemon's housekeeping, as the janitor's tasks (src/janitor.ts): CPU and memory sampling,
  * the resource check, the health line, stale connections, idle helper handles and workers, the
- * log files' paths and the heap's garbage (`heap_trim.ts`). Each is a small function of the `DaemonContext`; each eviction is logged with its reason.
+ * log files' paths and the heap's garbage (`src/heap_trim.ts`). Each is a small function of the
+ * `DaemonContext`; each eviction is logged with its reason.
  * The log texts are the Python daemon's where it had them (contract §6.5, §6.6).
  */
 
@@ -10,7 +11,7 @@ import type { DaemonContext } from "../daemon_context.ts";
 import type { JanitorTask } from "../janitor.ts";
 import { pyListRepr } from "../log/format.ts";
 import { WORKER_IDLE_CHECK_MS } from "../host/worker_pool.ts";
-import { exposedGc, isolateHeapTrim } from "../heap_trim.ts";
+import { collectedText, exposedGc, isolateHeapTrim } from "../heap_trim.ts";
 
 /** How often CPU and RSS are sampled (contract §6.4: served from cache between samples). */
 export const SAMPLE_MS = 2000;
@@ -21,7 +22,7 @@ export const HEALTH_LINE_MS = 60_000;
 /** How often the log files' paths are checked for an outside rotation. */
 export const LOG_CHECK_MS = 10_000;
 
-/** How often the heap's growth is looked at, what growth starts a collection, the follow-up. */
+/** How often the heap's growth is looked at (its thresholds are in `heap_trim.ts`). */
 export const HEAP_TRIM_MS = 1000;
 
 /** Samples CPU and memory. */
@@ -106,17 +107,12 @@ export async function checkLogFiles(d: DaemonContext): Promise<void> {
 /** The heap-trim task (see `heap_trim.ts`), given V8's `gc()`; logs each collection at DEBUG. */
 export function heapTrimTask(d: DaemonContext, collect: () => void): JanitorTask {
   const trim = isolateHeapTrim(collect, () => d.clock.now());
-  const mb = (n: number) => (n / 1048576).toFixed(1);
   return {
     name: "heap trim",
     periodMs: HEAP_TRIM_MS,
     run: () => {
       const r = trim.tick();
-      if (r.collected) {
-        d.logs.daemon.debug(
-          `Heap collected: ${mb(r.before)} MB in use before, ${mb(r.after)} after`,
-        );
-      }
+      if (r.collected) d.logs.daemon.debug(`Heap collected: ${collectedText(r)}`);
       // Each helper worker has its own heap, trimmed the same way on its own thread.
       d.host.trimHeaps?.();
     },

@@ -9,7 +9,7 @@
 import { systemClock } from "../sdk/clock.ts";
 import { WireError } from "../errors.ts";
 import { InProcessHost } from "./in_process.ts";
-import { exposedGc, isolateHeapTrim } from "../heap_trim.ts";
+import { collectedText, exposedGc, isolateHeapTrim } from "../heap_trim.ts";
 import type { HelperDefinition } from "../../helpers/types.ts";
 import type { CallReply, FromWorker, ToWorker } from "./messages.ts";
 
@@ -96,13 +96,10 @@ self.onmessage = async (e: MessageEvent<ToWorker>) => {
       const r = trim?.tick();
       value = r?.collected === true;
       if (r?.collected) {
-        const mb = (n: number) => (n / 1048576).toFixed(1);
         post({
           kind: "log",
           level: "debug",
-          message: `Helper worker heap collected: ${mb(r.before)} MB in use before, ${
-            mb(r.after)
-          } after`,
+          message: `Helper worker heap collected: ${collectedText(r)}`,
         });
       }
     } else if (m.op === "close") {
