@@ -62,11 +62,6 @@ interface Check {
 }
 
 /**
- * `system.health` (contract §4.6). DEFECT-FIX M1: an error is added only when a check fails, so
- * a healthy daemon says `healthy`. Thresholds are the operations guide's alert tables (§10.4),
- * all configurable; every check that is not `pass` adds a warning or an error.
- */
-/**
  * How long one look at the socket file serves the health reports: a stat per report cost more
  * than the rest of it (11 of 14 µs in a hot loop), and health is what monitors ask most.
  */
@@ -86,6 +81,11 @@ function socketPresent(d: DaemonContext): boolean {
   return ok;
 }
 
+/**
+ * `system.health` (contract §4.6). DEFECT-FIX M1: an error is added only when a check fails, so
+ * a healthy daemon says `healthy`. Thresholds are the operations guide's alert tables (§10.4),
+ * all configurable; every check that is not `pass` adds a warning or an error.
+ */
 export function healthReport(d: DaemonContext) {
   const c = d.config;
   const now = d.clock.now();

@@ -5,8 +5,9 @@
  * stuck call never holds up the other clients), started at the first call that needs one; small
  * calls of the few pure functions of `inline.ts` run on the socket thread. Process mode and
  * tests use an `InProcessHost`. The messages between a `WorkerHost` and its Worker are in
- * `messages.ts`; the helper call timeout is armed only by `callWithin` (`call_timeout.ts`). Results travel as JSON text, so a value that cannot be serialised
- * becomes a clear error where it was produced.
+ * `messages.ts`; the helper call timeout is armed only by `callWithin` (`call_timeout.ts`).
+ * Results travel as JSON text, so a value that cannot be serialised becomes a clear error where
+ * it was produced.
  */
 
 /** One helper call. */
@@ -18,7 +19,6 @@ export interface HostCall {
   readonly requestId: string;
 }
 
-/** A helper host. */
 /** What {@linkcode HelperHost.workerCounts} reports. */
 export interface WorkerCounts {
   readonly running: number;
@@ -26,6 +26,7 @@ export interface WorkerCounts {
   readonly replaced: number;
 }
 
+/** A helper host. */
 export interface HelperHost {
   /** Resolves once helpers are loaded. */
   readonly ready: Promise<void>;

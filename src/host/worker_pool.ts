@@ -188,9 +188,9 @@ export class WorkerPool implements HelperHost {
    * Stops each worker that holds no handle and that this check has seen idle (no call running,
    * none started) for `idleMs`. The janitor runs it every {@linkcode WORKER_IDLE_CHECK_MS}
    * (`src/daemon/housekeeping.ts`), so a worker goes between `idleMs` and `idleMs` + 15 s after
-   * its last call ended, with no clock read per call. It is taken out of
-   * its place at once, so a call arriving while it closes starts a fresh one; its clients are
-   * routed afresh. Returns how many were stopped.
+   * its last call ended, with no clock read per call. It is taken out of its place at once, so a
+   * call arriving while it closes starts a fresh one; its clients are routed afresh. Returns how
+   * many were stopped.
    */
   retireIdle(): number {
     if (this.#idleMs === 0) return 0;

@@ -17,8 +17,9 @@ import type { ConfiguredInput } from "./types.ts";
  * daemons (`tests/_support/daemon.ts`); `tests/src/client/commands/daemon_test.ts` fails when
  * one of them differs (docs/performance.md has the measurements).
  * - `--max-semi-space-size=1`: a 1 MiB young generation keeps the heap flat under load.
- * - `--expose-gc`: V8's `gc()`, for the heap-trim task (`src/heap_trim.ts`, in the daemon and in each helper worker), which
- *   collects the garbage of large requests instead of leaving it until the heap's next limit.
+ * - `--expose-gc`: V8's `gc()`, for the heap trim (`src/heap_trim.ts`, in the daemon and in each
+ *   helper worker), which collects the garbage of large requests instead of leaving it until the
+ *   heap's next limit.
  */
 export const DAEMON_V8_FLAGS = "--v8-flags=--max-semi-space-size=1,--expose-gc";
 
