@@ -162,6 +162,27 @@ is_deeply($got, $want, "SQLite: the bridge matches DBI + DBD::SQLite (prepare fa
 is_deeply([@$got{qw(bad_prepared error update_none)}], [0, 'no such table: no_such_table', '0E0'], 'SQLite: prepare returned undef with errstr; do said 0E0');
 chdir $oldcwd;
 
+# --- differential: SQLite :memory: (the bridge opens it at its first statement) -----------------
+{
+    my ($mdbh, $merr) = Bridge::DBH->connect("dbi:SQLite:dbname=:memory:", "", "", {});
+    ok($mdbh, "connect to SQLite :memory: through the bridge") or diag($merr);
+    my $real_m = real_dbh("dbi:SQLite:dbname=:memory:", "", "");
+    my ($w, $g) = (scenario($real_m, 'sqlite'), scenario($mdbh, 'sqlite'));
+    is_deeply($g, $w, "SQLite :memory:: the bridge matches DBI + DBD::SQLite") or diag(explain({ got => $g, want => $w }));
+    # Connections never used: commit, rollback and disconnect answer as DBD::SQLite's do.
+    my ($u1) = Bridge::DBH->connect("dbi:SQLite:dbname=:memory:", "", "", {});
+    my ($u2) = Bridge::DBH->connect("dbi:SQLite:dbname=:memory:", "", "", {});
+    my $r1 = real_dbh("dbi:SQLite:dbname=:memory:", "", "");
+    my $r2 = real_dbh("dbi:SQLite:dbname=:memory:", "", "");
+    local $SIG{__WARN__} = sub { };    # DBD::SQLite: "commit ineffective with AutoCommit enabled"
+    is_deeply([map { $_ ? 1 : 0 } $u1->commit, $u1->rollback, $u1->disconnect, $u2->disconnect],
+        [map { $_ ? 1 : 0 } $r1->commit, $r1->rollback, $r1->disconnect, $r2->disconnect],
+        "SQLite :memory: never used: commit, rollback, disconnect as DBD::SQLite");
+    my $again = db('execute_immediate', { connection_id => $u2->{id}, sql => 'SELECT 1', bind_values => [] });
+    ok(!$again->{success}, "SQLite :memory: never used, then disconnected: a statement fails");
+    $mdbh->disconnect;
+}
+
 # --- wrong password: never echoed, never logged -------------------------------------------------
 my $secret = 'Zq-wrong-Pa55-' . $$;
 my $wp = db('connect', { dsn => $PG->{dsn}, username => $PG->{user}, password => $secret, options => {} });

@@ -156,6 +156,13 @@ $d->stop;
     is($sth, undef, 'guarded: prepare of ATTACH outside fails at prepare, as SQLite authorizes there');
     like($bs->errstr, $outside, 'guarded: ... with the reason');
     $bs->disconnect;
+    # An in-memory database is opened at its first statement: the rules hold from that one on.
+    my $bm = Bridge::DBH->connect("dbi:SQLite:dbname=:memory:", '', '', { AutoCommit => 1 }) or die $Bridge::DBH::errstr;
+    is($bm->do("ATTACH '$out/mem.db' AS e"), undef, 'guarded :memory:: ATTACH outside refused, as its first statement');
+    like($bm->errstr, $outside, 'guarded :memory:: ... with the reason');
+    ok(!-e "$out/mem.db", 'guarded :memory:: ... and no file created');
+    ok(defined $bm->do("ATTACH '$ok/mem_in.db' AS i"), 'guarded :memory:: ATTACH inside allowed');
+    $bm->disconnect;
     $g->stop;
 }
 

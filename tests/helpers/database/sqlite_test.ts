@@ -93,3 +93,46 @@ Deno.test("database on SQLite: relative dbname uses the caller's cwd; big intege
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("SQLite :memory: is opened at its first statement, a file at connect", async () => {
+  const { sqliteDriver } = await import("../../../helpers/database/sqlite.ts");
+  const { parseDsn } = await import("../../../helpers/database/dsn.ts");
+  const connect = async (dsn: string) => {
+    const parsed = parseDsn(dsn, "");
+    assert.ok(!("error" in parsed));
+    return await sqliteDriver.connect({
+      dsn: parsed.dsn,
+      username: "",
+      password: "",
+      externalAuth: false,
+      resolvePath: (p) => Promise.resolve(p),
+      env: () => Promise.resolve(undefined),
+    }) as unknown as { opened: boolean } & Awaited<ReturnType<typeof sqliteDriver.connect>>;
+  };
+  const opts = { autoCommit: false, mode: "do" as const };
+  const mem = await connect("dbi:SQLite:dbname=:memory:");
+  assert.equal(mem.opened, false);
+  await mem.ping();
+  await mem.commit();
+  await mem.rollback();
+  assert.equal(mem.opened, false, "ping, commit and rollback need no database");
+  await mem.execute("CREATE TABLE t (v)", [], { autoCommit: true });
+  assert.equal(mem.opened, true);
+  await mem.execute("INSERT INTO t VALUES (1)", [], opts);
+  await mem.rollback();
+  const count = await mem.execute("SELECT count(*) FROM t", [], { autoCommit: true });
+  assert.deepEqual(await count.fetch(10), [["0"]], "AutoCommit off: the INSERT was rolled back");
+  await mem.close();
+  const unused = await connect("dbi:SQLite:dbname=:memory:");
+  await unused.close();
+  await assert.rejects(unused.execute("SELECT 1", [], opts), /closed/);
+  const dir = await Deno.makeTempDir({ prefix: "cb_sqlite_" });
+  try {
+    const file = await connect(`dbi:SQLite:dbname=${dir}/f.db`);
+    assert.equal(file.opened, true);
+    await file.close();
+    await assert.rejects(connect(`dbi:SQLite:dbname=${dir}/no/such/dir.db`), /unable to open/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
