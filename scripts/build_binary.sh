@@ -39,7 +39,7 @@ perms=(--allow-all)
 # src/client/commands/daemon.ts say why; tests/src/client/commands/daemon_test.ts checks they agree).
 # The environment part is set by the self-extracting binary's launcher; a deno-compiled binary
 # cannot carry it.
-v8flags=(--v8-flags=--max-semi-space-size=1,--expose-gc)
+v8flags=(--v8-flags=--max-semi-space-size=1,--expose-gc,--memory-pool-timeout=1)
 runtime_env=(MALLOC_MMAP_THRESHOLD_=65536)
 
 mkdir -p dist/.cache

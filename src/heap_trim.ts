@@ -10,17 +10,24 @@
  * heap (3 MB of it live) and 246 MB of RSS for as long as the daemon ran, pings or not.
  *
  * The janitor calls {@link HeapTrim.tick} every second, in the daemon and (through an op) in each
- * helper worker. It asks for a full collection when the memory in use (the heap, and the request
- * buffers outside it that only a collection frees) has grown by `growthBytes` since the last one,
- * and once more `settleMs` after a collection that freed that much: V8 keeps freed pages in a pool and unmaps them only at a
- * collection some seconds later (`--memory-pool-timeout`, 8 s). The collection is V8's own
- * `gc()` (exposed with `--expose-gc`, which the launchers pass); without it there is no task.
+ * helper worker. Two rules:
+ * - **growth**: when the memory in use (the heap, and the request buffers outside it that only a
+ *   collection frees) has grown by `growthBytes` since the last collection, a regular full
+ *   collection, under load too;
+ * - **quiet**: `quietMs` after the last request, if the heap grew by `quietBytes` or a growth
+ *   collection ran since the last quiet one, one thorough collection (V8's last-resort kind: it
+ *   compacts, shrinks the young generation and unmaps the pages earlier collections left in
+ *   V8's pool). That is the work of V8's memory reducer, which Deno starts late or not at all: a
+ *   heap sized for a load goes back soon after the load (1 s after it instead of 12–20 s).
+ *
+ * The collection is V8's own `gc()` (exposed with `--expose-gc`, which the launchers pass);
+ * without it there is no task.
  */
 
 /** The collection and the heap figure, injected so a test can drive them. */
 export interface HeapTrimOptions {
-  /** A full, synchronous collection. */
-  readonly collect: () => void;
+  /** A full, synchronous collection; `thorough` for the quiet rule's. */
+  readonly collect: (thorough: boolean) => void;
   /**
    * Bytes in use: the heap's and those outside it that V8 frees at a collection (the buffers of
    * large requests: `Deno.memoryUsage()` `heapUsed + external`).
@@ -29,55 +36,86 @@ export interface HeapTrimOptions {
   readonly now: () => number;
   /** Growth since the last collection that starts one. */
   readonly growthBytes: number;
-  /** Delay of the follow-up collection after one that freed `growthBytes` or more. */
-  readonly settleMs: number;
+  /** A count that moves with every request served (absent: no quiet rule). */
+  readonly activity?: (() => number) | undefined;
+  /** Time without a request after which the quiet rule applies. */
+  readonly quietMs: number;
+  /** Growth since the last collection that the quiet rule needs (when no growth one ran). */
+  readonly quietBytes: number;
 }
 
 /** What one tick did: nothing, or a collection with the heap before and after. */
 export type HeapTrimResult =
   | { readonly collected: false }
-  | { readonly collected: true; readonly before: number; readonly after: number };
+  | {
+    readonly collected: true;
+    readonly thorough: boolean;
+    readonly before: number;
+    readonly after: number;
+  };
 
 export class HeapTrim {
   readonly #o: HeapTrimOptions;
   /** Bytes in use right after the last collection (or at the start). */
   #base: number;
-  /** When the follow-up collection is due, if one is. */
-  #followUpAt: number | undefined;
+  /** `activity()` at the last tick, and when it last moved. */
+  #activity: number | undefined;
+  #activeAt = -Infinity;
+  /** Requests came since the last quiet collection. */
+  #served = false;
+  /** A growth collection ran since the last quiet one (its freed pages may still be pooled). */
+  #grewSinceQuiet = false;
 
   constructor(options: HeapTrimOptions) {
     this.#o = options;
     this.#base = options.inUse();
+    this.#activity = options.activity?.();
   }
 
-  /** Collects when the heap has grown enough, or when a follow-up is due. */
+  /** Collects when the heap has grown enough, or once when traffic has stopped. */
   tick(): HeapTrimResult {
     const before = this.#o.inUse();
     const now = this.#o.now();
-    const grown = before - this.#base >= this.#o.growthBytes;
-    const followUp = this.#followUpAt !== undefined && now >= this.#followUpAt;
-    if (!grown && !followUp) {
+    const activity = this.#o.activity?.();
+    if (activity !== this.#activity) {
+      this.#activity = activity;
+      this.#activeAt = now;
+      this.#served = true;
+    }
+    const growth = before - this.#base;
+    const grown = growth >= this.#o.growthBytes;
+    const quiet = !grown && this.#served && now - this.#activeAt >= this.#o.quietMs &&
+      (this.#grewSinceQuiet || growth >= this.#o.quietBytes);
+    if (!grown && !quiet) {
       // The heap shrank on its own (V8 collected): measure growth from there.
       if (before < this.#base) this.#base = before;
       return { collected: false };
     }
-    this.#o.collect();
+    this.#o.collect(quiet);
     const after = this.#o.inUse();
     this.#base = after;
-    this.#followUpAt = before - after >= this.#o.growthBytes ? now + this.#o.settleMs : undefined;
-    return { collected: true, before, after };
+    if (quiet) this.#served = this.#grewSinceQuiet = false;
+    else this.#grewSinceQuiet = true;
+    return { collected: true, thorough: quiet, before, after };
   }
 }
 
-/** Growth that starts a collection, and the follow-up's delay, of {@linkcode isolateHeapTrim}. */
+/** The thresholds of {@linkcode isolateHeapTrim}. */
 export const HEAP_TRIM_GROWTH_BYTES = 8 * 1024 * 1024;
-export const HEAP_TRIM_SETTLE_MS = 10_000;
+export const HEAP_TRIM_QUIET_MS = 2_000;
+/** A monitoring probe's few pings leave less than this: no collection for them. */
+export const HEAP_TRIM_QUIET_BYTES = 1024 * 1024;
 
 /**
  * A `HeapTrim` of this isolate (the daemon's, or a helper worker's: each has its own heap, and
- * `Deno.memoryUsage()` reports the calling one's) with the daemon's thresholds.
+ * `Deno.memoryUsage()` reports the calling one's) with the daemon's thresholds. `activity`: a
+ * count of the requests (or calls) this isolate served.
  */
-export function isolateHeapTrim(collect: () => void, now: () => number): HeapTrim {
+export function isolateHeapTrim(
+  collect: (thorough: boolean) => void,
+  now: () => number,
+  activity?: () => number,
+): HeapTrim {
   return new HeapTrim({
     collect,
     inUse: () => {
@@ -86,18 +124,25 @@ export function isolateHeapTrim(collect: () => void, now: () => number): HeapTri
     },
     now,
     growthBytes: HEAP_TRIM_GROWTH_BYTES,
-    settleMs: HEAP_TRIM_SETTLE_MS,
+    activity,
+    quietMs: HEAP_TRIM_QUIET_MS,
+    quietBytes: HEAP_TRIM_QUIET_BYTES,
   });
 }
 
-/** A collection for the DEBUG log: `X MB in use before, Y after`. */
-export function collectedText(r: { readonly before: number; readonly after: number }): string {
+/** A collection for the DEBUG log: `X MB in use before, Y after` (and `(thorough)`). */
+export function collectedText(
+  r: { readonly before: number; readonly after: number; readonly thorough?: boolean },
+): string {
   const mb = (n: number) => (n / 1048576).toFixed(1);
-  return `${mb(r.before)} MB in use before, ${mb(r.after)} after`;
+  return `${mb(r.before)} MB in use before, ${mb(r.after)} after${r.thorough ? " (thorough)" : ""}`;
 }
 
-/** V8's `gc()` when the runtime was started with `--expose-gc`, else undefined. */
-export function exposedGc(): (() => void) | undefined {
+/** V8's `gc()`, given `--expose-gc`, as `collect(thorough)`; undefined without the flag. */
+export function exposedGc(): ((thorough: boolean) => void) | undefined {
   const gc = (globalThis as { gc?: unknown }).gc;
-  return typeof gc === "function" ? () => void gc() : undefined;
+  if (typeof gc !== "function") return undefined;
+  // The options object of V8's gc extension; "last-resort" is CollectAllAvailableGarbage.
+  const thoroughly = { type: "major", execution: "sync", flavor: "last-resort" };
+  return (thorough) => void (thorough ? gc(thoroughly) : gc());
 }

@@ -105,8 +105,8 @@ export async function checkLogFiles(d: DaemonContext): Promise<void> {
 }
 
 /** The heap-trim task (see `heap_trim.ts`), given V8's `gc()`; logs each collection at DEBUG. */
-export function heapTrimTask(d: DaemonContext, collect: () => void): JanitorTask {
-  const trim = isolateHeapTrim(collect, () => d.clock.now());
+export function heapTrimTask(d: DaemonContext, collect: (thorough: boolean) => void): JanitorTask {
+  const trim = isolateHeapTrim(collect, () => d.clock.now(), () => d.stats.connectionsTotal);
   return {
     name: "heap trim",
     periodMs: HEAP_TRIM_MS,

@@ -20,7 +20,9 @@ let host: InProcessHost | undefined;
 const running = new Map<number, AbortController>();
 /** This worker's heap trim (src/heap_trim.ts), run when the daemon's janitor asks (`trimHeap`). */
 const gc = exposedGc();
-const trim = gc ? isolateHeapTrim(gc, () => systemClock.now()) : undefined;
+/** Calls received, for the trim's "traffic stopped" collection. */
+let calls = 0;
+const trim = gc ? isolateHeapTrim(gc, () => systemClock.now(), () => calls) : undefined;
 
 function post(m: FromWorker, transfer: Transferable[] = []): void {
   self.postMessage(m, transfer);
@@ -58,6 +60,7 @@ self.onmessage = async (e: MessageEvent<ToWorker>) => {
     return;
   }
   if (m.kind === "call") {
+    calls++;
     const ac = new AbortController();
     running.set(m.id, ac);
     try {
