@@ -200,6 +200,45 @@ export function pingResultJson(d: DaemonContext, req: BridgeRequest, ascii = fal
  * @throws {WireError} unknown test/system function
  */
 export async function runBuiltin(d: DaemonContext, req: BridgeRequest): Promise<unknown> {
+  const result = await callBuiltin(d, req);
+  if (!d.config.opsShim || !isPlainResult(result)) return result;
+  if (req.module === "system") return { ...result, success: true, result: { ...result } };
+  if (SHIMMED_TEST.has(req.function)) {
+    const { input: _input, ...copy } = result as Record<string, unknown>;
+    return { ...result, success: true, result: req.function === "ping" ? copy : { ...result } };
+  }
+  return result;
+}
+
+/**
+ * A built-in's result as JSON text: the text of `resultJson(await runBuiltin(d, req))`, but a
+ * `system.*` result's ops-shim copy is its own text spliced in, not a second serialisation of
+ * the report (`system.health`'s is 2 KB: half its serialising).
+ *
+ * @throws {WireError} unknown test/system function
+ */
+export async function runBuiltinJson(d: DaemonContext, req: BridgeRequest): Promise<string> {
+  if (!d.config.opsShim || req.module !== "system") return resultJson(await runBuiltin(d, req));
+  const result = await callBuiltin(d, req);
+  if (!isPlainResult(result) || "success" in result || "result" in result) {
+    return resultJson(
+      isPlainResult(result) ? { ...result, success: true, result: { ...result } } : result,
+    );
+  }
+  return withShimCopy(resultJson(result));
+}
+
+/** `{…fields, "success":true, "result":{…fields}}` from an object's JSON text `{…fields}`. */
+export function withShimCopy(objectJson: string): string {
+  const fields = objectJson.slice(1, -1);
+  return `{${fields}${fields ? "," : ""}"success":true,"result":${objectJson}}`;
+}
+
+function isPlainResult(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+async function callBuiltin(d: DaemonContext, req: BridgeRequest): Promise<unknown> {
   const table = req.module === "test" ? TEST : SYSTEM;
   const f = Object.hasOwn(table, req.function) ? table[req.function] : undefined;
   if (!f) {
@@ -207,14 +246,5 @@ export async function runBuiltin(d: DaemonContext, req: BridgeRequest): Promise<
       ? unknownTestFunction(req.function)
       : unknownSystemFunction(req.function);
   }
-  const result = await f(d, req);
-  if (!d.config.opsShim || result === null || typeof result !== "object" || Array.isArray(result)) {
-    return result;
-  }
-  if (req.module === "system") return { ...result, success: true, result: { ...result } };
-  if (SHIMMED_TEST.has(req.function)) {
-    const { input: _input, ...copy } = result as Record<string, unknown>;
-    return { ...result, success: true, result: req.function === "ping" ? copy : { ...result } };
-  }
-  return result;
+  return await f(d, req);
 }

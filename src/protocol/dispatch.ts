@@ -12,11 +12,10 @@ import { redact } from "../log/format.ts";
 import type { Peer } from "../ops/security.ts";
 import { decodeUtf8, mayHoldNonAscii, repairDoubleEncoding } from "../wire/encoding.ts";
 import { parseRequestJson } from "../wire/json_errors.ts";
-import { pingResultJson, runBuiltin } from "../builtins/mod.ts";
+import { pingResultJson, runBuiltinJson } from "../builtins/mod.ts";
 import { type BridgeRequest, pyTypeName, validateRequest } from "./validate.ts";
 import { WHITELIST } from "./whitelist.ts";
 import {
-  builtinSuccess,
   builtinSuccessJson,
   failureEnvelope,
   helperSuccess,
@@ -149,7 +148,7 @@ export async function dispatch(
     const reply: Reply = req.module === "test" && req.function === "ping"
       ? [utf8.encode(builtinSuccessJson(pingResultJson(d, req, d.config.encoding === "repair")))]
       : req.module === "test" || req.module === "system"
-      ? builtinSuccess(await runBuiltin(d, req))
+      ? builtinSuccessJson(await runBuiltinJson(d, req))
       : await helperCall(d, req, scope);
     d.stats.requestsProcessed++;
     if (req.livenessPing) d.perf.recordLivenessPing();

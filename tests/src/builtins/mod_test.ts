@@ -14,7 +14,12 @@ import { REGISTRY } from "../../../helpers/registry.ts";
 import { startTestDaemon } from "../../_support/daemon.ts";
 import { waitFor } from "../../_support/wait.ts";
 import { rawJson } from "../../_support/raw.ts";
-import { pingResultJson, runBuiltin } from "../../../src/builtins/mod.ts";
+import {
+  pingResultJson,
+  runBuiltin,
+  runBuiltinJson,
+  withShimCopy,
+} from "../../../src/builtins/mod.ts";
 import { whitelistOf } from "../../../src/daemon_context.ts";
 import { resultJson } from "../../../src/host/types.ts";
 import { dispatch } from "../../../src/protocol/dispatch.ts";
@@ -206,6 +211,64 @@ Deno.test("pingResultJson() behaviour: the same reply bytes as test.ping's objec
         assert.deepEqual(replyParts(reply, mode), [encodeReply(whole, mode)], JSON.stringify(p));
         c.d.stats.requestsProcessed--; // dispatch counted it: the next case sees the same counters
       }
+    } finally {
+      await c.close();
+    }
+  }
+});
+
+Deno.test("withShimCopy() behaviour: the text of the object form {…r, success, result: {…r}}", () => {
+  for (const r of [{}, { a: 1 }, { a: [1, { b: "é\u2028" }], c: null, d: "x,}" }]) {
+    assert.equal(
+      withShimCopy(JSON.stringify(r)),
+      JSON.stringify({ ...r, success: true, result: { ...r } }),
+    );
+  }
+});
+
+Deno.test("runBuiltinJson() behaviour: every system.* result is the text of resultJson(runBuiltin()), shim on and off", async () => {
+  for (const env of [{}, { CPAN_BRIDGE_OPS_SHIM: "0" }]) {
+    const c = protocolContext(env);
+    try {
+      c.d.stats.requestsProcessed = 3;
+      c.d.perf.record(c.clock.now(), "test.ping", 0.002, true);
+      c.d.perf.record(c.clock.now(), "xml_helper.parse", 0.004, false, "bad XML");
+      for (
+        const fn of [
+          "info",
+          "health",
+          "performance",
+          "connections",
+          "metrics",
+          "stats",
+          "validation_stats",
+          "cleanup",
+        ]
+      ) {
+        const req = validateRequest({ module: "system", function: fn, params: {} }, {
+          config: c.d.config,
+          whitelist: whitelistOf(c.d),
+          security: c.d.security,
+          peer: { client: "t" },
+        });
+        assert.equal(
+          await runBuiltinJson(c.d, req),
+          resultJson(await runBuiltin(c.d, req)),
+          `${fn} ${JSON.stringify(env)}`,
+        );
+      }
+      await assert.rejects(
+        runBuiltinJson(c.d, {
+          ...validateRequest({ module: "system", function: "info" }, {
+            config: c.d.config,
+            whitelist: whitelistOf(c.d),
+            security: c.d.security,
+            peer: { client: "t" },
+          }),
+          function: "nope",
+        }),
+        /nope/,
+      );
     } finally {
       await c.close();
     }
