@@ -200,11 +200,15 @@ export function pingResultJson(d: DaemonContext, req: BridgeRequest, ascii = fal
  * @throws {WireError} unknown test/system function
  */
 export async function runBuiltin(d: DaemonContext, req: BridgeRequest): Promise<unknown> {
-  const result = await callBuiltin(d, req);
+  return shimmed(d, req, await callBuiltin(d, req));
+}
+
+/** A built-in's result with the ops shim's `success` and copy, where they apply (above). */
+function shimmed(d: DaemonContext, req: BridgeRequest, result: unknown): unknown {
   if (!d.config.opsShim || !isPlainResult(result)) return result;
   if (req.module === "system") return { ...result, success: true, result: { ...result } };
   if (SHIMMED_TEST.has(req.function)) {
-    const { input: _input, ...copy } = result as Record<string, unknown>;
+    const { input: _input, ...copy } = result;
     return { ...result, success: true, result: req.function === "ping" ? copy : { ...result } };
   }
   return result;
@@ -218,14 +222,10 @@ export async function runBuiltin(d: DaemonContext, req: BridgeRequest): Promise<
  * @throws {WireError} unknown test/system function
  */
 export async function runBuiltinJson(d: DaemonContext, req: BridgeRequest): Promise<string> {
-  if (!d.config.opsShim || req.module !== "system") return resultJson(await runBuiltin(d, req));
   const result = await callBuiltin(d, req);
-  if (!isPlainResult(result) || "success" in result || "result" in result) {
-    return resultJson(
-      isPlainResult(result) ? { ...result, success: true, result: { ...result } } : result,
-    );
-  }
-  return withShimCopy(resultJson(result));
+  const splice = d.config.opsShim && req.module === "system" && isPlainResult(result) &&
+    !("success" in result) && !("result" in result);
+  return splice ? withShimCopy(resultJson(result)) : resultJson(shimmed(d, req, result));
 }
 
 /** `{…fields, "success":true, "result":{…fields}}` from an object's JSON text `{…fields}`. */
@@ -238,6 +238,7 @@ function isPlainResult(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === "object" && !Array.isArray(v);
 }
 
+/** The built-in's own result, before the shim. */
 async function callBuiltin(d: DaemonContext, req: BridgeRequest): Promise<unknown> {
   const table = req.module === "test" ? TEST : SYSTEM;
   const f = Object.hasOwn(table, req.function) ? table[req.function] : undefined;
