@@ -233,42 +233,23 @@ Deno.test("runBuiltinJson() behaviour: every system.* result is the text of resu
       c.d.stats.requestsProcessed = 3;
       c.d.perf.record(c.clock.now(), "test.ping", 0.002, true);
       c.d.perf.record(c.clock.now(), "xml_helper.parse", 0.004, false, "bad XML");
-      for (
-        const fn of [
-          "info",
-          "health",
-          "performance",
-          "connections",
-          "metrics",
-          "stats",
-          "validation_stats",
-          "cleanup",
-        ]
-      ) {
-        const req = validateRequest({ module: "system", function: fn, params: {} }, {
+      const request = (fn: string) =>
+        validateRequest({ module: "system", function: fn, params: {} }, {
           config: c.d.config,
           whitelist: whitelistOf(c.d),
           security: c.d.security,
           peer: { client: "t" },
         });
+      const fns = ["info", "health", "performance", "connections", "metrics", "stats"];
+      for (const fn of [...fns, "validation_stats", "cleanup"]) {
+        const req = request(fn);
         assert.equal(
           await runBuiltinJson(c.d, req),
           resultJson(await runBuiltin(c.d, req)),
           `${fn} ${JSON.stringify(env)}`,
         );
       }
-      await assert.rejects(
-        runBuiltinJson(c.d, {
-          ...validateRequest({ module: "system", function: "info" }, {
-            config: c.d.config,
-            whitelist: whitelistOf(c.d),
-            security: c.d.security,
-            peer: { client: "t" },
-          }),
-          function: "nope",
-        }),
-        /nope/,
-      );
+      await assert.rejects(runBuiltinJson(c.d, { ...request("info"), function: "nope" }), /nope/);
     } finally {
       await c.close();
     }
