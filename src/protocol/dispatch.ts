@@ -15,12 +15,7 @@ import { parseRequestJson } from "../wire/json_errors.ts";
 import { pingResultJson, runBuiltinJson } from "../builtins/mod.ts";
 import { type BridgeRequest, pyTypeName, validateRequest } from "./validate.ts";
 import { WHITELIST } from "./whitelist.ts";
-import {
-  builtinSuccessJson,
-  failureEnvelope,
-  helperSuccess,
-  type Reply,
-} from "./envelope.ts";
+import { builtinSuccessJson, failureEnvelope, helperSuccess, type Reply } from "./envelope.ts";
 import type { CallerScope } from "../ops/throttle.ts";
 
 const utf8 = new TextEncoder();
