@@ -9,19 +9,37 @@ import { spawnDaemon } from "../_support/daemon.ts";
 import { waitFor } from "../_support/wait.ts";
 import { rawJson } from "../_support/raw.ts";
 
-Deno.test("heap trim behaviour: large calls' garbage is collected in the daemon and in its helper worker", async () => {
+type Daemon = Awaited<ReturnType<typeof spawnDaemon>>;
+
+/** Runs `fn` against a DEBUG daemon started as the launchers start it; `log` reads its log. */
+async function withDaemon(fn: (d: Daemon, log: () => Promise<string>) => Promise<void>) {
   const d = await spawnDaemon({ env: { CPAN_BRIDGE_DEBUG: "1" } });
   try {
+    await fn(d, () => Deno.readTextFile(`${d.dir}/cpan_daemon.log`).catch(() => ""));
+  } finally {
+    await d.kill();
+    await Deno.remove(d.dir, { recursive: true });
+  }
+}
+
+/** `n` calls of `module.fn` with `params(i)`, each of which must succeed. */
+async function calls(
+  d: Daemon,
+  n: number,
+  module: string,
+  fn: string,
+  params: (i: number) => unknown,
+) {
+  for (let i = 0; i < n; i++) {
+    const r = await rawJson(d.socket, { module, function: fn, params: params(i) });
+    assert.equal(r.success, true, String(r.error));
+  }
+}
+
+Deno.test("heap trim behaviour: large calls' garbage is collected in the daemon and in its helper worker", async () => {
+  await withDaemon(async (d, log) => {
     const text = "a<b & c>d ".repeat(300_000); // 3 MB in, about 7 MB out, per call
-    for (let i = 0; i < 4; i++) {
-      const r = await rawJson(d.socket, {
-        module: "xml_helper",
-        function: "escape_xml",
-        params: { value: `${i}${text}` },
-      });
-      assert.equal(r.success, true, String(r.error));
-    }
-    const log = () => Deno.readTextFile(`${d.dir}/cpan_daemon.log`).catch(() => "");
+    await calls(d, 4, "xml_helper", "escape_xml", (i) => ({ value: `${i}${text}` }));
     await waitFor(
       async () => {
         const t = await log();
@@ -34,32 +52,20 @@ Deno.test("heap trim behaviour: large calls' garbage is collected in the daemon 
         logTail: { dir: d.dir },
       },
     );
-  } finally {
-    await d.kill();
-    await Deno.remove(d.dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("heap trim behaviour: when traffic stops, the daemon collects its heap thoroughly", async () => {
-  const d = await spawnDaemon({ env: { CPAN_BRIDGE_DEBUG: "1" } });
-  try {
-    const log = () => Deno.readTextFile(`${d.dir}/cpan_daemon.log`).catch(() => "");
+  await withDaemon(async (d, log) => {
     // Only the quiet rule's collections are thorough; the growth rule's are regular.
     const thorough = async () =>
       ((await log()).match(/\] CPANDaemon: Heap collected: .* \(thorough\)$/gm) ?? []).length;
     const before = await thorough();
-    for (let i = 0; i < 5; i++) {
-      const value = `${i}`.padEnd(200_000, "x");
-      const r = await rawJson(d.socket, { module: "test", function: "echo", params: { value } });
-      assert.equal(r.success, true, String(r.error));
-    }
+    await calls(d, 5, "test", "echo", (i) => ({ value: `${i}`.padEnd(200_000, "x") }));
     await waitFor(async () => (await thorough()) > before, {
       what: "a thorough heap collection after the calls stopped",
       deadlineMs: 15_000,
       logTail: { dir: d.dir },
     });
-  } finally {
-    await d.kill();
-    await Deno.remove(d.dir, { recursive: true });
-  }
+  });
 });
