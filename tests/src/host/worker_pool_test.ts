@@ -219,10 +219,16 @@ Deno.test("WorkerPool a worker that failed to load is replaced at the next call,
 
 /** A lazy pool (the daemon's kind) whose idle workers stop after `IDLE_MS` of the fake clock. */
 const IDLE_MS = 60_000;
-function retiringPool(size: number, lines: string[], clock: FakeClock, extra: string[] = []) {
+function retiringPool(
+  size: number,
+  lines: string[],
+  clock: FakeClock,
+  extra: string[] = [],
+  helperTimeoutMs = 10_000,
+) {
   return new WorkerPool(
     size,
-    { handleTtlMs: 0, helperTimeoutMs: 10_000, maxFileBytes: 1 << 20, debug: 0 },
+    { handleTtlMs: 0, helperTimeoutMs, maxFileBytes: 1 << 20, debug: 0 },
     (level, m) => lines.push(`${level}: ${m}`),
     true,
     extra,
@@ -352,15 +358,7 @@ Deno.test({
   async fn() {
     const lines: string[] = [];
     const clock = new FakeClock();
-    const p = new WorkerPool(
-      2,
-      { handleTtlMs: 0, helperTimeoutMs: 300, maxFileBytes: 1 << 20, debug: 0 },
-      (level, m) => lines.push(`${level}: ${m}`),
-      true,
-      [FAULT],
-      true,
-      { idleMs: IDLE_MS, clock },
-    );
+    const p = retiringPool(2, lines, clock, [FAULT], 300);
     try {
       await p.ready;
       // Worker 0 busy with client 100, so client 200 gets worker 1 (asked until it has loaded:
